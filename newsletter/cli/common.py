@@ -1,0 +1,54 @@
+"""Shared by the command modules: settings, sessions, lookups, error display."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter import runtime
+from newsletter.config import get_settings
+from newsletter.db import utcnow
+from newsletter.publications.models import Publication
+from newsletter.publications.schedule import local_date
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def session_scope():
+    settings = get_settings()
+    engine = runtime.engine_for(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def publication(session: Session, slug: str) -> Publication:
+    pub = session.scalar(select(Publication).where(Publication.slug == slug))
+    if pub is None:
+        known = ", ".join(session.scalars(select(Publication.slug))) or "none; run `newsletter publications load`"
+        fail(f"no publication {slug!r} (known: {known})")
+    return pub
+
+
+def edition_date(pub: Publication, value: str | None) -> date:
+    if not value:
+        return local_date(pub.timezone, utcnow())
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, not {value!r}")

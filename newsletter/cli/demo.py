@@ -1,0 +1,46 @@
+"""`newsletter demo`: the whole flow on the embedded default, with a summary."""
+from __future__ import annotations
+
+from collections import Counter
+
+import typer
+from rich.table import Table
+
+from newsletter import runtime
+from newsletter.cli.common import console, session_scope
+from newsletter.config import get_settings
+from newsletter.delivery.run import deliver_inline, load
+from newsletter.demo import set_up, write_preview
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def demo(subscribers: int = typer.Option(300, min=1, help="sample subscribers to add")):
+        """Set up a database, ingest the sample feed, add subscribers, build and deliver today's edition."""
+        settings = get_settings()
+        with session_scope() as session:
+            setup = set_up(session, settings, subscribers)
+        engine = runtime.engine_for(settings)
+        edition, publication = load(engine, setup.edition_id)
+        status, counts = deliver_inline(
+            engine, settings, edition.id, runtime.backend(settings),
+            lambda pub: runtime.limiter(settings, pub.domain_rate_per_second))
+        preview = write_preview(settings, edition, publication)
+        _summary(settings, setup, edition, publication, status, counts, preview)
+
+
+def _summary(settings, setup, edition, publication, status, counts: Counter, preview) -> None:
+    console.rule(f"[bold]{publication.name}[/] — edition {edition.id} for {edition.date}")
+    console.print(f"articles: {setup.ingest.added} added, {setup.ingest.updated} updated; "
+                  f"subscribers added: {setup.subscribers_added}")
+    table = Table("section", "headlines")
+    per_section = Counter(i.section_name for i in edition.items)
+    for section in publication.ordered_sections():
+        table.add_row(section.name, str(per_section.get(section.name, 0)))
+    console.print(table)
+    built = "built now" if setup.edition_created else "already built (frozen), reused"
+    console.print(f"edition: {status}, {len(edition.items)} headlines, {built}")
+    console.print(f"messages written now: {counts.get('sent', 0)}; skipped: {counts.get('skipped', 0)}"
+                  + ("" if counts.get("sent") else " (this edition was delivered before: nothing is sent twice)"))
+    console.print(f"outbox: {settings.effective_outbox_dir}")
+    console.print(f"preview: {preview}")

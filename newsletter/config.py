@@ -1,0 +1,104 @@
+"""Settings, read from the environment (prefix ``NEWSLETTER_``).
+
+With nothing configured the service runs embedded: a SQLite file and an outbox
+folder under ``var/``, tasks inline. Production sets a PostgreSQL URL, a Redis
+broker and an SMTP relay.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSLETTER_", env_file=None, extra="ignore")
+
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""  # empty: sqlite file under var_dir
+    broker_url: str = ""  # empty: tasks run inline in the calling process
+    redis_url: str = ""  # rate limits and locks; defaults to broker_url when that is redis
+    secret_key: str = ""  # empty: generated once and kept in var_dir/secret_key
+
+    # Delivery backend: "outbox" writes .eml files, "smtp" talks to a relay.
+    delivery_backend: str = "outbox"
+    outbox_dir: Path | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
+
+    # Where subscriber-facing links point (unsubscribe, preferences, view online).
+    web_base_url: str = "http://127.0.0.1:8000"
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    publications_file: Path = PROJECT_ROOT / "config" / "publications.toml"
+
+    # Delivery tuning.
+    batch_size: int = Field(default=500, ge=1)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=30.0, ge=0)
+    relay_down_retry_seconds: float = Field(default=10.0, ge=0)
+    rate_limit_per_second: float = Field(default=0, ge=0)  # 0: unlimited
+    schedule_grace_minutes: int = Field(default=180, ge=0)
+    lease_seconds: int = Field(default=60, ge=5)
+    visibility_timeout: int = Field(default=300, ge=5)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.var_dir / 'newsletter.sqlite3'}"
+
+    @property
+    def effective_outbox_dir(self) -> Path:
+        return self.outbox_dir or self.var_dir / "outbox"
+
+    @property
+    def effective_redis_url(self) -> str:
+        if self.redis_url:
+            return self.redis_url
+        return self.broker_url if self.broker_url.startswith("redis") else ""
+
+    def signing_key(self) -> str:
+        """The secret for signed links; generated and stored once if not configured."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        # Write aside, then link into place: two processes starting at once agree
+        # on one key and nobody ever reads a half-written file.
+        tmp = path.with_name(f"secret_key.{os.getpid()}.tmp")
+        tmp.write_text(key)
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_text().strip()
+        finally:
+            tmp.unlink()
+        log.warning("NEWSLETTER_SECRET_KEY is not set: generated one and kept it in %s", path)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Delivery: one record per (edition, subscriber), claimed, sent and recorded."""

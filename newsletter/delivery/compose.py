@@ -1,0 +1,96 @@
+"""Per-subscriber messages of one edition, from variants rendered once.
+
+A `Composer` holds, per distinct section set, the rendered edition and its
+pre-encoded MIME parts. Composing a message for a subscriber is then: sign two
+tokens, fold four headers, splice escaped values into the encoded bodies.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+
+from newsletter.config import Settings
+from newsletter.editions.models import Edition
+from newsletter.publications.models import Publication
+from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, greeting_for
+from newsletter.render.message import MessageTemplate, QPBody, message_id
+from newsletter.tracking.tokens import Tokens
+
+
+@dataclass(frozen=True)
+class Recipient:
+    subscriber_id: int
+    email: str
+    name: str
+    sections: tuple[str, ...] | None  # None: every section
+
+
+@dataclass(frozen=True)
+class Composed:
+    message_id: str
+    data: bytes
+
+
+@dataclass
+class _Variant:
+    template: MessageTemplate
+    text: QPBody
+    html: QPBody
+
+
+def web_links(settings: Settings, tokens: Tokens, subscriber_id: int, publication_id: int,
+              edition_id: int | None) -> tuple[str, str]:
+    base = settings.web_base_url.rstrip("/")
+    return (f"{base}/u/{tokens.unsubscribe(subscriber_id, publication_id, edition_id)}",
+            f"{base}/preferences/{tokens.preferences(subscriber_id, edition_id)}")
+
+
+def view_url(settings: Settings, edition_id: int) -> str:
+    return f"{settings.web_base_url.rstrip('/')}/editions/{edition_id}"
+
+
+class Composer:
+    def __init__(self, settings: Settings, edition: Edition, publication: Publication):
+        self.settings = settings
+        self.edition = edition
+        self.publication = publication
+        self.secret = settings.signing_key()
+        self.tokens = Tokens(self.secret)
+        self.renderer = EditionRenderer(edition, publication, settings.templates_dir,
+                                        view_url(settings, edition.id))
+        self._variants: dict[frozenset[str] | None, _Variant | None] = {}
+
+    def variant(self, sections: tuple[str, ...] | None) -> _Variant | None:
+        """None when this section set has no headlines in the edition (nothing to send)."""
+        key = None if sections is None else frozenset(sections)
+        if key not in self._variants:
+            rendered = self.renderer.render(key)
+            if rendered.headline_count == 0:
+                self._variants[key] = None
+            else:
+                pub = self.publication
+                self._variants[key] = _Variant(
+                    template=MessageTemplate(
+                        sender_name=pub.sender_name, sender_address=pub.sender_address,
+                        subject=rendered.subject, reply_to=pub.reply_to, list_id=pub.list_id),
+                    text=QPBody(rendered.text, PLACEHOLDERS),
+                    html=QPBody(rendered.html, PLACEHOLDERS, lambda v: html.escape(v, quote=True)),
+                )
+        return self._variants[key]
+
+    def compose(self, recipient: Recipient, now: datetime) -> Composed | None:
+        variant = self.variant(recipient.sections)
+        if variant is None:
+            return None
+        unsubscribe_url, preferences_url = web_links(
+            self.settings, self.tokens, recipient.subscriber_id, self.publication.id, self.edition.id)
+        values = {"greeting": greeting_for(recipient.name), "unsubscribe_url": unsubscribe_url,
+                  "preferences_url": preferences_url}
+        msg_id = message_id("edition", (self.edition.id, recipient.subscriber_id),
+                            self.publication.domain, self.secret)
+        data = variant.template.render(
+            to_name=recipient.name, to_address=recipient.email, msg_id=msg_id, date=now,
+            text=variant.text.render(values), html=variant.html.render(values),
+            unsubscribe_url=unsubscribe_url)
+        return Composed(msg_id, data)

@@ -1,0 +1,106 @@
+"""Starting an edition's delivery and walking its subscribers in keyset batches.
+
+The fan-out records each batch's delivery rows (pending) in the same
+transaction as the checkpoint, and only then is the batch handed to a sender.
+A crash between the two leaves pending rows behind, never a gap: the sweeper
+(`stale_ranges`) hands such rows out again. The highest subscriber id is frozen
+when sending starts, so people who subscribe during a send wait for tomorrow.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from newsletter.db import utcnow
+from newsletter.delivery.models import PENDING, RETRY, SENDING, Delivery
+from newsletter.editions.models import BUILT, PAUSED, SENDING as ED_SENDING, Edition
+from newsletter.subscribers.models import ACTIVE, Subscription
+
+editions = Edition.__table__
+deliveries = Delivery.__table__
+subscriptions = Subscription.__table__
+
+
+def start(conn: Connection, edition_id: int, now: datetime | None = None) -> str:
+    """Move a built edition to sending and freeze its audience. Idempotent; returns the status."""
+    now = now or utcnow()
+    row = conn.execute(select(editions.c.status, editions.c.publication_id)
+                       .where(editions.c.id == edition_id)).one()
+    if row.status != BUILT:
+        return row.status
+    top = conn.scalar(select(func.max(subscriptions.c.subscriber_id))
+                      .where(subscriptions.c.publication_id == row.publication_id)) or 0
+    conn.execute(update(editions).where(editions.c.id == edition_id, editions.c.status == BUILT)
+                 .values(status=ED_SENDING, max_subscriber_id=top, started_at=now))
+    return conn.scalar(select(editions.c.status).where(editions.c.id == edition_id))
+
+
+def _insert_ignore(conn: Connection, rows: list[dict]) -> None:
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    conn.execute(dialect.insert(deliveries).on_conflict_do_nothing(
+        index_elements=["edition_id", "subscriber_id"]), rows)
+
+
+def next_batch(conn: Connection, edition_id: int, batch_size: int,
+               now: datetime | None = None) -> tuple[int, int] | None:
+    """Record the next batch's deliveries and advance the checkpoint; (lo, hi] or None when done.
+
+    Call inside a transaction; hand the range to a sender only after it commits.
+    """
+    now = now or utcnow()
+    ed = conn.execute(select(editions).where(editions.c.id == edition_id)).one()
+    if ed.status not in (ED_SENDING, PAUSED) or ed.fanout_done:
+        return None
+    ids = conn.scalars(
+        select(subscriptions.c.subscriber_id)
+        .where(subscriptions.c.publication_id == ed.publication_id,
+               subscriptions.c.status == ACTIVE,
+               subscriptions.c.subscriber_id > ed.fanout_cursor,
+               subscriptions.c.subscriber_id <= (ed.max_subscriber_id or 0))
+        .order_by(subscriptions.c.subscriber_id).limit(batch_size)).all()
+    if not ids:
+        conn.execute(update(editions).where(editions.c.id == edition_id).values(fanout_done=True))
+        return None
+    _insert_ignore(conn, [{"edition_id": edition_id, "subscriber_id": i, "status": PENDING,
+                           "queued_at": now, "attempts": 0, "message_id": "", "last_error": "",
+                           "claimed_by": ""} for i in ids])
+    conn.execute(update(editions).where(editions.c.id == edition_id, editions.c.fanout_cursor == ed.fanout_cursor)
+                 .values(fanout_cursor=ids[-1]))
+    return ed.fanout_cursor, ids[-1]
+
+
+def stale_ranges(conn: Connection, edition_id: int, batch_size: int, stale_after: timedelta,
+                 dead_after: timedelta, now: datetime | None = None) -> list[tuple[int, int]]:
+    """Ranges holding work nobody is doing: pending rows queued long ago, retries that are
+    due, and rows claimed by a sender that has shown no sign of life for `stale_after`."""
+    now = now or utcnow()
+    cutoff = now - stale_after
+    alive = (select(deliveries.c.claimed_by)
+             .where(deliveries.c.edition_id == edition_id, deliveries.c.claimed_at > now - dead_after)
+             .distinct())
+    dead = and_(deliveries.c.status == SENDING, deliveries.c.claimed_by.not_in(alive))
+    # A dead sender's rows go back to pending: at most its in-flight message was sent.
+    conn.execute(update(deliveries).where(deliveries.c.edition_id == edition_id, dead)
+                 .values(status=PENDING, claimed_by="", queued_at=cutoff))
+    ids = conn.scalars(
+        select(deliveries.c.subscriber_id).where(
+            deliveries.c.edition_id == edition_id,
+            or_(and_(deliveries.c.status == PENDING, deliveries.c.queued_at <= cutoff),
+                and_(deliveries.c.status == RETRY, deliveries.c.next_attempt_at <= now)))
+        .order_by(deliveries.c.subscriber_id)).all()
+    ranges = []
+    for start_at in range(0, len(ids), batch_size):
+        chunk = ids[start_at:start_at + batch_size]
+        ranges.append((chunk[0] - 1, chunk[-1]))
+    if ids:
+        conn.execute(update(deliveries).where(
+            deliveries.c.edition_id == edition_id, deliveries.c.status == PENDING,
+            deliveries.c.subscriber_id.in_(ids)).values(queued_at=now))
+    return ranges
+
+
+def next_retry_at(conn: Connection, edition_id: int) -> datetime | None:
+    return conn.scalar(select(func.min(deliveries.c.next_attempt_at))
+                       .where(deliveries.c.edition_id == edition_id, deliveries.c.status == RETRY))

@@ -1,0 +1,1 @@
+"""Editions: frozen snapshots of the headlines of one publication for one date."""

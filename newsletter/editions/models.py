@@ -1,0 +1,59 @@
+"""An edition and its frozen items.
+
+Items copy the article's text at build time: an article corrected later does not
+change an edition that is already built (and perhaps half sent).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from newsletter.db import Base, UTCDateTime, utcnow
+
+# Edition states: built -> sending -> (paused <-> sending) -> sent | cancelled; empty is final.
+EMPTY, BUILT, SENDING, PAUSED, SENT, CANCELLED = (
+    "empty", "built", "sending", "paused", "sent", "cancelled",
+)
+
+
+class Edition(Base):
+    __tablename__ = "editions"
+    __table_args__ = (UniqueConstraint("publication_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=BUILT)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Delivery progress: the highest subscriber id frozen at start, the keyset checkpoint.
+    max_subscriber_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    fanout_cursor: Mapped[int] = mapped_column(Integer, default=0)
+    fanout_done: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    items: Mapped[list["EditionItem"]] = relationship(
+        order_by="EditionItem.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class EditionItem(Base):
+    __tablename__ = "edition_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order across the whole edition
+    section_slug: Mapped[str] = mapped_column(String(64))
+    section_name: Mapped[str] = mapped_column(String(128))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    url: Mapped[str] = mapped_column(String(2048))
+    headline: Mapped[str] = mapped_column(String(500))
+    teaser: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(128), default="")
+    byline: Mapped[str] = mapped_column(String(256), default="")
+    dateline: Mapped[str] = mapped_column(String(256), default="")
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,1 @@
+"""Ingestion: feeds (RSS, Atom, JSON Lines) into the article store."""

@@ -1,0 +1,85 @@
+"""Put parsed records into the article store, deduplicated by canonical URL."""
+from __future__ import annotations
+
+import re
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.ingest.parse import FeedError, ParseResult, parse_any
+from newsletter.store.models import Article, Section
+
+MAX_FEED_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def section_lookup(session: Session) -> dict[str, Section]:
+    """Sections by slug and by slugified display name, so 'MISSILE DEFENSE' finds missile-defense."""
+    table: dict[str, Section] = {}
+    for section in session.scalars(select(Section)):
+        table[section.slug] = section
+        table[slugify(section.name)] = section
+    return table
+
+
+def store_records(session: Session, parsed: ParseResult) -> IngestReport:
+    """Insert new articles and update known ones; an unmappable section skips the entry."""
+    report = IngestReport(problems=list(parsed.problems))
+    sections = section_lookup(session)
+    wanted: dict[str, tuple[int, object, Section]] = {}
+    for position, record in parsed.records:
+        section = sections.get(slugify(record.section))
+        if section is None:
+            report.problems.append((position, f"unknown section {record.section!r}"))
+            continue
+        wanted[record.url] = (position, record, section)  # a later duplicate in the feed wins
+    existing = {
+        a.url: a for a in session.scalars(select(Article).where(Article.url.in_(list(wanted))))
+    } if wanted else {}
+    for url, (_, record, section) in wanted.items():
+        fields = dict(headline=record.headline, teaser=record.teaser, section_id=section.id,
+                      source=record.source, byline=record.byline, dateline=record.dateline,
+                      published_at=record.published_at)
+        article = existing.get(url)
+        if article is None:
+            session.add(Article(url=url, **fields))
+            report.added += 1
+        else:
+            for key, value in fields.items():
+                setattr(article, key, value)
+            report.updated += 1
+    report.problems.sort()
+    return report
+
+
+def read_source(source: str) -> bytes:
+    """A path or an http(s) URL, bounded in size."""
+    if source.startswith(("http://", "https://")):
+        with urllib.request.urlopen(source, timeout=30) as response:  # noqa: S310 (scheme checked)
+            data = response.read(MAX_FEED_BYTES + 1)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise FeedError(f"no such file: {source}")
+        data = path.read_bytes()
+    if len(data) > MAX_FEED_BYTES:
+        raise FeedError(f"feed larger than {MAX_FEED_BYTES} bytes: {source}")
+    return data
+
+
+def ingest(session: Session, source: str, default_section: str = "") -> IngestReport:
+    data = read_source(source)
+    return store_records(session, parse_any(data, source, default_section))

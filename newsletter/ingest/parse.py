@@ -1,0 +1,143 @@
+"""Parse feeds into plain article records, reporting bad entries by position.
+
+Nothing here touches the database: a parse yields good records and a list of
+problems, and the loader decides what goes in.
+"""
+from __future__ import annotations
+
+import calendar
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import feedparser
+
+from newsletter.store.urls import InvalidURL, canonical_url
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+class FeedError(ValueError):
+    """The feed as a whole cannot be read."""
+
+
+@dataclass
+class ArticleRecord:
+    url: str
+    headline: str
+    teaser: str
+    section: str  # a section slug or display name as the feed gives it
+    published_at: datetime
+    source: str = ""
+    byline: str = ""
+    dateline: str = ""
+
+
+@dataclass
+class ParseResult:
+    records: list[tuple[int, ArticleRecord]] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (position, message)
+
+
+def one_line(text: str | None) -> str:
+    """Collapse all white space, CR and LF included, to single spaces."""
+    return " ".join((text or "").split())
+
+
+def plain_text(fragment: str | None) -> str:
+    """Teasers arrive as HTML fragments; keep the words only."""
+    return one_line(html.unescape(_TAG.sub(" ", fragment or "")))
+
+
+def _record(position: int, url, headline, teaser, section, published, **extra) -> ArticleRecord:
+    headline = one_line(headline)
+    if not headline:
+        raise ValueError("no headline")
+    if not url:
+        raise ValueError("no link")
+    try:
+        url = canonical_url(url)
+    except InvalidURL as exc:
+        raise ValueError(str(exc)) from None
+    if not one_line(section):
+        raise ValueError("no section")
+    if published is None:
+        raise ValueError("no parseable publication date")
+    return ArticleRecord(url=url, headline=headline[:500], teaser=plain_text(teaser)[:2000],
+                         section=one_line(section), published_at=published,
+                         **{k: one_line(v)[:250] for k, v in extra.items()})
+
+
+def parse_feed(data: bytes, default_section: str = "") -> ParseResult:
+    """RSS 2.0 or Atom. Entries are numbered from 1 in document order."""
+    parsed = feedparser.parse(data)
+    if not parsed.version and not parsed.entries:
+        reason = parsed.get("bozo_exception") or "not an RSS or Atom document"
+        raise FeedError(f"malformed feed: {reason}")
+    result = ParseResult()
+    for position, entry in enumerate(parsed.entries, start=1):
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        published = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else None
+        tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
+        source = entry.get("source", {}).get("title", "") if entry.get("source") else ""
+        try:
+            record = _record(
+                position, entry.get("link"), entry.get("title"), entry.get("summary"),
+                tags[0] if tags else default_section, published,
+                source=source, byline=entry.get("author", ""),
+                dateline=entry.get("dc_coverage", ""),
+            )
+        except ValueError as exc:
+            result.problems.append((position, str(exc)))
+            continue
+        result.records.append((position, record))
+    if parsed.bozo and not parsed.entries:
+        raise FeedError(f"malformed feed: {parsed.get('bozo_exception')}")
+    return result
+
+
+def _parse_time(value) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        return None  # a time without a zone is ambiguous: refuse rather than guess
+    return stamp.astimezone(UTC)
+
+
+def parse_json_lines(data: bytes, default_section: str = "") -> ParseResult:
+    """One JSON object a line: url, headline, teaser, section, published (ISO 8601 with zone)."""
+    result = ParseResult()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FeedError(f"JSON Lines must be UTF-8: {exc}") from None
+    for position, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("not a JSON object")
+            published = _parse_time(obj.get("published"))
+            result.records.append((position, _record(
+                position, obj.get("url"), obj.get("headline"), obj.get("teaser", ""),
+                obj.get("section") or default_section, published,
+                source=obj.get("source", ""), byline=obj.get("byline", ""),
+                dateline=obj.get("dateline", ""),
+            )))
+        except (ValueError, TypeError, AttributeError) as exc:
+            result.problems.append((position, str(exc)))
+    return result
+
+
+def parse_any(data: bytes, name: str = "", default_section: str = "") -> ParseResult:
+    """Pick the parser by file name, else by the first character."""
+    if name.endswith((".jsonl", ".ndjson")) or data.lstrip()[:1] == b"{":
+        return parse_json_lines(data, default_section)
+    return parse_feed(data, default_section)

@@ -1,0 +1,1 @@
+"""Publications: what is sent, from whom, with which sections, on which schedule."""

@@ -1,0 +1,145 @@
+"""Create or update sections and publications from config/publications.toml.
+
+The whole file is validated before anything is written: a mistake in the file
+changes nothing in the database.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.publications.models import Publication, PublicationSection
+from newsletter.store.models import Section
+
+_SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+# RFC 2919: an optional phrase, then <list-label.namespace>.
+_LIST_ID = re.compile(r"^[^<>\r\n]*<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+\.[A-Za-z0-9.-]+>$")
+
+
+class PublicationsFileError(ValueError):
+    pass
+
+
+class SectionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(pattern=_SLUG)
+    name: str = Field(min_length=1, max_length=128)
+
+
+class PublicationSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(pattern=_SLUG)
+    name: str = Field(min_length=1, max_length=200)
+    sender_name: str = Field(min_length=1, max_length=200)
+    sender_address: str
+    reply_to: str = ""
+    postal_address: str = Field(min_length=1)
+    site_url: str = ""
+    sections: list[str] = Field(min_length=1)
+    cap_per_section: int = Field(default=5, ge=1, le=100)
+    schedule: str = "0 6 * * *"
+    timezone: str = "UTC"
+    list_id: str
+    active: bool = True
+    domain_rate_per_second: int = Field(default=0, ge=0)
+
+    @field_validator("sender_address", "reply_to")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("sender_name", "name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\r" in value or "\n" in value:
+            raise ValueError("must be a single line")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError(f"not a cron expression: {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone: {value!r}") from None
+        return value
+
+    @field_validator("list_id")
+    @classmethod
+    def _list_id(cls, value: str) -> str:
+        if not _LIST_ID.match(value):
+            raise ValueError("List-Id must look like 'Name <label.example.com>' (RFC 2919)")
+        return value
+
+
+class PublicationsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sections: list[SectionSpec] = []
+    publications: list[PublicationSpec] = []
+
+
+def read_publications_file(path: Path) -> PublicationsFile:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        spec = PublicationsFile.model_validate(data)
+    except FileNotFoundError:
+        raise PublicationsFileError(f"no such file: {path}") from None
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise PublicationsFileError(f"{path}: {exc}") from None
+    known = {s.slug for s in spec.sections}
+    for pub in spec.publications:
+        unknown = [s for s in pub.sections if s not in known]
+        if unknown:
+            raise PublicationsFileError(f"{path}: publication {pub.slug!r}: unknown sections {unknown}")
+    return spec
+
+
+def load_publications(session: Session, path: Path) -> list[Publication]:
+    spec = read_publications_file(path)
+    sections = {s.slug: s for s in session.scalars(select(Section))}
+    for s in spec.sections:
+        if s.slug in sections:
+            sections[s.slug].name = s.name
+        else:
+            sections[s.slug] = Section(slug=s.slug, name=s.name)
+            session.add(sections[s.slug])
+    session.flush()
+    loaded = []
+    for p in spec.publications:
+        pub = session.scalar(select(Publication).where(Publication.slug == p.slug))
+        if pub is None:
+            pub = Publication(slug=p.slug)
+            session.add(pub)
+        fields = p.model_dump(exclude={"sections", "slug", "schedule"})
+        for key, value in fields.items():
+            setattr(pub, key, value)
+        pub.schedule_cron = p.schedule
+        pub.sections.clear()
+        session.flush()  # old rows go before new ones arrive: (publication, section) is unique
+        pub.sections = [
+            PublicationSection(section_id=sections[slug].id, position=i)
+            for i, slug in enumerate(p.sections)
+        ]
+        loaded.append(pub)
+    session.flush()
+    return loaded

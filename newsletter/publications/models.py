@@ -1,0 +1,53 @@
+"""A publication and its ordered sections."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from newsletter.db import Base
+from newsletter.store.models import Section
+
+
+class Publication(Base):
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sender_name: Mapped[str] = mapped_column(String(200))
+    sender_address: Mapped[str] = mapped_column(String(320))
+    reply_to: Mapped[str] = mapped_column(String(320), default="")
+    postal_address: Mapped[str] = mapped_column(Text)
+    site_url: Mapped[str] = mapped_column(String(500), default="")
+    cap_per_section: Mapped[int] = mapped_column(Integer, default=5)
+    schedule_cron: Mapped[str] = mapped_column(String(100), default="0 6 * * *")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    list_id: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Per-recipient-domain limit in messages a second (0: none); global limit is in settings.
+    domain_rate_per_second: Mapped[int] = mapped_column(Integer, default=0)
+
+    sections: Mapped[list["PublicationSection"]] = relationship(
+        order_by="PublicationSection.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    @property
+    def domain(self) -> str:
+        return self.sender_address.rpartition("@")[2]
+
+    def ordered_sections(self) -> list[Section]:
+        return [ps.section for ps in self.sections]
+
+
+class PublicationSection(Base):
+    __tablename__ = "publication_sections"
+    __table_args__ = (UniqueConstraint("publication_id", "section_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
+    position: Mapped[int] = mapped_column(Integer)
+
+    section: Mapped[Section] = relationship(lazy="joined")

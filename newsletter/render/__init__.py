@@ -1,0 +1,1 @@
+"""Rendering: an edition becomes subject, HTML and text once per section set."""

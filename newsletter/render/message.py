@@ -1,0 +1,174 @@
+"""Email bytes, built with the standard library's email package and SMTP policy.
+
+A `MessageTemplate` is made once per (edition, section set): the email package
+builds the constant headers and the MIME skeleton, with a marker where each body
+goes. Per subscriber, the personal headers are folded by the same policy and the
+bodies are quoted-printable encoded by `binascii.b2a_qp` (the C encoder behind
+the standard library's `quopri`), which wraps lines at 76 characters. This keeps
+the per-message cost at a few hundred microseconds instead of milliseconds.
+
+Header values pass through `one_line`, so a CR or LF in a headline or a name is
+folded into a space and can never start a header of its own.
+"""
+from __future__ import annotations
+
+import binascii
+import hashlib
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from newsletter.ingest.parse import one_line
+
+POLICY = SMTP  # CRLF line ends, headers folded at 78 characters
+_TEXT_MARK = b"XNLXTEXTBODYXNLX"
+_HTML_MARK = b"XNLXHTMLBODYXNLX"
+
+
+def message_id(kind: str, key: tuple, domain: str, secret: str) -> str:
+    """The same (kind, key) always gives the same Message-ID; the hash keeps it unguessable."""
+    raw = f"{kind}:{':'.join(map(str, key))}"
+    digest = hashlib.blake2b(raw.encode(), key=secret.encode()[:64], digest_size=8).hexdigest()
+    return f"<{kind}.{'.'.join(map(str, key))}.{digest}@{domain}>"
+
+
+def address(name: str, email: str) -> Address:
+    local, _, domain = email.rpartition("@")
+    return Address(display_name=one_line(name), username=local, domain=domain)
+
+
+def qp_body(text: str) -> bytes:
+    """UTF-8, quoted-printable, CRLF line ends, no line over 76 characters."""
+    data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    encoded = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+    lines = encoded.split(b"\n")
+    if any(len(line) > 76 for line in lines):
+        lines = [piece for line in lines for piece in _wrap(line)]
+    return b"\r\n".join(lines)
+
+
+def _wrap(line: bytes) -> list[bytes]:
+    """b2a_qp can overrun 76 where it escapes trailing white space: re-wrap with soft breaks."""
+    out = []
+    while len(line) > 76:
+        cut = 75
+        while b"=" in line[cut - 2:cut]:  # never split an =XX escape
+            cut -= 1
+        out.append(line[:cut] + b"=")
+        line = line[cut:]
+    out.append(line)
+    return out
+
+
+def _qp_piece(text: str) -> bytes:
+    """A QP fragment that can be concatenated with others: it ends in a line break.
+
+    Where the text itself does not end a line, a soft line break (=CRLF) is added;
+    a decoder removes it, so fragments joined this way decode to the joined text.
+    """
+    encoded = qp_body(text)
+    if not encoded or encoded.endswith(b"\r\n"):
+        return encoded
+    head, sep, last = encoded.rpartition(b"\r\n")
+    prefix = head + sep
+    if len(last) > 75:  # room for the '=' of the soft break: split, never inside an =XX escape
+        cut = 75
+        while b"=" in last[cut - 2:cut]:
+            cut -= 1
+        prefix += last[:cut] + b"=\r\n"
+        last = last[cut:]
+    return prefix + last + b"=\r\n"
+
+
+class QPBody:
+    """A body encoded once, with gaps where per-subscriber values go.
+
+    `source` holds placeholders (plain ASCII words); `escape` prepares a value
+    for the body's format (HTML escaping for the HTML part).
+    """
+
+    def __init__(self, source: str, placeholders: dict[str, str], escape=lambda v: v):
+        pieces: list[bytes | str] = []
+        rest = source
+        while True:
+            found = [(rest.find(ph), key, ph) for key, ph in placeholders.items() if ph in rest]
+            if not found:
+                break
+            at, key, ph = min(found)
+            pieces.append(_qp_piece(rest[:at]))
+            pieces.append(key)
+            rest = rest[at + len(ph):]
+        pieces.append(qp_body(rest))
+        self._pieces = [p for p in pieces if p != b""]
+        self._escape = escape
+
+    def render(self, values: dict[str, str]) -> bytes:
+        esc = self._escape
+        return b"".join(p if isinstance(p, bytes) else _qp_piece(esc(values[p])) for p in self._pieces)
+
+
+class MessageTemplate:
+    """Everything about a message that is the same for every recipient of a variant."""
+
+    def __init__(self, *, sender_name: str, sender_address: str, subject: str,
+                 reply_to: str = "", list_id: str = "", bulk: bool = True, has_html: bool = True):
+        msg = EmailMessage(policy=POLICY)
+        msg["From"] = address(sender_name, sender_address)
+        msg["Subject"] = one_line(subject)
+        if reply_to:
+            msg["Reply-To"] = reply_to
+        if list_id:
+            msg["List-Id"] = one_line(list_id)
+        if bulk:
+            msg["Precedence"] = "bulk"
+        msg["Auto-Submitted"] = "auto-generated"
+        # text/plain first: clients show the last alternative they understand.
+        msg.set_content(_TEXT_MARK.decode() + "\n", subtype="plain", charset="utf-8",
+                        cte="quoted-printable")
+        if has_html:
+            msg.add_alternative(_HTML_MARK.decode() + "\n", subtype="html", charset="utf-8",
+                                cte="quoted-printable")
+        skeleton = msg.as_bytes(policy=POLICY)
+        self._text_at = skeleton.index(_TEXT_MARK)
+        self._html_at = skeleton.index(_HTML_MARK) if has_html else -1
+        self._skeleton = skeleton
+        self.has_html = has_html
+
+    def render(self, *, to_name: str, to_address: str, msg_id: str, date: datetime,
+               text: bytes, html: bytes | None = None, unsubscribe_url: str = "") -> bytes:
+        """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`)."""
+        personal = [
+            ("To", str(address(to_name, to_address))),
+            ("Date", format_datetime(date)),
+            ("Message-ID", one_line(msg_id)),
+        ]
+        if unsubscribe_url:
+            # RFC 2369 angle brackets; RFC 8058 one-click POST to the same https URL.
+            personal.append(("List-Unsubscribe", f"<{one_line(unsubscribe_url)}>"))
+            personal.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        # Header objects from the policy fold and RFC 2047-encode (non-ASCII names) themselves.
+        head = b"".join(POLICY.fold_binary(name, POLICY.header_factory(name, value))
+                        for name, value in personal)
+        s = self._skeleton
+        # The markers were encoded with a CRLF after them; the encoded body brings its own.
+        text_end = self._text_at + len(_TEXT_MARK) + 2
+        if not self.has_html:
+            return head + s[:self._text_at] + text + s[text_end:]
+        html_end = self._html_at + len(_HTML_MARK) + 2
+        return b"".join((head, s[:self._text_at], text, s[text_end:self._html_at],
+                         html or b"", s[html_end:]))
+
+
+def build_message(*, sender_name: str, sender_address: str, to_name: str, to_address: str,
+                  subject: str, text: str, html: str | None, msg_id: str, date: datetime,
+                  reply_to: str = "", list_id: str = "", unsubscribe_url: str = "",
+                  bulk: bool = True) -> bytes:
+    """A single message (confirmation emails and the like)."""
+    template = MessageTemplate(sender_name=sender_name, sender_address=sender_address,
+                               subject=subject, reply_to=reply_to, list_id=list_id, bulk=bulk,
+                               has_html=html is not None)
+    return template.render(to_name=to_name, to_address=to_address, msg_id=msg_id, date=date,
+                           text=qp_body(text), html=None if html is None else qp_body(html),
+                           unsubscribe_url=unsubscribe_url)

@@ -1,0 +1,54 @@
+"""Wiring: from settings to an engine (migrated), a delivery backend, a rate limiter,
+and the dispatcher that runs jobs inline or hands them to workers."""
+from __future__ import annotations
+
+import importlib
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from newsletter.config import Settings
+from newsletter.db import get_engine
+from newsletter.delivery.backends import Backend, backend_from_settings
+from newsletter.delivery.ratelimit import Limiter, make_limiter
+from newsletter.schema import migrate
+
+
+def engine_for(settings: Settings) -> Engine:
+    url = settings.effective_database_url
+    migrate(url)
+    return get_engine(url)
+
+
+def redis_client(settings: Settings):
+    url = settings.effective_redis_url
+    if not url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def backend(settings: Settings) -> Backend:
+    return backend_from_settings(settings)
+
+
+def limiter(settings: Settings, per_domain: float = 0) -> Limiter:
+    return make_limiter(redis_client(settings), settings.rate_limit_per_second, per_domain)
+
+
+class Dispatcher(Protocol):
+    """Starts work: an edition's delivery, one message (confirmation emails)."""
+
+    def deliver_edition(self, edition_id: int) -> str: ...
+
+
+def dispatcher(settings: Settings) -> "Dispatcher":
+    """Inline without a broker; with one, the Celery adapter from workers/ (loaded by name,
+    so that this package never imports Celery itself)."""
+    if not settings.broker_url:
+        from newsletter.jobs import InlineDispatcher
+
+        return InlineDispatcher(settings)
+    module = importlib.import_module("workers.dispatch")
+    return module.CeleryDispatcher(settings)

@@ -1,0 +1,1 @@
+"""The article store: sections and articles, deduplicated by canonical URL."""

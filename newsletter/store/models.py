@@ -1,0 +1,35 @@
+"""Sections and articles as published by the site."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from newsletter.db import Base, UTCDateTime, utcnow
+
+
+class Section(Base):
+    __tablename__ = "sections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))  # display name, e.g. SUPERPOWERS
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (Index("ix_articles_published", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)  # canonical
+    headline: Mapped[str] = mapped_column(String(500))
+    teaser: Mapped[str] = mapped_column(Text, default="")
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
+    source: Mapped[str] = mapped_column(String(128), default="")  # wire, e.g. AFP
+    byline: Mapped[str] = mapped_column(String(256), default="")
+    dateline: Mapped[str] = mapped_column(String(256), default="")
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    section: Mapped[Section] = relationship(lazy="joined")

@@ -1,0 +1,1 @@
+"""Subscribers, their subscriptions and the suppression list."""

@@ -1,0 +1,71 @@
+"""Who gets what: subscribers, per-publication subscriptions, suppressions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from newsletter.db import Base, UTCDateTime, utcnow
+
+# Subscription states. "pending" waits for the double opt-in confirmation.
+PENDING, ACTIVE, UNSUBSCRIBED = "pending", "active", "unsubscribed"
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    subscriptions: Mapped[list["Subscription"]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan"
+    )
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "publication_id"),
+        # The fan-out walks active subscriptions of one publication by subscriber id.
+        Index("ix_subscriptions_pub_status_sub", "publication_id", "status", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    # None: every section of the publication; otherwise a list of section slugs.
+    sections: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+
+
+class Suppression(Base):
+    """An address that must not be mailed: for one publication, or for all (None)."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        Index(
+            "uq_suppressions_global", "email", unique=True,
+            sqlite_where=text("publication_id IS NULL"),
+            postgresql_where=text("publication_id IS NULL"),
+        ),
+        Index(
+            "uq_suppressions_pub", "email", "publication_id", unique=True,
+            sqlite_where=text("publication_id IS NOT NULL"),
+            postgresql_where=text("publication_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    publication_id: Mapped[int | None] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), default=None
+    )
+    reason: Mapped[str] = mapped_column(String(32))  # unsubscribe, hard_bounce, complaint, admin
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

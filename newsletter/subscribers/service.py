@@ -1,0 +1,143 @@
+"""Adding subscribers one at a time or from CSV, validated at the edge."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.publications.models import Publication
+from newsletter.subscribers.models import ACTIVE, Subscriber, Subscription
+
+CHUNK = 1000
+
+
+class SubscriberError(ValueError):
+    pass
+
+
+def normalise_email(address: str) -> str:
+    """Validated syntax (no DNS), lower-cased so that one mailbox is one subscriber."""
+    try:
+        return validate_email((address or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise SubscriberError(f"invalid email address {address!r}: {exc}") from None
+
+
+def clean_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if "\r" in name or "\n" in name:
+        raise SubscriberError("name must not contain line breaks")
+    if len(name) > 200:
+        raise SubscriberError("name longer than 200 characters")
+    return name
+
+
+def parse_sections(publication: Publication, raw) -> list[str] | None:
+    """None means every section; otherwise known slugs of this publication, in its order."""
+    if raw in (None, "", []):
+        return None
+    items = raw.replace(";", " ").replace(",", " ").split() if isinstance(raw, str) else list(raw)
+    known = [s.slug for s in publication.ordered_sections()]
+    unknown = [s for s in items if s not in known]
+    if unknown:
+        raise SubscriberError(f"unknown sections for {publication.slug}: {', '.join(unknown)}")
+    return [s for s in known if s in items]
+
+
+@dataclass
+class Row:
+    email: str
+    name: str
+    sections: list[str] | None
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    existing: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def add_subscriber(session: Session, publication: Publication, email: str, name: str = "",
+                   sections=None, status: str = ACTIVE) -> Subscription:
+    row = Row(normalise_email(email), clean_name(name), parse_sections(publication, sections))
+    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == row.email))
+    if subscriber is None:
+        subscriber = Subscriber(email=row.email, name=row.name)
+        session.add(subscriber)
+        session.flush()
+    elif row.name:
+        subscriber.name = row.name
+    sub = session.scalar(select(Subscription).where(
+        Subscription.subscriber_id == subscriber.id, Subscription.publication_id == publication.id))
+    if sub is None:
+        sub = Subscription(subscriber_id=subscriber.id, publication_id=publication.id,
+                           status=status, sections=row.sections)
+        session.add(sub)
+    else:
+        sub.status, sub.sections = status, row.sections
+    session.flush()
+    return sub
+
+
+def read_csv(publication: Publication, text: str) -> tuple[list[Row], list[tuple[int, str]]]:
+    """Rows and errors by line number; the header must name an 'email' column."""
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [f.strip().lower() for f in reader.fieldnames or []]
+    if "email" not in fields:
+        raise SubscriberError("CSV header must have an 'email' column (and may have 'name', 'sections')")
+    reader.fieldnames = fields
+    rows, errors, seen = [], [], set()
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            errors.append((line, "more fields than the header"))
+            continue
+        try:
+            parsed = Row(normalise_email(row.get("email") or ""), clean_name(row.get("name")),
+                         parse_sections(publication, row.get("sections")))
+        except SubscriberError as exc:
+            errors.append((line, str(exc)))
+            continue
+        if parsed.email in seen:
+            continue
+        seen.add(parsed.email)
+        rows.append(parsed)
+    return rows, errors
+
+
+def import_csv(session: Session, publication: Publication, text: str,
+               skip_invalid: bool = False) -> ImportReport:
+    """All or nothing by default: one bad row and nothing is imported, every error reported."""
+    rows, errors = read_csv(publication, text)
+    report = ImportReport(errors=errors)
+    if errors and not skip_invalid:
+        return report
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        known = dict(session.execute(
+            select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_([r.email for r in chunk]))
+        ).all())
+        new = [r for r in chunk if r.email not in known]
+        if new:
+            session.add_all([Subscriber(email=r.email, name=r.name) for r in new])
+            session.flush()
+            known.update(session.execute(
+                select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_([r.email for r in new]))
+            ).all())
+        subscribed = set(session.scalars(select(Subscription.subscriber_id).where(
+            Subscription.publication_id == publication.id,
+            Subscription.subscriber_id.in_(list(known.values())))))
+        session.add_all([
+            Subscription(subscriber_id=known[r.email], publication_id=publication.id,
+                         status=ACTIVE, sections=r.sections)
+            for r in chunk if known[r.email] not in subscribed
+        ])
+        session.flush()
+        report.added += sum(1 for r in chunk if known[r.email] not in subscribed)
+        report.existing += sum(1 for r in chunk if known[r.email] in subscribed)
+    return report
