@@ -44,15 +44,23 @@ def select_items(session: Session, pub: Publication, start: datetime, end: datet
                Article.published_at > start, Article.published_at <= end)
         .order_by(Article.published_at.desc(), Article.id.desc())
     ).all()
-    by_section: dict[int, list[Article]] = {s.id: [] for s in sections}
-    seen_headlines: set[str] = set()
+    newest_first: dict[int, list[Article]] = {s.id: [] for s in sections}
     for article in rows:
-        key = " ".join(article.headline.lower().split())
-        bucket = by_section[article.section_id]
-        if key in seen_headlines or len(bucket) >= pub.cap_per_section:
-            continue
-        seen_headlines.add(key)
-        bucket.append(article)
+        newest_first[article.section_id].append(article)
+    # Sections in the publication's order; a headline already shown in an earlier
+    # section is not repeated in a later one.
+    by_section: dict[int, list[Article]] = {}
+    seen_headlines: set[str] = set()
+    for section in sections:
+        chosen = by_section[section.id] = []
+        for article in newest_first[section.id]:
+            key = " ".join(article.headline.lower().split())
+            if key in seen_headlines:
+                continue
+            seen_headlines.add(key)
+            chosen.append(article)
+            if len(chosen) >= pub.cap_per_section:
+                break
     items, position = [], 0
     for section in sections:
         for a in by_section[section.id]:

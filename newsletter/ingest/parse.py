@@ -17,6 +17,8 @@ import feedparser
 from newsletter.store.urls import InvalidURL, canonical_url
 
 _TAG = re.compile(r"<[^>]+>")
+# Encoding declared one way and served another: the content is still well-formed.
+_BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 class FeedError(ValueError):
@@ -73,12 +75,18 @@ def _record(position: int, url, headline, teaser, section, published, **extra) -
 def parse_feed(data: bytes, default_section: str = "") -> ParseResult:
     """RSS 2.0 or Atom. Entries are numbered from 1 in document order."""
     parsed = feedparser.parse(data)
-    if not parsed.version and not parsed.entries:
+    if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "not an RSS or Atom document"
         raise FeedError(f"malformed feed: {reason}")
+    problem = parsed.get("bozo_exception")
+    if parsed.bozo and not isinstance(problem, _BENIGN):
+        # feedparser would guess its way through broken XML; we refuse rather than
+        # put half-understood entries in the store.
+        raise FeedError(f"malformed feed: {problem}")
     result = ParseResult()
     for position, entry in enumerate(parsed.entries, start=1):
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        # dict.get: feedparser warns when "updated_parsed" is read through its alias.
+        stamp = entry.get("published_parsed") or dict.get(entry, "updated_parsed")
         published = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else None
         tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
         source = entry.get("source", {}).get("title", "") if entry.get("source") else ""
@@ -93,8 +101,6 @@ def parse_feed(data: bytes, default_section: str = "") -> ParseResult:
             result.problems.append((position, str(exc)))
             continue
         result.records.append((position, record))
-    if parsed.bozo and not parsed.entries:
-        raise FeedError(f"malformed feed: {parsed.get('bozo_exception')}")
     return result
 
 

@@ -1,0 +1,88 @@
+"""Benchmark: rendering one edition, and the outbox backend writing N messages.
+
+    .venv/bin/python bench/render_outbox.py [--subscribers 10000]
+
+Prints figures; it passes or fails nothing. Uses a throwaway SQLite database.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from newsletter.config import PROJECT_ROOT, Settings
+from newsletter.delivery.backends import OutboxBackend
+from newsletter.delivery.compose import Composer, view_url
+from newsletter.delivery.ratelimit import NoLimit
+from newsletter.delivery.run import deliver_inline
+from newsletter.demo import sample_articles, sample_subscribers_csv
+from newsletter.editions.build import build_edition, window_for
+from newsletter.ingest.load import store_records
+from newsletter.publications.load import load_publications
+from newsletter.publications.schedule import local_date
+from newsletter.render.edition import EditionRenderer
+from newsletter.runtime import engine_for
+from newsletter.db import utcnow
+from newsletter.subscribers.service import import_csv
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="nl-bench-"))
+    try:
+        settings = Settings(var_dir=tmp, secret_key="bench", publications_file=PROJECT_ROOT / "config/publications.toml")
+        engine = engine_for(settings)
+        with Session(engine, expire_on_commit=False) as s:
+            pub = load_publications(s, settings.publications_file)[0]
+            now = utcnow()
+            day = local_date(pub.timezone, now)
+            store_records(s, sample_articles(window_for(s, pub, day, now)[1]))
+            t = time.perf_counter()
+            import_csv(s, pub, sample_subscribers_csv(args.subscribers, [x.slug for x in pub.ordered_sections()]))
+            s.commit()
+            import_s = time.perf_counter() - t
+            edition, _ = build_edition(s, pub, day, now)
+            s.commit()
+
+        runs = 20
+        t = time.perf_counter()
+        for _ in range(runs):
+            EditionRenderer(edition, pub, settings.templates_dir, view_url(settings, edition.id)).render(None)
+        render_ms = (time.perf_counter() - t) / runs * 1000
+
+        composer = Composer(settings, edition, pub)
+        from newsletter.delivery.compose import Recipient
+        t = time.perf_counter()
+        for i in range(5000):
+            composer.compose(Recipient(i, f"r{i}@example.org", "Reader Name", None), now)
+        compose_us = (time.perf_counter() - t) / 5000 * 1e6
+
+        t = time.perf_counter()
+        status, counts = deliver_inline(engine, settings, edition.id, OutboxBackend(tmp / "outbox"),
+                                        lambda p: NoLimit())
+        elapsed = time.perf_counter() - t
+        written = len(list((tmp / "outbox").glob("*.eml")))
+        print(f"subscribers imported:       {args.subscribers} in {import_s:.2f}s "
+              f"({args.subscribers / import_s:,.0f} rows/s)")
+        print(f"render one edition:         {render_ms:.1f} ms (Jinja2 + premailer, once per section set)")
+        print(f"compose one message:        {compose_us:.0f} us (tokens, headers, QP splice)")
+        print(f"outbox delivery:            {written} messages in {elapsed:.2f}s = "
+              f"{written / elapsed:,.0f} messages/s ({status}, {dict(counts)})")
+        print(f"peak memory (max RSS):      {peak_mb():.0f} MB")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from newsletter.cli.main import app
+
+app(prog_name="newsletter")

@@ -1,0 +1,107 @@
+"""Shared fixtures: settings in a temporary folder, a migrated database (SQLite file or a
+fresh PostgreSQL database cloned from a migrated template), and a loaded publication."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from newsletter.config import PROJECT_ROOT, Settings
+from newsletter.db import get_engine
+from newsletter.publications.load import load_publications
+from newsletter.schema import migrate
+
+PG_ADMIN = os.environ.get("NEWSLETTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+_TEMPLATE = f"nl_template_{os.getpid()}"
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _admin():
+    return create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"),
+                         isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    admin = _admin()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{_TEMPLATE}"'))
+        c.execute(text(f'CREATE DATABASE "{_TEMPLATE}"'))
+    url = _pg_url(_TEMPLATE)
+    migrate(url)
+    get_engine(url).dispose()
+    yield _TEMPLATE
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def new_pg_database(template: str) -> str:
+    name = f"nl_test_{uuid.uuid4().hex[:10]}"
+    with _admin().connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    return _pg_url(name)
+
+
+def drop_pg_database(url: str) -> None:
+    get_engine(url).dispose()
+    with _admin().connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite"])
+def backend_name(request):
+    return request.param
+
+
+@pytest.fixture
+def database_url(request, tmp_path, backend_name):
+    if backend_name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        migrate(url)
+        yield url
+        get_engine(url).dispose()
+    else:
+        template = request.getfixturevalue("pg_template")
+        url = new_pg_database(template)
+        migrate(url)  # already at head: a no-op check
+        yield url
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    return Settings(var_dir=tmp_path / "var", database_url=database_url,
+                    secret_key="test-secret-key-for-signing", web_base_url="https://news.example.com",
+                    templates_dir=PROJECT_ROOT / "templates",
+                    publications_file=PROJECT_ROOT / "config" / "publications.toml")
+
+
+@pytest.fixture
+def engine(settings):
+    return get_engine(settings.database_url)
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def publication(session, settings):
+    pubs = load_publications(session, settings.publications_file)
+    session.commit()
+    return pubs[0]
+
+
+def at(text_: str) -> datetime:
+    return datetime.fromisoformat(text_).replace(tzinfo=UTC)

@@ -1,0 +1,38 @@
+"""Small builders for tests: articles and feeds written inline."""
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import format_datetime
+from xml.sax.saxutils import escape
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.store.models import Article, Section
+
+
+def add_article(session: Session, section_slug: str, headline: str, published: datetime,
+                url: str | None = None, teaser: str = "A teaser.") -> Article:
+    section = session.scalar(select(Section).where(Section.slug == section_slug))
+    article = Article(url=url or f"https://www.spacewar.example.com/{abs(hash((headline, published)))}.html",
+                      headline=headline, teaser=teaser, section_id=section.id, source="AFP",
+                      byline="AFP Staff Writers", dateline="Paris (AFP)", published_at=published)
+    session.add(article)
+    session.flush()
+    return article
+
+
+def rss(items: list[dict]) -> bytes:
+    out = []
+    for it in items:
+        parts = []
+        for tag in ("title", "link", "description", "category"):
+            if tag in it:
+                parts.append(f"<{tag}>{escape(it[tag])}</{tag}>")
+        if "date" in it:
+            value = it["date"] if isinstance(it["date"], str) else format_datetime(it["date"])
+            parts.append(f"<pubDate>{value}</pubDate>")
+        out.append("<item>" + "".join(parts) + "</item>")
+    return ("<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel><title>t</title>"
+            "<link>https://x.example.com/</link><description>d</description>"
+            + "".join(out) + "</channel></rss>").encode()

@@ -1,0 +1,61 @@
+import email
+import quopri
+from datetime import UTC, datetime
+from email import policy
+
+from newsletter.render.message import QPBody, build_message, message_id, qp_body
+
+NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+
+
+def _msg(**over):
+    kw = dict(sender_name="SpaceWar Daily", sender_address="news@spacewar.example.com",
+              to_name="Ann Reader", to_address="ann@example.org", subject="Today",
+              text="Hello\n", html="<p>Hello</p>\n", msg_id="<a.1@spacewar.example.com>", date=NOW,
+              reply_to="editors@spacewar.example.com", list_id="SpaceWar Daily <daily.spacewar.example.com>",
+              unsubscribe_url="https://news.example.com/u/TOKEN")
+    kw.update(over)
+    return email.message_from_bytes(build_message(**kw), policy=policy.default)
+
+
+def test_cr_lf_in_subject_and_name_cannot_create_headers():
+    msg = _msg(subject="Big news\r\nBcc: victim@example.com", to_name="Eve\nBcc: other@example.com")
+    assert len(msg.get_all("Subject")) == 1 and msg.get_all("Bcc") is None
+    assert msg["Subject"] == "Big news Bcc: victim@example.com"
+    assert msg["To"].addresses[0].addr_spec == "ann@example.org"
+
+
+def test_list_headers_and_text_part_first():
+    msg = _msg()
+    assert msg["List-Unsubscribe"] == "<https://news.example.com/u/TOKEN>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["Precedence"] == "bulk" and msg["Auto-Submitted"] == "auto-generated"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_non_ascii_display_name_is_encoded():
+    msg = _msg(to_name="Chloé Moreau")
+    assert msg["To"].addresses[0].display_name == "Chloé Moreau"
+
+
+def test_message_id_is_deterministic_and_carries_the_domain():
+    a = message_id("edition", (3, 42), "spacewar.example.com", "k")
+    assert a == message_id("edition", (3, 42), "spacewar.example.com", "k")
+    assert a != message_id("edition", (3, 43), "spacewar.example.com", "k")
+    assert a.startswith("<edition.3.42.") and a.endswith("@spacewar.example.com>")
+
+
+def test_quoted_printable_lines_stay_within_76_and_round_trip():
+    text = ("word " * 40 + "trailing   \n") * 20 + "x" * 300 + " é = \t\n"
+    body = qp_body(text)
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    assert quopri.decodestring(body.replace(b"\r\n", b"\n")).decode() == text
+
+
+def test_spliced_values_are_escaped_and_decode_exactly():
+    body = QPBody("<a href='PH'>" + "x" * 100 + "PH</a>\n", {"v": "PH"},
+                  escape=lambda v: v.replace("&", "&amp;").replace("<", "&lt;"))
+    out = body.render({"v": "https://a.example/?a=1&b=<2>" + "y" * 90})
+    assert max(len(line) for line in out.split(b"\r\n")) <= 76
+    decoded = quopri.decodestring(out.replace(b"\r\n", b"\n")).decode()
+    assert decoded.count("https://a.example/?a=1&amp;b=&lt;2>") == 2

@@ -1,0 +1,39 @@
+import pytest
+from sqlalchemy import func, select
+
+from newsletter.subscribers.models import Subscriber, Subscription
+from newsletter.subscribers.service import SubscriberError, add_subscriber, import_csv
+
+
+def test_add_normalises_and_validates(session, publication):
+    sub = add_subscriber(session, publication, "  Ann.Reader@EXAMPLE.org ", "Ann", "drone-war,superpowers")
+    assert sub.subscriber.email == "ann.reader@example.org"
+    assert sub.sections == ["superpowers", "drone-war"]  # the publication's order
+    for bad in ("not-an-address", "a@b", "x@example.org\r\nBcc: y@example.org"):
+        with pytest.raises(SubscriberError):
+            add_subscriber(session, publication, bad)
+    with pytest.raises(SubscriberError, match="line breaks"):
+        add_subscriber(session, publication, "c@example.org", "Eve\nBcc: x")
+    with pytest.raises(SubscriberError, match="unknown sections"):
+        add_subscriber(session, publication, "d@example.org", "", "gardening")
+
+
+def test_import_is_all_or_nothing(session, publication):
+    text = "email,name,sections\nann@example.org,Ann,\nbroken,Bob,\ncara@example.org,Cara,nope\n"
+    report = import_csv(session, publication, text)
+    assert [line for line, _ in report.errors] == [3, 4]
+    assert report.added == 0
+    assert session.scalar(select(func.count()).select_from(Subscriber)) == 0
+
+
+def test_import_skip_invalid_and_repeat(session, publication):
+    text = "Email,Name,Sections\nann@example.org,Ann,drone-war\nbroken,Bob,\nANN@example.org,Dup,\n"
+    assert import_csv(session, publication, text, skip_invalid=True).added == 1
+    again = import_csv(session, publication, text, skip_invalid=True)
+    assert (again.added, again.existing) == (0, 1)
+    assert session.scalar(select(Subscription.sections)) == ["drone-war"]
+
+
+def test_import_needs_an_email_column(session, publication):
+    with pytest.raises(SubscriberError, match="email"):
+        import_csv(session, publication, "name\nAnn\n")

@@ -1,0 +1,40 @@
+import pytest
+
+from newsletter.tracking.tokens import InvalidToken, Tokens
+
+
+def test_round_trip_and_no_email_inside():
+    t = Tokens("secret")
+    token = t.unsubscribe(12, 3, 99)
+    claim = t.read_unsubscribe(token)
+    assert (claim.subscriber_id, claim.publication_id, claim.edition_id) == (12, 3, 99)
+    assert "@" not in token
+
+
+def test_changing_any_character_invalidates():
+    t = Tokens("secret")
+    token = t.unsubscribe(12, 3, 99)
+    for i in range(len(token)):
+        swapped = "A" if token[i] != "A" else "B"
+        forged = token[:i] + swapped + token[i + 1:]
+        with pytest.raises(InvalidToken):
+            t.read_unsubscribe(forged)
+
+
+def test_other_key_other_purpose_and_garbage_are_refused():
+    token = Tokens("secret").unsubscribe(1, 1, 1)
+    with pytest.raises(InvalidToken):
+        Tokens("other-secret").read_unsubscribe(token)
+    with pytest.raises(InvalidToken):
+        Tokens("secret").read_preferences(token)
+    for junk in ("", "x", "a" * 1000, "..."):
+        with pytest.raises(InvalidToken):
+            Tokens("secret").read_unsubscribe(junk)
+
+
+def test_confirm_tokens_expire():
+    t = Tokens("secret")
+    token = t.confirm(5)
+    assert t.read_confirm(token, max_age=60) == 5
+    with pytest.raises(InvalidToken, match="expired"):
+        t.read_confirm(token, max_age=-1)
