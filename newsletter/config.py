@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     schedule_grace_minutes: int = Field(default=180, ge=0)
     lease_seconds: int = Field(default=60, ge=5)
     visibility_timeout: int = Field(default=300, ge=5)
+    sweep_interval_seconds: int = Field(default=30, ge=1)
 
     @property
     def effective_database_url(self) -> str:

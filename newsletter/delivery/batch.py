@@ -81,8 +81,9 @@ def _set(conn: Connection, ids, **values) -> None:
 
 def send_batch(conn: Connection, settings: Settings, edition: Edition, publication: Publication,
                lo: int, hi: int, token: str, backend: Backend, limiter: Limiter,
-               composer: Composer | None = None) -> BatchResult:
-    """`conn` is a connection of our own, outside any transaction; we commit as we go."""
+               composer: Composer | None = None, heartbeat=lambda: None) -> BatchResult:
+    """`conn` is a connection of our own, outside any transaction; we commit as we go.
+    `heartbeat` is called between messages (the Celery adapter renews its lease there)."""
     result = BatchResult()
     gate = EditionGate(conn, edition.id)
     if gate.stopped():
@@ -111,6 +112,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
             if gate.stopped():
                 result.outcome = gate.status
                 break
+            heartbeat()
             now = utcnow()
             composed = composer.compose(recipient, now)
             if composed is None:  # their sections have nothing today

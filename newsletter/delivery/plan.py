@@ -101,6 +101,16 @@ def stale_ranges(conn: Connection, edition_id: int, batch_size: int, stale_after
     return ranges
 
 
-def next_retry_at(conn: Connection, edition_id: int) -> datetime | None:
-    return conn.scalar(select(func.min(deliveries.c.next_attempt_at))
-                       .where(deliveries.c.edition_id == edition_id, deliveries.c.status == RETRY))
+def next_retry_at(conn: Connection, edition_id: int, lo: int | None = None,
+                  hi: int | None = None) -> datetime | None:
+    """When the first temporary failure (in the range, if given) is due again."""
+    q = select(func.min(deliveries.c.next_attempt_at)).where(
+        deliveries.c.edition_id == edition_id, deliveries.c.status == RETRY)
+    if lo is not None:
+        q = q.where(deliveries.c.subscriber_id > lo, deliveries.c.subscriber_id <= hi)
+    return conn.scalar(q)
+
+
+def sending_editions(conn: Connection) -> list[int]:
+    with conn.begin():
+        return list(conn.scalars(select(editions.c.id).where(editions.c.status == ED_SENDING)))

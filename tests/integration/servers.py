@@ -1,0 +1,121 @@
+"""Real servers for integration tests: an aiosmtpd SMTP server on loopback that can
+misbehave on purpose, and Celery worker processes that can be killed."""
+from __future__ import annotations
+
+import email
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from email import policy
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Handler:
+    """Records every accepted recipient; can refuse some (550) or defer some once (451)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.received: Counter[str] = Counter()
+        self.messages: list[bytes] = []
+        self.reject: set[str] = set()
+        self.defer_once = lambda rcpt: False
+        self.deferred: set[str] = set()
+        self.keep_messages = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.reject:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        rcpt = envelope.rcpt_tos[0]
+        with self.lock:
+            if rcpt not in self.deferred and self.defer_once(rcpt):
+                self.deferred.add(rcpt)
+                return "451 4.3.0 Please try again later"
+            for r in envelope.rcpt_tos:
+                self.received[r] += 1
+            if self.keep_messages:
+                self.messages.append(envelope.original_content)
+        return "250 OK"
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(self.received.values())
+
+    def parsed(self):
+        return [email.message_from_bytes(m, policy=policy.default) for m in self.messages]
+
+
+class SMTPServer:
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.handler = Handler()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     decode_data=False, data_size_limit=10_000_000)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+class Worker:
+    """`celery -A workers worker` in its own process group, so SIGKILL takes all of it."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2):
+        self.env, self.log_path, self.concurrency = env, log_path, concurrency
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers", "worker", "-l", "INFO",
+             "-c", str(self.concurrency), "-Q", "newsletter", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.time_ns()}@%h"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, on_wait=None, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if on_wait:
+            on_wait()
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -1,0 +1,170 @@
+"""Delivery on real Celery workers, Redis, PostgreSQL and an SMTP server on loopback."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsletter.delivery.models import Delivery
+from newsletter.editions.models import Edition
+from newsletter.publications.models import Publication
+from newsletter.subscribers.models import Suppression
+from newsletter.tracking.models import Event
+from tests.integration.servers import wait_for
+
+EVERYONE = {f"reader{i:06d}@example.org" for i in range(2000)}
+
+
+def emails(n):
+    return {f"reader{i:06d}@example.org" for i in range(n)}
+
+
+def test_scheduled_edition_is_built_by_the_dispatcher_and_delivered_once(stack):
+    pub_id, _ = stack.seed(2000)
+    with Session(stack.engine) as s:  # start from nothing: the dispatcher builds the edition
+        s.query(Edition).delete()
+        s.commit()
+        pub = s.get(Publication, pub_id)
+        cron, tz = pub.schedule_cron, pub.timezone
+    from newsletter.publications.schedule import local_date, send_times_on
+    from newsletter.db import utcnow
+
+    due_at = send_times_on(cron, tz, local_date(tz, utcnow()))[0]
+    stack.worker(concurrency=2)
+    now = (due_at + timedelta(minutes=1)).isoformat()
+    stack.send("dispatch_due", now)
+    stack.send("dispatch_due", now)  # a second beat in the same minute
+    edition_id = wait_for(lambda: _edition_id(stack), 60, what="the dispatcher's edition")
+    stack.wait_sent(edition_id)
+    assert stack.smtp.handler.received == {e: 1 for e in EVERYONE}
+    with Session(stack.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Edition)) == 1
+
+
+def _edition_id(stack):
+    with Session(stack.engine) as s:
+        return s.scalar(select(Edition.id).where(Edition.status.in_(("sending", "sent"))))
+
+
+def test_killed_worker_loses_nobody_and_duplicates_stay_within_the_bound(stack):
+    _, edition_id = stack.seed(2000)
+    worker = stack.worker(concurrency=2)
+    stack.send("drive", edition_id)
+    wait_for(lambda: stack.smtp.handler.total() >= 400, 60, interval=0.01, what="the send to be under way")
+    worker.kill()
+    killed_at = stack.smtp.handler.total()
+    assert killed_at < 2000, "the kill came too late to test anything"
+    stack.worker(concurrency=2)
+    stack.wait_sent(edition_id)
+    received = stack.smtp.handler.received
+    assert set(received) == EVERYONE  # nobody missing
+    duplicates = sum(n - 1 for n in received.values())
+    print(f"killed after {killed_at} messages; {duplicates} duplicate(s) after the restart")
+    assert duplicates <= 2, f"{duplicates} duplicates, bound is one per open connection (2)"
+
+
+def test_temporary_failures_are_retried_until_delivered(stack):
+    _, edition_id = stack.seed(300)
+    stack.smtp.handler.defer_once = lambda rcpt: int(rcpt[6:12]) % 10 == 0
+    stack.worker()
+    stack.send("drive", edition_id)
+    stack.wait_sent(edition_id)
+    assert stack.smtp.handler.received == {e: 1 for e in emails(300)}
+    assert len(stack.smtp.handler.deferred) == 30
+
+
+def test_permanent_failures_bounce_and_suppress(stack):
+    pub_id, edition_id = stack.seed(200)
+    bad = {f"reader{i:06d}@example.org" for i in (3, 50, 199)}
+    stack.smtp.handler.reject = set(bad)
+    stack.worker()
+    stack.send("drive", edition_id)
+    stack.wait_sent(edition_id)
+    assert set(stack.smtp.handler.received) == emails(200) - bad
+    with Session(stack.engine) as s:
+        failed = s.scalars(select(Delivery.subscriber_id).where(Delivery.status == "failed")).all()
+        assert len(failed) == 3
+        assert {e.reason for e in s.scalars(select(Event).where(Event.kind == "bounce"))} == {"hard"}
+        assert set(s.scalars(select(Suppression.email))) == bad
+        # The next edition skips them.
+        ed = s.get(Edition, edition_id)
+        nxt = Edition(publication_id=pub_id, date=ed.date + timedelta(days=1), status="built",
+                      window_start=ed.window_start, window_end=ed.window_end,
+                      items=[_copy(i) for i in ed.items])
+        s.add(nxt)
+        s.commit()
+        next_id = nxt.id
+    stack.smtp.handler.received.clear()
+    stack.send("drive", next_id)
+    stack.wait_sent(next_id)
+    assert set(stack.smtp.handler.received) == emails(200) - bad
+    with Session(stack.engine) as s:
+        skipped = s.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.edition_id == next_id, Delivery.status == "skipped"))
+        assert skipped == 3
+
+
+def _copy(item):
+    from newsletter.editions.models import EditionItem
+
+    return EditionItem(**{c: getattr(item, c) for c in (
+        "position", "section_slug", "section_name", "article_id", "url", "headline", "teaser",
+        "source", "byline", "dateline", "published_at")})
+
+
+def test_relay_down_pauses_progress_and_the_edition_completes(stack):
+    _, edition_id = stack.seed(1500)
+    stack.worker()
+    stack.send("drive", edition_id)
+    wait_for(lambda: stack.smtp.handler.total() >= 200, 60, interval=0.01, what="the send to start")
+    stack.smtp.stop()
+    time.sleep(3)
+    with Session(stack.engine) as s:
+        attempts = s.scalar(select(func.max(Delivery.attempts)))
+        assert attempts <= 2  # a relay that is down burns no attempts
+    stack.smtp.start()
+    stack.wait_sent(edition_id)
+    received = stack.smtp.handler.received
+    assert set(received) == emails(1500)
+    assert sum(n - 1 for n in received.values()) <= 2
+
+
+def test_pause_resume_and_cancel(stack):
+    _, edition_id = stack.seed(1500)
+    stack.env["NEWSLETTER_RATE_LIMIT_PER_SECOND"] = "300"  # slow enough to pause mid-way
+    stack.worker()
+    stack.send("drive", edition_id)
+    wait_for(lambda: stack.smtp.handler.total() >= 150, 60, interval=0.01, what="the send to start")
+    _control(stack, edition_id, "pause")
+    time.sleep(1.5)
+    at_pause = stack.smtp.handler.total()
+    time.sleep(1.5)
+    assert stack.smtp.handler.total() == at_pause < 1500  # stopped, mid-send
+    _control(stack, edition_id, "resume")
+    stack.send("drive", edition_id)
+    stack.wait_sent(edition_id)
+    assert stack.smtp.handler.received == {e: 1 for e in emails(1500)}
+
+
+def test_cancel_sends_nothing_more(stack):
+    _, edition_id = stack.seed(1500)
+    stack.env["NEWSLETTER_RATE_LIMIT_PER_SECOND"] = "300"
+    stack.worker()
+    stack.send("drive", edition_id)
+    wait_for(lambda: stack.smtp.handler.total() >= 150, 60, interval=0.01, what="the send to start")
+    _control(stack, edition_id, "cancel")
+    time.sleep(1)
+    after = stack.smtp.handler.total()
+    time.sleep(2)
+    assert stack.smtp.handler.total() == after < 1500
+    assert max(stack.smtp.handler.received.values()) == 1
+    assert stack.status(edition_id) == "cancelled"
+
+
+def _control(stack, edition_id, action):
+    from newsletter.delivery import progress
+
+    with stack.engine.begin() as conn:
+        getattr(progress, action)(conn, edition_id)

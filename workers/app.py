@@ -1,0 +1,41 @@
+"""The Celery application, configured from the project's settings.
+
+Reliability settings, and why:
+- acks_late + prefetch 1: a task is acknowledged only when it has finished, and each
+  process holds one task at a time; a worker killed mid-task leaves its task in the
+  broker, which hands it out again (after the visibility timeout on Redis).
+- task_reject_on_worker_lost: a child process killed by a signal requeues its task too.
+- JSON only: tasks take ids and plain values, never pickled objects.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Celery
+
+from newsletter.config import get_settings
+
+settings = get_settings()
+
+app = Celery("newsletter", include=["workers.tasks"])
+app.conf.update(
+    broker_url=settings.broker_url or "memory://",
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+    broker_connection_retry_on_startup=True,
+    task_default_queue="newsletter",
+    timezone="UTC",
+    beat_schedule={
+        # Every minute: is an edition due anywhere? Idempotent in the database.
+        "dispatch-due-editions": {"task": "newsletter.dispatch_due", "schedule": timedelta(seconds=60)},
+        # Re-hand work that nobody is doing (lost tasks, dead workers, due retries).
+        "sweep-sending-editions": {"task": "newsletter.sweep",
+                                   "schedule": timedelta(seconds=settings.sweep_interval_seconds)},
+    },
+)

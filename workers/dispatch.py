@@ -1,0 +1,15 @@
+"""The dispatcher the command line uses when a broker is configured."""
+from __future__ import annotations
+
+from newsletter.config import Settings
+
+
+class CeleryDispatcher:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def deliver_edition(self, edition_id: int) -> str:
+        from workers.tasks import drive
+
+        drive.delay(edition_id)
+        return f"edition {edition_id}: queued for the workers (see `newsletter editions status {edition_id}`)"

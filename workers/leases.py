@@ -1,0 +1,32 @@
+"""A Redis lease per running task, so that one task id never runs twice at once."""
+from __future__ import annotations
+
+import time
+import uuid
+
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+_RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+          "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0")
+
+
+class Lease:
+    def __init__(self, redis, key: str, seconds: int):
+        self.redis, self.key, self.ms = redis, key, seconds * 1000
+        self.owner = uuid.uuid4().hex
+        self._renewed = 0.0
+
+    def acquire(self) -> bool:
+        if self.redis is None:
+            return True
+        return bool(self.redis.set(self.key, self.owner, nx=True, px=self.ms))
+
+    def renew(self) -> None:
+        """Called between messages; talks to Redis at most every few seconds."""
+        if self.redis is None or time.monotonic() - self._renewed < self.ms / 4000:
+            return
+        self._renewed = time.monotonic()
+        self.redis.eval(_RENEW, 1, self.key, self.owner, self.ms)
+
+    def release(self) -> None:
+        if self.redis is not None:
+            self.redis.eval(_RELEASE, 1, self.key, self.owner)

@@ -1,0 +1,119 @@
+"""Celery tasks: each takes ids and plain values and calls one domain step.
+
+drive(edition)        start the edition, walk the subscribers, enqueue a batch per range
+send_batch(e, lo, hi) claim, send over one SMTP connection, record (newsletter.delivery.batch)
+sweep()               hand out again what nobody is doing; finish editions
+dispatch_due()        beat, every minute: build and start the editions that are due
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from sqlalchemy.orm import Session
+
+from newsletter import runtime
+from newsletter.config import get_settings
+from newsletter.db import utcnow
+from newsletter.delivery import plan
+from newsletter.delivery.batch import send_batch as send_batch_step
+from newsletter.delivery.progress import maybe_finish
+from newsletter.delivery.run import load
+from newsletter.editions.due import due_editions
+from workers.leases import Lease
+
+log = logging.getLogger(__name__)
+
+
+def _engine():
+    return runtime.engine_for(get_settings())
+
+
+@shared_task(name="newsletter.drive", bind=True, max_retries=None)
+def drive(self, edition_id: int) -> None:
+    """Fan out from the checkpoint. Each range is enqueued only after its rows commit."""
+    settings, engine = get_settings(), _engine()
+    with engine.begin() as conn:
+        status = plan.start(conn, edition_id)
+    if status != "sending":
+        return
+    with engine.connect() as conn:
+        while True:
+            with conn.begin():
+                batch = plan.next_batch(conn, edition_id, settings.batch_size)
+            if batch is None:
+                break
+            send_batch.delay(edition_id, *batch)
+        with conn.begin():
+            # Work released by a pause, or left by a crash, goes out again now.
+            ranges = plan.stale_ranges(conn, edition_id, settings.batch_size, timedelta(0),
+                                       timedelta(seconds=settings.lease_seconds))
+        for lo, hi in ranges:
+            send_batch.delay(edition_id, lo, hi)
+        with conn.begin():
+            maybe_finish(conn, edition_id)
+
+
+@shared_task(name="newsletter.send_batch", bind=True, max_retries=None)
+def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
+    settings, engine = get_settings(), _engine()
+    token = self.request.id or f"local-{edition_id}-{lo}-{hi}"
+    redis = runtime.redis_client(settings)
+    lease = Lease(redis, f"nl:lease:{token}", settings.lease_seconds)
+    if not lease.acquire():
+        # The same task is running elsewhere (a broker redelivery while it is alive):
+        # come back later instead of sending its claimed rows a second time.
+        raise self.retry(countdown=settings.lease_seconds)
+    try:
+        edition, publication = load(engine, edition_id)
+        limiter = runtime.limiter(settings, publication.domain_rate_per_second)
+        with engine.connect() as conn:
+            result = send_batch_step(conn, settings, edition, publication, lo, hi, token,
+                                     runtime.backend(settings), limiter, heartbeat=lease.renew)
+            next_retry = plan.next_retry_at(conn, edition_id, lo, hi)
+            conn.commit()
+    finally:
+        lease.release()
+    if result.outcome == "relay_down":
+        log.warning("relay down for edition %s (%s, %s]: retrying in %ss", edition_id, lo, hi,
+                    settings.relay_down_retry_seconds)
+        raise self.retry(countdown=settings.relay_down_retry_seconds)
+    if result.outcome == "done" and next_retry is not None:
+        # Temporary failures in this range: come back when the first is due, as a new task.
+        delay = max((next_retry - utcnow()).total_seconds(), 0) + 0.5
+        send_batch.apply_async((edition_id, lo, hi), countdown=min(delay, settings.visibility_timeout / 2))
+    return {"outcome": result.outcome, **result.counts}
+
+
+@shared_task(name="newsletter.sweep")
+def sweep() -> int:
+    settings, engine = get_settings(), _engine()
+    handed = 0
+    with engine.connect() as conn:
+        for edition_id in plan.sending_editions(conn):
+            with conn.begin():
+                ranges = plan.stale_ranges(conn, edition_id, settings.batch_size,
+                                           timedelta(seconds=settings.lease_seconds),
+                                           timedelta(seconds=settings.lease_seconds))
+            for lo, hi in ranges:
+                send_batch.delay(edition_id, lo, hi)
+                handed += 1
+            with conn.begin():
+                maybe_finish(conn, edition_id)
+    return handed
+
+
+@shared_task(name="newsletter.dispatch_due")
+def dispatch_due(now_iso: str | None = None) -> list[int]:
+    settings, engine = get_settings(), _engine()
+    from datetime import datetime
+
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        due = due_editions(session, now, timedelta(minutes=settings.schedule_grace_minutes))
+        session.commit()
+    started = [d.edition_id for d in due if d.status == "built"]
+    for edition_id in started:
+        drive.delay(edition_id)  # after the commit above: the worker will find the rows
+    return started
