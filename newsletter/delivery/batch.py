@@ -10,13 +10,10 @@ The at-most-once argument, step by step:
    shows no life). Of those rows, only the one that was on the wire at the
    moment of death can have reached the relay: at most one duplicate per
    connection that was open at the kill, and nobody is left out.
-On PostgreSQL the per-message commit runs with synchronous_commit off: a killed
-worker loses nothing (the server has the row), only a crash of the database
-server itself could forget the last few hundred milliseconds of `sent` marks.
+The per-message mark is one autocommitted statement (see marks.py).
 """
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +24,7 @@ from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.backends import Backend, PermanentFailure, RelayDown, TemporaryFailure
 from newsletter.delivery.compose import Composer, Recipient
+from newsletter.delivery.marks import SentMarks
 from newsletter.delivery.models import FAILED, PENDING, RETRY, SENDING, SENT, SKIPPED, Delivery
 from newsletter.delivery.progress import EditionGate, maybe_finish
 from newsletter.delivery.ratelimit import Limiter
@@ -89,8 +87,6 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
     if gate.stopped():
         result.outcome = gate.status
         return result
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET synchronous_commit TO OFF")
     now = utcnow()
     claimed = claim(conn, edition.id, lo, hi, token, now)
     conn.commit()
@@ -106,6 +102,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
     sender = publication.sender_address
     order = [d for d, _ in todo]
     done = 0  # order[:done] have an outcome; the rest are still ours to give back
+    marks = SentMarks(conn)
     try:
         backend.open()
         for did, recipient in todo:
@@ -118,19 +115,21 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
             if composed is None:  # their sections have nothing today
                 _set(conn, [did], status=SKIPPED, last_error="no headlines in chosen sections")
                 result.counts[SKIPPED] += 1
+                conn.commit()
             else:
                 limiter.wait(recipient.email.rpartition("@")[2])
                 try:
                     backend.send(sender, recipient.email, composed.data, composed.message_id)
-                    _set(conn, [did], status=SENT, sent_at=now, claimed_at=now,
-                         message_id=composed.message_id, last_error="")
-                    result.counts[SENT] += 1
                 except TemporaryFailure as exc:
                     result.counts[_temporary(conn, settings, did, str(exc), now)] += 1
+                    conn.commit()
                 except PermanentFailure as exc:
                     _bounce(conn, edition, publication, did, recipient, exc, now)
                     result.counts[FAILED] += 1
-            conn.commit()
+                    conn.commit()
+                else:
+                    marks.sent(did, composed.message_id, now)  # durable before the next send
+                    result.counts[SENT] += 1
             done += 1
     except RelayDown as exc:
         result.outcome = "relay_down"
@@ -141,8 +140,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         # Whatever we claimed and did not get to goes back, without costing an attempt.
         _set(conn, order[done:], status=PENDING, claimed_by="", queued_at=utcnow())
         conn.commit()
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("RESET synchronous_commit")
+        marks.close()
     if result.outcome == "done":
         maybe_finish(conn, edition.id)
         conn.commit()

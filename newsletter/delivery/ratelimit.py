@@ -76,27 +76,30 @@ class LocalLimiter:
 class RedisLimiter:
     """Shared by all workers: one atomic script call per message."""
 
-    def __init__(self, client, per_second: float, per_domain: float = 0, prefix: str = "nl:rate"):
+    def __init__(self, client, per_second: float, per_domain: float = 0, prefix: str = "nl:rate",
+                 window: float = WINDOW):
+        """At most per_second * window messages in any `window` seconds (per domain likewise)."""
         self.client, self.per_second, self.per_domain = client, per_second, per_domain
-        self.prefix = prefix
+        self.prefix, self.window = prefix, window
         self._script = client.register_script(_LUA)
 
-    def wait(self, domain: str) -> None:
+    def try_acquire(self, domain: str) -> float:
+        """Take a slot if every window has room and return 0; else the seconds to wait."""
         keys, limits = [], []
         if self.per_second:
             keys.append(f"{self.prefix}:all")
-            limits.append(int(self.per_second))
+            limits.append(max(int(self.per_second * self.window), 1))
         if self.per_domain:
             keys.append(f"{self.prefix}:domain:{domain.lower()}")
-            limits.append(int(self.per_domain))
+            limits.append(max(int(self.per_domain * self.window), 1))
         if not keys:
-            return
-        member = uuid.uuid4().hex
-        while True:
-            wait_ms = int(self._script(keys=keys, args=[0, int(WINDOW * 1000), member, *limits]))
-            if wait_ms <= 0:
-                return
-            time.sleep(wait_ms / 1000.0)
+            return 0.0
+        wait_ms = int(self._script(keys=keys, args=[0, int(self.window * 1000), uuid.uuid4().hex, *limits]))
+        return max(wait_ms, 0) / 1000.0
+
+    def wait(self, domain: str) -> None:
+        while (delay := self.try_acquire(domain)) > 0:
+            time.sleep(delay)
 
 
 def make_limiter(redis_client, per_second: float, per_domain: float = 0) -> Limiter:

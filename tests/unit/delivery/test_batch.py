@@ -1,0 +1,132 @@
+"""The send step on its own (SQLite, outbox or a scripted backend): claims, skips, retries."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from newsletter.delivery import plan
+from newsletter.delivery.backends import OutboxBackend, PermanentFailure, RelayDown, TemporaryFailure
+from newsletter.delivery.batch import claim, send_batch
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.ratelimit import NoLimit
+from newsletter.delivery.run import load
+from newsletter.editions.build import build_edition
+from newsletter.subscribers.models import UNSUBSCRIBED, Subscription
+from newsletter.subscribers.service import add_subscriber
+from tests.conftest import at
+from tests.helpers import add_article
+
+
+class Scripted:
+    """A backend that fails as told: {email: exception}. Records what it accepted."""
+
+    def __init__(self, failures=None):
+        self.failures = failures or {}
+        self.accepted = []
+
+    def open(self):
+        pass
+
+    def send(self, sender, recipient, data, name_hint):
+        exc = self.failures.get(recipient)
+        if exc is not None:
+            raise exc
+        self.accepted.append(recipient)
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def edition_id(session, publication):
+    add_article(session, "superpowers", "A headline", at("2026-11-26T10:00:00"))
+    for i in range(5):
+        add_subscriber(session, publication, f"r{i}@example.org", f"R {i}")
+    ed, _ = build_edition(session, publication, date(2026, 11, 26), now=at("2026-11-26T12:00:00"))
+    session.commit()
+    return ed.id
+
+
+def _queue(engine, edition_id):
+    with engine.begin() as conn:
+        plan.start(conn, edition_id)
+        return plan.next_batch(conn, edition_id, 100)
+
+
+def _statuses(session, edition_id):
+    session.expire_all()
+    return {d.subscriber_id: d.status for d in session.scalars(select(Delivery).where(Delivery.edition_id == edition_id))}
+
+
+def test_unsubscribed_after_queueing_is_skipped(engine, settings, session, edition_id):
+    lo, hi = _queue(engine, edition_id)
+    sub = session.scalars(select(Subscription)).first()
+    sub.status = UNSUBSCRIBED
+    session.commit()
+    edition, pub = load(engine, edition_id)
+    backend = Scripted()
+    with engine.connect() as conn:
+        send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
+    assert len(backend.accepted) == 4 and "r0@example.org" not in backend.accepted
+    assert _statuses(session, edition_id)[sub.subscriber_id] == "skipped"
+
+
+def test_claims_are_exclusive_between_senders(engine, edition_id):
+    lo, hi = _queue(engine, edition_id)
+    with engine.begin() as conn:
+        first = claim(conn, edition_id, lo, hi, "a", at("2026-11-26T12:00:00"))
+        second = claim(conn, edition_id, lo, hi, "b", at("2026-11-26T12:00:00"))
+        again = claim(conn, edition_id, lo, hi, "a", at("2026-11-26T12:00:00"))  # redelivered "a"
+    assert len(first) == 5 and second == [] and sorted(again) == sorted(first)
+
+
+def test_temporary_permanent_and_relay_down(engine, settings, session, edition_id):
+    lo, hi = _queue(engine, edition_id)
+    edition, pub = load(engine, edition_id)
+    backend = Scripted({"r1@example.org": TemporaryFailure("451 later"),
+                        "r2@example.org": PermanentFailure(550, "no such user"),
+                        "r3@example.org": RelayDown("refused")})
+    with engine.connect() as conn:
+        result = send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
+    assert result.outcome == "relay_down"
+    by_email = {s.subscriber.email: s.subscriber_id for s in session.scalars(select(Subscription))}
+    st = _statuses(session, edition_id)
+    assert st[by_email["r0@example.org"]] == "sent"
+    assert st[by_email["r1@example.org"]] == "retry"
+    assert st[by_email["r2@example.org"]] == "failed"
+    # the relay went away at r3: r3 and r4 are handed back, without an attempt
+    assert st[by_email["r3@example.org"]] == "pending" and st[by_email["r4@example.org"]] == "pending"
+    rows = {d.subscriber_id: d for d in session.scalars(select(Delivery))}
+    assert rows[by_email["r4@example.org"]].attempts == 0 and rows[by_email["r1@example.org"]].attempts == 1
+
+
+def test_retries_end_in_failed_after_max_attempts(engine, settings, session, edition_id):
+    settings.max_attempts, settings.retry_base_seconds = 2, 0
+    lo, hi = _queue(engine, edition_id)
+    edition, pub = load(engine, edition_id)
+    backend = Scripted({"r0@example.org": TemporaryFailure("451")})
+    with engine.connect() as conn:
+        send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
+        send_batch(conn, settings, edition, pub, lo, hi, "t2", backend, NoLimit())
+    st = _statuses(session, edition_id)
+    assert sorted(st.values()) == ["failed", "sent", "sent", "sent", "sent"]
+
+
+def test_paused_edition_sends_nothing(engine, settings, session, edition_id, tmp_path):
+    from newsletter.delivery.progress import pause, resume
+
+    lo, hi = _queue(engine, edition_id)
+    with engine.begin() as conn:
+        pause(conn, edition_id)
+    edition, pub = load(engine, edition_id)
+    outbox = tmp_path / "out"
+    with engine.connect() as conn:
+        assert send_batch(conn, settings, edition, pub, lo, hi, "t", OutboxBackend(outbox), NoLimit()).outcome == "paused"
+    assert not outbox.exists() or list(outbox.iterdir()) == []
+    with engine.begin() as conn:
+        resume(conn, edition_id)
+    with engine.connect() as conn:
+        send_batch(conn, settings, edition, pub, lo, hi, "t", OutboxBackend(outbox), NoLimit())
+    assert len(list(outbox.glob("*.eml"))) == 5
