@@ -13,3 +13,8 @@ class CeleryDispatcher:
 
         drive.delay(edition_id)
         return f"edition {edition_id}: queued for the workers (see `newsletter editions status {edition_id}`)"
+
+    def send_confirmation(self, subscription_id: int) -> None:
+        from workers.tasks import send_confirmation
+
+        send_confirmation.delay(subscription_id)

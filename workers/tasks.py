@@ -34,6 +34,7 @@ def _engine():
 def drive(self, edition_id: int) -> None:
     """Fan out from the checkpoint. Each range is enqueued only after its rows commit."""
     settings, engine = get_settings(), _engine()
+    started = utcnow()
     with engine.begin() as conn:
         status = plan.start(conn, edition_id)
     if status != "sending":
@@ -46,8 +47,8 @@ def drive(self, edition_id: int) -> None:
                 break
             send_batch.delay(edition_id, *batch)
         with conn.begin():
-            # Work released by a pause, or left by a crash, goes out again now.
-            ranges = plan.stale_ranges(conn, edition_id, settings.batch_size, timedelta(0),
+            # Work queued before this run (released by a pause, left by a crash) goes out again.
+            ranges = plan.stale_ranges(conn, edition_id, settings.batch_size, started,
                                        timedelta(seconds=settings.lease_seconds))
         for lo, hi in ranges:
             send_batch.delay(edition_id, lo, hi)
@@ -93,9 +94,11 @@ def sweep() -> int:
     with engine.connect() as conn:
         for edition_id in plan.sending_editions(conn):
             with conn.begin():
-                ranges = plan.stale_ranges(conn, edition_id, settings.batch_size,
-                                           timedelta(seconds=settings.lease_seconds),
-                                           timedelta(seconds=settings.lease_seconds))
+                # Pending longer than the broker's visibility timeout: its task was lost.
+                ranges = plan.stale_ranges(
+                    conn, edition_id, settings.batch_size,
+                    utcnow() - timedelta(seconds=settings.visibility_timeout),
+                    timedelta(seconds=settings.lease_seconds))
             for lo, hi in ranges:
                 send_batch.delay(edition_id, lo, hi)
                 handed += 1
@@ -117,3 +120,19 @@ def dispatch_due(now_iso: str | None = None) -> list[int]:
     for edition_id in started:
         drive.delay(edition_id)  # after the commit above: the worker will find the rows
     return started
+
+
+@shared_task(name="newsletter.send_confirmation", bind=True, max_retries=8)
+def send_confirmation(self, subscription_id: int) -> str:
+    from newsletter.delivery.backends import PermanentFailure, RelayDown, TemporaryFailure
+    from newsletter.delivery.confirmation import send_confirmation as send_step
+
+    settings = get_settings()
+    with Session(_engine()) as session:
+        try:
+            return send_step(session, settings, runtime.backend(settings), subscription_id)
+        except (TemporaryFailure, RelayDown) as exc:
+            raise self.retry(exc=exc, countdown=min(2 ** self.request.retries * 10, 600))
+        except PermanentFailure:
+            log.warning("confirmation for subscription %s refused permanently", subscription_id)
+            return ""

@@ -167,3 +167,7 @@ def editions_list(pub: str):
 from newsletter.cli import demo as _demo  # noqa: E402  (registers `newsletter demo`)
 
 _demo.register(app)
+
+from newsletter.cli import web as _web  # noqa: E402  (registers `newsletter web` and `stats`)
+
+_web.register(app)

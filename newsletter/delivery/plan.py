@@ -71,34 +71,32 @@ def next_batch(conn: Connection, edition_id: int, batch_size: int,
     return ed.fanout_cursor, ids[-1]
 
 
-def stale_ranges(conn: Connection, edition_id: int, batch_size: int, stale_after: timedelta,
+def stale_ranges(conn: Connection, edition_id: int, batch_size: int, queued_before: datetime,
                  dead_after: timedelta, now: datetime | None = None) -> list[tuple[int, int]]:
-    """Ranges holding work nobody is doing: pending rows queued long ago, retries that are
-    due, and rows claimed by a sender that has shown no sign of life for `stale_after`."""
+    """Ranges holding work nobody is doing: pending rows queued before `queued_before`,
+    retries that are due, and rows claimed by a sender that has shown no sign of life
+    for `dead_after`. The rows found are stamped as queued now. Walks the edition in
+    keyset chunks, so memory stays flat however large the edition."""
     now = now or utcnow()
-    cutoff = now - stale_after
-    alive = (select(deliveries.c.claimed_by)
-             .where(deliveries.c.edition_id == edition_id, deliveries.c.claimed_at > now - dead_after)
-             .distinct())
-    dead = and_(deliveries.c.status == SENDING, deliveries.c.claimed_by.not_in(alive))
+    d = deliveries.c
+    alive = select(d.claimed_by).where(d.edition_id == edition_id, d.claimed_at > now - dead_after).distinct()
     # A dead sender's rows go back to pending: at most its in-flight message was sent.
-    conn.execute(update(deliveries).where(deliveries.c.edition_id == edition_id, dead)
-                 .values(status=PENDING, claimed_by="", queued_at=cutoff))
-    ids = conn.scalars(
-        select(deliveries.c.subscriber_id).where(
-            deliveries.c.edition_id == edition_id,
-            or_(and_(deliveries.c.status == PENDING, deliveries.c.queued_at <= cutoff),
-                and_(deliveries.c.status == RETRY, deliveries.c.next_attempt_at <= now)))
-        .order_by(deliveries.c.subscriber_id)).all()
-    ranges = []
-    for start_at in range(0, len(ids), batch_size):
-        chunk = ids[start_at:start_at + batch_size]
-        ranges.append((chunk[0] - 1, chunk[-1]))
-    if ids:
+    conn.execute(update(deliveries).where(d.edition_id == edition_id, d.status == SENDING,
+                                          d.claimed_by.not_in(alive))
+                 .values(status=PENDING, claimed_by="", queued_at=queued_before - timedelta(seconds=1)))
+    waiting = or_(and_(d.status == PENDING, d.queued_at < queued_before),
+                  and_(d.status == RETRY, d.next_attempt_at <= now))
+    ranges, after = [], 0
+    while True:
+        chunk = conn.scalars(select(d.subscriber_id).where(d.edition_id == edition_id, d.subscriber_id > after, waiting)
+                             .order_by(d.subscriber_id).limit(batch_size)).all()
+        if not chunk:
+            return ranges
+        ranges.append((after, chunk[-1]))
         conn.execute(update(deliveries).where(
-            deliveries.c.edition_id == edition_id, deliveries.c.status == PENDING,
-            deliveries.c.subscriber_id.in_(ids)).values(queued_at=now))
-    return ranges
+            d.edition_id == edition_id, d.status == PENDING, d.subscriber_id > after,
+            d.subscriber_id <= chunk[-1]).values(queued_at=now))
+        after = chunk[-1]
 
 
 def next_retry_at(conn: Connection, edition_id: int, lo: int | None = None,

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
+from newsletter.db import utcnow
 from newsletter.delivery import plan
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.batch import send_batch
@@ -60,7 +61,7 @@ def deliver_inline(engine: Engine, settings: Settings, edition_id: int, backend:
         if outcome == "done":
             # Rows left pending by an earlier run that died, and retries already due.
             with conn.begin():
-                ranges = plan.stale_ranges(conn, edition_id, settings.batch_size, timedelta(0),
+                ranges = plan.stale_ranges(conn, edition_id, settings.batch_size, utcnow(),
                                            timedelta(seconds=settings.lease_seconds))
             for lo, hi in ranges:
                 result = send_batch(conn, settings, edition, publication, lo, hi, token, backend,

@@ -1,0 +1,49 @@
+"""The double opt-in email: rendered from templates/email/confirm.*, same headers and
+policy as the digest, sent through the configured delivery backend."""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy.orm import Session
+
+from newsletter.config import Settings
+from newsletter.db import utcnow
+from newsletter.delivery.backends import Backend
+from newsletter.render.edition import inline_css
+from newsletter.render.message import build_message, message_id
+from newsletter.render.templates import environment
+from newsletter.subscribers.models import Subscription
+from newsletter.tracking.tokens import Tokens
+
+
+def confirm_url(settings: Settings, subscription_id: int) -> str:
+    token = Tokens(settings.signing_key()).confirm(subscription_id)
+    return f"{settings.web_base_url.rstrip('/')}/confirm/{token}"
+
+
+def send_confirmation(session: Session, settings: Settings, backend: Backend, subscription_id: int) -> str:
+    """Returns the Message-ID. Raises the backend's errors (the caller decides on retries)."""
+    sub = session.get(Subscription, subscription_id)
+    if sub is None or sub.status != "pending":
+        return ""
+    from newsletter.publications.models import Publication
+
+    pub = session.get(Publication, sub.publication_id)
+    env = environment(settings.templates_dir)
+    context = {"publication": pub, "confirm_url": confirm_url(settings, sub.id)}
+    now = utcnow()
+    # One per sending (a re-sent confirmation is a new message), unlike digest Message-IDs.
+    msg_id = message_id("confirm", (sub.id, time.time_ns()), pub.domain, settings.signing_key())
+    data = build_message(
+        sender_name=pub.sender_name, sender_address=pub.sender_address,
+        to_name=sub.subscriber.name, to_address=sub.subscriber.email,
+        subject=env.get_template("email/confirm_subject.txt").render(context),
+        text=env.get_template("email/confirm.txt").render(context),
+        html=inline_css(env.get_template("email/confirm.html").render(context)),
+        msg_id=msg_id, date=now, reply_to=pub.reply_to, list_id=pub.list_id, bulk=False)
+    backend.open()
+    try:
+        backend.send(pub.sender_address, sub.subscriber.email, data, msg_id)
+    finally:
+        backend.close()
+    return msg_id

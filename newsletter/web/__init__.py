@@ -1,0 +1,1 @@
+"""The subscriber web: one-click unsubscribe, preference centre, sign-up, view online."""

@@ -1,0 +1,118 @@
+"""Sign-up (a page, and JSON for the site's "Subscribe Free" box) and confirmation.
+
+Every well-formed sign-up gets the same answer, whatever the address's state.
+Limits: per client address (429 past it), per email address (past it, the same
+answer but no email: nobody can flood an inbox with confirmations), and a honeypot
+field that people never fill in and form-filling robots do."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from newsletter.publications.models import Publication
+from newsletter.subscribers.service import SubscriberError, normalise_email
+from newsletter.subscribers.signup import CONFIRM_MAX_AGE, confirm, sign_up
+from newsletter.web.pages import client_ip, ctx
+
+router = APIRouter()
+
+PER_CLIENT = (10, 600)  # sign-ups per client address per 10 minutes
+PER_EMAIL = (3, 3600)  # confirmation emails per address per hour
+ANSWER = "Thank you. If this address can subscribe, a confirmation email is on its way: open it to start receiving the newsletter."
+
+
+class SignupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    publication: str = Field(max_length=64)
+    email: str = Field(max_length=320)
+    name: str = Field(default="", max_length=200)
+    sections: list[str] = Field(default_factory=list, max_length=50)
+    website: str = Field(default="", max_length=200)  # the honeypot
+
+
+class SignupRefused(Exception):
+    def __init__(self, status: int, message: str):
+        self.status, self.message = status, message
+
+
+def handle_signup(w, ip: str, body: SignupBody) -> None:
+    if body.website:
+        return  # a robot: answer as usual, do nothing
+    if not w.limiter.hit(f"ip:{ip}", *PER_CLIENT):
+        raise SignupRefused(429, "Too many sign-ups from your network; please try again later.")
+    with w.session() as s:
+        pub = s.scalar(select(Publication).where(Publication.slug == body.publication,
+                                                 Publication.active.is_(True)))
+        if pub is None:
+            raise SignupRefused(400, f"Unknown publication {body.publication!r}.")
+        try:
+            result = sign_up(s, pub, body.email, body.name, body.sections or None)
+        except SubscriberError as exc:
+            raise SignupRefused(400, str(exc)) from None
+        email = normalise_email(body.email)
+    if result.send_confirmation and w.limiter.hit(f"email:{email}", *PER_EMAIL):
+        w.dispatcher.send_confirmation(result.subscription_id)
+
+
+def _publications(w):
+    with w.session() as s:
+        return list(s.scalars(select(Publication).where(Publication.active.is_(True)).order_by(Publication.name)))
+
+
+@router.get("/")
+@router.get("/subscribe")
+def signup_page(request: Request, publication: str = ""):
+    w = ctx(request)
+    return w.page("signup.html", publications=_publications(w), chosen=publication, error=None, values={})
+
+
+@router.post("/subscribe")
+async def signup_form(request: Request):
+    w = ctx(request)
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("publication", "email", "name", "website")}
+    try:
+        body = SignupBody(**values, sections=[str(x) for x in form.getlist("sections")])
+        handle_signup(w, client_ip(request), body)
+    except ValidationError:
+        return w.page("signup.html", status=400, publications=_publications(w), chosen=values["publication"],
+                      error="Please fill in the form: a publication and an email address.", values=values)
+    except SignupRefused as exc:
+        return w.page("signup.html", status=exc.status, publications=_publications(w),
+                      chosen=values["publication"], error=exc.message, values=values)
+    return w.page("signup_done.html", message=ANSWER)
+
+
+@router.post("/api/subscribe")
+async def signup_json(request: Request):
+    w = ctx(request)
+    try:
+        body = SignupBody.model_validate_json(await request.body())
+        handle_signup(w, client_ip(request), body)
+    except ValidationError as exc:
+        return JSONResponse({"status": "error", "message": "Invalid body: " + "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())}, status_code=400)
+    except SignupRefused as exc:
+        return JSONResponse({"status": "error", "message": exc.message}, status_code=exc.status)
+    return JSONResponse({"status": "ok", "message": ANSWER}, status_code=202)
+
+
+@router.get("/confirm/{token}")
+def confirm_page(request: Request, token: str):
+    """A button, not an action: mail scanners open links and must not confirm for people."""
+    w = ctx(request)
+    w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
+    return w.page("confirm.html", token=token)
+
+
+@router.post("/confirm/{token}")
+def confirm_post(request: Request, token: str):
+    w = ctx(request)
+    subscription_id = w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
+    with w.session() as s:
+        sub = confirm(s, subscription_id)
+        pub = s.get(Publication, sub.publication_id)
+        return w.page("confirmed.html", publication=pub,
+                      preferences_url=f"/preferences/{w.tokens.preferences(sub.subscriber_id)}")

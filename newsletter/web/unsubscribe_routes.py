@@ -1,0 +1,91 @@
+"""The List-Unsubscribe URL: one-click POST (RFC 8058), a GET that changes nothing,
+the link unsubscribe with undo and an optional reason."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from newsletter.subscribers.models import ACTIVE, Subscription
+from newsletter.subscribers.preferences import unsubscribe_all
+from newsletter.tracking.models import LINK, ONE_CLICK
+from newsletter.tracking.tokens import InvalidToken
+from newsletter.tracking.unsubscribe import record_reason, resolve, resubscribe, set_unsubscribed
+from newsletter.web.pages import ctx, mask
+
+router = APIRouter()
+
+REASONS = {
+    "too-many": "Too many emails",
+    "not-relevant": "The content is not relevant to me",
+    "never-signed-up": "I never signed up",
+    "elsewhere": "I read the news elsewhere",
+    "other": "Another reason",
+}
+
+
+def _claim(w, session, token):
+    claim = w.tokens.read_unsubscribe(token)
+    subscriber, publication = resolve(session, claim)
+    return claim, subscriber, publication
+
+
+@router.get("/u/{token}")
+def unsubscribe_page(request: Request, token: str):
+    """Shows what would happen; never changes anything (scanners and previews open links)."""
+    w = ctx(request)
+    with w.session() as s:
+        claim, subscriber, publication = _claim(w, s, token)
+        sub = s.query(Subscription).filter_by(subscriber_id=subscriber.id, publication_id=publication.id).first()
+        return w.page("unsubscribe.html", publication=publication, masked=mask(subscriber.email),
+                      token=token, active=bool(sub and sub.status == ACTIVE),
+                      preferences_url=f"/preferences/{w.tokens.preferences(subscriber.id, claim.edition_id)}")
+
+
+@router.post("/u/{token}")
+async def unsubscribe_post(request: Request, token: str):
+    w = ctx(request)
+    form = await request.form()
+    one_click = form.get("List-Unsubscribe") == "One-Click"
+    if not one_click and form.get("action") != "unsubscribe":
+        return w.page("error.html", status=400, title="Malformed request",
+                      message="Expected the body List-Unsubscribe=One-Click or the unsubscribe form.")
+    with w.session() as s:
+        claim, subscriber, publication = _claim(w, s, token)
+        if one_click:
+            set_unsubscribed(s, subscriber, publication, ONE_CLICK, claim.edition_id)
+            # RFC 8058: answer the POST itself; no redirect, no cookie.
+            return w.page("one_click_done.html", publication=publication)
+        everything = form.get("scope") == "all"
+        if everything:
+            unsubscribe_all(s, subscriber, LINK, claim.edition_id)
+        set_unsubscribed(s, subscriber, publication, LINK, claim.edition_id)
+        return w.page("unsubscribed.html", publication=publication, masked=mask(subscriber.email),
+                      token=token, everything=everything, reasons=REASONS,
+                      preferences_url=f"/preferences/{w.tokens.preferences(subscriber.id, claim.edition_id)}")
+
+
+@router.post("/u/{token}/resubscribe")
+def resubscribe_post(request: Request, token: str):
+    w = ctx(request)
+    with w.session() as s:
+        claim, subscriber, publication = _claim(w, s, token)
+        resubscribe(s, subscriber, publication, LINK, claim.edition_id)
+        return w.page("resubscribed.html", publication=publication, masked=mask(subscriber.email),
+                      preferences_url=f"/preferences/{w.tokens.preferences(subscriber.id, claim.edition_id)}")
+
+
+@router.post("/u/{token}/reason")
+async def reason_post(request: Request, token: str):
+    w = ctx(request)
+    form = await request.form()
+    reason = str(form.get("reason", ""))
+    detail = str(form.get("detail", "")).strip()
+    if reason not in REASONS or len(detail) > 1000:
+        return w.page("error.html", status=400, title="Malformed request",
+                      message="Pick one of the listed reasons; the text may have up to 1000 characters.")
+    with w.session() as s:
+        claim, subscriber, publication = _claim(w, s, token)
+        record_reason(s, subscriber.id, publication.id, reason, detail)
+        return w.page("thanks.html", publication=publication)
+
+
+__all__ = ["router", "InvalidToken"]

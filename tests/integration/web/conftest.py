@@ -1,0 +1,82 @@
+"""A real uvicorn server on loopback serving the app over a test database, with the
+outbox backend: the confirmation emails it writes are read back by the tests."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.orm import Session
+
+from newsletter.db import utcnow
+from newsletter.delivery.ratelimit import NoLimit
+from newsletter.delivery.run import deliver_inline
+from newsletter.delivery.backends import OutboxBackend
+from newsletter.editions.build import build_edition, window_for
+from newsletter.publications.schedule import local_date
+from newsletter.subscribers.service import add_subscriber
+from newsletter.web.app import create_app
+from tests.helpers import add_article
+from tests.integration.servers import free_port
+
+
+class Server:
+    def __init__(self, settings):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def web_settings(settings, tmp_path):
+    settings.outbox_dir = tmp_path / "outbox"
+    return settings
+
+
+@pytest.fixture
+def server(web_settings):
+    s = Server(web_settings)
+    web_settings.web_base_url = s.url  # links in emails point at this server
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def http(server):
+    with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as client:
+        yield client
+
+
+def deliver_today(engine, settings, publication, subscribers: list[tuple[str, str, str | None]]):
+    """Articles, subscribers, today's edition, delivered to the outbox; returns the edition id."""
+    with Session(engine, expire_on_commit=False) as s:
+        pub = s.merge(publication)
+        now = utcnow()
+        day = local_date(pub.timezone, now)
+        end = window_for(s, pub, day, now)[1]
+        for n, slug in enumerate(["superpowers", "drone-war", "missile-defense", "nuclear-weapons"]):
+            add_article(s, slug, f"{slug.replace('-', ' ').title()} headline", end - timedelta(hours=n + 1))
+        for email, name, sections in subscribers:
+            add_subscriber(s, pub, email, name, sections)
+        edition, _ = build_edition(s, pub, day, now)
+        s.commit()
+    deliver_inline(engine, settings, edition.id, OutboxBackend(settings.effective_outbox_dir), lambda p: NoLimit())
+    return edition.id

@@ -1,0 +1,144 @@
+"""The subscriber web over HTTP against a real uvicorn server."""
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsletter.subscribers.models import ACTIVE, PENDING, UNSUBSCRIBED, Subscriber, Subscription, Suppression
+from newsletter.tracking.models import Event
+from newsletter.tracking.tokens import Tokens
+from tests.integration.web.conftest import deliver_today
+
+
+def expired_confirm_token(secret: str, subscription_id: int) -> str:
+    """A real confirmation token, signed eight days ago (the links work for seven)."""
+    import time
+
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    class EightDaysAgo(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time()) - 8 * 86400
+
+    return URLSafeTimedSerializer(secret, salt="confirm-subscription", signer=EightDaysAgo).dumps(subscription_id)
+
+
+def outbox_messages(settings):
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in sorted(settings.effective_outbox_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime)]
+
+
+def unsubscribe_url(settings, address):
+    for msg in outbox_messages(settings):
+        if msg["To"].addresses[0].addr_spec == address and msg["List-Unsubscribe"]:
+            return msg["List-Unsubscribe"].strip().strip("<>")
+    raise AssertionError(f"no digest for {address}")
+
+
+def state(engine, address):
+    with Session(engine) as s:
+        sub = s.scalar(select(Subscription).join(Subscriber).where(Subscriber.email == address))
+        events = s.scalars(select(Event).where(Event.subscriber_id == sub.subscriber_id).order_by(Event.id)).all()
+        return sub.status, [(e.kind, e.method, e.edition_id) for e in events]
+
+
+@pytest.fixture
+def delivered(engine, web_settings, publication, server):
+    edition_id = deliver_today(engine, web_settings, publication, [
+        ("ann@example.org", "Ann Reader", None), ("bob@example.org", "Bob", None),
+        ("cara@example.org", "Cara", "drone-war")])
+    return edition_id
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_one_click_post_unsubscribes_at_once(http, engine, web_settings, delivered, encoding):
+    url = unsubscribe_url(web_settings, "ann@example.org")
+    if encoding == "urlencoded":
+        r = http.post(url, content=b"List-Unsubscribe=One-Click",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        r = http.post(url, files={"List-Unsubscribe": (None, "One-Click")})
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+    assert "You are unsubscribed" in r.text
+    assert state(engine, "ann@example.org") == (UNSUBSCRIBED, [("unsubscribe", "one-click", delivered)])
+    assert state(engine, "bob@example.org")[0] == ACTIVE
+    again = http.post(url, content=b"List-Unsubscribe=One-Click",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert again.status_code == 200
+    assert len(state(engine, "ann@example.org")[1]) == 1  # repeating records nothing new
+
+
+def test_get_changes_nothing(http, engine, web_settings, delivered):
+    url = unsubscribe_url(web_settings, "ann@example.org")
+    for _ in range(3):
+        r = http.get(url)
+        assert r.status_code == 200
+    assert "a***@example.org" in r.text and "ann@example.org" not in r.text
+    assert "SpaceWar Daily" in r.text
+    assert state(engine, "ann@example.org") == (ACTIVE, [])
+
+
+def test_link_unsubscribe_with_undo_and_reason(http, engine, web_settings, delivered):
+    url = unsubscribe_url(web_settings, "ann@example.org")
+    r = http.post(url, data={"action": "unsubscribe"})
+    assert r.status_code == 200 and "resubscribe" in r.text
+    token = url.rsplit("/", 1)[1]
+    assert http.post(f"/u/{token}/reason", data={"reason": "too-many", "detail": "daily is a lot"}).status_code == 200
+    with Session(engine) as s:
+        event = s.scalar(select(Event).where(Event.kind == "unsubscribe"))
+        assert (event.method, event.reason, event.detail) == ("link", "too-many", "daily is a lot")
+    assert http.post(f"/u/{token}/reason", data={"reason": "<script>"}).status_code == 400
+    r = http.post(f"/u/{token}/resubscribe")
+    assert r.status_code == 200
+    assert state(engine, "ann@example.org")[0] == ACTIVE
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Suppression)) == 0
+
+
+def test_unsubscribe_from_everything(http, engine, web_settings, delivered):
+    url = unsubscribe_url(web_settings, "bob@example.org")
+    assert http.post(url, data={"action": "unsubscribe", "scope": "all"}).status_code == 200
+    assert state(engine, "bob@example.org")[0] == UNSUBSCRIBED
+
+
+def test_bad_tokens_get_a_clear_400_and_change_nothing(http, engine, web_settings, delivered):
+    url = unsubscribe_url(web_settings, "ann@example.org")
+    token = url.rsplit("/", 1)[1]
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    foreign = Tokens("some-other-key").unsubscribe(1, 1, delivered)
+    with Session(engine) as s:
+        publication_id = s.scalar(select(Subscription.publication_id))
+    deleted = Tokens(web_settings.signing_key()).unsubscribe(9999, publication_id, delivered)
+    for bad in (tampered, foreign, deleted, "garbage", "x" * 600):
+        for method in ("get", "post"):
+            r = getattr(http, method)(f"/u/{bad}", **({"data": {"List-Unsubscribe": "One-Click"}} if method == "post" else {}))
+            assert r.status_code == 400, (bad, method)
+            assert "This link does not work" in r.text and "Nothing was changed" in r.text
+    expired = expired_confirm_token(web_settings.signing_key(), 1)
+    for method in ("get", "post"):
+        r = getattr(http, method)(f"/confirm/{expired}")
+        assert r.status_code == 400 and "expired" in r.text
+    assert state(engine, "ann@example.org") == (ACTIVE, [])
+
+
+def test_malformed_posts(http, web_settings, delivered):
+    url = unsubscribe_url(web_settings, "ann@example.org")
+    assert http.post(url, data={"something": "else"}).status_code == 400
+    assert http.post(url, content=b"x" * 200_000,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 413
+
+
+def test_view_in_browser_has_no_personal_data_without_the_token(http, web_settings, delivered):
+    page = http.get(f"/editions/{delivered}")
+    assert page.status_code == 200 and "SUPERPOWERS" in page.text
+    assert "Ann" not in page.text and "/u/" not in page.text
+    token = unsubscribe_url(web_settings, "ann@example.org").rsplit("/", 1)[1]
+    personal = http.get(f"/editions/{delivered}", params={"t": token})
+    assert "Good morning, Ann Reader" in personal.text and f"/u/{token}" in personal.text
+    assert http.get(f"/editions/{delivered}", params={"t": "forged"}).status_code == 400
+    assert http.get("/editions/424242").status_code == 404
