@@ -38,7 +38,7 @@ from newsletter.editions.build import build_edition, window_for  # noqa: E402
 from newsletter.publications.load import load_publications  # noqa: E402
 from newsletter.publications.schedule import local_date  # noqa: E402
 from newsletter.schema import migrate  # noqa: E402
-from newsletter.store.models import Article, Section  # noqa: E402
+from newsletter.store.models import Article  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/12"

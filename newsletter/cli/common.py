@@ -9,7 +9,7 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter import runtime
+from newsletter import db, runtime
 from newsletter.config import get_settings
 from newsletter.db import utcnow
 from newsletter.publications.models import Publication
@@ -27,14 +27,9 @@ def fail(message: str) -> None:
 @contextmanager
 def session_scope():
     settings = get_settings()
-    engine = runtime.engine_for(settings)
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    runtime.engine_for(settings)  # brings the schema up to date first
+    with db.session_scope(settings.effective_database_url) as session:
+        yield session
 
 
 def publication(session: Session, slug: str) -> Publication:

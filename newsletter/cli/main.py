@@ -11,7 +11,7 @@ from newsletter import runtime
 from newsletter.cli.common import console, edition_date, fail, publication, session_scope
 from newsletter.config import get_settings
 from newsletter.delivery import progress
-from newsletter.editions.build import build_edition, find_edition
+from newsletter.editions.build import build_edition
 from newsletter.editions.models import Edition
 from newsletter.ingest.load import ingest as ingest_source
 from newsletter.ingest.parse import FeedError

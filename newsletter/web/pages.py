@@ -1,14 +1,11 @@
 """Rendering web pages (templates/web/) and the helpers every route needs."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
+from newsletter.db import session_scope
 from newsletter.render.templates import environment
 from newsletter.tracking.tokens import Tokens
 
@@ -21,15 +18,9 @@ class WebContext:
         self.tokens = Tokens(settings.signing_key())
         self.env = environment(settings.templates_dir)
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as s:
-            try:
-                yield s
-                s.commit()
-            except BaseException:
-                s.rollback()
-                raise
+    def session(self):
+        """One unit of work per request step: commit on success, roll back on error."""
+        return session_scope(self.settings.effective_database_url)
 
     def page(self, name: str, status: int = 200, **context) -> HTMLResponse:
         html = self.env.get_template(f"web/{name}").render(**context)

@@ -46,8 +46,9 @@ def test_digest_end_to_end(settings, engine, publication, tmp_path):
     items.append({"title": 'Evil <script>alert(1)</script> "q" & co', "link": "https://www.spacewar.example.com/evil.html",
                   "category": "SUPERPOWERS", "date": cut - timedelta(minutes=5)})
     store_records(session, parse_feed(rss(items)))
-    subs = [add_subscriber(session, publication, f"reader{i}@example.org", f"Reader {i}") for i in range(6)]
-    picky = add_subscriber(session, publication, "picky@example.org", "Picky", "drone-war")
+    for i in range(6):
+        add_subscriber(session, publication, f"reader{i}@example.org", f"Reader {i}")
+    add_subscriber(session, publication, "picky@example.org", "Picky", "drone-war")
     gone = add_subscriber(session, publication, "gone@example.org", "Gone")
     gone.status = UNSUBSCRIBED
     session.add(Suppression(email="suppressed@example.org", publication_id=None, reason="hard_bounce"))

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import email
-import re
 from email import policy
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.subscribers.models import ACTIVE, PENDING, UNSUBSCRIBED, Subscriber, Subscription, Suppression
+from newsletter.subscribers.models import ACTIVE, UNSUBSCRIBED, Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event
 from newsletter.tracking.tokens import Tokens
 from tests.integration.web.conftest import deliver_today

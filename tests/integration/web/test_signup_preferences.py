@@ -17,7 +17,7 @@ from newsletter.subscribers.models import ACTIVE, PENDING, Subscriber, Subscript
 from newsletter.tracking.models import Event
 from tests.helpers import add_article
 from tests.integration.web.conftest import deliver_today
-from tests.integration.web.test_http import outbox_messages, state, unsubscribe_url
+from tests.integration.web.test_http import outbox_messages, state
 
 
 def confirmations(settings, address):

@@ -1,7 +1,7 @@
 """The send step on its own (SQLite, outbox or a scripted backend): claims, skips, retries."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import select

@@ -1,0 +1,61 @@
+"""The command line as an operator uses it, in a subprocess with its own settings."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import rss
+from tests.conftest import at
+
+
+@pytest.fixture
+def run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200")
+
+    def _run(*args, ok=True):
+        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=env,
+                             capture_output=True, text=True, timeout=120)
+        if ok:
+            assert out.returncode == 0, out.stderr
+        return out
+    return _run
+
+
+def test_operator_session(run, tmp_path):
+    run("publications", "load")
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<rss><channel><item><title>broken")
+    out = run("ingest", str(bad), ok=False)
+    assert out.returncode == 2 and "malformed feed" in out.stderr
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss([
+        {"title": "Good", "link": "https://x.example.com/1", "category": "SUPERPOWERS", "date": at("2026-11-26T10:00:00")},
+        {"title": "No section", "link": "https://x.example.com/2", "category": "COOKING", "date": at("2026-11-26T10:00:00")},
+    ]))
+    out = run("ingest", str(feed))
+    assert "skipped entry 2: unknown section 'COOKING'" in out.stdout and "1 added" in out.stdout
+    csv = tmp_path / "list.csv"
+    csv.write_text("email,name\nann@example.org,Ann\nnot-an-email,Bob\n")
+    out = run("subscribers", "import", "spacewar-daily", str(csv), ok=False)
+    assert out.returncode == 2 and "line 3" in out.stdout and "nothing imported" in out.stderr
+    csv.write_text("email,name\nann@example.org,Ann\nbob@example.org,Bob\n")
+    assert "2 added" in run("subscribers", "import", "spacewar-daily", str(csv)).stdout
+    out = run("subscribers", "add", "spacewar-daily", "eve@example.org", "--name", "Eve\nBcc: x@example.org", ok=False)
+    assert out.returncode == 2 and "line breaks" in out.stderr
+    out = run("build", "spacewar-daily", "--date", "2026-11-26")
+    assert "1 headlines" in out.stdout
+    assert "already built" in run("build", "spacewar-daily", "--date", "2026-11-26").stdout
+    out = run("send", "spacewar-daily", "--date", "2026-11-26")
+    assert "sent (2 sent)" in out.stdout
+    out = run("send", "spacewar-daily", "--date", "2026-11-26")
+    assert "(2 sent)" not in out.stdout
+    status = run("editions", "status", "1").stdout
+    assert "edition 1: sent" in status and "messages/s" in status
+    assert run("editions", "pause", "1", ok=False).returncode == 2
+    assert "spacewar-daily" in run("stats").stdout
+    assert run("build", "no-such-publication", ok=False).returncode == 2
+    assert run("build", "spacewar-daily", "--date", "yesterday", ok=False).returncode == 2
