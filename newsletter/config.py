@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout: float = 30.0
+    smtp_ca_file: Path | None = None  # to trust a relay whose certificate a private CA signed
 
     # Where subscriber-facing links point (unsubscribe, preferences, view online).
     web_base_url: str = "http://127.0.0.1:8000"

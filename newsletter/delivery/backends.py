@@ -71,8 +71,10 @@ class SMTPBackend:
     """One reused SMTP connection; reconnects once when the server drops it."""
 
     def __init__(self, host: str, port: int, *, starttls: bool = False, username: str = "",
-                 password: str = "", timeout: float = 30.0, local_hostname: str | None = None):
+                 password: str = "", timeout: float = 30.0, local_hostname: str | None = None,
+                 ca_file: str | None = None):
         self.host, self.port, self.timeout = host, port, timeout
+        self.ca_file = ca_file  # a private CA for the relay's certificate; default: the system's
         self.starttls, self.username, self.password = starttls, username, password
         self.local_hostname = local_hostname
         self.conn: smtplib.SMTP | None = None
@@ -82,7 +84,7 @@ class SMTPBackend:
             conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout,
                                 local_hostname=self.local_hostname)
             if self.starttls:
-                conn.starttls(context=ssl.create_default_context())
+                conn.starttls(context=ssl.create_default_context(cafile=self.ca_file))
             if self.username:
                 conn.login(self.username, self.password)
         except (OSError, smtplib.SMTPException) as exc:
@@ -139,7 +141,8 @@ def backend_from_settings(settings) -> Backend:
     if settings.delivery_backend == "smtp":
         return SMTPBackend(settings.smtp_host, settings.smtp_port, starttls=settings.smtp_starttls,
                            username=settings.smtp_username, password=settings.smtp_password,
-                           timeout=settings.smtp_timeout)
+                           timeout=settings.smtp_timeout,
+                           ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None)
     if settings.delivery_backend == "outbox":
         return OutboxBackend(settings.effective_outbox_dir)
     raise ValueError(f"unknown delivery backend {settings.delivery_backend!r} (outbox or smtp)")

@@ -62,13 +62,13 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int):
                                 or_(sup.c.publication_id.is_(None), sup.c.publication_id == publication_id))
     rows = conn.execute(
         select(deliveries.c.id, sub.c.id, sub.c.email, sub.c.name, s.c.status, s.c.sections,
-               suppressed.label("suppressed"))
+               suppressed.label("suppressed"), sub.c.status.label("subscriber_status"))
         .join(sub, sub.c.id == deliveries.c.subscriber_id)
         .outerjoin(s, and_(s.c.subscriber_id == sub.c.id, s.c.publication_id == publication_id))
         .where(deliveries.c.id.in_(delivery_ids))
         .order_by(deliveries.c.subscriber_id)).all()
-    for did, sid, email, name, status, sections, is_suppressed in rows:
-        wanted = status == ACTIVE and not is_suppressed
+    for did, sid, email, name, status, sections, is_suppressed, subscriber_status in rows:
+        wanted = status == ACTIVE and subscriber_status == ACTIVE and not is_suppressed
         yield did, Recipient(sid, email, name or "", tuple(sections) if sections else None), wanted
 
 

@@ -18,6 +18,9 @@ class Subscriber(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised
     name: Mapped[str] = mapped_column(String(200), default="")
+    # "active", or "disabled" by an admin: a disabled subscriber is never mailed,
+    # whatever their subscriptions say.
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE, server_default=ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     subscriptions: Mapped[list["Subscription"]] = relationship(

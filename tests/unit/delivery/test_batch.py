@@ -130,3 +130,17 @@ def test_paused_edition_sends_nothing(engine, settings, session, edition_id, tmp
     with engine.connect() as conn:
         send_batch(conn, settings, edition, pub, lo, hi, "t", OutboxBackend(outbox), NoLimit())
     assert len(list(outbox.glob("*.eml"))) == 5
+
+
+def test_disabled_subscriber_is_never_mailed(engine, settings, session, edition_id):
+    from newsletter.subscribers.models import Subscriber
+
+    lo, hi = _queue(engine, edition_id)
+    first = session.scalars(select(Subscriber).order_by(Subscriber.id)).first()
+    first.status = "disabled"
+    session.commit()
+    edition, pub = load(engine, edition_id)
+    backend = Scripted()
+    with engine.connect() as conn:
+        send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
+    assert first.email not in backend.accepted and len(backend.accepted) == 4

@@ -1,0 +1,96 @@
+"""The SMTP backend against aiosmtpd on loopback: STARTTLS and login, one reused
+connection, reconnection after the server drops it, and the 4xx/5xx/down split."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from newsletter.delivery.backends import PermanentFailure, RelayDown, SMTPBackend, TemporaryFailure
+from tests.integration.servers import SMTPServer, free_port
+
+MESSAGE = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
+
+
+@pytest.fixture
+def tls_files(tmp_path):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return key, cert
+
+
+class Recorder:
+    def __init__(self):
+        self.sessions, self.messages = set(), []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.sessions.add(id(session))
+        self.messages.append((envelope.mail_from, envelope.rcpt_tos, session.authenticated))
+        return "250 OK"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"relayuser", b"s3cret")
+    return AuthResult(success=ok)
+
+
+def test_starttls_login_and_one_reused_connection(tls_files):
+    import ssl
+
+    key, cert = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    handler = Recorder()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=context,
+                            require_starttls=True, authenticator=authenticator, auth_require_tls=True)
+    controller.start()
+    try:
+        backend = SMTPBackend("127.0.0.1", port, starttls=True, username="relayuser", password="s3cret",
+                              timeout=10, ca_file=str(cert))
+        backend.open()
+        for i in range(5):
+            backend.send("a@example.com", f"r{i}@example.org", MESSAGE, f"<{i}@x>")
+        backend.close()
+        assert len(handler.messages) == 5 and len(handler.sessions) == 1
+        assert all(authenticated for _, _, authenticated in handler.messages)
+        wrong = SMTPBackend("127.0.0.1", port, starttls=True, username="relayuser", password="nope",
+                            timeout=10, ca_file=str(cert))
+        with pytest.raises(RelayDown):
+            wrong.open()
+        untrusted = SMTPBackend("127.0.0.1", port, starttls=True, timeout=10)  # system CAs only
+        with pytest.raises(RelayDown):
+            untrusted.open()
+    finally:
+        controller.stop()
+
+
+def test_failure_classes_and_reconnect():
+    server = SMTPServer()
+    server.start()
+    server.handler.reject = {"gone@example.org"}
+    server.handler.defer_once = lambda rcpt: rcpt == "later@example.org"
+    backend = SMTPBackend("127.0.0.1", server.port, timeout=5)
+    try:
+        backend.open()
+        with pytest.raises(PermanentFailure) as perm:
+            backend.send("a@example.com", "gone@example.org", MESSAGE, "<1@x>")
+        assert perm.value.code == 550
+        with pytest.raises(TemporaryFailure):
+            backend.send("a@example.com", "later@example.org", MESSAGE, "<2@x>")
+        backend.send("a@example.com", "fine@example.org", MESSAGE, "<3@x>")  # same connection still usable
+        server.stop()
+        with pytest.raises((TemporaryFailure, RelayDown)):
+            backend.send("a@example.com", "fine2@example.org", MESSAGE, "<4@x>")
+        with pytest.raises(RelayDown):
+            backend.send("a@example.com", "fine2@example.org", MESSAGE, "<4@x>")
+        server.start()
+        backend.send("a@example.com", "fine2@example.org", MESSAGE, "<4@x>")  # reconnects by itself
+        assert server.handler.received == {"fine@example.org": 1, "fine2@example.org": 1}
+    finally:
+        backend.close()
+        server.stop()

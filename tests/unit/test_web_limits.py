@@ -1,0 +1,22 @@
+"""Sign-up counters: in Redis (shared by web processes) and in the process."""
+import os
+import uuid
+
+import redis
+
+from newsletter.web.limits import Counters
+
+
+def test_counters_in_redis_are_shared():
+    client = redis.Redis.from_url(os.environ.get("NEWSLETTER_TEST_REDIS", "redis://127.0.0.1:6379/9"))
+    prefix = f"test:{uuid.uuid4().hex}"
+    a, b = Counters(client, prefix), Counters(client, prefix)
+    results = [a.hit("ip:1.2.3.4", 3, 3600), b.hit("ip:1.2.3.4", 3, 3600),
+               a.hit("ip:1.2.3.4", 3, 3600), b.hit("ip:1.2.3.4", 3, 3600)]
+    assert results == [True, True, True, False]
+    assert a.hit("ip:5.6.7.8", 3, 3600)
+
+
+def test_counters_in_process():
+    c = Counters(None)
+    assert [c.hit("email:x", 2, 3600) for _ in range(3)] == [True, True, False]
