@@ -23,6 +23,7 @@ from email.utils import format_datetime
 from newsletter.ingest.parse import one_line
 
 POLICY = SMTP  # CRLF line ends, headers folded at 78 characters
+_UNFOLDABLE = SMTP.clone(max_line_length=998)
 _TEXT_MARK = b"XNLXTEXTBODYXNLX"
 _HTML_MARK = b"XNLXHTMLBODYXNLX"
 
@@ -111,10 +112,14 @@ class QPBody:
 
 def fold(name: str, value: str) -> bytes:
     """One header line by the SMTP policy. Short ASCII values take the policy's direct
-    path; anything longer or non-ASCII goes through a parsed header object, which folds
-    and RFC 2047-encodes itself. Parsing an address costs ~100 us, so skip it when we can."""
+    path; other values go through a parsed header object, which folds and RFC
+    2047-encodes itself. One long ASCII word (a URL in angle brackets) cannot be
+    folded, and encoding it would break it for the mail client that reads the URL, so
+    it stays whole on its line, within RFC 5322's limit of 998 characters."""
     if value.isascii() and len(name) + len(value) + 2 <= POLICY.max_line_length:
         return POLICY.fold_binary(name, value)
+    if value.isascii() and not any(c.isspace() for c in value):
+        return _UNFOLDABLE.fold_binary(name, value)
     return POLICY.fold_binary(name, POLICY.header_factory(name, value))
 
 

@@ -8,14 +8,18 @@ from newsletter.render.message import QPBody, build_message, message_id, qp_body
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 
 
-def _msg(**over):
+def _kw(**over):
     kw = dict(sender_name="SpaceWar Daily", sender_address="news@spacewar.example.com",
               to_name="Ann Reader", to_address="ann@example.org", subject="Today",
               text="Hello\n", html="<p>Hello</p>\n", msg_id="<a.1@spacewar.example.com>", date=NOW,
               reply_to="editors@spacewar.example.com", list_id="SpaceWar Daily <daily.spacewar.example.com>",
               unsubscribe_url="https://news.example.com/u/TOKEN")
     kw.update(over)
-    return email.message_from_bytes(build_message(**kw), policy=policy.default)
+    return kw
+
+
+def _msg(**over):
+    return email.message_from_bytes(build_message(**_kw(**over)), policy=policy.default)
 
 
 def test_cr_lf_in_subject_and_name_cannot_create_headers():
@@ -59,3 +63,13 @@ def test_spliced_values_are_escaped_and_decode_exactly():
     assert max(len(line) for line in out.split(b"\r\n")) <= 76
     decoded = quopri.decodestring(out.replace(b"\r\n", b"\n")).decode()
     assert decoded.count("https://a.example/?a=1&amp;b=&lt;2>") == 2
+
+
+def test_long_urls_in_headers_stay_whole():
+    for n in (40, 60, 100, 300, 900):
+        url = "https://news.example.com/u/" + "A" * n
+        raw = build_message(**_kw(unsubscribe_url=url))
+        head = raw.split(b"\r\n\r\n")[0]
+        assert b"=?" not in head and max(len(line) for line in head.split(b"\r\n")) <= 998
+        msg = email.message_from_bytes(raw, policy=policy.default)
+        assert msg["List-Unsubscribe"].strip() == f"<{url}>"

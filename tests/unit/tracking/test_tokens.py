@@ -38,3 +38,11 @@ def test_confirm_tokens_expire():
     assert t.read_confirm(token, max_age=60) == 5
     with pytest.raises(InvalidToken, match="expired"):
         t.read_confirm(token, max_age=-1)
+
+
+def test_fast_tokens_are_what_itsdangerous_makes():
+    from itsdangerous import URLSafeSerializer
+
+    t = Tokens("secret")
+    assert t.unsubscribe(123456, 7, 99) == URLSafeSerializer("secret", salt="unsubscribe").dumps([123456, 7, 99])
+    assert t.preferences(5, None) == URLSafeSerializer("secret", salt="preferences").dumps([5, 0])
