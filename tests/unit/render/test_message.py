@@ -65,6 +65,16 @@ def test_spliced_values_are_escaped_and_decode_exactly():
     assert decoded.count("https://a.example/?a=1&amp;b=&lt;2>") == 2
 
 
+def test_long_words_fold_as_the_policy_folds_them():
+    from newsletter.render.message import POLICY, fold
+
+    for n in range(30, 78):
+        value = "<https://n.example.com/u/" + "Ab-_." * 20
+        value = value[:n - 1] + ">"
+        assert fold("List-Unsubscribe", value) == POLICY.fold_binary(
+            "List-Unsubscribe", POLICY.header_factory("List-Unsubscribe", value)), n
+
+
 def test_long_urls_in_headers_stay_whole():
     for n in (40, 60, 100, 300, 900):
         url = "https://news.example.com/u/" + "A" * n
