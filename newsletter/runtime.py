@@ -3,6 +3,7 @@ and the dispatcher that runs jobs inline or hands them to workers."""
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -21,9 +22,12 @@ def engine_for(settings: Settings) -> Engine:
 
 
 def redis_client(settings: Settings):
-    url = settings.effective_redis_url
-    if not url:
-        return None
+    return _redis(settings.effective_redis_url) if settings.effective_redis_url else None
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str):
+    """One client (and connection pool) per process and URL."""
     import redis
 
     return redis.Redis.from_url(url)

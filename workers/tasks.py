@@ -8,6 +8,7 @@ dispatch_due()        beat, every minute: build and start the editions that are 
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from datetime import timedelta
 
 from celery import shared_task
@@ -18,6 +19,7 @@ from newsletter.config import get_settings
 from newsletter.db import utcnow
 from newsletter.delivery import plan
 from newsletter.delivery.batch import send_batch as send_batch_step
+from newsletter.delivery.compose import Composer
 from newsletter.delivery.progress import maybe_finish
 from newsletter.delivery.run import load
 from newsletter.editions.due import due_editions
@@ -32,15 +34,27 @@ def _engine():
 
 @shared_task(name="newsletter.drive", bind=True, max_retries=None)
 def drive(self, edition_id: int) -> None:
-    """Fan out from the checkpoint. Each range is enqueued only after its rows commit."""
+    """Fan out from the checkpoint. Each range is enqueued only after its rows commit.
+    One drive per edition at a time (a Redis lease); a second one has nothing to do."""
     settings, engine = get_settings(), _engine()
     started = utcnow()
     with engine.begin() as conn:
         status = plan.start(conn, edition_id)
     if status != "sending":
         return
+    lease = Lease(runtime.redis_client(settings), f"nl:drive:{edition_id}", settings.lease_seconds)
+    if not lease.acquire():
+        return
+    try:
+        _fan_out(settings, engine, edition_id, started, lease)
+    finally:
+        lease.release()
+
+
+def _fan_out(settings, engine, edition_id: int, started, lease: Lease) -> None:
     with engine.connect() as conn:
         while True:
+            lease.renew()
             with conn.begin():
                 batch = plan.next_batch(conn, edition_id, settings.batch_size)
             if batch is None:
@@ -67,11 +81,11 @@ def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
         # come back later instead of sending its claimed rows a second time.
         raise self.retry(countdown=settings.lease_seconds)
     try:
-        edition, publication = load(engine, edition_id)
+        edition, publication, composer = _composer(edition_id)
         limiter = runtime.limiter(settings, publication.domain_rate_per_second)
         with engine.connect() as conn:
             result = send_batch_step(conn, settings, edition, publication, lo, hi, token,
-                                     runtime.backend(settings), limiter, heartbeat=lease.renew)
+                                     runtime.backend(settings), limiter, composer, heartbeat=lease.renew)
             next_retry = plan.next_retry_at(conn, edition_id, lo, hi)
             conn.commit()
     finally:
@@ -87,12 +101,21 @@ def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
     return {"outcome": result.outcome, **result.counts}
 
 
+@lru_cache(maxsize=4)
+def _composer(edition_id: int):
+    """Editions are frozen: render each one once per worker process, not once per batch."""
+    edition, publication = load(_engine(), edition_id)
+    return edition, publication, Composer(get_settings(), edition, publication)
+
+
 @shared_task(name="newsletter.sweep")
 def sweep() -> int:
     settings, engine = get_settings(), _engine()
     handed = 0
     with engine.connect() as conn:
-        for edition_id in plan.sending_editions(conn):
+        for edition_id, fanout_done in plan.sending_editions(conn):
+            if not fanout_done:
+                drive.delay(edition_id)  # its drive may have been lost; the lease stops a second
             with conn.begin():
                 # Pending longer than the broker's visibility timeout: its task was lost.
                 ranges = plan.stale_ranges(

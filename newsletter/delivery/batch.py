@@ -137,8 +137,12 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         _set(conn, order[done:], last_error=str(exc)[:500])
     finally:
         backend.close()
-        # Whatever we claimed and did not get to goes back, without costing an attempt.
-        _set(conn, order[done:], status=PENDING, claimed_by="", queued_at=utcnow())
+        # Whatever we claimed and did not get to goes back, without costing an attempt
+        # (or is skipped, when the edition was cancelled under us).
+        if result.outcome == "cancelled":
+            _set(conn, order[done:], status=SKIPPED, claimed_by="", last_error="edition cancelled")
+        else:
+            _set(conn, order[done:], status=PENDING, claimed_by="", queued_at=utcnow())
         conn.commit()
         marks.close()
     if result.outcome == "done":

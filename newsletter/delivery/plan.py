@@ -109,6 +109,8 @@ def next_retry_at(conn: Connection, edition_id: int, lo: int | None = None,
     return conn.scalar(q)
 
 
-def sending_editions(conn: Connection) -> list[int]:
+def sending_editions(conn: Connection) -> list[tuple[int, bool]]:
+    """(edition id, fan-out done) of every edition that is sending."""
     with conn.begin():
-        return list(conn.scalars(select(editions.c.id).where(editions.c.status == ED_SENDING)))
+        return [tuple(r) for r in conn.execute(
+            select(editions.c.id, editions.c.fanout_done).where(editions.c.status == ED_SENDING))]
