@@ -168,3 +168,35 @@ def _control(stack, edition_id, action):
 
     with stack.engine.begin() as conn:
         getattr(progress, action)(conn, edition_id)
+
+
+def test_the_command_line_enqueues_when_a_broker_is_configured(stack):
+    import subprocess
+    import sys
+
+    _, edition_id = stack.seed(150)
+    stack.worker()
+    out = subprocess.run([sys.executable, "-m", "newsletter.cli", "send", "spacewar-daily"], env=stack.env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "queued for the workers" in out.stdout
+    stack.wait_sent(edition_id)
+    assert stack.smtp.handler.received == {e: 1 for e in emails(150)}
+    status = subprocess.run([sys.executable, "-m", "newsletter.cli", "editions", "status", str(edition_id)],
+                            env={**stack.env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120)
+    assert "edition %d: sent" % edition_id in status.stdout and "150" in status.stdout
+
+
+def test_lost_tasks_are_recovered_by_the_sweeper(stack):
+    """A drive that died after committing some batches but before enqueuing them: the
+    rows are pending, no task exists. The sweeper (beat) re-drives and re-hands them."""
+    from newsletter.delivery import plan
+
+    _, edition_id = stack.seed(450)
+    with stack.engine.begin() as conn:
+        plan.start(conn, edition_id)
+        for _ in range(2):
+            plan.next_batch(conn, edition_id, 100)  # committed, never enqueued
+    stack.worker()
+    stack.wait_sent(edition_id)  # sends "sweep" every few seconds, as beat would
+    assert stack.smtp.handler.received == {e: 1 for e in emails(450)}

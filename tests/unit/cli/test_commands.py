@@ -59,3 +59,33 @@ def test_operator_session(run, tmp_path):
     assert "spacewar-daily" in run("stats").stdout
     assert run("build", "no-such-publication", ok=False).returncode == 2
     assert run("build", "spacewar-daily", "--date", "yesterday", ok=False).returncode == 2
+
+
+def test_newsletter_web_serves_pages(tmp_path):
+    import time
+    import urllib.request
+
+    from tests.integration.servers import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test")
+    subprocess.run([sys.executable, "-m", "newsletter.cli", "publications", "load"], env=env, check=True,
+                   capture_output=True, timeout=120)
+    proc = subprocess.Popen([sys.executable, "-m", "newsletter.cli", "web", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/subscribe", timeout=5) as r:
+                    body = r.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert "SpaceWar Daily" in body and "Subscribe" in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
