@@ -30,8 +30,8 @@ from newsletter.delivery.progress import EditionGate, maybe_finish
 from newsletter.delivery.ratelimit import Limiter
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
-from newsletter.subscribers.models import ACTIVE, Subscriber, Subscription, Suppression
-from newsletter.tracking.models import BOUNCE, SMTP, Event
+from newsletter.subscribers.models import ACTIVE, UNSUBSCRIBED, Subscriber, Subscription, Suppression
+from newsletter.tracking.models import BOUNCE, BOUNCED, SMTP, UNSUBSCRIBE, Event
 
 deliveries = Delivery.__table__
 
@@ -164,7 +164,8 @@ def _temporary(conn: Connection, settings: Settings, did: int, error: str, now: 
 
 def _bounce(conn: Connection, edition: Edition, publication: Publication, did: int,
             recipient: Recipient, exc: PermanentFailure, now: datetime) -> None:
-    """A 5xx for the recipient: failed, a hard-bounce event, and suppressed everywhere."""
+    """A 5xx for the recipient: failed, a hard-bounce event, suppressed everywhere, and
+    their subscription to this publication ended (an unsubscribe by the "bounce" method)."""
     _set(conn, [did], status=FAILED, last_error=str(exc)[:500], attempts=deliveries.c.attempts + 1)
     conn.execute(Event.__table__.insert().values(
         kind=BOUNCE, method=SMTP, subscriber_id=recipient.subscriber_id,
@@ -175,3 +176,12 @@ def _bounce(conn: Connection, edition: Edition, publication: Publication, did: i
     if known is None:
         conn.execute(sup.insert().values(email=recipient.email, publication_id=None,
                                          reason="hard_bounce", created_at=now))
+    subs = Subscription.__table__
+    ended = conn.execute(update(subs).where(
+        subs.c.subscriber_id == recipient.subscriber_id, subs.c.publication_id == publication.id,
+        subs.c.status == ACTIVE).values(status=UNSUBSCRIBED, updated_at=now)).rowcount
+    if ended:
+        conn.execute(Event.__table__.insert().values(
+            kind=UNSUBSCRIBE, method=BOUNCED, subscriber_id=recipient.subscriber_id,
+            publication_id=publication.id, edition_id=edition.id, reason="hard-bounce",
+            detail="", created_at=now))

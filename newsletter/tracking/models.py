@@ -13,8 +13,8 @@ UNSUBSCRIBE, RESUBSCRIBE, PREFERENCES, CONFIRM, SIGNUP, BOUNCE, COMPLAINT = (
     "unsubscribe", "resubscribe", "preferences", "confirm", "signup", "bounce", "complaint",
 )
 # methods
-ONE_CLICK, LINK, PREFERENCE_CENTRE, ADMIN, SMTP, WEB = (
-    "one-click", "link", "preference-centre", "admin", "smtp", "web",
+ONE_CLICK, LINK, PREFERENCE_CENTRE, ADMIN, SMTP, WEB, BOUNCED = (
+    "one-click", "link", "preference-centre", "admin", "smtp", "web", "bounce",
 )
 
 

@@ -87,6 +87,8 @@ def test_permanent_failures_bounce_and_suppress(stack):
         failed = s.scalars(select(Delivery.subscriber_id).where(Delivery.status == "failed")).all()
         assert len(failed) == 3
         assert {e.reason for e in s.scalars(select(Event).where(Event.kind == "bounce"))} == {"hard"}
+        left = s.scalars(select(Event).where(Event.kind == "unsubscribe")).all()
+        assert {(e.method, e.edition_id) for e in left} == {("bounce", edition_id)} and len(left) == 3
         assert set(s.scalars(select(Suppression.email))) == bad
         # The next edition skips them.
         ed = s.get(Edition, edition_id)
@@ -101,9 +103,9 @@ def test_permanent_failures_bounce_and_suppress(stack):
     stack.wait_sent(next_id)
     assert set(stack.smtp.handler.received) == emails(200) - bad
     with Session(stack.engine) as s:
-        skipped = s.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.edition_id == next_id, Delivery.status == "skipped"))
-        assert skipped == 3
+        # They are no longer subscribed, and suppressed: the next edition does not even queue them.
+        queued = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.edition_id == next_id))
+        assert queued == 197
 
 
 def _copy(item):
