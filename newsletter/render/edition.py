@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +20,14 @@ from newsletter.ingest.parse import one_line
 from newsletter.publications.models import Publication
 from newsletter.render.templates import environment
 
-# Placeholders: plain ASCII letters and underscores, so escaping and inlining leave them be.
+# Placeholders: plain ASCII letters and digits, so escaping and inlining leave them be.
+# A random part, new in every process, so that text from a feed cannot guess one and
+# have personal values spliced into a headline.
+_NONCE = secrets.token_hex(8).upper()
 PLACEHOLDERS = {
-    "greeting": "XNLXGREETINGXNLX",
-    "unsubscribe_url": "XNLXUNSUBSCRIBEXNLX",
-    "preferences_url": "XNLXPREFERENCESXNLX",
+    "greeting": f"XNLXGREETING{_NONCE}X",
+    "unsubscribe_url": f"XNLXUNSUBSCRIBE{_NONCE}X",
+    "preferences_url": f"XNLXPREFERENCES{_NONCE}X",
 }
 
 
