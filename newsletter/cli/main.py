@@ -152,8 +152,25 @@ def editions_status(edition_id: int):
     table.add_row(*(str(c[k]) for k in ("sent", "failed", "skipped", "pending", "sending", "retry")),
                   str(r.hard_bounces))
     console.print(table)
+    if r.relay_error:
+        console.print(f"[yellow]waiting for the relay:[/] {r.relay_error}", highlight=False)
     duration = f"{r.duration:.1f}s" if r.duration is not None else "-"
     console.print(f"duration {duration}, {r.rate:.1f} messages/s overall, {r.recent_rate:.1f}/s in the last minute")
+
+
+@app.command()
+def preview(pub: str, date: str = typer.Option(None, help="YYYY-MM-DD; default today")):
+    """Write the edition as a subscriber sees it to an HTML file (building it if needed)."""
+    from newsletter.demo import write_preview
+
+    settings = get_settings()
+    with session_scope() as session:
+        p = publication(session, pub)
+        edition, _ = build_edition(session, p, edition_date(p, date))
+        if not edition.items:
+            fail(f"edition {edition.id} of {p.slug} for {edition.date} is empty: nothing to preview")
+        path = write_preview(settings, edition, p)
+    console.print(f"preview of edition {edition.id}: {path}")
 
 
 @editions_app.command("list")

@@ -92,6 +92,7 @@ class Report:
     finished_at: datetime | None
     last_sent_at: datetime | None
     recent_rate: float  # messages a second over the last minute
+    relay_error: str = ""  # set while pending rows wait for a relay that does not answer
 
     @property
     def duration(self) -> float | None:
@@ -120,5 +121,8 @@ def report(conn: Connection, edition_id: int) -> Report:
     recent = conn.scalar(select(func.count()).select_from(deliveries).where(
         deliveries.c.edition_id == edition_id, deliveries.c.status == SENT,
         deliveries.c.sent_at > since))
+    relay_error = conn.scalar(select(deliveries.c.last_error).where(
+        deliveries.c.edition_id == edition_id, deliveries.c.status == PENDING,
+        deliveries.c.last_error.like("cannot connect%")).limit(1)) or ""
     return Report(edition_id, ed.status, counts, bounces, ed.started_at, ed.finished_at, last,
-                  recent / 60.0)
+                  recent / 60.0, relay_error)

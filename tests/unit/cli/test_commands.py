@@ -48,6 +48,8 @@ def test_operator_session(run, tmp_path):
     assert out.returncode == 2 and "line breaks" in out.stderr
     out = run("build", "spacewar-daily", "--date", "2026-11-26")
     assert "1 headlines" in out.stdout
+    out = run("preview", "spacewar-daily", "--date", "2026-11-26")
+    assert "preview of edition 1:" in out.stdout and (tmp_path / "var" / "previews").is_dir()
     assert "already built" in run("build", "spacewar-daily", "--date", "2026-11-26").stdout
     out = run("send", "spacewar-daily", "--date", "2026-11-26")
     assert "sent (2 sent)" in out.stdout

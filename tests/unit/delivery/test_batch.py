@@ -87,7 +87,7 @@ def test_temporary_permanent_and_relay_down(engine, settings, session, edition_i
     edition, pub = load(engine, edition_id)
     backend = Scripted({"r1@example.org": TemporaryFailure("451 later"),
                         "r2@example.org": PermanentFailure(550, "no such user"),
-                        "r3@example.org": RelayDown("refused")})
+                        "r3@example.org": RelayDown("cannot connect to relay:25: Connection refused")})
     with engine.connect() as conn:
         result = send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
     assert result.outcome == "relay_down"
@@ -100,6 +100,11 @@ def test_temporary_permanent_and_relay_down(engine, settings, session, edition_i
     assert st[by_email["r3@example.org"]] == "pending" and st[by_email["r4@example.org"]] == "pending"
     rows = {d.subscriber_id: d for d in session.scalars(select(Delivery))}
     assert rows[by_email["r4@example.org"]].attempts == 0 and rows[by_email["r1@example.org"]].attempts == 1
+    from newsletter.delivery.progress import report
+
+    with engine.connect() as conn:
+        assert report(conn, edition_id).relay_error == "cannot connect to relay:25: Connection refused"
+
 
 
 def test_retries_end_in_failed_after_max_attempts(engine, settings, session, edition_id):
