@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.publications.models import Publication
-from newsletter.subscribers.models import ACTIVE, UNSUBSCRIBED, Subscriber, Subscription
+from newsletter.subscribers.models import ACTIVE, Subscriber, Subscription
 from newsletter.tracking.models import PREFERENCE_CENTRE, PREFERENCES, Event
 from newsletter.tracking.unsubscribe import resubscribe, set_unsubscribed
 
@@ -71,5 +71,3 @@ def unsubscribe_all(session: Session, subscriber: Subscriber, method: str, editi
             changed += set_unsubscribed(session, subscriber, choice.publication, method, edition_id)
     return changed
 
-
-__all__ = ["PublicationChoice", "current", "apply", "unsubscribe_all", "UNSUBSCRIBED"]

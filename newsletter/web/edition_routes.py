@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from newsletter.delivery.compose import view_url, web_links
-from newsletter.editions.models import BUILT, EMPTY, Edition
+from newsletter.editions.models import EMPTY, Edition
 from newsletter.publications.models import Publication
 from newsletter.render.edition import EditionRenderer, Personal, greeting_for, personalise
 from newsletter.subscribers.models import Subscription
@@ -20,7 +20,7 @@ def edition_page(request: Request, edition_id: int, t: str = ""):
     w = ctx(request)
     with w.session() as s:
         edition = s.get(Edition, edition_id)
-        if edition is None or edition.status in (EMPTY,):
+        if edition is None or edition.status == EMPTY:
             return w.page("error.html", status=404, title="No such edition",
                           message="This edition does not exist or had no headlines.")
         pub = s.get(Publication, edition.publication_id)
@@ -41,5 +41,3 @@ def edition_page(request: Request, edition_id: int, t: str = ""):
         html, _ = personalise(renderer.render(sections), personal)
     return HTMLResponse(html, headers=SECURITY_HEADERS)
 
-
-__all__ = ["router", "BUILT"]

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 from newsletter.subscribers.models import ACTIVE, Subscription
 from newsletter.subscribers.preferences import unsubscribe_all
 from newsletter.tracking.models import LINK, ONE_CLICK
-from newsletter.tracking.tokens import InvalidToken
 from newsletter.tracking.unsubscribe import record_reason, resolve, resubscribe, set_unsubscribed
 from newsletter.web.pages import ctx, mask
 
@@ -87,5 +86,3 @@ async def reason_post(request: Request, token: str):
         record_reason(s, subscriber.id, publication.id, reason, detail)
         return w.page("thanks.html", publication=publication)
 
-
-__all__ = ["router", "InvalidToken"]
