@@ -133,12 +133,18 @@ def test_relay_down_pauses_progress_and_the_edition_completes(stack):
     assert sum(n - 1 for n in received.values()) <= 2
 
 
-def test_pause_resume_and_cancel(stack):
+def _slow_send_under_way(stack) -> int:
+    """1,500 subscribers at 300 a second, 150 already sent: slow enough to stop mid-way."""
     _, edition_id = stack.seed(1500)
-    stack.env["NEWSLETTER_RATE_LIMIT_PER_SECOND"] = "300"  # slow enough to pause mid-way
+    stack.env["NEWSLETTER_RATE_LIMIT_PER_SECOND"] = "300"
     stack.worker()
     stack.send("drive", edition_id)
     wait_for(lambda: stack.smtp.handler.total() >= 150, 60, interval=0.01, what="the send to start")
+    return edition_id
+
+
+def test_pause_resume_and_cancel(stack):
+    edition_id = _slow_send_under_way(stack)
     _control(stack, edition_id, "pause")
     time.sleep(1.5)
     at_pause = stack.smtp.handler.total()
@@ -151,11 +157,7 @@ def test_pause_resume_and_cancel(stack):
 
 
 def test_cancel_sends_nothing_more(stack):
-    _, edition_id = stack.seed(1500)
-    stack.env["NEWSLETTER_RATE_LIMIT_PER_SECOND"] = "300"
-    stack.worker()
-    stack.send("drive", edition_id)
-    wait_for(lambda: stack.smtp.handler.total() >= 150, 60, interval=0.01, what="the send to start")
+    edition_id = _slow_send_under_way(stack)
     _control(stack, edition_id, "cancel")
     time.sleep(1)
     after = stack.smtp.handler.total()
