@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test install
+.PHONY: demo test test-fast lint install test-env
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,5 +15,17 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/newsletter demo
 
-test: install
+# Chromium, smtp-sink, PostgreSQL and Redis: installed or started when missing.
+test-env:
+	tools/test-env.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# The whole suite: lint, unit tests, then integration tests on the real servers.
+test: install test-env lint
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Unit tests only: no servers, no subprocesses; for the edit-run loop.
+test-fast: install lint
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit

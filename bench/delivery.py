@@ -101,7 +101,8 @@ def setup_database(name: str, n: int) -> str:
             for j in range(4):
                 s.add(Article(url=f"https://www.spacewar.example.com/b/{i}-{j}.html",
                               headline=f"Benchmark headline {i}-{j} about missile defence and space",
-                              teaser="A teaser of a couple of lines, as the site writes them, about what happened. " * 2,
+                              teaser="A teaser of a couple of lines, as the site writes them, about what happened. "
+                              * 2,
                               section_id=section.id, source="AFP", byline="AFP Staff Writers",
                               dateline="Paris (AFP)", published_at=end - timedelta(minutes=10 * (i * 4 + j + 1))))
         s.flush()
@@ -116,7 +117,8 @@ def setup_database(name: str, n: int) -> str:
 
 def peak_rss_mb(pid: int) -> float:
     """VmHWM of the worker's main process and its children, the largest one."""
-    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    pids = [pid] + [int(p) for p in children]
     best = 0
     for p in pids:
         try:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from newsletter.config import PROJECT_ROOT, Settings
+from newsletter.config import Settings, sample_file
+from newsletter.db import utcnow
 from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.compose import Composer, view_url
 from newsletter.delivery.ratelimit import NoLimit
@@ -27,7 +28,6 @@ from newsletter.publications.load import load_publications
 from newsletter.publications.schedule import local_date
 from newsletter.render.edition import EditionRenderer
 from newsletter.runtime import engine_for
-from newsletter.db import utcnow
 from newsletter.subscribers.service import import_csv
 
 
@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="nl-bench-"))
     try:
-        settings = Settings(var_dir=tmp, secret_key="bench", publications_file=PROJECT_ROOT / "config/publications.toml")
+        settings = Settings(var_dir=tmp, secret_key="bench", publications_file=sample_file("publications.toml"))
         engine = engine_for(settings)
         with Session(engine, expire_on_commit=False) as s:
             pub = load_publications(s, settings.publications_file)[0]

@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from pydantic import Field
@@ -17,13 +18,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Shipped with the package (importlib.resources): the default templates, the sample
+# publications file and feed. Operators point settings at their own.
+PACKAGE = resources.files("newsletter")
+
+
+def sample_file(name: str) -> Path:
+    """A file of the package's sample configuration (publications.toml, sample-feed.xml)."""
+    return Path(str(PACKAGE / "sample" / name))
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSLETTER_", env_file=None, extra="ignore")
 
-    var_dir: Path = PROJECT_ROOT / "var"
+    # The data directory (SQLite file, outbox, generated secret): ./var of the directory
+    # the command runs in, never inside the installed package.
+    var_dir: Path = Field(default_factory=lambda: Path.cwd() / "var")
     database_url: str = ""  # empty: sqlite file under var_dir
     broker_url: str = ""  # empty: tasks run inline in the calling process
     redis_url: str = ""  # rate limits and locks; defaults to broker_url when that is redis
@@ -42,8 +52,9 @@ class Settings(BaseSettings):
 
     # Where subscriber-facing links point (unsubscribe, preferences, view online).
     web_base_url: str = "http://127.0.0.1:8000"
-    templates_dir: Path = PROJECT_ROOT / "templates"
-    publications_file: Path = PROJECT_ROOT / "config" / "publications.toml"
+    # An operator's own templates: looked up first, the shipped ones fill the gaps.
+    templates_dir: Path | None = None
+    publications_file: Path = Field(default_factory=lambda: sample_file("publications.toml"))
 
     # Delivery tuning.
     batch_size: int = Field(default=500, ge=1)

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.config import PROJECT_ROOT, Settings
+from newsletter.config import Settings, sample_file
 from newsletter.db import utcnow
 from newsletter.delivery.compose import view_url
 from newsletter.editions.build import build_edition, find_edition, window_for
@@ -23,7 +23,7 @@ from newsletter.publications.schedule import local_date
 from newsletter.render.edition import EditionRenderer, Personal, personalise
 from newsletter.subscribers.service import import_csv
 
-SAMPLE_FEED = PROJECT_ROOT / "config" / "sample-feed.xml"
+SAMPLE_FEED = sample_file("sample-feed.xml")
 FIRST = ["Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
          "Kemal", "Lena", "Mateo", "Nadia", "Owen", "Priya", "Quinn", "Rosa", "Sami", "Tove"]
 LAST = ["Okafor", "Lindqvist", "Moreau", "Ivanova", "Tanaka", "Haddad", "Novak", "García",

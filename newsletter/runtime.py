@@ -47,7 +47,7 @@ class Dispatcher(Protocol):
     def deliver_edition(self, edition_id: int) -> str: ...
 
 
-def dispatcher(settings: Settings) -> "Dispatcher":
+def dispatcher(settings: Settings) -> Dispatcher:
     """Inline without a broker; with one, the Celery adapter from workers/ (loaded by name,
     so that this package never imports Celery itself)."""
     if not settings.broker_url:

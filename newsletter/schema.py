@@ -6,15 +6,13 @@ import threading
 from alembic import command
 from alembic.config import Config
 
-from newsletter.config import PROJECT_ROOT
-
 _done: set[str] = set()
 _lock = threading.Lock()
 
 
 def alembic_config(url: str) -> Config:
-    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg = Config()
+    cfg.set_main_option("script_location", "newsletter:migrations")  # package data
     cfg.attributes["url"] = url
     return cfg
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from newsletter.config import PROJECT_ROOT, Settings
+from newsletter.config import Settings, sample_file
 from newsletter.db import get_engine
 from newsletter.publications.load import load_publications
 from newsletter.schema import migrate
@@ -80,8 +80,7 @@ def database_url(request, tmp_path, backend_name):
 def settings(tmp_path, database_url) -> Settings:
     return Settings(var_dir=tmp_path / "var", database_url=database_url,
                     secret_key="test-secret-key-for-signing", web_base_url="https://news.example.com",
-                    templates_dir=PROJECT_ROOT / "templates",
-                    publications_file=PROJECT_ROOT / "config" / "publications.toml")
+                    publications_file=sample_file("publications.toml"))
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Writes config/sample-feed.xml, the demo's feed (headlines written for this project)."""
-from datetime import datetime, timedelta, timezone
+"""Writes newsletter/sample/sample-feed.xml, the demo's feed (headlines written for this project)."""
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
@@ -50,7 +50,7 @@ SLUGS = {"SUPERPOWERS": "superpowers", "MISSILE DEFENSE": "missile-defense",
 
 
 def main() -> None:
-    start = datetime(2026, 11, 27, 5, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
     rows = []
     n = 0
     for section, items in ITEMS.items():
@@ -70,7 +70,7 @@ def main() -> None:
       <pubDate>{format_datetime(when)}</pubDate>
     </item>""")
     body = "\n".join(rows)
-    with open("config/sample-feed.xml", "w", encoding="utf-8") as fh:
+    with open("newsletter/sample/sample-feed.xml", "w", encoding="utf-8") as fh:
         fh.write(f"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
   <channel>

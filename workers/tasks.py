@@ -8,8 +8,8 @@ dispatch_due()        beat, every minute: build and start the editions that are 
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from datetime import timedelta
+from functools import lru_cache
 
 from celery import shared_task
 from sqlalchemy.orm import Session
@@ -155,7 +155,7 @@ def send_confirmation(self, subscription_id: int) -> str:
         try:
             return send_step(session, settings, runtime.backend(settings), subscription_id)
         except (TemporaryFailure, RelayDown) as exc:
-            raise self.retry(exc=exc, countdown=min(2 ** self.request.retries * 10, 600))
+            raise self.retry(exc=exc, countdown=min(2 ** self.request.retries * 10, 600)) from exc
         except PermanentFailure:
             log.warning("confirmation for subscription %s refused permanently", subscription_id)
             return ""

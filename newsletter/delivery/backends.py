@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import smtplib
-import socket
 import ssl
 import tempfile
 from pathlib import Path
@@ -103,7 +102,7 @@ class SMTPBackend:
         except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
             self._reset()
             raise _classify(exc.smtp_code, exc.smtp_error) from exc
-        except (smtplib.SMTPServerDisconnected, socket.timeout, ConnectionError, OSError) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionError, OSError) as exc:
             # The outcome of this message is unknown: retry it, on a new connection.
             self.conn = None
             raise TemporaryFailure(f"connection lost: {exc}") from exc

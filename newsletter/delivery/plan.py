@@ -15,7 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.db import utcnow
 from newsletter.delivery.models import PENDING, RETRY, SENDING, Delivery
-from newsletter.editions.models import BUILT, PAUSED, SENDING as ED_SENDING, Edition
+from newsletter.editions.models import BUILT, PAUSED, Edition
+from newsletter.editions.models import SENDING as ED_SENDING
 from newsletter.subscribers.models import ACTIVE, Subscription
 
 editions = Edition.__table__

@@ -9,7 +9,9 @@ from sqlalchemy import Connection, func, select, update
 
 from newsletter.db import utcnow
 from newsletter.delivery.models import OPEN_STATES, PENDING, RETRY, SENDING, SENT, Delivery
-from newsletter.editions.models import CANCELLED, PAUSED, SENDING as ED_SENDING, SENT as ED_SENT, Edition
+from newsletter.editions.models import CANCELLED, PAUSED, Edition
+from newsletter.editions.models import SENDING as ED_SENDING
+from newsletter.editions.models import SENT as ED_SENT
 from newsletter.tracking.models import BOUNCE, Event
 
 editions = Edition.__table__

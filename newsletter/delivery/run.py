@@ -6,8 +6,8 @@ batch.send_batch) one task each; this module strings them together inline.
 from __future__ import annotations
 
 import uuid
-from typing import Callable
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import Engine

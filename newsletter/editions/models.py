@@ -36,7 +36,7 @@ class Edition(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
-    items: Mapped[list["EditionItem"]] = relationship(
+    items: Mapped[list[EditionItem]] = relationship(
         order_by="EditionItem.position", cascade="all, delete-orphan", lazy="selectin"
     )
 

@@ -27,7 +27,7 @@ class Publication(Base):
     # Per-recipient-domain limit in messages a second (0: none); global limit is in settings.
     domain_rate_per_second: Mapped[int] = mapped_column(Integer, default=0)
 
-    sections: Mapped[list["PublicationSection"]] = relationship(
+    sections: Mapped[list[PublicationSection]] = relationship(
         order_by="PublicationSection.position",
         cascade="all, delete-orphan",
         lazy="selectin",

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-from functools import lru_cache
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from functools import lru_cache
 
 from newsletter.ingest.parse import one_line
 

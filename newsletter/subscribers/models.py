@@ -23,7 +23,7 @@ class Subscriber(Base):
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE, server_default=ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    subscriptions: Mapped[list["Subscription"]] = relationship(
+    subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan"
     )
 

@@ -28,7 +28,8 @@ class EditionStats:
 
 
 def edition_stats(session: Session, publication_slug: str | None = None, limit: int = 30) -> list[EditionStats]:
-    q = select(Edition.id, Publication.slug, Edition.date).join(Publication).order_by(Edition.date.desc(), Edition.id.desc()).limit(limit)
+    q = (select(Edition.id, Publication.slug, Edition.date).join(Publication)
+         .order_by(Edition.date.desc(), Edition.id.desc()).limit(limit))
     if publication_slug:
         q = q.where(Publication.slug == publication_slug)
     editions = session.execute(q).all()

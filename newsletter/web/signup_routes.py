@@ -20,7 +20,8 @@ router = APIRouter()
 
 PER_CLIENT = (10, 600)  # sign-ups per client address per 10 minutes
 PER_EMAIL = (3, 3600)  # confirmation emails per address per hour
-ANSWER = "Thank you. If this address can subscribe, a confirmation email is on its way: open it to start receiving the newsletter."
+ANSWER = ("Thank you. If this address can subscribe, a confirmation email is on its way: "
+          "open it to start receiving the newsletter.")
 
 
 class SignupBody(BaseModel):

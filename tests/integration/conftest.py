@@ -10,7 +10,7 @@ import redis
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from newsletter.config import PROJECT_ROOT, Settings
+from newsletter.config import Settings, sample_file
 from newsletter.db import get_engine, utcnow
 from newsletter.editions.build import build_edition, window_for
 from newsletter.publications.load import load_publications
@@ -87,7 +87,7 @@ class Stack:
         """A publication with today's articles and `subscribers` active subscribers;
         returns (publication id, id of today's built edition)."""
         with Session(self.engine, expire_on_commit=False) as s:
-            pub = load_publications(s, PROJECT_ROOT / "config" / "publications.toml")[0]
+            pub = load_publications(s, sample_file("publications.toml"))[0]
             for key, value in pub_changes.items():
                 setattr(pub, key, value)
             now = utcnow()

@@ -28,8 +28,8 @@ def test_scheduled_edition_is_built_by_the_dispatcher_and_delivered_once(stack):
         s.commit()
         pub = s.get(Publication, pub_id)
         cron, tz = pub.schedule_cron, pub.timezone
-    from newsletter.publications.schedule import local_date, send_times_on
     from newsletter.db import utcnow
+    from newsletter.publications.schedule import local_date, send_times_on
 
     due_at = send_times_on(cron, tz, local_date(tz, utcnow()))[0]
     stack.worker(concurrency=2)
@@ -188,7 +188,7 @@ def test_the_command_line_enqueues_when_a_broker_is_configured(stack):
     assert stack.smtp.handler.received == {e: 1 for e in emails(150)}
     status = subprocess.run([sys.executable, "-m", "newsletter.cli", "editions", "status", str(edition_id)],
                             env={**stack.env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120)
-    assert "edition %d: sent" % edition_id in status.stdout and "150" in status.stdout
+    assert f"edition {edition_id}: sent" in status.stdout and "150" in status.stdout
 
 
 def test_lost_tasks_are_recovered_by_the_sweeper(stack):

@@ -12,9 +12,9 @@ import uvicorn
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
+from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.ratelimit import NoLimit
 from newsletter.delivery.run import deliver_inline
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.editions.build import build_edition, window_for
 from newsletter.publications.schedule import local_date
 from newsletter.subscribers.service import add_subscriber

@@ -115,7 +115,8 @@ def test_bad_tokens_get_a_clear_400_and_change_nothing(http, engine, web_setting
     deleted = Tokens(web_settings.signing_key()).unsubscribe(9999, publication_id, delivered)
     for bad in (tampered, foreign, deleted, "garbage", "x" * 600):
         for method in ("get", "post"):
-            r = getattr(http, method)(f"/u/{bad}", **({"data": {"List-Unsubscribe": "One-Click"}} if method == "post" else {}))
+            body = {"data": {"List-Unsubscribe": "One-Click"}} if method == "post" else {}
+            r = getattr(http, method)(f"/u/{bad}", **body)
             assert r.status_code == 400, (bad, method)
             assert "This link does not work" in r.text and "Nothing was changed" in r.text
     expired = expired_confirm_token(web_settings.signing_key(), 1)

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.ratelimit import NoLimit
 from newsletter.delivery.run import deliver_inline
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.editions.build import build_edition
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from tests.helpers import rss
 from tests.conftest import at
+from tests.helpers import rss
 
 
 @pytest.fixture
@@ -33,8 +33,10 @@ def test_operator_session(run, tmp_path):
     assert out.returncode == 2 and "malformed feed" in out.stderr
     feed = tmp_path / "feed.xml"
     feed.write_bytes(rss([
-        {"title": "Good", "link": "https://x.example.com/1", "category": "SUPERPOWERS", "date": at("2026-11-26T10:00:00")},
-        {"title": "No section", "link": "https://x.example.com/2", "category": "COOKING", "date": at("2026-11-26T10:00:00")},
+        {"title": "Good", "link": "https://x.example.com/1", "category": "SUPERPOWERS",
+         "date": at("2026-11-26T10:00:00")},
+        {"title": "No section", "link": "https://x.example.com/2", "category": "COOKING",
+         "date": at("2026-11-26T10:00:00")},
     ]))
     out = run("ingest", str(feed))
     assert "skipped entry 2: unknown section 'COOKING'" in out.stdout and "1 added" in out.stdout

@@ -57,7 +57,8 @@ def _queue(engine, edition_id):
 
 def _statuses(session, edition_id):
     session.expire_all()
-    return {d.subscriber_id: d.status for d in session.scalars(select(Delivery).where(Delivery.edition_id == edition_id))}
+    rows = session.scalars(select(Delivery).where(Delivery.edition_id == edition_id))
+    return {d.subscriber_id: d.status for d in rows}
 
 
 def test_unsubscribed_after_queueing_is_skipped(engine, settings, session, edition_id):
@@ -128,7 +129,8 @@ def test_paused_edition_sends_nothing(engine, settings, session, edition_id, tmp
     edition, pub = load(engine, edition_id)
     outbox = tmp_path / "out"
     with engine.connect() as conn:
-        assert send_batch(conn, settings, edition, pub, lo, hi, "t", OutboxBackend(outbox), NoLimit()).outcome == "paused"
+        result = send_batch(conn, settings, edition, pub, lo, hi, "t", OutboxBackend(outbox), NoLimit())
+        assert result.outcome == "paused"
     assert not outbox.exists() or list(outbox.iterdir()) == []
     with engine.begin() as conn:
         resume(conn, edition_id)

@@ -36,7 +36,8 @@ def test_ingest_from_a_file_and_from_an_http_url(session, publication, tmp_path)
     import threading
 
     path = tmp_path / "feed.xml"
-    path.write_bytes(rss([{"title": "From file", "link": "https://x.example.com/f", "category": "DRONE WAR", "date": WHEN}]))
+    path.write_bytes(rss([{"title": "From file", "link": "https://x.example.com/f", "category": "DRONE WAR",
+                           "date": WHEN}]))
     assert ingest(session, str(path)).added == 1
 
     served = rss([{"title": "From http", "link": "https://x.example.com/h", "category": "DRONE WAR", "date": WHEN}])

@@ -55,11 +55,14 @@ def test_atom_is_read():
 
 def test_json_lines_good_and_bad_lines():
     data = b"\n".join([
-        b'{"url": "https://x.example.com/1", "headline": "H1", "section": "superpowers", "published": "2026-11-26T12:00:00Z"}',
-        b'{"url": "https://x.example.com/2", "headline": "H2", "section": "superpowers", "published": "2026-11-26T12:00:00"}',
+        b'{"url": "https://x.example.com/1", "headline": "H1", "section": "superpowers", '
+        b'"published": "2026-11-26T12:00:00Z"}',
+        b'{"url": "https://x.example.com/2", "headline": "H2", "section": "superpowers", '
+        b'"published": "2026-11-26T12:00:00"}',
         b'not json',
         b'[1, 2]',
-        b'{"url": "https://x.example.com/5", "headline": "", "section": "superpowers", "published": "2026-11-26T12:00:00Z"}',
+        b'{"url": "https://x.example.com/5", "headline": "", "section": "superpowers", '
+        b'"published": "2026-11-26T12:00:00Z"}',
     ])
     result = parse_any(data, "feed.jsonl")
     assert [p for p, _ in result.records] == [1]
