@@ -12,15 +12,15 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings, sample_file
 from newsletter.db import utcnow
-from newsletter.delivery.compose import view_url
 from newsletter.editions.build import build_edition, find_edition, window_for
 from newsletter.editions.models import Edition
 from newsletter.ingest.load import IngestReport, store_records
 from newsletter.ingest.parse import parse_feed
+from newsletter.links import Links
 from newsletter.publications.load import load_publications
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
-from newsletter.render.edition import EditionRenderer, Personal, personalise
+from newsletter.render.edition import EditionRenderer, Personal, greeting_for, personalise
 from newsletter.subscribers.service import import_csv
 
 SAMPLE_FEED = sample_file("sample-feed.xml")
@@ -81,11 +81,11 @@ def set_up(session: Session, settings: Settings, subscribers: int) -> DemoSetup:
 
 def write_preview(settings: Settings, edition: Edition, publication: Publication) -> Path:
     """The edition as a subscriber sees it, with sample personal values, for a browser."""
-    renderer = EditionRenderer(edition, publication, settings.templates_dir, view_url(settings, edition.id))
-    base = settings.web_base_url.rstrip("/")
+    links = Links.from_settings(settings)
+    renderer = EditionRenderer(edition, publication, settings.templates_dir, links.edition(edition.public_id))
     markup, _ = personalise(renderer.render(None), Personal(
-        greeting="Good morning, Reader. Here are today's headlines.",
-        unsubscribe_url=f"{base}/u/PREVIEW", preferences_url=f"{base}/preferences/PREVIEW"))
+        greeting=greeting_for("Reader"),
+        unsubscribe_url=links.absolute("/u/PREVIEW"), preferences_url=links.absolute("/preferences/PREVIEW")))
     path = settings.var_dir / "previews" / f"{publication.slug}-{edition.date.isoformat()}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(markup, encoding="utf-8")

@@ -1,3 +1,3 @@
-from newsletter.cli.main import app
+from newsletter.cli.main import main
 
-app(prog_name="newsletter")
+main()

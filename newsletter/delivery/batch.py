@@ -62,14 +62,14 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int):
                                 or_(sup.c.publication_id.is_(None), sup.c.publication_id == publication_id))
     rows = conn.execute(
         select(deliveries.c.id, sub.c.id, sub.c.email, sub.c.name, s.c.status, s.c.sections,
-               suppressed.label("suppressed"), sub.c.status.label("subscriber_status"))
+               suppressed.label("suppressed"), sub.c.status.label("subscriber_status"), sub.c.token_key)
         .join(sub, sub.c.id == deliveries.c.subscriber_id)
         .outerjoin(s, and_(s.c.subscriber_id == sub.c.id, s.c.publication_id == publication_id))
         .where(deliveries.c.id.in_(delivery_ids))
         .order_by(deliveries.c.subscriber_id)).all()
-    for did, sid, email, name, status, sections, is_suppressed, subscriber_status in rows:
+    for did, sid, email, name, status, sections, is_suppressed, subscriber_status, key in rows:
         wanted = status == ACTIVE and subscriber_status == ACTIVE and not is_suppressed
-        yield did, Recipient(sid, email, name or "", tuple(sections) if sections else None), wanted
+        yield did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did), wanted
 
 
 def _set(conn: Connection, ids, **values) -> None:
@@ -99,7 +99,6 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
     _set(conn, [d for d, _ in skipped], status=SKIPPED, last_error="unsubscribed or suppressed")
     result.counts[SKIPPED] += len(skipped)
     conn.commit()
-    sender = publication.sender_address
     order = [d for d, _ in todo]
     done = 0  # order[:done] have an outcome; the rest are still ours to give back
     marks = SentMarks(conn)
@@ -119,7 +118,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
             else:
                 limiter.wait(recipient.email.rpartition("@")[2])
                 try:
-                    backend.send(sender, recipient.email, composed.data, composed.message_id)
+                    backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id)
                 except TemporaryFailure as exc:
                     result.counts[_temporary(conn, settings, did, str(exc), now)] += 1
                     conn.commit()

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from newsletter.config import Settings
 from newsletter.editions.models import Edition
+from newsletter.links import Links
 from newsletter.publications.models import Publication
 from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, greeting_for
 from newsletter.render.message import MessageTemplate, QPBody, message_id
@@ -24,13 +25,15 @@ class Recipient:
     email: str
     name: str
     sections: tuple[str, ...] | None  # None: every section
+    key: int = 0  # the subscriber's link key (tokens)
+    delivery_id: int = 0
 
 
 @dataclass(frozen=True)
 class Composed:
     message_id: str
     data: bytes
-
+    envelope_from: str  # MAIL FROM: where the relay sends bounces
 
 @dataclass
 class _Variant:
@@ -39,26 +42,15 @@ class _Variant:
     html: QPBody
 
 
-def web_links(settings: Settings, tokens: Tokens, subscriber_id: int, publication_id: int,
-              edition_id: int | None) -> tuple[str, str]:
-    base = settings.web_base_url.rstrip("/")
-    return (f"{base}/u/{tokens.unsubscribe(subscriber_id, publication_id, edition_id)}",
-            f"{base}/preferences/{tokens.preferences(subscriber_id, edition_id)}")
-
-
-def view_url(settings: Settings, edition_id: int) -> str:
-    return f"{settings.web_base_url.rstrip('/')}/editions/{edition_id}"
-
-
 class Composer:
     def __init__(self, settings: Settings, edition: Edition, publication: Publication):
         self.settings = settings
         self.edition = edition
         self.publication = publication
         self.secret = settings.signing_key()
-        self.tokens = Tokens(self.secret)
+        self.links = Links.from_settings(settings, Tokens(self.secret))
         self.renderer = EditionRenderer(edition, publication, settings.templates_dir,
-                                        view_url(settings, edition.id))
+                                        self.links.edition(edition.public_id))
         self._variants: dict[frozenset[str] | None, _Variant | None] = {}
 
     def variant(self, sections: tuple[str, ...] | None) -> _Variant | None:
@@ -83,8 +75,9 @@ class Composer:
         variant = self.variant(recipient.sections)
         if variant is None:
             return None
-        unsubscribe_url, preferences_url = web_links(
-            self.settings, self.tokens, recipient.subscriber_id, self.publication.id, self.edition.id)
+        r, links = recipient, self.links
+        unsubscribe_url = links.unsubscribe(r.subscriber_id, r.key, self.publication.id, self.edition.id)
+        preferences_url = links.preferences(r.subscriber_id, r.key, self.edition.id)
         values = {"greeting": greeting_for(recipient.name), "unsubscribe_url": unsubscribe_url,
                   "preferences_url": preferences_url}
         msg_id = message_id("edition", (self.edition.id, recipient.subscriber_id),
@@ -93,4 +86,4 @@ class Composer:
             to_name=recipient.name, to_address=recipient.email, msg_id=msg_id, date=now,
             text=variant.text.render(values), html=variant.html.render(values),
             unsubscribe_url=unsubscribe_url)
-        return Composed(msg_id, data)
+        return Composed(msg_id, data, self.publication.sender_address)

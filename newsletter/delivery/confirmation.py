@@ -9,16 +9,11 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.backends import Backend
+from newsletter.links import Links
 from newsletter.render.edition import inline_css
 from newsletter.render.message import build_message, message_id
 from newsletter.render.templates import environment
 from newsletter.subscribers.models import Subscription
-from newsletter.tracking.tokens import Tokens
-
-
-def confirm_url(settings: Settings, subscription_id: int) -> str:
-    token = Tokens(settings.signing_key()).confirm(subscription_id)
-    return f"{settings.web_base_url.rstrip('/')}/confirm/{token}"
 
 
 def send_confirmation(session: Session, settings: Settings, backend: Backend, subscription_id: int) -> str:
@@ -30,7 +25,8 @@ def send_confirmation(session: Session, settings: Settings, backend: Backend, su
 
     pub = session.get(Publication, sub.publication_id)
     env = environment(settings.templates_dir)
-    context = {"publication": pub, "confirm_url": confirm_url(settings, sub.id)}
+    context = {"publication": pub,
+               "confirm_url": Links.from_settings(settings).confirm(sub.id, sub.subscriber.token_key)}
     now = utcnow()
     # One per sending (a re-sent confirmation is a new message), unlike digest Message-IDs.
     msg_id = message_id("confirm", (sub.id, time.time_ns()), pub.domain, settings.signing_key())

@@ -12,6 +12,7 @@ from newsletter.delivery.models import OPEN_STATES, PENDING, RETRY, SENDING, SEN
 from newsletter.editions.models import CANCELLED, PAUSED, Edition
 from newsletter.editions.models import SENDING as ED_SENDING
 from newsletter.editions.models import SENT as ED_SENT
+from newsletter.errors import Conflict
 from newsletter.tracking.models import BOUNCE, Event
 
 editions = Edition.__table__
@@ -36,7 +37,7 @@ class EditionGate:
         return self.status != ED_SENDING
 
 
-class ControlError(ValueError):
+class ControlError(Conflict):
     pass
 
 

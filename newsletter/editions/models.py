@@ -5,6 +5,7 @@ change an edition that is already built (and perhaps half sent).
 """
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -18,11 +19,17 @@ EMPTY, BUILT, SENDING, PAUSED, SENT, CANCELLED = (
 )
 
 
+def new_public_id() -> str:
+    """The edition's address on the web: random, so unsent editions cannot be found by counting."""
+    return secrets.token_urlsafe(12)
+
+
 class Edition(Base):
     __tablename__ = "editions"
     __table_args__ = (UniqueConstraint("publication_id", "date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default=BUILT)
@@ -35,6 +42,9 @@ class Edition(Base):
     fanout_done: Mapped[bool] = mapped_column(default=False)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Why the edition is paused when it was not an operator: refusals of the message.
+    pause_reason: Mapped[str] = mapped_column(Text, default="")
+    message_refusals: Mapped[int] = mapped_column(Integer, default=0)  # since the last resume
 
     items: Mapped[list[EditionItem]] = relationship(
         order_by="EditionItem.position", cascade="all, delete-orphan", lazy="selectin"

@@ -6,22 +6,21 @@ problems, and the loader decides what goes in.
 from __future__ import annotations
 
 import calendar
-import html
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import feedparser
 
+from newsletter.errors import InvalidInput
 from newsletter.store.urls import InvalidURL, canonical_url
+from newsletter.text import one_line, plain_text
 
-_TAG = re.compile(r"<[^>]+>")
 # Encoding declared one way and served another: the content is still well-formed.
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
-class FeedError(ValueError):
+class FeedError(InvalidInput):
     """The feed as a whole cannot be read."""
 
 
@@ -41,16 +40,6 @@ class ArticleRecord:
 class ParseResult:
     records: list[tuple[int, ArticleRecord]] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (position, message)
-
-
-def one_line(text: str | None) -> str:
-    """Collapse all white space, CR and LF included, to single spaces."""
-    return " ".join((text or "").split())
-
-
-def plain_text(fragment: str | None) -> str:
-    """Teasers arrive as HTML fragments; keep the words only."""
-    return one_line(html.unescape(_TAG.sub(" ", fragment or "")))
 
 
 def _record(position: int, url, headline, teaser, section, published, **extra) -> ArticleRecord:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.errors import ConfigurationError
 from newsletter.publications.models import Publication, PublicationSection
 from newsletter.store.models import Section
 
@@ -24,8 +25,8 @@ _SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _LIST_ID = re.compile(r"^[^<>\r\n]*<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+\.[A-Za-z0-9.-]+>$")
 
 
-class PublicationsFileError(ValueError):
-    pass
+class PublicationsFileError(ConfigurationError):
+    """The publications file cannot be loaded; nothing was written."""
 
 
 class SectionSpec(BaseModel):

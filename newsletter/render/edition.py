@@ -16,9 +16,9 @@ from pathlib import Path
 from premailer import Premailer
 
 from newsletter.editions.models import Edition
-from newsletter.ingest.parse import one_line
 from newsletter.publications.models import Publication
 from newsletter.render.templates import environment
+from newsletter.text import one_line
 
 # Placeholders: plain ASCII letters and digits, so escaping and inlining leave them be.
 # A random part, new in every process, so that text from a feed cannot guess one and

@@ -21,7 +21,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from functools import lru_cache
 
-from newsletter.ingest.parse import one_line
+from newsletter.text import one_line
 
 POLICY = SMTP  # CRLF line ends, headers folded at 78 characters
 _UNFOLDABLE = SMTP.clone(max_line_length=998)

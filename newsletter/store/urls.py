@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from newsletter.errors import InvalidInput
+
 # Query parameters that say where a click came from, not which page it is.
 TRACKING_PARAMS = frozenset({
     "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",
@@ -10,7 +12,7 @@ TRACKING_PARAMS = frozenset({
 })
 
 
-class InvalidURL(ValueError):
+class InvalidURL(InvalidInput):
     pass
 
 

@@ -1,15 +1,22 @@
 """Who gets what: subscribers, per-publication subscriptions, suppressions."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base, UTCDateTime, utcnow
 
 # Subscription states. "pending" waits for the double opt-in confirmation.
 PENDING, ACTIVE, UNSUBSCRIBED = "pending", "active", "unsubscribed"
+
+
+def new_token_key() -> int:
+    """The random part every link of a subscriber carries. Ids can come back (a deleted row's
+    id is reused on SQLite); a key never does, so old links never reach a new person."""
+    return secrets.randbits(62)
 
 
 class Subscriber(Base):
@@ -22,6 +29,8 @@ class Subscriber(Base):
     # whatever their subscriptions say.
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE, server_default=ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Checked on every use of a link; rotated when the person is erased.
+    token_key: Mapped[int] = mapped_column(BigInteger, default=new_token_key)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan"

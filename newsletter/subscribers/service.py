@@ -10,14 +10,16 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
+from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
 from newsletter.subscribers.models import ACTIVE, Subscriber, Subscription
+from newsletter.text import clean_field
 
 CHUNK = 1000
 
 
-class SubscriberError(ValueError):
-    pass
+class SubscriberError(InvalidInput):
+    """A subscriber, address, name or CSV row that cannot be accepted."""
 
 
 def normalise_email(address: str) -> str:
@@ -29,12 +31,10 @@ def normalise_email(address: str) -> str:
 
 
 def clean_name(name: str | None) -> str:
-    name = (name or "").strip()
-    if "\r" in name or "\n" in name:
-        raise SubscriberError("name must not contain line breaks")
-    if len(name) > 200:
-        raise SubscriberError("name longer than 200 characters")
-    return name
+    try:
+        return clean_field(name, "name", 200)
+    except InvalidInput as exc:
+        raise SubscriberError(str(exc)) from None
 
 
 def parse_sections(publication: Publication, raw) -> list[str] | None:

@@ -16,7 +16,7 @@ from newsletter.publications.models import Publication
 from newsletter.subscribers.models import ACTIVE, PENDING, Subscriber, Subscription, Suppression
 from newsletter.subscribers.service import clean_name, normalise_email, parse_sections
 from newsletter.tracking.models import CONFIRM, SIGNUP, WEB, Event
-from newsletter.tracking.tokens import InvalidToken
+from newsletter.tracking.tokens import ConfirmClaim, check_key
 
 CONFIRM_MAX_AGE = 7 * 24 * 3600  # a confirmation link works for a week
 
@@ -53,11 +53,16 @@ def sign_up(session: Session, publication: Publication, email: str, name: str = 
     return SignupResult(sub.id, True)
 
 
-def confirm(session: Session, subscription_id: int) -> Subscription:
+def confirmation_target(session: Session, claim: ConfirmClaim) -> Subscription:
+    """The subscription a confirm link names, if it still exists for the same person."""
+    sub = session.get(Subscription, claim.subscription_id)
+    check_key(sub.subscriber if sub is not None else None, claim.key)
+    return sub
+
+
+def confirm(session: Session, claim: ConfirmClaim) -> Subscription:
     """Activate a pending subscription; lifts suppressions (this is the way back)."""
-    sub = session.get(Subscription, subscription_id)
-    if sub is None:
-        raise InvalidToken("this link is for a subscription that no longer exists")
+    sub = confirmation_target(session, claim)
     if sub.status != ACTIVE:
         sub.status = ACTIVE
         email = sub.subscriber.email

@@ -1,7 +1,10 @@
 """Signed tokens for subscriber links (itsdangerous).
 
-Tokens name ids, never the email address. Each purpose has its own salt, so a
-token made for one purpose is refused by every other.
+Tokens name ids and the subscriber's random link key, never the email address.
+The key is checked on every use (see `check_key`), so a link stops working when
+its subscriber is erased (the key is rotated) and never reaches someone who got
+a reused id. Each purpose has its own salt, so a token made for one purpose is
+refused by every other, and every failure is the one error, InvalidToken.
 """
 from __future__ import annotations
 
@@ -11,16 +14,41 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
+from newsletter.errors import InvalidInput
 
-class InvalidToken(ValueError):
+
+class InvalidToken(InvalidInput):
     """Forged, tampered with, expired, or naming someone who no longer exists."""
+
+
+GONE = "this link is for a subscription that no longer exists"
 
 
 @dataclass(frozen=True)
 class UnsubscribeClaim:
     subscriber_id: int
+    key: int
     publication_id: int
     edition_id: int | None
+
+
+@dataclass(frozen=True)
+class PreferencesClaim:
+    subscriber_id: int
+    key: int
+    edition_id: int | None
+
+
+@dataclass(frozen=True)
+class ConfirmClaim:
+    subscription_id: int
+    key: int
+
+
+def check_key(subscriber, key: int) -> None:
+    """The subscriber a token names must exist and still hold the token's key."""
+    if subscriber is None or subscriber.token_key != key:
+        raise InvalidToken(GONE)
 
 
 def _dumps_ints(signer, values: list[int]) -> str:
@@ -29,6 +57,13 @@ def _dumps_ints(signer, values: list[int]) -> str:
     The serializer's own loads reads it back."""
     payload = base64_encode(json.dumps(values, separators=(",", ":")).encode())
     return signer.sign(payload).decode("ascii")
+
+
+def _ints(data, n: int) -> list[int]:
+    if not (isinstance(data, list) and len(data) == n
+            and all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**63 for x in data)):
+        raise InvalidToken("malformed link")
+    return data
 
 
 class Tokens:
@@ -43,40 +78,33 @@ class Tokens:
         self._csrf = URLSafeTimedSerializer(secret, salt="csrf")
 
     # unsubscribe: one subscriber, one publication, the edition the link came from
-    def unsubscribe(self, subscriber_id: int, publication_id: int, edition_id: int | None) -> str:
-        return _dumps_ints(self._unsubscribe_signer, [subscriber_id, publication_id, edition_id or 0])
+    def unsubscribe(self, subscriber_id: int, key: int, publication_id: int, edition_id: int | None) -> str:
+        return _dumps_ints(self._unsubscribe_signer, [subscriber_id, key, publication_id, edition_id or 0])
 
     def read_unsubscribe(self, token: str) -> UnsubscribeClaim:
-        data = self._load(self._unsubscribe, token)
-        if not (isinstance(data, list) and len(data) == 3 and all(isinstance(x, int) for x in data)):
-            raise InvalidToken("malformed link")
-        return UnsubscribeClaim(data[0], data[1], data[2] or None)
+        sid, key, pid, eid = _ints(self._load(self._unsubscribe, token), 4)
+        return UnsubscribeClaim(sid, key, pid, eid or None)
 
     # preferences: one subscriber, every publication; carries the edition for tracking
-    def preferences(self, subscriber_id: int, edition_id: int | None = None) -> str:
-        return _dumps_ints(self._preferences_signer, [subscriber_id, edition_id or 0])
+    def preferences(self, subscriber_id: int, key: int, edition_id: int | None = None) -> str:
+        return _dumps_ints(self._preferences_signer, [subscriber_id, key, edition_id or 0])
 
-    def read_preferences(self, token: str) -> tuple[int, int | None]:
-        data = self._load(self._preferences, token)
-        if not (isinstance(data, list) and len(data) == 2 and all(isinstance(x, int) for x in data)):
-            raise InvalidToken("malformed link")
-        return data[0], data[1] or None
+    def read_preferences(self, token: str) -> PreferencesClaim:
+        sid, key, eid = _ints(self._load(self._preferences, token), 3)
+        return PreferencesClaim(sid, key, eid or None)
 
     # double opt-in confirmation: expires
-    def confirm(self, subscription_id: int) -> str:
-        return self._confirm.dumps(subscription_id)
+    def confirm(self, subscription_id: int, key: int) -> str:
+        return self._confirm.dumps([subscription_id, key])
 
-    def read_confirm(self, token: str, max_age: int) -> int:
-        data = self._load(self._confirm, token, max_age=max_age)
-        if not isinstance(data, int):
-            raise InvalidToken("malformed link")
-        return data
+    def read_confirm(self, token: str, max_age: int) -> ConfirmClaim:
+        return ConfirmClaim(*_ints(self._load(self._confirm, token, max_age=max_age), 2))
 
-    def csrf(self, subscriber_id: int) -> str:
-        return self._csrf.dumps(subscriber_id)
+    def csrf(self, subscriber_id: int, key: int) -> str:
+        return self._csrf.dumps([subscriber_id, key])
 
-    def check_csrf(self, token: str, subscriber_id: int, max_age: int = 86400) -> None:
-        if self._load(self._csrf, token, max_age=max_age) != subscriber_id:
+    def check_csrf(self, token: str, subscriber_id: int, key: int, max_age: int = 86400) -> None:
+        if self._load(self._csrf, token, max_age=max_age) != [subscriber_id, key]:
             raise InvalidToken("form expired or not from this page")
 
     @staticmethod

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from newsletter.publications.models import Publication
 from newsletter.subscribers.models import ACTIVE, UNSUBSCRIBED, Subscriber, Subscription, Suppression
 from newsletter.tracking.models import RESUBSCRIBE, UNSUBSCRIBE, Event
-from newsletter.tracking.tokens import InvalidToken, Tokens, UnsubscribeClaim
+from newsletter.tracking.tokens import GONE, InvalidToken, Tokens, UnsubscribeClaim, check_key
 
 
 @dataclass
@@ -22,9 +22,10 @@ class Outcome:
 
 def resolve(session: Session, claim: UnsubscribeClaim) -> tuple[Subscriber, Publication]:
     subscriber = session.get(Subscriber, claim.subscriber_id)
+    check_key(subscriber, claim.key)
     publication = session.get(Publication, claim.publication_id)
-    if subscriber is None or publication is None:
-        raise InvalidToken("this link is for a subscription that no longer exists")
+    if publication is None:
+        raise InvalidToken(GONE)
     return subscriber, publication
 
 

@@ -1,11 +1,17 @@
-"""View in browser: the edition as sent, without personal data unless the link's token is there."""
+"""View in browser: the edition as sent, without personal data unless the link's token is there.
+
+Editions are at their random public id, and only editions that reached at least one
+reader are shown: built, held, cancelled-before-sending or future editions do not
+exist here, whatever address is tried.
+"""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import exists, select
 
-from newsletter.delivery.compose import view_url, web_links
-from newsletter.editions.models import EMPTY, Edition
+from newsletter.delivery.models import SENT, Delivery
+from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
 from newsletter.render.edition import EditionRenderer, Personal, greeting_for, personalise
 from newsletter.subscribers.models import Subscription
@@ -15,29 +21,34 @@ from newsletter.web.pages import SECURITY_HEADERS, ctx
 router = APIRouter()
 
 
-@router.get("/editions/{edition_id}")
-def edition_page(request: Request, edition_id: int, t: str = ""):
+def published_edition(session, public_id: str) -> Edition | None:
+    was_sent = exists().where(Delivery.edition_id == Edition.id, Delivery.status == SENT)
+    return session.scalar(select(Edition).where(Edition.public_id == public_id, was_sent))
+
+
+@router.get("/editions/{public_id}")
+def edition_page(request: Request, public_id: str = Path(max_length=32), t: str = ""):
     w = ctx(request)
     with w.session() as s:
-        edition = s.get(Edition, edition_id)
-        if edition is None or edition.status == EMPTY:
+        edition = published_edition(s, public_id)
+        if edition is None:
             return w.page("error.html", status=404, title="No such edition",
-                          message="This edition does not exist or had no headlines.")
+                          message="This edition does not exist or was not sent.")
         pub = s.get(Publication, edition.publication_id)
         sections = None
-        base = w.settings.web_base_url.rstrip("/")
-        personal = Personal(greeting="Good morning. Here are today's headlines.",
-                            unsubscribe_url=f"{base}/subscribe?publication={pub.slug}",
-                            preferences_url=f"{base}/subscribe?publication={pub.slug}")
+        signup = w.links.signup(pub.slug)
+        personal = Personal(greeting=greeting_for(""), unsubscribe_url=signup, preferences_url=signup)
         if t:
             claim = w.tokens.read_unsubscribe(t)
             subscriber, claimed_pub = resolve(s, claim)
             if claimed_pub.id == pub.id:
-                sub = s.query(Subscription).filter_by(subscriber_id=subscriber.id, publication_id=pub.id).first()
+                sub = s.scalar(select(Subscription).where(Subscription.subscriber_id == subscriber.id,
+                                                          Subscription.publication_id == pub.id))
                 sections = frozenset(sub.sections) if sub and sub.sections else None
-                unsub, prefs = web_links(w.settings, w.tokens, subscriber.id, pub.id, edition.id)
-                personal = Personal(greeting_for(subscriber.name), unsub, prefs)
-        renderer = EditionRenderer(edition, pub, w.settings.templates_dir, view_url(w.settings, edition.id))
+                key = subscriber.token_key
+                personal = Personal(greeting_for(subscriber.name),
+                                    w.links.unsubscribe(subscriber.id, key, pub.id, edition.id),
+                                    w.links.preferences(subscriber.id, key, edition.id))
+        renderer = EditionRenderer(edition, pub, w.settings.templates_dir, w.links.edition(edition.public_id))
         html, _ = personalise(renderer.render(sections), personal)
     return HTMLResponse(html, headers=SECURITY_HEADERS)
-

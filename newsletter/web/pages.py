@@ -6,6 +6,7 @@ from fastapi.responses import HTMLResponse
 
 from newsletter.config import Settings
 from newsletter.db import session_scope
+from newsletter.links import Links
 from newsletter.render.templates import environment
 from newsletter.tracking.tokens import Tokens
 
@@ -16,6 +17,7 @@ class WebContext:
     def __init__(self, settings: Settings, engine, dispatcher, limiter):
         self.settings, self.engine, self.dispatcher, self.limiter = settings, engine, dispatcher, limiter
         self.tokens = Tokens(settings.signing_key())
+        self.links = Links(settings.web_base_url, self.tokens)
         self.env = environment(settings.templates_dir)
 
     def session(self):

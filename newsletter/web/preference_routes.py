@@ -11,23 +11,23 @@ from fastapi import APIRouter, Request
 from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.preferences import apply, current, unsubscribe_all
 from newsletter.tracking.models import PREFERENCE_CENTRE
-from newsletter.tracking.tokens import InvalidToken
+from newsletter.tracking.tokens import InvalidToken, check_key
 from newsletter.web.pages import ctx, mask
 
 router = APIRouter()
 
 
 def _subscriber(w, session, token) -> tuple[Subscriber, int | None]:
-    subscriber_id, edition_id = w.tokens.read_preferences(token)
-    subscriber = session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        raise InvalidToken("this link is for a subscriber that no longer exists")
-    return subscriber, edition_id
+    claim = w.tokens.read_preferences(token)
+    subscriber = session.get(Subscriber, claim.subscriber_id)
+    check_key(subscriber, claim.key)
+    return subscriber, claim.edition_id
 
 
 def _page(w, session, subscriber, token, saved=None):
     return w.page("preferences.html", masked=mask(subscriber.email), token=token,
-                  choices=current(session, subscriber), csrf=w.tokens.csrf(subscriber.id), saved=saved)
+                  choices=current(session, subscriber), saved=saved,
+                  csrf=w.tokens.csrf(subscriber.id, subscriber.token_key))
 
 
 @router.get("/preferences/{token}")
@@ -57,7 +57,7 @@ async def preferences_post(request: Request, token: str):
         subscriber, edition_id = _subscriber(w, s, token)
         if not _same_origin(request, w.settings.web_base_url):
             raise InvalidToken("this form was posted from another site")
-        w.tokens.check_csrf(str(form.get("csrf", "")), subscriber.id)
+        w.tokens.check_csrf(str(form.get("csrf", "")), subscriber.id, subscriber.token_key)
         if form.get("action") == "unsubscribe_all":
             unsubscribe_all(s, subscriber, PREFERENCE_CENTRE, edition_id)
             return _page(w, s, subscriber, token, saved="You are unsubscribed from everything.")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from newsletter.publications.models import Publication
 from newsletter.subscribers.service import SubscriberError, normalise_email
-from newsletter.subscribers.signup import CONFIRM_MAX_AGE, confirm, sign_up
+from newsletter.subscribers.signup import CONFIRM_MAX_AGE, confirm, confirmation_target, sign_up
 from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter()
@@ -104,16 +104,18 @@ async def signup_json(request: Request):
 def confirm_page(request: Request, token: str):
     """A button, not an action: mail scanners open links and must not confirm for people."""
     w = ctx(request)
-    w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
+    claim = w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
+    with w.session() as s:
+        confirmation_target(s, claim)
     return w.page("confirm.html", token=token)
 
 
 @router.post("/confirm/{token}")
 def confirm_post(request: Request, token: str):
     w = ctx(request)
-    subscription_id = w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
+    claim = w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
     with w.session() as s:
-        sub = confirm(s, subscription_id)
+        sub = confirm(s, claim)
         pub = s.get(Publication, sub.publication_id)
         return w.page("confirmed.html", publication=pub,
-                      preferences_url=f"/preferences/{w.tokens.preferences(sub.subscriber_id)}")
+                      preferences_url=w.links.preferences_path(sub.subscriber_id, sub.subscriber.token_key))

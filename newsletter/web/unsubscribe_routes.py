@@ -36,7 +36,7 @@ def unsubscribe_page(request: Request, token: str):
         sub = s.query(Subscription).filter_by(subscriber_id=subscriber.id, publication_id=publication.id).first()
         return w.page("unsubscribe.html", publication=publication, masked=mask(subscriber.email),
                       token=token, active=bool(sub and sub.status == ACTIVE),
-                      preferences_url=f"/preferences/{w.tokens.preferences(subscriber.id, claim.edition_id)}")
+                      preferences_url=w.links.preferences_path(subscriber.id, subscriber.token_key, claim.edition_id))
 
 
 @router.post("/u/{token}")
@@ -59,7 +59,7 @@ async def unsubscribe_post(request: Request, token: str):
         set_unsubscribed(s, subscriber, publication, LINK, claim.edition_id)
         return w.page("unsubscribed.html", publication=publication, masked=mask(subscriber.email),
                       token=token, everything=everything, reasons=REASONS,
-                      preferences_url=f"/preferences/{w.tokens.preferences(subscriber.id, claim.edition_id)}")
+                      preferences_url=w.links.preferences_path(subscriber.id, subscriber.token_key, claim.edition_id))
 
 
 @router.post("/u/{token}/resubscribe")
@@ -69,7 +69,7 @@ def resubscribe_post(request: Request, token: str):
         claim, subscriber, publication = _claim(w, s, token)
         resubscribe(s, subscriber, publication, LINK, claim.edition_id)
         return w.page("resubscribed.html", publication=publication, masked=mask(subscriber.email),
-                      preferences_url=f"/preferences/{w.tokens.preferences(subscriber.id, claim.edition_id)}")
+                      preferences_url=w.links.preferences_path(subscriber.id, subscriber.token_key, claim.edition_id))
 
 
 @router.post("/u/{token}/reason")

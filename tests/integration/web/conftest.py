@@ -16,11 +16,17 @@ from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.ratelimit import NoLimit
 from newsletter.delivery.run import deliver_inline
 from newsletter.editions.build import build_edition, window_for
+from newsletter.editions.models import Edition
 from newsletter.publications.schedule import local_date
 from newsletter.subscribers.service import add_subscriber
 from newsletter.web.app import create_app
 from tests.helpers import add_article
 from tests.integration.servers import free_port
+
+
+def public_id(engine, edition_id: int) -> str:
+    with Session(engine) as s:
+        return s.get(Edition, edition_id).public_id
 
 
 class Server:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from newsletter.subscribers.models import UNSUBSCRIBED
-from tests.integration.web.conftest import deliver_today
+from tests.integration.web.conftest import deliver_today, public_id
 from tests.integration.web.test_http import outbox_messages, state, unsubscribe_url
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -66,7 +66,7 @@ def test_unsubscribe_from_a_delivered_message_in_chromium(browser, engine, web_s
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_pages_fit_the_screen(browser, web_settings, delivered, server, width):
+def test_pages_fit_the_screen(browser, engine, web_settings, delivered, server, width):
     digest = next(m for m in outbox_messages(web_settings) if m["List-Unsubscribe"])
     email_html = digest.get_body(("html",)).get_content()
     unsub = unsubscribe_url(web_settings, "chloe@example.org")
@@ -74,7 +74,7 @@ def test_pages_fit_the_screen(browser, web_settings, delivered, server, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
     pages = {
         "email": None,
-        "edition": f"{server.url}/editions/{delivered}",
+        "edition": f"{server.url}/editions/{public_id(engine, delivered)}",
         "unsubscribe": unsub,
         "preferences": prefs,
         "signup": f"{server.url}/subscribe",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from newsletter.subscribers.models import ACTIVE, UNSUBSCRIBED, Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event
 from newsletter.tracking.tokens import Tokens
-from tests.integration.web.conftest import deliver_today
+from tests.integration.web.conftest import deliver_today, public_id
 
 
 def expired_confirm_token(secret: str, subscription_id: int) -> str:
@@ -24,7 +24,7 @@ def expired_confirm_token(secret: str, subscription_id: int) -> str:
         def get_timestamp(self):
             return int(time.time()) - 8 * 86400
 
-    return URLSafeTimedSerializer(secret, salt="confirm-subscription", signer=EightDaysAgo).dumps(subscription_id)
+    return URLSafeTimedSerializer(secret, salt="confirm-subscription", signer=EightDaysAgo).dumps([subscription_id, 1])
 
 
 def outbox_messages(settings):
@@ -109,10 +109,10 @@ def test_bad_tokens_get_a_clear_400_and_change_nothing(http, engine, web_setting
     url = unsubscribe_url(web_settings, "ann@example.org")
     token = url.rsplit("/", 1)[1]
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    foreign = Tokens("some-other-key").unsubscribe(1, 1, delivered)
+    foreign = Tokens("some-other-key").unsubscribe(1, 1, 1, delivered)
     with Session(engine) as s:
         publication_id = s.scalar(select(Subscription.publication_id))
-    deleted = Tokens(web_settings.signing_key()).unsubscribe(9999, publication_id, delivered)
+    deleted = Tokens(web_settings.signing_key()).unsubscribe(9999, 1, publication_id, delivered)
     for bad in (tampered, foreign, deleted, "garbage", "x" * 600):
         for method in ("get", "post"):
             body = {"data": {"List-Unsubscribe": "One-Click"}} if method == "post" else {}
@@ -133,12 +133,13 @@ def test_malformed_posts(http, web_settings, delivered):
                      headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 413
 
 
-def test_view_in_browser_has_no_personal_data_without_the_token(http, web_settings, delivered):
-    page = http.get(f"/editions/{delivered}")
+def test_view_in_browser_has_no_personal_data_without_the_token(http, engine, web_settings, delivered):
+    page_url = f"/editions/{public_id(engine, delivered)}"
+    page = http.get(page_url)
     assert page.status_code == 200 and "SUPERPOWERS" in page.text
     assert "Ann" not in page.text and "/u/" not in page.text
     token = unsubscribe_url(web_settings, "ann@example.org").rsplit("/", 1)[1]
-    personal = http.get(f"/editions/{delivered}", params={"t": token})
+    personal = http.get(page_url, params={"t": token})
     assert "Good morning, Ann Reader" in personal.text and f"/u/{token}" in personal.text
-    assert http.get(f"/editions/{delivered}", params={"t": "forged"}).status_code == 400
-    assert http.get("/editions/424242").status_code == 404
+    assert http.get(page_url, params={"t": "forged"}).status_code == 400
+    assert http.get(f"/editions/{delivered}").status_code == 404  # never at its sequential id

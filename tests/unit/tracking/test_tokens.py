@@ -1,19 +1,19 @@
 import pytest
 
-from newsletter.tracking.tokens import InvalidToken, Tokens
+from newsletter.tracking.tokens import ConfirmClaim, InvalidToken, Tokens
 
 
 def test_round_trip_and_no_email_inside():
     t = Tokens("secret")
-    token = t.unsubscribe(12, 3, 99)
+    token = t.unsubscribe(12, 555, 3, 99)
     claim = t.read_unsubscribe(token)
-    assert (claim.subscriber_id, claim.publication_id, claim.edition_id) == (12, 3, 99)
+    assert (claim.subscriber_id, claim.key, claim.publication_id, claim.edition_id) == (12, 555, 3, 99)
     assert "@" not in token
 
 
 def test_changing_any_character_invalidates():
     t = Tokens("secret")
-    token = t.unsubscribe(12, 3, 99)
+    token = t.unsubscribe(12, 555, 3, 99)
     for i in range(len(token)):
         swapped = "A" if token[i] != "A" else "B"
         forged = token[:i] + swapped + token[i + 1:]
@@ -22,7 +22,7 @@ def test_changing_any_character_invalidates():
 
 
 def test_other_key_other_purpose_and_garbage_are_refused():
-    token = Tokens("secret").unsubscribe(1, 1, 1)
+    token = Tokens("secret").unsubscribe(1, 2, 1, 1)
     with pytest.raises(InvalidToken):
         Tokens("other-secret").read_unsubscribe(token)
     with pytest.raises(InvalidToken):
@@ -34,8 +34,8 @@ def test_other_key_other_purpose_and_garbage_are_refused():
 
 def test_confirm_tokens_expire():
     t = Tokens("secret")
-    token = t.confirm(5)
-    assert t.read_confirm(token, max_age=60) == 5
+    token = t.confirm(5, 77)
+    assert t.read_confirm(token, max_age=60) == ConfirmClaim(5, 77)
     with pytest.raises(InvalidToken, match="expired"):
         t.read_confirm(token, max_age=-1)
 
@@ -44,5 +44,6 @@ def test_fast_tokens_are_what_itsdangerous_makes():
     from itsdangerous import URLSafeSerializer
 
     t = Tokens("secret")
-    assert t.unsubscribe(123456, 7, 99) == URLSafeSerializer("secret", salt="unsubscribe").dumps([123456, 7, 99])
-    assert t.preferences(5, None) == URLSafeSerializer("secret", salt="preferences").dumps([5, 0])
+    expected = URLSafeSerializer("secret", salt="unsubscribe").dumps([123456, 2**61, 7, 99])
+    assert t.unsubscribe(123456, 2**61, 7, 99) == expected
+    assert t.preferences(5, 9, None) == URLSafeSerializer("secret", salt="preferences").dumps([5, 9, 0])

@@ -12,7 +12,7 @@ def test_unsubscribe_is_idempotent_and_records_the_edition(session, publication)
     tokens = Tokens("k")
     sub = add_subscriber(session, publication, "Ann@Example.org", "Ann")
     other = add_subscriber(session, publication, "bob@example.org", "Bob")
-    token = tokens.unsubscribe(sub.subscriber_id, publication.id, 77)
+    token = tokens.unsubscribe(sub.subscriber_id, sub.subscriber.token_key, publication.id, 77)
     first = unsubscribe_with_token(session, tokens, token, "one-click")
     second = unsubscribe_with_token(session, tokens, token, "one-click")
     session.commit()
@@ -28,7 +28,8 @@ def test_unsubscribe_is_idempotent_and_records_the_edition(session, publication)
 def test_resubscribe_lifts_the_unsubscribe(session, publication):
     tokens = Tokens("k")
     sub = add_subscriber(session, publication, "ann@example.org")
-    out = unsubscribe_with_token(session, tokens, tokens.unsubscribe(sub.subscriber_id, publication.id, None), "link")
+    token = tokens.unsubscribe(sub.subscriber_id, sub.subscriber.token_key, publication.id, None)
+    out = unsubscribe_with_token(session, tokens, token, "link")
     assert resubscribe(session, out.subscriber, publication, "link")
     assert session.get(Subscription, sub.id).status == ACTIVE
     assert session.scalars(select(Suppression)).all() == []
@@ -37,5 +38,5 @@ def test_resubscribe_lifts_the_unsubscribe(session, publication):
 def test_token_for_a_deleted_subscriber_changes_nothing(session, publication):
     tokens = Tokens("k")
     with pytest.raises(InvalidToken):
-        unsubscribe_with_token(session, tokens, tokens.unsubscribe(999, publication.id, 1), "link")
+        unsubscribe_with_token(session, tokens, tokens.unsubscribe(999, 1, publication.id, 1), "link")
     assert session.scalars(select(Event)).all() == []

@@ -1,0 +1,57 @@
+"""Every address the service hands out: built here and nowhere else.
+
+Links in emails are absolute (web_base_url); links between pages are paths. Each
+token names ids plus the subscriber's link key (tracking/tokens.py), and the
+edition page is at the edition's random public id: nothing is addressed by a
+number that could be counted or reused.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from newsletter.tracking.tokens import Tokens
+
+
+class Links:
+    def __init__(self, base_url: str, tokens: Tokens):
+        self.base = base_url.rstrip("/")
+        self.tokens = tokens
+
+    @classmethod
+    def from_settings(cls, settings, tokens: Tokens | None = None) -> Links:
+        return cls(settings.web_base_url, tokens or Tokens(settings.signing_key()))
+
+    def absolute(self, path: str) -> str:
+        return self.base + path
+
+    # paths (between pages of the web)
+    def unsubscribe_path(self, subscriber_id: int, key: int, publication_id: int, edition_id: int | None) -> str:
+        return f"/u/{self.tokens.unsubscribe(subscriber_id, key, publication_id, edition_id)}"
+
+    def preferences_path(self, subscriber_id: int, key: int, edition_id: int | None = None) -> str:
+        return f"/preferences/{self.tokens.preferences(subscriber_id, key, edition_id)}"
+
+    def confirm_path(self, subscription_id: int, key: int) -> str:
+        return f"/confirm/{self.tokens.confirm(subscription_id, key)}"
+
+    def edition_path(self, public_id: str, personal_token: str = "") -> str:
+        return f"/editions/{public_id}" + (f"?t={personal_token}" if personal_token else "")
+
+    def signup_path(self, publication_slug: str = "") -> str:
+        return "/subscribe" + (f"?publication={quote(publication_slug)}" if publication_slug else "")
+
+    # absolute URLs (in emails)
+    def unsubscribe(self, subscriber_id: int, key: int, publication_id: int, edition_id: int | None) -> str:
+        return self.base + self.unsubscribe_path(subscriber_id, key, publication_id, edition_id)
+
+    def preferences(self, subscriber_id: int, key: int, edition_id: int | None = None) -> str:
+        return self.base + self.preferences_path(subscriber_id, key, edition_id)
+
+    def confirm(self, subscription_id: int, key: int) -> str:
+        return self.base + self.confirm_path(subscription_id, key)
+
+    def edition(self, public_id: str) -> str:
+        return self.base + self.edition_path(public_id)
+
+    def signup(self, publication_slug: str = "") -> str:
+        return self.base + self.signup_path(publication_slug)

@@ -1,0 +1,48 @@
+"""Text helpers shared by ingestion, intake, rendering and headers.
+
+Control characters (C0 and C1, DEL) never reach a header, a page or the database:
+from outside text they are removed (feeds: a stray ESC in a headline is noise) or
+refused (a person's name: they can type it again), and white space, CR and LF
+included, collapses to single spaces wherever a value must be one line.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from newsletter.errors import InvalidInput
+
+# C0 controls, DEL and C1 controls. Tab, CR and LF are white space: one_line folds them.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def strip_controls(text: str | None) -> str:
+    return _CONTROLS.sub("", text or "")
+
+
+def has_controls(text: str | None) -> bool:
+    return bool(_CONTROLS.search(text or ""))
+
+
+def one_line(text: str | None) -> str:
+    """Collapse all white space, CR and LF included, to single spaces; drop control characters."""
+    return " ".join(strip_controls(text).split())
+
+
+def plain_text(fragment: str | None) -> str:
+    """Teasers arrive as HTML fragments; keep the words only."""
+    return one_line(html.unescape(_TAG.sub(" ", fragment or "")))
+
+
+def clean_field(value: str | None, what: str, max_length: int) -> str:
+    """A one-line field typed by a person (a name): refused, not silently changed, when it
+    holds line breaks or control characters or is too long."""
+    value = (value or "").strip()
+    if "\r" in value or "\n" in value:
+        raise InvalidInput(f"{what} must not contain line breaks")
+    if has_controls(value):
+        raise InvalidInput(f"{what} must not contain control characters")
+    if len(value) > max_length:
+        raise InvalidInput(f"{what} longer than {max_length} characters")
+    return value
