@@ -171,7 +171,7 @@ def _raw_sender(args):
 def run_raw(url: str, edition_id: int, n: int, connections: int, port: int) -> float:
     # One real message of this edition, prebuilt once, sent N times.
     from newsletter.delivery.compose import Composer, Recipient
-    from newsletter.delivery.run import load
+    from newsletter.delivery.driver import load
 
     edition, pub = load(get_engine(url), edition_id)
     message = Composer(Settings(secret_key="bench"), edition, pub).compose(

@@ -19,11 +19,10 @@ from newsletter.config import Settings, sample_file
 from newsletter.db import utcnow
 from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.compose import Composer, view_url
-from newsletter.delivery.ratelimit import NoLimit
-from newsletter.delivery.run import deliver_inline
 from newsletter.demo import sample_articles, sample_subscribers_csv
 from newsletter.editions.build import build_edition, window_for
 from newsletter.ingest.load import store_records
+from newsletter.jobs import InlineDispatcher
 from newsletter.publications.load import load_publications
 from newsletter.publications.schedule import local_date
 from newsletter.render.edition import EditionRenderer
@@ -69,8 +68,7 @@ def main() -> None:
         compose_us = (time.perf_counter() - t) / 5000 * 1e6
 
         t = time.perf_counter()
-        status, counts = deliver_inline(engine, settings, edition.id, OutboxBackend(tmp / "outbox"),
-                                        lambda p: NoLimit())
+        status, counts = InlineDispatcher(settings, OutboxBackend(tmp / "outbox")).run_edition(edition.id)
         elapsed = time.perf_counter() - t
         written = len(list((tmp / "outbox").glob("*.eml")))
         print(f"subscribers imported:       {args.subscribers} in {import_s:.2f}s "

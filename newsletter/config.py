@@ -9,12 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from newsletter.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class Settings(BaseSettings):
     secret_key: str = ""  # empty: generated once and kept in var_dir/secret_key
 
     # Delivery backend: "outbox" writes .eml files, "smtp" talks to a relay.
-    delivery_backend: str = "outbox"
+    delivery_backend: Literal["outbox", "smtp"] = "outbox"
     outbox_dir: Path | None = None
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -50,8 +54,11 @@ class Settings(BaseSettings):
     smtp_timeout: float = 30.0
     smtp_ca_file: Path | None = None  # to trust a relay whose certificate a private CA signed
 
-    # Where subscriber-facing links point (unsubscribe, preferences, view online).
+    # Where subscriber-facing links point (unsubscribe, preferences, view online). Sending
+    # refuses an http URL (RFC 8058 one-click needs https) unless allow_http_links is set,
+    # which is for development (the demo sets it).
     web_base_url: str = "http://127.0.0.1:8000"
+    allow_http_links: bool = False
     # An operator's own templates: looked up first, the shipped ones fill the gaps.
     templates_dir: Path | None = None
     publications_file: Path = Field(default_factory=lambda: sample_file("publications.toml"))
@@ -66,6 +73,47 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=60, ge=5)
     visibility_timeout: int = Field(default=300, ge=5)
     sweep_interval_seconds: int = Field(default=30, ge=1)
+    pause_check_seconds: float = Field(default=0.2, gt=0, le=10)  # a pause takes effect within this
+    # Refusals of the message (MAIL FROM, DATA, 5.3/5.4/5.6/5.7 after DATA) before the edition
+    # pauses itself; policy refusals (5.7.x to RCPT) from one domain before that domain is held.
+    message_refusals_to_pause: int = Field(default=3, ge=1)
+    policy_refusals_to_hold_domain: int = Field(default=5, ge=1)
+    # Inline (no broker): how long a command waits for retries before leaving them for later.
+    inline_wait_seconds: float = Field(default=120, ge=0)
+    confirmation_max_retries: int = Field(default=8, ge=0)
+    confirmation_max_delay_seconds: float = Field(default=600, ge=0)
+
+    # Sign-up limits: per client address (429 past it) and confirmation emails per address.
+    signup_limit_per_client: int = Field(default=10, ge=1)
+    signup_limit_client_window_seconds: int = Field(default=600, ge=1)
+    signup_limit_per_address: int = Field(default=3, ge=1)
+    signup_limit_address_window_seconds: int = Field(default=3600, ge=1)
+
+    @model_validator(mode="after")
+    def _timers_agree(self) -> Settings:
+        # A sender renews its lease while it works; the broker hands a task out again only
+        # after the visibility timeout, which must outlast the lease, or a live task is
+        # redelivered beside itself. A task scheduled with a countdown past the visibility
+        # timeout is redelivered early by Redis, so retry delays must stay under it.
+        if self.visibility_timeout <= self.lease_seconds:
+            raise ValueError(f"NEWSLETTER_VISIBILITY_TIMEOUT ({self.visibility_timeout}s) must be longer than "
+                             f"NEWSLETTER_LEASE_SECONDS ({self.lease_seconds}s)")
+        if self.relay_down_retry_seconds >= self.visibility_timeout:
+            raise ValueError(f"NEWSLETTER_RELAY_DOWN_RETRY_SECONDS ({self.relay_down_retry_seconds}s) must be "
+                             f"shorter than NEWSLETTER_VISIBILITY_TIMEOUT ({self.visibility_timeout}s)")
+        return self
+
+    @property
+    def schedule_grace(self) -> timedelta:
+        return timedelta(minutes=self.schedule_grace_minutes)
+
+    @property
+    def signup_per_client(self) -> tuple[int, int]:
+        return self.signup_limit_per_client, self.signup_limit_client_window_seconds
+
+    @property
+    def signup_emails_per_address(self) -> tuple[int, int]:
+        return self.signup_limit_per_address, self.signup_limit_address_window_seconds
 
     @property
     def effective_database_url(self) -> str:
@@ -109,7 +157,18 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment; a ConfigurationError naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(_problem(e) for e in exc.errors())
+        raise ConfigurationError(f"bad settings: {problems}") from None
+
+
+def _problem(error: dict) -> str:
+    field = "_".join(str(p) for p in error.get("loc", ()) if p != "__root__")
+    message = error.get("msg", "").removeprefix("Value error, ")
+    return f"NEWSLETTER_{field.upper()}: {message}" if field else message
 
 
 def reset_settings() -> None:

@@ -1,29 +1,107 @@
-"""Jobs run in the calling process: the embedded default, with no broker configured."""
+"""Jobs run in the calling process: the embedded default, with no broker configured.
+
+The same driver decisions as the Celery tasks, executed here: batches from a local
+queue, follow-ups waited for in this process. A command must end, so the waiting is
+bounded (`inline_wait_seconds`); what is left stays recorded and the next `send` (or
+`newsletter run`'s sweeper) carries on from it.
+"""
 from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import time
+from collections import Counter
 
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
+from newsletter.db import utcnow
+from newsletter.delivery import driver, plan
+from newsletter.delivery.backends import Backend
 from newsletter.delivery.confirmation import send_confirmation
-from newsletter.delivery.run import deliver_inline
+from newsletter.delivery.failures import FailureClass, SendFailure
+from newsletter.editions import lifecycle
+from newsletter.editions.models import EditionStatus
+from newsletter.subscribers import signup
+from newsletter.subscribers.signup import SignupRequest
+
+log = logging.getLogger(__name__)
 
 
 class InlineDispatcher:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, backend: Backend | None = None):
         self.settings = settings
+        self.backend = backend  # default: the one the settings name
+        self._counters = None
 
     def deliver_edition(self, edition_id: int) -> str:
-        from newsletter import runtime
-
-        engine = runtime.engine_for(self.settings)
-        status, counts = deliver_inline(
-            engine, self.settings, edition_id, runtime.backend(self.settings),
-            lambda pub: runtime.limiter(self.settings, pub.domain_rate_per_second))
+        status, counts = self.run_edition(edition_id)
         parts = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()) if v)
         return f"edition {edition_id}: {status}" + (f" ({parts})" if parts else "")
+
+    def run_edition(self, edition_id: int) -> tuple[str, Counter]:
+        from newsletter import runtime
+
+        settings = self.settings
+        engine = runtime.engine_for(settings)
+        totals: Counter = Counter()
+        status = driver.start(engine, settings, edition_id)
+        if status != EditionStatus.SENDING:
+            return status, totals
+        queue: list[tuple[float, int, int, int]] = []  # (due, order, lo, hi)
+        order = itertools.count()
+
+        def enqueue(_edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
+            heapq.heappush(queue, (time.monotonic() + delay, next(order), lo, hi))
+
+        driver.fan_out(engine, settings, edition_id, enqueue, started=utcnow())
+        publication = driver.composer_for(settings, edition_id).publication
+        limiter = runtime.limiter(settings, publication.domain_rate_per_second)
+        backend, token = self.backend or runtime.backend(settings), driver.new_token("inline")
+        deadline = time.monotonic() + settings.inline_wait_seconds
+        while queue:
+            due, _, lo, hi = heapq.heappop(queue)
+            if due > deadline:
+                log.warning("edition %s: work is left for later (the next send or the sweeper)", edition_id)
+                break
+            time.sleep(max(due - time.monotonic(), 0))
+            result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, token, backend, limiter)
+            totals.update(result.counts)
+            if follow.again_in is not None:
+                log.info("edition %s (%s, %s]: %s; again in %.0fs", edition_id, lo, hi, follow.why, follow.again_in)
+                enqueue(edition_id, lo, hi, follow.again_in)
+        with engine.begin() as conn:
+            plan.maybe_finish(conn, edition_id)
+            status = lifecycle.status_of(conn, edition_id)
+        return status, totals
+
+    def process_signup(self, request: SignupRequest) -> None:
+        from newsletter import runtime
+
+        settings = self.settings
+        with Session(runtime.engine_for(settings)) as session:
+            if self._counters is None:
+                self._counters = runtime.counters(settings)
+            subscription_id = signup.process(session, self._counters, settings.signing_key(), request,
+                                             settings.signup_emails_per_address)
+            session.commit()
+        if subscription_id is not None:
+            self.send_confirmation(subscription_id)
 
     def send_confirmation(self, subscription_id: int) -> None:
         from newsletter import runtime
 
-        with Session(runtime.engine_for(self.settings)) as session:
-            send_confirmation(session, self.settings, runtime.backend(self.settings), subscription_id)
+        settings = self.settings
+        for retries in itertools.count():
+            try:
+                with Session(runtime.engine_for(settings)) as session:
+                    send_confirmation(session, settings, self.backend or runtime.backend(settings), subscription_id)
+                return
+            except SendFailure as exc:
+                delay = driver.confirmation_retry_in(settings, retries)
+                if exc.failure_class not in (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN) or delay is None \
+                        or delay > settings.inline_wait_seconds:
+                    log.warning("confirmation for subscription %s not sent: %s", subscription_id, exc)
+                    return
+                time.sleep(delay)

@@ -31,8 +31,8 @@ class Links:
     def preferences_path(self, subscriber_id: int, key: int, edition_id: int | None = None) -> str:
         return f"/preferences/{self.tokens.preferences(subscriber_id, key, edition_id)}"
 
-    def confirm_path(self, subscription_id: int, key: int) -> str:
-        return f"/confirm/{self.tokens.confirm(subscription_id, key)}"
+    def confirm_path(self, subscription_id: int, key: int, nonce: int) -> str:
+        return f"/confirm/{self.tokens.confirm(subscription_id, key, nonce)}"
 
     def edition_path(self, public_id: str, personal_token: str = "") -> str:
         return f"/editions/{public_id}" + (f"?t={personal_token}" if personal_token else "")
@@ -47,8 +47,8 @@ class Links:
     def preferences(self, subscriber_id: int, key: int, edition_id: int | None = None) -> str:
         return self.base + self.preferences_path(subscriber_id, key, edition_id)
 
-    def confirm(self, subscription_id: int, key: int) -> str:
-        return self.base + self.confirm_path(subscription_id, key)
+    def confirm(self, subscription_id: int, key: int, nonce: int) -> str:
+        return self.base + self.confirm_path(subscription_id, key, nonce)
 
     def edition(self, public_id: str) -> str:
         return self.base + self.edition_path(public_id)

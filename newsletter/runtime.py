@@ -1,5 +1,5 @@
 """Wiring: from settings to an engine (migrated), a delivery backend, a rate limiter,
-and the dispatcher that runs jobs inline or hands them to workers."""
+sign-up counters, and the dispatcher that runs jobs inline or hands them to workers."""
 from __future__ import annotations
 
 import importlib
@@ -12,7 +12,9 @@ from newsletter.config import Settings
 from newsletter.db import get_engine
 from newsletter.delivery.backends import Backend, backend_from_settings
 from newsletter.delivery.ratelimit import Limiter, make_limiter
+from newsletter.limits import Counters
 from newsletter.schema import migrate
+from newsletter.subscribers.signup import SignupRequest
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -41,10 +43,17 @@ def limiter(settings: Settings, per_domain: float = 0) -> Limiter:
     return make_limiter(redis_client(settings), settings.rate_limit_per_second, per_domain)
 
 
+def counters(settings: Settings) -> Counters:
+    """Shared through Redis when configured; otherwise the caller keeps its own."""
+    return Counters(redis_client(settings))
+
+
 class Dispatcher(Protocol):
-    """Starts work: an edition's delivery, one message (confirmation emails)."""
+    """Starts work, inline or on workers. Every caller goes through these methods."""
 
     def deliver_edition(self, edition_id: int) -> str: ...
+    def send_confirmation(self, subscription_id: int) -> None: ...
+    def process_signup(self, request: SignupRequest) -> None: ...
 
 
 def dispatcher(settings: Settings) -> Dispatcher:

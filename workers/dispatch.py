@@ -1,7 +1,8 @@
-"""The dispatcher the command line uses when a broker is configured."""
+"""The dispatcher the command line and the web use when a broker is configured."""
 from __future__ import annotations
 
 from newsletter.config import Settings
+from newsletter.subscribers.signup import SignupRequest
 
 
 class CeleryDispatcher:
@@ -18,3 +19,8 @@ class CeleryDispatcher:
         from workers.tasks import send_confirmation
 
         send_confirmation.delay(subscription_id)
+
+    def process_signup(self, request: SignupRequest) -> None:
+        from workers.tasks import process_signup
+
+        process_signup.delay(request.publication_id, request.email, request.name, request.sections)

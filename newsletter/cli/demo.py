@@ -9,22 +9,21 @@ from rich.table import Table
 from newsletter import runtime
 from newsletter.cli.common import console, session_scope
 from newsletter.config import get_settings
-from newsletter.delivery.run import deliver_inline, load
+from newsletter.delivery.driver import load
 from newsletter.demo import set_up, write_preview
+from newsletter.jobs import InlineDispatcher
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(subscribers: int = typer.Option(300, min=1, help="sample subscribers to add")):
         """Set up a database, ingest the sample feed, add subscribers, build and deliver today's edition."""
-        settings = get_settings()
+        # The demo's links point at a local development server: http is allowed here only.
+        settings = get_settings().model_copy(update={"allow_http_links": True})
         with session_scope() as session:
             setup = set_up(session, settings, subscribers)
-        engine = runtime.engine_for(settings)
-        edition, publication = load(engine, setup.edition_id)
-        status, counts = deliver_inline(
-            engine, settings, edition.id, runtime.backend(settings),
-            lambda pub: runtime.limiter(settings, pub.domain_rate_per_second))
+        edition, publication = load(runtime.engine_for(settings), setup.edition_id)
+        status, counts = InlineDispatcher(settings).run_edition(edition.id)
         preview = write_preview(settings, edition, publication)
         _summary(settings, setup, edition, publication, status, counts, preview)
 

@@ -4,19 +4,36 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from sqlalchemy import select
 
 from newsletter.cli.common import console, fail, publication, session_scope
-from newsletter.subscribers.service import add_subscriber, import_csv
+from newsletter.subscribers import lifecycle
+from newsletter.subscribers.models import Subscriber
+from newsletter.subscribers.service import add_subscriber, import_csv, normalise_email
+from newsletter.tracking.models import Method
 
 
 def register(subscribers_app: typer.Typer) -> None:
     @subscribers_app.command("add")
     def subscribers_add(pub: str, email: str, name: str = "",
                         sections: str = typer.Option("", help="section slugs, comma separated; default all")):
-        """Add (or reactivate) one subscriber."""
+        """Add one subscriber (active at once: you have their consent). Someone who left is not
+        brought back by this: see `subscribers resubscribe`."""
         with session_scope() as session:
             sub = add_subscriber(session, publication(session, pub), email, name, sections or None)
             console.print(f"subscribed {sub.subscriber.email} to {pub}")
+
+    @subscribers_app.command("resubscribe")
+    def subscribers_resubscribe(pub: str, email: str):
+        """At their request: bring back someone who unsubscribed (lifts their own unsubscribe,
+        recorded with the admin method). Refused for bounces, complaints and admin suppressions."""
+        with session_scope() as session:
+            p = publication(session, pub)
+            subscriber = session.scalar(select(Subscriber).where(Subscriber.email == normalise_email(email)))
+            if subscriber is None:
+                fail(f"no subscriber {email!r}")
+            changed = lifecycle.resubscribe(session, subscriber, p, Method.ADMIN)
+            console.print(f"{subscriber.email} is subscribed to {pub}" + ("" if changed else " (already was)"))
 
     @subscribers_app.command("import")
     def subscribers_import(pub: str, file: Path,

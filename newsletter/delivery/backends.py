@@ -1,9 +1,8 @@
 """Where messages go: an outbox folder of .eml files, or an SMTP relay.
 
-A backend is opened once per batch and reused for every message of it. Errors
-are sorted into the three outcomes delivery cares about, Mailman-style:
-temporary (4xx, timeouts: retry later), permanent (5xx for the recipient: bounce
-and suppress), and relay down (nobody answers: stop and wait, burn no attempts).
+A backend is opened once per batch and reused for every message of it. Every
+refusal leaves as a SendFailure whose class (delivery/failures.py) says what it
+means; the backend only reports where in the dialogue it came and what was said.
 """
 from __future__ import annotations
 
@@ -15,26 +14,14 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-
-class TemporaryFailure(Exception):
-    """Try this message again later (4xx reply, timeout, connection lost mid-message)."""
-
-
-class PermanentFailure(Exception):
-    """The relay refused this recipient or message for good (5xx)."""
-
-    def __init__(self, code: int, text: str):
-        super().__init__(f"{code} {text}")
-        self.code = code
-
-
-class RelayDown(Exception):
-    """No connection to the relay: pause progress, do not count attempts."""
+from newsletter.delivery.addresses import wire_address
+from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
 
 
 class Backend(Protocol):
     def open(self) -> None: ...
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None: ...
+    def reset(self) -> None: ...  # after an unexpected error: the next send starts clean
     def close(self) -> None: ...
 
 
@@ -52,22 +39,29 @@ class OutboxBackend:
 
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None:
         name = _UNSAFE.sub("_", name_hint.strip("<>"))[:180] + ".eml"
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        except OSError as exc:
+            raise SendFailure(FailureClass.TEMPORARY, f"outbox not writable: {exc}") from exc
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, self.folder / name)
-        except BaseException:
+        except OSError as exc:  # a full disk: try again later
+            raise SendFailure(FailureClass.TEMPORARY, f"outbox write failed: {exc}") from exc
+        finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-            raise
+
+    def reset(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
 
 
 class SMTPBackend:
-    """One reused SMTP connection; reconnects once when the server drops it."""
+    """One reused SMTP connection; reconnects when the server drops it."""
 
     def __init__(self, host: str, port: int, *, starttls: bool = False, username: str = "",
                  password: str = "", timeout: float = 30.0, local_hostname: str | None = None,
@@ -80,44 +74,65 @@ class SMTPBackend:
 
     def open(self) -> None:
         try:
-            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout,
-                                local_hostname=self.local_hostname)
+            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname)
+            conn.ehlo_or_helo_if_needed()
             if self.starttls:
                 conn.starttls(context=ssl.create_default_context(cafile=self.ca_file))
+                conn.ehlo()
             if self.username:
                 conn.login(self.username, self.password)
         except (OSError, smtplib.SMTPException) as exc:
-            raise RelayDown(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            raise SendFailure(FailureClass.RELAY_DOWN, f"cannot connect to {self.host}:{self.port}: {exc}",
+                              stage=Stage.CONNECT) from exc
         self.conn = conn
 
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None:
         if self.conn is None:
             self.open()
+        rcpt, sender_wire = wire_address(recipient), wire_address(sender)
+        options = []
+        if rcpt.needs_smtputf8 or sender_wire.needs_smtputf8:
+            if not self.conn.has_extn("smtputf8"):
+                raise SendFailure(FailureClass.UNDELIVERABLE,
+                                  f"{recipient}: a non-ASCII address needs SMTPUTF8, which the relay does not offer")
+            options.append("SMTPUTF8")
         try:
-            refused = self.conn.sendmail(sender, [recipient], data)
+            refused = self.conn.sendmail(sender_wire.address, [rcpt.address], data, mail_options=options)
+        except smtplib.SMTPSenderRefused as exc:
+            self._rset()
+            raise refusal(Stage.MAIL, exc.smtp_code, exc.smtp_error) from exc
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            self._reset()
-            raise _classify(code, text) from exc
-        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-            self._reset()
-            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+            self._rset()
+            raise refusal(Stage.RCPT, code, text) from exc
+        except smtplib.SMTPDataError as exc:
+            self._rset()
+            raise refusal(Stage.DATA, exc.smtp_code, exc.smtp_error) from exc
         except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionError, OSError) as exc:
             # The outcome of this message is unknown: retry it, on a new connection.
             self.conn = None
-            raise TemporaryFailure(f"connection lost: {exc}") from exc
-        except smtplib.SMTPResponseException as exc:
-            self._reset()
-            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+            raise SendFailure(FailureClass.TEMPORARY, f"connection lost: {exc}", stage=Stage.DATA) from exc
+        except smtplib.SMTPResponseException as exc:  # e.g. to RSET or EHLO between messages
+            self.reset()
+            raise refusal(Stage.MAIL, exc.smtp_code, exc.smtp_error) from exc
         if refused:
             code, text = next(iter(refused.values()))
-            raise _classify(code, text)
+            raise refusal(Stage.RCPT, code, text)
 
-    def _reset(self) -> None:
+    def _rset(self) -> None:
         try:
             self.conn.rset()
         except (smtplib.SMTPException, OSError):
-            self.conn = None
+            self.reset()
+
+    def reset(self) -> None:
+        """Drop the connection: after an unexpected error its state is unknown."""
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except OSError:
+                pass
+        self.conn = None
 
     def close(self) -> None:
         if self.conn is not None:
@@ -128,20 +143,10 @@ class SMTPBackend:
             self.conn = None
 
 
-def _classify(code: int, text) -> Exception:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    if 500 <= code < 600:
-        return PermanentFailure(code, str(text))
-    return TemporaryFailure(f"{code} {text}")
-
-
 def backend_from_settings(settings) -> Backend:
     if settings.delivery_backend == "smtp":
         return SMTPBackend(settings.smtp_host, settings.smtp_port, starttls=settings.smtp_starttls,
                            username=settings.smtp_username, password=settings.smtp_password,
                            timeout=settings.smtp_timeout,
                            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None)
-    if settings.delivery_backend == "outbox":
-        return OutboxBackend(settings.effective_outbox_dir)
-    raise ValueError(f"unknown delivery backend {settings.delivery_backend!r} (outbox or smtp)")
+    return OutboxBackend(settings.effective_outbox_dir)

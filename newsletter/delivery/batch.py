@@ -4,59 +4,72 @@ The at-most-once argument, step by step:
 1. Claim: one UPDATE moves the batch's pending (or due retry) rows to `sending`,
    stamped with this sender's token. A row can be claimed by one sender only.
 2. Each message is sent, and as soon as the relay accepts it its row is
-   committed as `sent` before the next message goes out.
+   committed as `sent` before the next message goes out (marks.py).
 3. If the sender dies, its rows still `sending` are handed out again (by the
    redelivered task, which has the same token, or by the sweeper once the token
    shows no life). Of those rows, only the one that was on the wire at the
    moment of death can have reached the relay: at most one duplicate per
    connection that was open at the kill, and nobody is left out.
-The per-message mark is one autocommitted statement (see marks.py).
+No exception from one recipient stops the batch: a refusal is recorded by its class
+(outcomes.py), and anything unexpected fails that one delivery with its error.
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.backends import Backend, PermanentFailure, RelayDown, TemporaryFailure
+from newsletter.delivery.addresses import wire_address
+from newsletter.delivery.backends import Backend
 from newsletter.delivery.compose import Composer, Recipient
+from newsletter.delivery.failures import FailureClass, SendFailure
+from newsletter.delivery.gate import EditionGate
+from newsletter.delivery.holds import email_domain
 from newsletter.delivery.marks import SentMarks
-from newsletter.delivery.models import FAILED, PENDING, RETRY, SENDING, SENT, SKIPPED, Delivery
-from newsletter.delivery.progress import EditionGate, maybe_finish
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.outcomes import give_back, record_failure, set_status
 from newsletter.delivery.ratelimit import Limiter
-from newsletter.editions.models import Edition
+from newsletter.delivery.states import BatchOutcome
+from newsletter.delivery.states import DeliveryStatus as D
+from newsletter.editions.models import Edition, EditionStatus
 from newsletter.publications.models import Publication
-from newsletter.subscribers.models import ACTIVE, UNSUBSCRIBED, Subscriber, Subscription, Suppression
-from newsletter.tracking.models import BOUNCE, BOUNCED, SMTP, UNSUBSCRIBE, Event
+from newsletter.subscribers.models import (
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
 
+log = logging.getLogger(__name__)
 deliveries = Delivery.__table__
 
 
 @dataclass
 class BatchResult:
-    outcome: str = "done"  # done | paused | cancelled | relay_down | not_sending
+    outcome: BatchOutcome = BatchOutcome.DONE
     counts: Counter = field(default_factory=Counter)
 
 
-def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now: datetime) -> list[int]:
+def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now) -> list[int]:
     d = deliveries.c
-    ids = conn.scalars(
+    return conn.scalars(
         update(deliveries)
         .where(d.edition_id == edition_id, d.subscriber_id > lo, d.subscriber_id <= hi,
-               or_(d.status == PENDING,
-                   and_(d.status == RETRY, d.next_attempt_at <= now),
-                   and_(d.status == SENDING, d.claimed_by == token)))  # our own, redelivered
-        .values(status=SENDING, claimed_by=token, claimed_at=now)
+               or_(d.status == D.PENDING,
+                   and_(d.status == D.RETRY, d.next_attempt_at <= now),
+                   and_(d.status == D.SENDING, d.claimed_by == token)))  # our own, redelivered
+        .values(status=D.SENDING, claimed_by=token, claimed_at=now)
         .returning(d.id)).all()
-    return ids
 
 
 def recipients(conn: Connection, delivery_ids: list[int], publication_id: int):
-    """(delivery id, Recipient, still wanted) for the claimed rows, in subscriber order."""
+    """(delivery id, Recipient, still wanted) for the claimed rows, in subscriber order.
+    Wanted: subscribed, not disabled, not suppressed, checked now (not at queueing)."""
     sub, s, sup = Subscriber.__table__, Subscription.__table__, Suppression.__table__
     suppressed = exists().where(sup.c.email == sub.c.email,
                                 or_(sup.c.publication_id.is_(None), sup.c.publication_id == publication_id))
@@ -68,13 +81,9 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int):
         .where(deliveries.c.id.in_(delivery_ids))
         .order_by(deliveries.c.subscriber_id)).all()
     for did, sid, email, name, status, sections, is_suppressed, subscriber_status, key in rows:
-        wanted = status == ACTIVE and subscriber_status == ACTIVE and not is_suppressed
+        wanted = (status == SubscriptionStatus.ACTIVE and subscriber_status == SubscriberStatus.ACTIVE
+                  and not is_suppressed)
         yield did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did), wanted
-
-
-def _set(conn: Connection, ids, **values) -> None:
-    if ids:
-        conn.execute(update(deliveries).where(deliveries.c.id.in_(list(ids))).values(**values))
 
 
 def send_batch(conn: Connection, settings: Settings, edition: Edition, publication: Publication,
@@ -83,21 +92,20 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
     """`conn` is a connection of our own, outside any transaction; we commit as we go.
     `heartbeat` is called between messages (the Celery adapter renews its lease there)."""
     result = BatchResult()
-    gate = EditionGate(conn, edition.id)
+    gate = EditionGate(conn, edition.id, settings.pause_check_seconds)
     if gate.stopped():
-        result.outcome = gate.status
+        result.outcome = _stopped(gate.status)
         return result
-    now = utcnow()
-    claimed = claim(conn, edition.id, lo, hi, token, now)
+    claimed = claim(conn, edition.id, lo, hi, token, utcnow())
     conn.commit()
     if not claimed:
         return result
     composer = composer or Composer(settings, edition, publication)
-    todo, skipped = [], []
+    todo, unwanted = [], []
     for did, recipient, wanted in recipients(conn, claimed, publication.id):
-        (todo if wanted else skipped).append((did, recipient))
-    _set(conn, [d for d, _ in skipped], status=SKIPPED, last_error="unsubscribed or suppressed")
-    result.counts[SKIPPED] += len(skipped)
+        (todo if wanted else unwanted).append((did, recipient))
+    set_status(conn, [d for d, _ in unwanted], D.SKIPPED, "unsubscribed, disabled or suppressed")
+    result.counts[D.SKIPPED] += len(unwanted)
     conn.commit()
     order = [d for d, _ in todo]
     done = 0  # order[:done] have an outcome; the rest are still ours to give back
@@ -106,81 +114,65 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         backend.open()
         for did, recipient in todo:
             if gate.stopped():
-                result.outcome = gate.status
+                result.outcome = _stopped(gate.status)
                 break
             heartbeat()
-            now = utcnow()
-            composed = composer.compose(recipient, now)
-            if composed is None:  # their sections have nothing today
-                _set(conn, [did], status=SKIPPED, last_error="no headlines in chosen sections")
-                result.counts[SKIPPED] += 1
-                conn.commit()
-            else:
-                limiter.wait(recipient.email.rpartition("@")[2])
-                try:
-                    backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id)
-                except TemporaryFailure as exc:
-                    result.counts[_temporary(conn, settings, did, str(exc), now)] += 1
-                    conn.commit()
-                except PermanentFailure as exc:
-                    _bounce(conn, edition, publication, did, recipient, exc, now)
-                    result.counts[FAILED] += 1
-                    conn.commit()
-                else:
-                    marks.sent(did, composed.message_id, now)  # durable before the next send
-                    result.counts[SENT] += 1
+            status = _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate,
+                               did, recipient)
+            result.counts[status] += 1
             done += 1
-    except RelayDown as exc:
-        result.outcome = "relay_down"
+    except SendFailure as exc:  # only RELAY_DOWN leaves _send_one
+        result.outcome = BatchOutcome.RELAY_DOWN
         result.counts["relay_down"] = len(order) - done
-        _set(conn, order[done:], last_error=str(exc)[:500])
+        give_back(conn, order[done:], utcnow(), exc)
     finally:
         backend.close()
-        # Whatever we claimed and did not get to goes back, without costing an attempt
-        # (or is skipped, when the edition was cancelled under us).
-        if result.outcome == "cancelled":
-            _set(conn, order[done:], status=SKIPPED, claimed_by="", last_error="edition cancelled")
+        # Whatever we claimed and did not get to goes back without costing an attempt,
+        # or is skipped when the edition was cancelled under us.
+        if result.outcome == BatchOutcome.CANCELLED:
+            set_status(conn, order[done:], D.SKIPPED, "edition cancelled")
         else:
-            _set(conn, order[done:], status=PENDING, claimed_by="", queued_at=utcnow())
+            give_back(conn, order[done:], utcnow())
         conn.commit()
         marks.close()
-    if result.outcome == "done":
-        maybe_finish(conn, edition.id)
-        conn.commit()
     return result
 
 
-def _temporary(conn: Connection, settings: Settings, did: int, error: str, now: datetime) -> str:
-    attempts = conn.scalar(select(deliveries.c.attempts).where(deliveries.c.id == did)) + 1
-    if attempts >= settings.max_attempts:
-        _set(conn, [did], status=FAILED, attempts=attempts, last_error=error[:500])
-        return FAILED
-    delay = settings.retry_base_seconds * (2 ** (attempts - 1))
-    _set(conn, [did], status=RETRY, attempts=attempts, last_error=error[:500],
-         next_attempt_at=now + timedelta(seconds=delay), claimed_by="")
-    return RETRY
+def _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate,
+              did: int, recipient: Recipient) -> str:
+    """One message, start to recorded outcome. Raises only for a relay that is down."""
+    if email_domain(recipient.email) in gate.held_domains:
+        set_status(conn, [did], D.HELD, "domain held after policy refusals", FailureClass.POLICY_REFUSED)
+        conn.commit()
+        return D.HELD
+    now = utcnow()
+    try:
+        composed = composer.compose(recipient, now)
+        if composed is None:  # their sections have nothing today
+            set_status(conn, [did], D.SKIPPED, "no headlines in chosen sections")
+            conn.commit()
+            return D.SKIPPED
+        limiter.wait(wire_address(recipient.email).domain)
+        backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id)
+    except SendFailure as failure:
+        if failure.failure_class == FailureClass.RELAY_DOWN:
+            raise
+        recorded = record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now)
+        if recorded.paused_edition:
+            gate.force(EditionStatus.PAUSED)
+        return recorded.status
+    except Exception as exc:  # noqa: BLE001 - one recipient never stops the batch
+        log.warning("delivery %s failed unexpectedly: %s: %s", did, type(exc).__name__, exc)
+        backend.reset()  # the connection's state is unknown now
+        failure = SendFailure(FailureClass.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+        return record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now).status
+    marks.sent(did, composed.message_id, now)  # durable before the next send
+    return D.SENT
 
 
-def _bounce(conn: Connection, edition: Edition, publication: Publication, did: int,
-            recipient: Recipient, exc: PermanentFailure, now: datetime) -> None:
-    """A 5xx for the recipient: failed, a hard-bounce event, suppressed everywhere, and
-    their subscription to this publication ended (an unsubscribe by the "bounce" method)."""
-    _set(conn, [did], status=FAILED, last_error=str(exc)[:500], attempts=deliveries.c.attempts + 1)
-    conn.execute(Event.__table__.insert().values(
-        kind=BOUNCE, method=SMTP, subscriber_id=recipient.subscriber_id,
-        publication_id=publication.id, edition_id=edition.id, reason="hard",
-        detail=str(exc)[:2000], created_at=now))
-    sup = Suppression.__table__
-    known = conn.scalar(select(sup.c.id).where(sup.c.email == recipient.email, sup.c.publication_id.is_(None)))
-    if known is None:
-        conn.execute(sup.insert().values(email=recipient.email, publication_id=None,
-                                         reason="hard_bounce", created_at=now))
-    subs = Subscription.__table__
-    ended = conn.execute(update(subs).where(
-        subs.c.subscriber_id == recipient.subscriber_id, subs.c.publication_id == publication.id,
-        subs.c.status == ACTIVE).values(status=UNSUBSCRIBED, updated_at=now)).rowcount
-    if ended:
-        conn.execute(Event.__table__.insert().values(
-            kind=UNSUBSCRIBE, method=BOUNCED, subscriber_id=recipient.subscriber_id,
-            publication_id=publication.id, edition_id=edition.id, reason="hard-bounce",
-            detail="", created_at=now))
+def _stopped(status: EditionStatus) -> BatchOutcome:
+    if status == EditionStatus.PAUSED:
+        return BatchOutcome.PAUSED
+    if status == EditionStatus.CANCELLED:
+        return BatchOutcome.CANCELLED
+    return BatchOutcome.NOT_SENDING

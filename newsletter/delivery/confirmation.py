@@ -19,14 +19,14 @@ from newsletter.subscribers.models import Subscription
 def send_confirmation(session: Session, settings: Settings, backend: Backend, subscription_id: int) -> str:
     """Returns the Message-ID. Raises the backend's errors (the caller decides on retries)."""
     sub = session.get(Subscription, subscription_id)
-    if sub is None or sub.status != "pending":
-        return ""
+    if sub is None or not sub.confirm_nonce:
+        return ""  # confirmed meanwhile, or nothing waits for a confirmation
     from newsletter.publications.models import Publication
 
     pub = session.get(Publication, sub.publication_id)
     env = environment(settings.templates_dir)
-    context = {"publication": pub,
-               "confirm_url": Links.from_settings(settings).confirm(sub.id, sub.subscriber.token_key)}
+    url = Links.from_settings(settings).confirm(sub.id, sub.subscriber.token_key, sub.confirm_nonce)
+    context = {"publication": pub, "confirm_url": url}
     now = utcnow()
     # One per sending (a re-sent confirmation is a new message), unlike digest Message-IDs.
     msg_id = message_id("confirm", (sub.id, time.time_ns()), pub.domain, settings.signing_key())

@@ -13,10 +13,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, update
 
-from newsletter.delivery.models import SENT, Delivery
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.states import DeliveryStatus as D
 
-_PG_SENT = ("UPDATE deliveries SET status = 'sent', sent_at = %s, claimed_at = %s, "
-            "message_id = %s, last_error = '' WHERE id = %s")
+_PG_SENT = ("UPDATE deliveries SET status = %s, sent_at = %s, claimed_at = %s, "
+            "message_id = %s, last_error = '', error_class = '' WHERE id = %s")
 
 
 class SentMarks:
@@ -31,11 +32,11 @@ class SentMarks:
 
     def sent(self, delivery_id: int, message_id: str, at: datetime) -> None:
         if self.raw is not None:
-            self.cursor.execute(_PG_SENT, (at, at, message_id, delivery_id), prepare=True)
+            self.cursor.execute(_PG_SENT, (D.SENT.value, at, at, message_id, delivery_id), prepare=True)
             return
         self.conn.execute(update(Delivery.__table__).where(Delivery.__table__.c.id == delivery_id)
-                          .values(status=SENT, sent_at=at, claimed_at=at, message_id=message_id,
-                                  last_error=""))
+                          .values(status=D.SENT, sent_at=at, claimed_at=at, message_id=message_id,
+                                  last_error="", error_class=""))
         self.conn.commit()
 
     def close(self) -> None:

@@ -1,13 +1,4 @@
-"""The delivery log: one row per (edition, subscriber), a small state machine.
-
-    pending --claim--> sending --SMTP accepted--> sent
-                          |----4xx/drop--> retry --due--> sending ...
-                          |----5xx / attempts exhausted--> failed
-    pending/retry --unsubscribed or suppressed--> skipped
-
-The unique (edition_id, subscriber_id) constraint and the claim (a conditional
-UPDATE from pending/retry to sending) are what keep "at most once".
-"""
+"""The delivery log: one row per (edition, subscriber); its states are in states.py."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,11 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newsletter.db import Base, UTCDateTime, utcnow
-
-PENDING, SENDING, SENT, RETRY, FAILED, SKIPPED = (
-    "pending", "sending", "sent", "retry", "failed", "skipped",
-)
-OPEN_STATES = (PENDING, SENDING, RETRY)
+from newsletter.delivery.states import DeliveryStatus
 
 
 class Delivery(Base):
@@ -33,7 +20,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     message_id: Mapped[str] = mapped_column(String(255), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
@@ -47,8 +34,10 @@ class Delivery(Base):
 
 
 class DomainHold(Base):
-    """One recipient domain held back for one edition: its servers refused our messages by
-    policy (5.7.x) too often. The recipients are not at fault; an operator releases it."""
+    """Policy refusals (5.7.x to RCPT) from one recipient domain during one edition, and,
+    once they pass the threshold, the hold on that domain's deliveries. The recipients
+    are not at fault; an operator releases the hold. `domain` is as the addresses are
+    stored (after the @, lower case, Unicode for IDNs)."""
 
     __tablename__ = "domain_holds"
     __table_args__ = (UniqueConstraint("edition_id", "domain"),)
@@ -56,5 +45,7 @@ class DomainHold(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
     domain: Mapped[str] = mapped_column(String(255))
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # the last refusal's text
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # None: counting only
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

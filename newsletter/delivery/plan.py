@@ -14,28 +14,27 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.db import utcnow
-from newsletter.delivery.models import PENDING, RETRY, SENDING, Delivery
-from newsletter.editions.models import BUILT, PAUSED, Edition
-from newsletter.editions.models import SENDING as ED_SENDING
-from newsletter.subscribers.models import ACTIVE, Subscription
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.states import OPEN
+from newsletter.delivery.states import DeliveryStatus as D
+from newsletter.editions import lifecycle
+from newsletter.editions.models import Edition, EditionStatus
+from newsletter.subscribers.models import Subscription, SubscriptionStatus
 
 editions = Edition.__table__
 deliveries = Delivery.__table__
 subscriptions = Subscription.__table__
 
 
-def start(conn: Connection, edition_id: int, now: datetime | None = None) -> str:
+def start(conn: Connection, edition_id: int) -> EditionStatus:
     """Move a built edition to sending and freeze its audience. Idempotent; returns the status."""
-    now = now or utcnow()
     row = conn.execute(select(editions.c.status, editions.c.publication_id)
-                       .where(editions.c.id == edition_id)).one()
-    if row.status != BUILT:
-        return row.status
+                       .where(editions.c.id == edition_id)).one_or_none()
+    if row is None or row.status != EditionStatus.BUILT:
+        return lifecycle.status_of(conn, edition_id)
     top = conn.scalar(select(func.max(subscriptions.c.subscriber_id))
                       .where(subscriptions.c.publication_id == row.publication_id)) or 0
-    conn.execute(update(editions).where(editions.c.id == edition_id, editions.c.status == BUILT)
-                 .values(status=ED_SENDING, max_subscriber_id=top, started_at=now))
-    return conn.scalar(select(editions.c.status).where(editions.c.id == edition_id))
+    return lifecycle.start(conn, edition_id, top)
 
 
 def _insert_ignore(conn: Connection, rows: list[dict]) -> None:
@@ -52,21 +51,21 @@ def next_batch(conn: Connection, edition_id: int, batch_size: int,
     """
     now = now or utcnow()
     ed = conn.execute(select(editions).where(editions.c.id == edition_id)).one()
-    if ed.status not in (ED_SENDING, PAUSED) or ed.fanout_done:
+    if ed.status not in (EditionStatus.SENDING, EditionStatus.PAUSED) or ed.fanout_done:
         return None
     ids = conn.scalars(
         select(subscriptions.c.subscriber_id)
         .where(subscriptions.c.publication_id == ed.publication_id,
-               subscriptions.c.status == ACTIVE,
+               subscriptions.c.status == SubscriptionStatus.ACTIVE,
                subscriptions.c.subscriber_id > ed.fanout_cursor,
                subscriptions.c.subscriber_id <= (ed.max_subscriber_id or 0))
         .order_by(subscriptions.c.subscriber_id).limit(batch_size)).all()
     if not ids:
         conn.execute(update(editions).where(editions.c.id == edition_id).values(fanout_done=True))
         return None
-    _insert_ignore(conn, [{"edition_id": edition_id, "subscriber_id": i, "status": PENDING,
+    _insert_ignore(conn, [{"edition_id": edition_id, "subscriber_id": i, "status": D.PENDING,
                            "queued_at": now, "attempts": 0, "message_id": "", "last_error": "",
-                           "claimed_by": ""} for i in ids])
+                           "error_class": "", "claimed_by": ""} for i in ids])
     conn.execute(update(editions).where(editions.c.id == edition_id, editions.c.fanout_cursor == ed.fanout_cursor)
                  .values(fanout_cursor=ids[-1]))
     return ed.fanout_cursor, ids[-1]
@@ -74,19 +73,20 @@ def next_batch(conn: Connection, edition_id: int, batch_size: int,
 
 def stale_ranges(conn: Connection, edition_id: int, batch_size: int, queued_before: datetime,
                  dead_after: timedelta, now: datetime | None = None) -> list[tuple[int, int]]:
-    """Ranges holding work nobody is doing: pending rows queued before `queued_before`,
-    retries that are due, and rows claimed by a sender that has shown no sign of life
-    for `dead_after`. The rows found are stamped as queued now. Walks the edition in
-    keyset chunks, so memory stays flat however large the edition."""
+    """Ranges holding work nobody is doing: pending rows queued before `queued_before`
+    (or never queued: released holds), retries that are due, and rows claimed by a
+    sender that has shown no sign of life for `dead_after`. The rows found are stamped
+    as queued now. Walks the edition in keyset chunks, so memory stays flat however
+    large the edition."""
     now = now or utcnow()
     d = deliveries.c
     alive = select(d.claimed_by).where(d.edition_id == edition_id, d.claimed_at > now - dead_after).distinct()
     # A dead sender's rows go back to pending: at most its in-flight message was sent.
-    conn.execute(update(deliveries).where(d.edition_id == edition_id, d.status == SENDING,
+    conn.execute(update(deliveries).where(d.edition_id == edition_id, d.status == D.SENDING,
                                           d.claimed_by.not_in(alive))
-                 .values(status=PENDING, claimed_by="", queued_at=queued_before - timedelta(seconds=1)))
-    waiting = or_(and_(d.status == PENDING, d.queued_at < queued_before),
-                  and_(d.status == RETRY, d.next_attempt_at <= now))
+                 .values(status=D.PENDING, claimed_by="", queued_at=queued_before - timedelta(seconds=1)))
+    waiting = or_(and_(d.status == D.PENDING, or_(d.queued_at.is_(None), d.queued_at < queued_before)),
+                  and_(d.status == D.RETRY, d.next_attempt_at <= now))
     ranges, after = [], 0
     while True:
         chunk = conn.scalars(select(d.subscriber_id).where(d.edition_id == edition_id, d.subscriber_id > after, waiting)
@@ -95,7 +95,7 @@ def stale_ranges(conn: Connection, edition_id: int, batch_size: int, queued_befo
             return ranges
         ranges.append((after, chunk[-1]))
         conn.execute(update(deliveries).where(
-            d.edition_id == edition_id, d.status == PENDING, d.subscriber_id > after,
+            d.edition_id == edition_id, d.status == D.PENDING, d.subscriber_id > after,
             d.subscriber_id <= chunk[-1]).values(queued_at=now))
         after = chunk[-1]
 
@@ -104,14 +104,28 @@ def next_retry_at(conn: Connection, edition_id: int, lo: int | None = None,
                   hi: int | None = None) -> datetime | None:
     """When the first temporary failure (in the range, if given) is due again."""
     q = select(func.min(deliveries.c.next_attempt_at)).where(
-        deliveries.c.edition_id == edition_id, deliveries.c.status == RETRY)
+        deliveries.c.edition_id == edition_id, deliveries.c.status == D.RETRY)
     if lo is not None:
         q = q.where(deliveries.c.subscriber_id > lo, deliveries.c.subscriber_id <= hi)
     return conn.scalar(q)
+
+
+def maybe_finish(conn: Connection, edition_id: int) -> bool:
+    """Mark the edition sent when the fan-out is done and no delivery is open."""
+    ed = conn.execute(select(editions.c.status, editions.c.fanout_done)
+                      .where(editions.c.id == edition_id)).one()
+    if ed.status != EditionStatus.SENDING or not ed.fanout_done:
+        return False
+    still_open = conn.scalar(select(func.count()).select_from(deliveries).where(
+        deliveries.c.edition_id == edition_id, deliveries.c.status.in_(OPEN)))
+    if still_open:
+        return False
+    lifecycle.finish(conn, edition_id)
+    return True
 
 
 def sending_editions(conn: Connection) -> list[tuple[int, bool]]:
     """(edition id, fan-out done) of every edition that is sending."""
     with conn.begin():
         return [tuple(r) for r in conn.execute(
-            select(editions.c.id, editions.c.fanout_done).where(editions.c.status == ED_SENDING))]
+            select(editions.c.id, editions.c.fanout_done).where(editions.c.status == EditionStatus.SENDING))]

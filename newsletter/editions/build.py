@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.editions.models import BUILT, EMPTY, Edition, EditionItem
+from newsletter.editions.models import Edition, EditionItem, EditionStatus
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import cut_off
 from newsletter.store.models import Article
@@ -82,7 +82,7 @@ def build_edition(session: Session, pub: Publication, day: date,
     start, end = window_for(session, pub, day, now)
     items = select_items(session, pub, start, end)
     edition = Edition(publication_id=pub.id, date=day, window_start=start, window_end=end,
-                      status=BUILT if items else EMPTY, built_at=now, items=items)
+                      status=EditionStatus.BUILT if items else EditionStatus.EMPTY, built_at=now, items=items)
     try:
         with session.begin_nested():
             session.add(edition)

@@ -7,16 +7,24 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base, UTCDateTime, utcnow
 
-# Edition states: built -> sending -> (paused <-> sending) -> sent | cancelled; empty is final.
-EMPTY, BUILT, SENDING, PAUSED, SENT, CANCELLED = (
-    "empty", "built", "sending", "paused", "sent", "cancelled",
-)
+
+class EditionStatus(StrEnum):
+    """The states; the transitions and the one place that changes them: editions/lifecycle.py."""
+
+    EMPTY = "empty"
+    BUILT = "built"
+    HELD = "held"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
 
 
 def new_public_id() -> str:
@@ -32,7 +40,7 @@ class Edition(Base):
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default=BUILT)
+    status: Mapped[str] = mapped_column(String(16), default=EditionStatus.BUILT)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
     window_end: Mapped[datetime] = mapped_column(UTCDateTime())
     built_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,7 +1,9 @@
 """Put parsed records into the article store, deduplicated by canonical URL."""
 from __future__ import annotations
 
+import http.client
 import re
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +70,14 @@ def store_records(session: Session, parsed: ParseResult) -> IngestReport:
 def read_source(source: str) -> bytes:
     """A path or an http(s) URL, bounded in size."""
     if source.startswith(("http://", "https://")):
-        with urllib.request.urlopen(source, timeout=30) as response:  # noqa: S310 (scheme checked)
-            data = response.read(MAX_FEED_BYTES + 1)
+        try:
+            with urllib.request.urlopen(source, timeout=30) as response:
+                data = response.read(MAX_FEED_BYTES + 1)
+        except urllib.error.HTTPError as exc:  # also a redirect to a scheme urllib refuses (file://)
+            raise FeedError(f"cannot fetch {source}: HTTP {exc.code} {exc.reason}") from None
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise FeedError(f"cannot fetch {source}: {reason}") from None
     else:
         path = Path(source)
         if not path.is_file():

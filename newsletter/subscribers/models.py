@@ -3,14 +3,36 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base, UTCDateTime, utcnow
 
-# Subscription states. "pending" waits for the double opt-in confirmation.
-PENDING, ACTIVE, UNSUBSCRIBED = "pending", "active", "unsubscribed"
+
+class SubscriptionStatus(StrEnum):
+    """pending waits for the double opt-in; the moves are in subscribers/lifecycle.py."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class SubscriberStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"  # by an admin: never mailed, whatever the subscriptions say
+
+
+class SuppressionReason(StrEnum):
+    UNSUBSCRIBE = "unsubscribe"  # their own: lifted when they confirm or undo
+    HARD_BOUNCE = "hard_bounce"  # these three only an admin lifts
+    COMPLAINT = "complaint"
+    ADMIN = "admin"
+
+
+# Suppressions the person can lift by coming back; the others need an admin.
+OWN_SUPPRESSIONS = frozenset({SuppressionReason.UNSUBSCRIBE})
 
 
 def new_token_key() -> int:
@@ -27,7 +49,7 @@ class Subscriber(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     # "active", or "disabled" by an admin: a disabled subscriber is never mailed,
     # whatever their subscriptions say.
-    status: Mapped[str] = mapped_column(String(16), default=ACTIVE, server_default=ACTIVE)
+    status: Mapped[str] = mapped_column(String(16), default=SubscriberStatus.ACTIVE, server_default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Checked on every use of a link; rotated when the person is erased.
     token_key: Mapped[int] = mapped_column(BigInteger, default=new_token_key)
@@ -48,9 +70,13 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    status: Mapped[str] = mapped_column(String(16), default=SubscriptionStatus.ACTIVE)
     # None: every section of the publication; otherwise a list of section slugs.
     sections: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # A sign-up waiting for its confirmation link: the link carries this nonce, and
+    # confirming clears it, so a link works once and an old one never re-subscribes.
+    confirm_nonce: Mapped[int] = mapped_column(BigInteger, default=0)
+    requested_sections: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -79,5 +105,5 @@ class Suppression(Base):
     publication_id: Mapped[int | None] = mapped_column(
         ForeignKey("publications.id", ondelete="CASCADE"), default=None
     )
-    reason: Mapped[str] = mapped_column(String(32))  # unsubscribe, hard_bounce, complaint, admin
+    reason: Mapped[str] = mapped_column(String(32))  # a SuppressionReason
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.publications.models import Publication
-from newsletter.subscribers.models import ACTIVE, Subscriber, Subscription
-from newsletter.tracking.models import PREFERENCE_CENTRE, PREFERENCES, Event
-from newsletter.tracking.unsubscribe import resubscribe, set_unsubscribed
+from newsletter.subscribers import lifecycle
+from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
+from newsletter.tracking.models import EventKind, Method
 
 
 @dataclass
@@ -28,7 +28,8 @@ def current(session: Session, subscriber: Subscriber) -> list[PublicationChoice]
         every = {s.slug for s in pub.ordered_sections()}
         if sub is None:
             continue  # the centre manages what they have; sign-up is elsewhere
-        out.append(PublicationChoice(pub, sub.status == ACTIVE, set(sub.sections) if sub.sections else every))
+        chosen = set(sub.sections) if sub.sections else every
+        out.append(PublicationChoice(pub, sub.status == SubscriptionStatus.ACTIVE, chosen))
     return out
 
 
@@ -47,27 +48,25 @@ def apply(session: Session, subscriber: Subscriber, wanted: dict[int, tuple[bool
         if subscribed and not sections:
             subscribed = False  # no section left means no email: treat as leaving
         if not subscribed and choice.subscribed:
-            changed += set_unsubscribed(session, subscriber, pub, PREFERENCE_CENTRE, edition_id)
+            changed += lifecycle.unsubscribe(session, subscriber, pub, Method.PREFERENCE_CENTRE, edition_id)
             continue
         if subscribed and not choice.subscribed:
-            changed += resubscribe(session, subscriber, pub, PREFERENCE_CENTRE, edition_id)
+            changed += lifecycle.resubscribe(session, subscriber, pub, Method.PREFERENCE_CENTRE, edition_id)
         stored = None if sections == set(known) else [s for s in known if s in sections]
-        sub = session.scalar(select(Subscription).where(
-            Subscription.subscriber_id == subscriber.id, Subscription.publication_id == pub.id))
+        sub = lifecycle.subscription(session, subscriber.id, pub.id)
         if subscribed and sub.sections != stored:
             sub.sections = stored
-            session.add(Event(kind=PREFERENCES, method=PREFERENCE_CENTRE, subscriber_id=subscriber.id,
-                              publication_id=pub.id, edition_id=edition_id,
-                              detail=",".join(stored) if stored else "all"))
+            lifecycle.record_event(session, EventKind.PREFERENCES, Method.PREFERENCE_CENTRE, subscriber.id,
+                                   pub.id, edition_id, detail=",".join(stored) if stored else "all")
             changed += 1
     session.flush()
     return changed
 
 
-def unsubscribe_all(session: Session, subscriber: Subscriber, method: str, edition_id: int | None) -> int:
+def unsubscribe_all(session: Session, subscriber: Subscriber, method: Method, edition_id: int | None) -> int:
     changed = 0
     for choice in current(session, subscriber):
         if choice.subscribed:
-            changed += set_unsubscribed(session, subscriber, choice.publication, method, edition_id)
+            changed += lifecycle.unsubscribe(session, subscriber, choice.publication, method, edition_id)
     return changed
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from newsletter.db import utcnow
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
-from newsletter.subscribers.models import ACTIVE, Subscriber, Subscription
+from newsletter.subscribers import lifecycle
+from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from newsletter.text import clean_field
 
 CHUNK = 1000
@@ -64,7 +65,8 @@ class ImportReport:
 
 
 def add_subscriber(session: Session, publication: Publication, email: str, name: str = "",
-                   sections=None, status: str = ACTIVE) -> Subscription:
+                   sections=None) -> Subscription:
+    """An admin adds one person (validated here; the rules are lifecycle.add_by_admin's)."""
     row = Row(normalise_email(email), clean_name(name), parse_sections(publication, sections))
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == row.email))
     if subscriber is None:
@@ -73,20 +75,18 @@ def add_subscriber(session: Session, publication: Publication, email: str, name:
         session.flush()
     elif row.name:
         subscriber.name = row.name
-    sub = session.scalar(select(Subscription).where(
-        Subscription.subscriber_id == subscriber.id, Subscription.publication_id == publication.id))
-    if sub is None:
-        sub = Subscription(subscriber_id=subscriber.id, publication_id=publication.id,
-                           status=status, sections=row.sections)
-        session.add(sub)
-    else:
-        sub.status, sub.sections = status, row.sections
-    session.flush()
-    return sub
+    return lifecycle.add_by_admin(session, subscriber, publication, row.sections)
 
 
 def read_csv(publication: Publication, text: str) -> tuple[list[Row], list[tuple[int, str]]]:
     """Rows and errors by line number; the header must name an 'email' column."""
+    try:
+        return _read_csv(publication, text)
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, ...
+        raise SubscriberError(f"this is not a CSV file we can read: {exc}") from None
+
+
+def _read_csv(publication: Publication, text: str) -> tuple[list[Row], list[tuple[int, str]]]:
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip().lower() for f in reader.fieldnames or []]
     if "email" not in fields:
@@ -129,7 +129,7 @@ def import_csv(session: Session, publication: Publication, text: str,
         new = [r for r in chunk if r.email not in known]
         if new:
             session.execute(insert(Subscriber), [
-                {"email": r.email, "name": r.name, "status": ACTIVE, "created_at": now} for r in new])
+                {"email": r.email, "name": r.name, "status": SubscriberStatus.ACTIVE, "created_at": now} for r in new])
             known.update(session.execute(
                 select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_([r.email for r in new]))
             ).all())
@@ -139,7 +139,7 @@ def import_csv(session: Session, publication: Publication, text: str,
         fresh = [r for r in chunk if known[r.email] not in subscribed]
         if fresh:
             session.execute(insert(Subscription), [
-                {"subscriber_id": known[r.email], "publication_id": publication.id, "status": ACTIVE,
+                {"subscriber_id": known[r.email], "publication_id": publication.id, "status": SubscriptionStatus.ACTIVE,
                  "sections": r.sections, "created_at": now, "updated_at": now} for r in fresh])
         report.added += len(fresh)
         report.existing += len(chunk) - len(fresh)

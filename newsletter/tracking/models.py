@@ -2,20 +2,40 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newsletter.db import Base, UTCDateTime, utcnow
 
-# kinds
-UNSUBSCRIBE, RESUBSCRIBE, PREFERENCES, CONFIRM, SIGNUP, BOUNCE, COMPLAINT = (
-    "unsubscribe", "resubscribe", "preferences", "confirm", "signup", "bounce", "complaint",
-)
-# methods
-ONE_CLICK, LINK, PREFERENCE_CENTRE, ADMIN, SMTP, WEB, BOUNCED = (
-    "one-click", "link", "preference-centre", "admin", "smtp", "web", "bounce",
-)
+
+class EventKind(StrEnum):
+    SUBSCRIBE = "subscribe"  # added by an admin or an import
+    SIGNUP = "signup"
+    CONFIRM = "confirm"
+    UNSUBSCRIBE = "unsubscribe"
+    RESUBSCRIBE = "resubscribe"
+    PREFERENCES = "preferences"
+    BOUNCE = "bounce"
+    COMPLAINT = "complaint"
+
+
+class Method(StrEnum):
+    """How an event came about: who or what acted."""
+
+    ONE_CLICK = "one-click"  # RFC 8058 POST from the mail client
+    LINK = "link"  # the unsubscribe page
+    PREFERENCE_CENTRE = "preference-centre"
+    WEB = "web"  # sign-up and confirmation pages
+    ADMIN = "admin"  # staff, from the command line, the console or the API
+    SMTP = "smtp"  # the relay's answer while sending
+    BOUNCE = "bounce"  # a subscription ended because the address bounced
+    COMPLAINT = "complaint"  # ... because its owner reported the mail as spam
+
+
+# The methods by which a person leaves by themselves: only these events take a reason.
+OWN_METHODS = frozenset({Method.ONE_CLICK, Method.LINK, Method.PREFERENCE_CENTRE})
 
 
 class Event(Base):

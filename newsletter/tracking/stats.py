@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.delivery.models import SENT, Delivery
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.states import DeliveryStatus
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
-from newsletter.tracking.models import UNSUBSCRIBE, Event
+from newsletter.tracking.models import Event, EventKind
 
 
 @dataclass
@@ -35,11 +36,12 @@ def edition_stats(session: Session, publication_slug: str | None = None, limit: 
     editions = session.execute(q).all()
     ids = [e.id for e in editions]
     sent = dict(session.execute(select(Delivery.edition_id, func.count()).where(
-        Delivery.edition_id.in_(ids), Delivery.status == SENT).group_by(Delivery.edition_id)).all())
+        Delivery.edition_id.in_(ids), Delivery.status == DeliveryStatus.SENT).group_by(Delivery.edition_id)).all())
     methods: dict[int, dict[str, int]] = defaultdict(dict)
     for edition_id, method, count in session.execute(
             select(Event.edition_id, Event.method, func.count()).where(
-                Event.edition_id.in_(ids), Event.kind == UNSUBSCRIBE).group_by(Event.edition_id, Event.method)):
+                Event.edition_id.in_(ids), Event.kind == EventKind.UNSUBSCRIBE)
+            .group_by(Event.edition_id, Event.method)):
         methods[edition_id][method] = count
     return [EditionStats(e.id, e.slug, e.date.isoformat(), sent.get(e.id, 0),
                          sum(methods[e.id].values()), dict(methods[e.id])) for e in editions]

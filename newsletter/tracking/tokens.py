@@ -43,6 +43,7 @@ class PreferencesClaim:
 class ConfirmClaim:
     subscription_id: int
     key: int
+    nonce: int  # the sign-up request it confirms (subscriptions.confirm_nonce)
 
 
 def check_key(subscriber, key: int) -> None:
@@ -94,11 +95,11 @@ class Tokens:
         return PreferencesClaim(sid, key, eid or None)
 
     # double opt-in confirmation: expires
-    def confirm(self, subscription_id: int, key: int) -> str:
-        return self._confirm.dumps([subscription_id, key])
+    def confirm(self, subscription_id: int, key: int, nonce: int) -> str:
+        return self._confirm.dumps([subscription_id, key, nonce])
 
     def read_confirm(self, token: str, max_age: int) -> ConfirmClaim:
-        return ConfirmClaim(*_ints(self._load(self._confirm, token, max_age=max_age), 2))
+        return ConfirmClaim(*_ints(self._load(self._confirm, token, max_age=max_age), 3))
 
     def csrf(self, subscriber_id: int, key: int) -> str:
         return self._csrf.dumps([subscriber_id, key])

@@ -1,85 +1,100 @@
-"""The FastAPI application: routes, limits on request bodies, clear error pages."""
+"""The FastAPI application: routes, middleware, and one way of answering errors.
+
+Every error is a 4xx page (or, under /api/, an RFC 9457 problem document) with the
+security headers; an unexpected exception is a plain 500 page that says nothing
+about the inside. No redirect is built from the request's Host header (redirect
+slashes are off: /subscribe/ is a 404, not a redirect).
+"""
 from __future__ import annotations
+
+import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Match
 
 from newsletter import runtime
 from newsletter.config import Settings, get_settings
+from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.web import edition_routes, preference_routes, signup_routes, unsubscribe_routes
-from newsletter.web.limits import Counters
+from newsletter.web.middleware import BodyLimit, HeadAsGet, SecurityHeaders
 from newsletter.web.pages import WebContext
 
-MAX_BODY = 64 * 1024  # forms here are small; anything larger is refused before parsing
+log = logging.getLogger(__name__)
 
 
-class BodyLimit:
-    """413 for bodies over MAX_BODY, whether or not they announce their length."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            return await _too_large(send)
-        seen = 0
-
-        async def limited() -> dict:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge()
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _too_large(send)
+def error_response(request: Request, status: int, title: str, message: str,
+                   headers: dict[str, str] | None = None) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": message},
+                            status_code=status, media_type="application/problem+json", headers=headers)
+    page = request.app.state.web.page("error.html", status=status, title=title, message=message)
+    if headers:
+        page.headers.update(headers)
+    return page
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _too_large(send: Send) -> None:
-    body = b"Request body too large."
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+def _allowed_methods(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="newsletter", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="newsletter", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     engine = runtime.engine_for(settings)
-    app.state.web = WebContext(settings, engine, runtime.dispatcher(settings),
-                               Counters(runtime.redis_client(settings)))
+    app.state.web = WebContext(settings, engine, runtime.dispatcher(settings), runtime.counters(settings))
     for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes):
         app.include_router(module.router)
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):
-        return request.app.state.web.page("error.html", status=400, title="This link does not work",
-                                          message=f"{exc}. Nothing was changed. Use the most recent "
-                                                  "email you received, or write to us.")
+        return error_response(request, 400, "This link does not work",
+                              f"{exc}. Nothing was changed. Use the most recent email you received, or write to us.")
+
+    @app.exception_handler(NewsletterError)
+    async def newsletter_error(request: Request, exc: NewsletterError):
+        status = exc.status if 400 <= exc.status < 600 else 500
+        if status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc)
+            return error_response(request, status, exc.title, "Please try again later.")
+        return error_response(request, status, exc.title, f"{exc}.")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
-        return request.app.state.web.page("error.html", status=400, title="Malformed request",
-                                          message="The request could not be understood.")
+        return error_response(request, 400, "Malformed request", "The request could not be understood.")
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        # Defence in depth: input is validated at the edge, but a value the database type
+        # cannot hold is the sender's mistake, not ours.
+        return error_response(request, 400, InvalidInput.title, "A value in the request is not acceptable.")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return request.app.state.web.page("error.html", status=exc.status_code, title="Not here",
-                                          message=str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        title = {404: "Not here", 405: "Method not allowed"}.get(exc.status_code, "Request refused")
+        return error_response(request, exc.status_code, title, str(exc.detail), headers)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "Something went wrong", "Please try again later.")
+
+    # Outermost first in the list of calls below is innermost: headers wrap everything.
     app.add_middleware(BodyLimit)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -10,19 +10,20 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import exists, select
 
-from newsletter.delivery.models import SENT, Delivery
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.states import DeliveryStatus
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
 from newsletter.render.edition import EditionRenderer, Personal, greeting_for, personalise
 from newsletter.subscribers.models import Subscription
 from newsletter.tracking.unsubscribe import resolve
-from newsletter.web.pages import SECURITY_HEADERS, ctx
+from newsletter.web.pages import ctx
 
 router = APIRouter()
 
 
 def published_edition(session, public_id: str) -> Edition | None:
-    was_sent = exists().where(Delivery.edition_id == Edition.id, Delivery.status == SENT)
+    was_sent = exists().where(Delivery.edition_id == Edition.id, Delivery.status == DeliveryStatus.SENT)
     return session.scalar(select(Edition).where(Edition.public_id == public_id, was_sent))
 
 
@@ -51,4 +52,4 @@ def edition_page(request: Request, public_id: str = Path(max_length=32), t: str 
                                     w.links.preferences(subscriber.id, key, edition.id))
         renderer = EditionRenderer(edition, pub, w.settings.templates_dir, w.links.edition(edition.public_id))
         html, _ = personalise(renderer.render(sections), personal)
-    return HTMLResponse(html, headers=SECURITY_HEADERS)
+    return HTMLResponse(html)

@@ -12,10 +12,10 @@ from newsletter.tracking.tokens import Tokens
 
 
 class WebContext:
-    """What routes share: settings, the engine, tokens, the dispatcher, the sign-up limiter."""
+    """What routes share: settings, the engine, tokens and links, the dispatcher, counters."""
 
-    def __init__(self, settings: Settings, engine, dispatcher, limiter):
-        self.settings, self.engine, self.dispatcher, self.limiter = settings, engine, dispatcher, limiter
+    def __init__(self, settings: Settings, engine, dispatcher, counters):
+        self.settings, self.engine, self.dispatcher, self.counters = settings, engine, dispatcher, counters
         self.tokens = Tokens(settings.signing_key())
         self.links = Links(settings.web_base_url, self.tokens)
         self.env = environment(settings.templates_dir)
@@ -26,19 +26,7 @@ class WebContext:
 
     def page(self, name: str, status: int = 200, **context) -> HTMLResponse:
         html = self.env.get_template(f"web/{name}").render(**context)
-        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
-
-
-# No framing (clickjacking the unsubscribe button), no referrer (tokens are in URLs),
-# nothing loaded from elsewhere.
-SECURITY_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
+        return HTMLResponse(html, status_code=status)  # headers: web/middleware.py
 
 
 def ctx(request: Request) -> WebContext:

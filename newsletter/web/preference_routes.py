@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 
 from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.preferences import apply, current, unsubscribe_all
-from newsletter.tracking.models import PREFERENCE_CENTRE
+from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken, check_key
 from newsletter.web.pages import ctx, mask
 
@@ -59,7 +59,7 @@ async def preferences_post(request: Request, token: str):
             raise InvalidToken("this form was posted from another site")
         w.tokens.check_csrf(str(form.get("csrf", "")), subscriber.id, subscriber.token_key)
         if form.get("action") == "unsubscribe_all":
-            unsubscribe_all(s, subscriber, PREFERENCE_CENTRE, edition_id)
+            unsubscribe_all(s, subscriber, Method.PREFERENCE_CENTRE, edition_id)
             return _page(w, s, subscriber, token, saved="You are unsubscribed from everything.")
         if form.get("action") != "save":
             return w.page("error.html", status=400, title="Malformed request", message="Unknown action.")

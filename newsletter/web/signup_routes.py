@@ -1,25 +1,25 @@
 """Sign-up (a page, and JSON for the site's "Subscribe Free" box) and confirmation.
 
-Every well-formed sign-up gets the same answer, whatever the address's state.
-Limits: per client address (429 past it), per email address (past it, the same
-answer but no email: nobody can flood an inbox with confirmations), and a honeypot
-field that people never fill in and form-filling robots do."""
+Every well-formed sign-up gets the same answer, in the same time, whatever the
+address's state: the request is validated and counted per client address (429 past
+the limit), answered, and only then handed to the dispatcher, which records it and
+decides about the confirmation email (subscribers/signup.py). A honeypot field,
+which people never fill in and form-filling robots do, is answered alike and dropped.
+"""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
+from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
-from newsletter.subscribers.service import SubscriberError, normalise_email
-from newsletter.subscribers.signup import CONFIRM_MAX_AGE, confirm, confirmation_target, sign_up
+from newsletter.subscribers.signup import CONFIRM_MAX_AGE, confirm, confirmation_target, validate
 from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter()
 
-PER_CLIENT = (10, 600)  # sign-ups per client address per 10 minutes
-PER_EMAIL = (3, 3600)  # confirmation emails per address per hour
 ANSWER = ("Thank you. If this address can subscribe, a confirmation email is on its way: "
           "open it to start receiving the newsletter.")
 
@@ -38,10 +38,9 @@ class SignupRefused(Exception):
         self.status, self.message = status, message
 
 
-def handle_signup(w, ip: str, body: SignupBody) -> None:
-    if body.website:
-        return  # a robot: answer as usual, do nothing
-    if not w.limiter.hit(f"ip:{ip}", *PER_CLIENT):
+def accept_signup(w, ip: str, body: SignupBody, background: BackgroundTasks) -> None:
+    """Validate and count; the work that depends on the address runs after the answer."""
+    if not w.counters.hit(f"ip:{ip}", *w.settings.signup_per_client):
         raise SignupRefused(429, "Too many sign-ups from your network; please try again later.")
     with w.session() as s:
         pub = s.scalar(select(Publication).where(Publication.slug == body.publication,
@@ -49,12 +48,11 @@ def handle_signup(w, ip: str, body: SignupBody) -> None:
         if pub is None:
             raise SignupRefused(400, f"Unknown publication {body.publication!r}.")
         try:
-            result = sign_up(s, pub, body.email, body.name, body.sections or None)
-        except SubscriberError as exc:
+            request = validate(pub, body.email, body.name, body.sections or None)
+        except InvalidInput as exc:
             raise SignupRefused(400, str(exc)) from None
-        email = normalise_email(body.email)
-    if result.send_confirmation and w.limiter.hit(f"email:{email}", *PER_EMAIL):
-        w.dispatcher.send_confirmation(result.subscription_id)
+    if not body.website:  # a robot: answered as usual, nothing done
+        background.add_task(w.dispatcher.process_signup, request)
 
 
 def _publications(w):
@@ -70,13 +68,13 @@ def signup_page(request: Request, publication: str = ""):
 
 
 @router.post("/subscribe")
-async def signup_form(request: Request):
+async def signup_form(request: Request, background: BackgroundTasks):
     w = ctx(request)
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("publication", "email", "name", "website")}
     try:
         body = SignupBody(**values, sections=[str(x) for x in form.getlist("sections")])
-        handle_signup(w, client_ip(request), body)
+        accept_signup(w, client_ip(request), body, background)
     except ValidationError:
         return w.page("signup.html", status=400, publications=_publications(w), chosen=values["publication"],
                       error="Please fill in the form: a publication and an email address.", values=values)
@@ -87,11 +85,11 @@ async def signup_form(request: Request):
 
 
 @router.post("/api/subscribe")
-async def signup_json(request: Request):
+async def signup_json(request: Request, background: BackgroundTasks):
     w = ctx(request)
     try:
         body = SignupBody.model_validate_json(await request.body())
-        handle_signup(w, client_ip(request), body)
+        accept_signup(w, client_ip(request), body, background)
     except ValidationError as exc:
         return JSONResponse({"status": "error", "message": "Invalid body: " + "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())}, status_code=400)

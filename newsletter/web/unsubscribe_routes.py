@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from newsletter.subscribers.models import ACTIVE, Subscription
+from newsletter.subscribers import lifecycle
+from newsletter.subscribers.models import SubscriptionStatus
 from newsletter.subscribers.preferences import unsubscribe_all
-from newsletter.tracking.models import LINK, ONE_CLICK
-from newsletter.tracking.unsubscribe import record_reason, resolve, resubscribe, set_unsubscribed
+from newsletter.tracking.models import Method
+from newsletter.tracking.unsubscribe import resolve
 from newsletter.web.pages import ctx, mask
 
 router = APIRouter()
@@ -33,9 +34,9 @@ def unsubscribe_page(request: Request, token: str):
     w = ctx(request)
     with w.session() as s:
         claim, subscriber, publication = _claim(w, s, token)
-        sub = s.query(Subscription).filter_by(subscriber_id=subscriber.id, publication_id=publication.id).first()
+        sub = lifecycle.subscription(s, subscriber.id, publication.id)
         return w.page("unsubscribe.html", publication=publication, masked=mask(subscriber.email),
-                      token=token, active=bool(sub and sub.status == ACTIVE),
+                      token=token, active=bool(sub and sub.status == SubscriptionStatus.ACTIVE),
                       preferences_url=w.links.preferences_path(subscriber.id, subscriber.token_key, claim.edition_id))
 
 
@@ -50,13 +51,13 @@ async def unsubscribe_post(request: Request, token: str):
     with w.session() as s:
         claim, subscriber, publication = _claim(w, s, token)
         if one_click:
-            set_unsubscribed(s, subscriber, publication, ONE_CLICK, claim.edition_id)
+            lifecycle.unsubscribe(s, subscriber, publication, Method.ONE_CLICK, claim.edition_id)
             # RFC 8058: answer the POST itself; no redirect, no cookie.
             return w.page("one_click_done.html", publication=publication)
         everything = form.get("scope") == "all"
         if everything:
-            unsubscribe_all(s, subscriber, LINK, claim.edition_id)
-        set_unsubscribed(s, subscriber, publication, LINK, claim.edition_id)
+            unsubscribe_all(s, subscriber, Method.LINK, claim.edition_id)
+        lifecycle.unsubscribe(s, subscriber, publication, Method.LINK, claim.edition_id)
         return w.page("unsubscribed.html", publication=publication, masked=mask(subscriber.email),
                       token=token, everything=everything, reasons=REASONS,
                       preferences_url=w.links.preferences_path(subscriber.id, subscriber.token_key, claim.edition_id))
@@ -67,7 +68,7 @@ def resubscribe_post(request: Request, token: str):
     w = ctx(request)
     with w.session() as s:
         claim, subscriber, publication = _claim(w, s, token)
-        resubscribe(s, subscriber, publication, LINK, claim.edition_id)
+        lifecycle.resubscribe(s, subscriber, publication, Method.LINK, claim.edition_id)
         return w.page("resubscribed.html", publication=publication, masked=mask(subscriber.email),
                       preferences_url=w.links.preferences_path(subscriber.id, subscriber.token_key, claim.edition_id))
 
@@ -83,6 +84,6 @@ async def reason_post(request: Request, token: str):
                       message="Pick one of the listed reasons; the text may have up to 1000 characters.")
     with w.session() as s:
         claim, subscriber, publication = _claim(w, s, token)
-        record_reason(s, subscriber.id, publication.id, reason, detail)
+        lifecycle.record_reason(s, subscriber.id, publication.id, reason, detail)
         return w.page("thanks.html", publication=publication)
 

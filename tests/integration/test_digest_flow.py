@@ -12,13 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.delivery.backends import OutboxBackend
-from newsletter.delivery.ratelimit import NoLimit
-from newsletter.delivery.run import deliver_inline
 from newsletter.editions.build import build_edition
 from newsletter.ingest.load import store_records
 from newsletter.ingest.parse import parse_feed
+from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
-from newsletter.subscribers.models import ACTIVE, UNSUBSCRIBED, Subscription, Suppression
+from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.tokens import Tokens
 from newsletter.tracking.unsubscribe import unsubscribe_with_token
@@ -50,14 +49,14 @@ def test_digest_end_to_end(settings, engine, publication, tmp_path):
         add_subscriber(session, publication, f"reader{i}@example.org", f"Reader {i}")
     add_subscriber(session, publication, "picky@example.org", "Picky", "drone-war")
     gone = add_subscriber(session, publication, "gone@example.org", "Gone")
-    gone.status = UNSUBSCRIBED
+    gone.status = SubscriptionStatus.UNSUBSCRIBED
+    add_subscriber(session, publication, "suppressed@example.org")  # then bounced elsewhere:
     session.add(Suppression(email="suppressed@example.org", publication_id=None, reason="hard_bounce"))
-    add_subscriber(session, publication, "suppressed@example.org")
     edition, _ = build_edition(session, publication, local_date(publication.timezone, NOW), now=NOW)
     session.commit()
 
     outbox = tmp_path / "outbox"
-    status, counts = deliver_inline(engine, settings, edition.id, OutboxBackend(outbox), lambda p: NoLimit())
+    status, counts = InlineDispatcher(settings, OutboxBackend(outbox)).run_edition(edition.id)
     assert status == "sent" and counts["sent"] == 7 and counts["skipped"] == 1
     messages = read_outbox(outbox)
     assert len(messages) == 7
@@ -94,11 +93,11 @@ def test_digest_end_to_end(settings, engine, publication, tmp_path):
     unsubscribe_with_token(session, Tokens(settings.signing_key()), token, "one-click")
     session.commit()
     statuses = {s.subscriber.email: s.status for s in session.scalars(select(Subscription))}
-    assert statuses["reader0@example.org"] == UNSUBSCRIBED
-    assert statuses["reader1@example.org"] == ACTIVE
+    assert statuses["reader0@example.org"] == SubscriptionStatus.UNSUBSCRIBED
+    assert statuses["reader1@example.org"] == SubscriptionStatus.ACTIVE
 
     # Sending the same edition again writes nothing.
     before = sorted(p.name for p in outbox.iterdir())
-    status, counts = deliver_inline(engine, settings, edition.id, OutboxBackend(outbox), lambda p: NoLimit())
+    status, counts = InlineDispatcher(settings, OutboxBackend(outbox)).run_edition(edition.id)
     assert counts.get("sent", 0) == 0 and sorted(p.name for p in outbox.iterdir()) == before
     session.close()

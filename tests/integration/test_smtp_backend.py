@@ -8,7 +8,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from newsletter.delivery.backends import PermanentFailure, RelayDown, SMTPBackend, TemporaryFailure
+from newsletter.delivery.backends import SMTPBackend
+from newsletter.delivery.failures import FailureClass, SendFailure
 from tests.integration.servers import SMTPServer, free_port
 
 MESSAGE = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
@@ -60,11 +61,13 @@ def test_starttls_login_and_one_reused_connection(tls_files):
         assert all(authenticated for _, _, authenticated in handler.messages)
         wrong = SMTPBackend("127.0.0.1", port, starttls=True, username="relayuser", password="nope",
                             timeout=10, ca_file=str(cert))
-        with pytest.raises(RelayDown):
+        with pytest.raises(SendFailure) as down:
             wrong.open()
+        assert down.value.failure_class == FailureClass.RELAY_DOWN
         untrusted = SMTPBackend("127.0.0.1", port, starttls=True, timeout=10)  # system CAs only
-        with pytest.raises(RelayDown):
+        with pytest.raises(SendFailure) as down:
             untrusted.open()
+        assert down.value.failure_class == FailureClass.RELAY_DOWN
     finally:
         controller.stop()
 
@@ -77,17 +80,20 @@ def test_failure_classes_and_reconnect():
     backend = SMTPBackend("127.0.0.1", server.port, timeout=5)
     try:
         backend.open()
-        with pytest.raises(PermanentFailure) as perm:
+        with pytest.raises(SendFailure) as perm:
             backend.send("a@example.com", "gone@example.org", MESSAGE, "<1@x>")
-        assert perm.value.code == 550
-        with pytest.raises(TemporaryFailure):
+        assert perm.value.code == 550 and perm.value.failure_class == FailureClass.RECIPIENT_REFUSED
+        with pytest.raises(SendFailure) as later:
             backend.send("a@example.com", "later@example.org", MESSAGE, "<2@x>")
+        assert later.value.failure_class == FailureClass.TEMPORARY
         backend.send("a@example.com", "fine@example.org", MESSAGE, "<3@x>")  # same connection still usable
         server.stop()
-        with pytest.raises((TemporaryFailure, RelayDown)):
+        with pytest.raises(SendFailure) as lost:
             backend.send("a@example.com", "fine2@example.org", MESSAGE, "<4@x>")
-        with pytest.raises(RelayDown):
+        assert lost.value.failure_class in (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN)
+        with pytest.raises(SendFailure) as down:
             backend.send("a@example.com", "fine2@example.org", MESSAGE, "<4@x>")
+        assert down.value.failure_class == FailureClass.RELAY_DOWN
         server.start()
         backend.send("a@example.com", "fine2@example.org", MESSAGE, "<4@x>")  # reconnects by itself
         assert server.handler.received == {"fine@example.org": 1, "fine2@example.org": 1}

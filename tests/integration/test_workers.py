@@ -168,10 +168,10 @@ def test_cancel_sends_nothing_more(stack):
 
 
 def _control(stack, edition_id, action):
-    from newsletter.delivery import progress
+    from newsletter.delivery import control
 
     with stack.engine.begin() as conn:
-        getattr(progress, action)(conn, edition_id)
+        getattr(control, action)(conn, edition_id)
 
 
 def test_the_command_line_enqueues_when_a_broker_is_configured(stack):

@@ -53,6 +53,8 @@ def upgrade() -> None:
         sa.Column("edition_id", sa.Integer(), nullable=False),
         sa.Column("domain", sa.String(length=255), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("refusals", sa.Integer(), nullable=False),
+        sa.Column("held_at", newsletter.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", newsletter.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["edition_id"], ["editions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),

@@ -13,15 +13,15 @@ from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
 from newsletter.delivery.backends import OutboxBackend
-from newsletter.delivery.ratelimit import NoLimit
-from newsletter.delivery.run import deliver_inline
 from newsletter.editions.build import build_edition, window_for
 from newsletter.editions.models import Edition
+from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
 from newsletter.subscribers.service import add_subscriber
 from newsletter.web.app import create_app
+from newsletter.web.server import config as server_config
 from tests.helpers import add_article
-from tests.integration.servers import free_port
+from tests.integration.servers import free_port, wait_for
 
 
 def public_id(engine, edition_id: int) -> str:
@@ -33,7 +33,7 @@ class Server:
     def __init__(self, settings):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        config = server_config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -49,10 +49,16 @@ class Server:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
+    def settle(self):
+        """Wait until every request, the work it left to run after its answer included
+        (sign-ups), has finished: uvicorn drops a request's task only then."""
+        wait_for(lambda: not self.server.server_state.tasks, 30, interval=0.02, what="requests to finish")
+
 
 @pytest.fixture
 def web_settings(settings, tmp_path):
     settings.outbox_dir = tmp_path / "outbox"
+    settings.allow_http_links = True  # the test server is plain http on loopback
     return settings
 
 
@@ -65,9 +71,22 @@ def server(web_settings):
     s.stop()
 
 
+class SettlingClient(httpx.Client):
+    """Every call returns once the server has finished the work the request started."""
+
+    def __init__(self, server, **kwargs):
+        super().__init__(**kwargs)
+        self.server = server
+
+    def request(self, *args, **kwargs):
+        response = super().request(*args, **kwargs)
+        self.server.settle()
+        return response
+
+
 @pytest.fixture
 def http(server):
-    with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as client:
+    with SettlingClient(server, base_url=server.url, timeout=30, follow_redirects=False) as client:
         yield client
 
 
@@ -84,5 +103,5 @@ def deliver_today(engine, settings, publication, subscribers: list[tuple[str, st
             add_subscriber(s, pub, email, name, sections)
         edition, _ = build_edition(s, pub, day, now)
         s.commit()
-    deliver_inline(engine, settings, edition.id, OutboxBackend(settings.effective_outbox_dir), lambda p: NoLimit())
+    InlineDispatcher(settings, OutboxBackend(settings.effective_outbox_dir)).run_edition(edition.id)
     return edition.id

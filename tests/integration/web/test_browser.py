@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from newsletter.subscribers.models import UNSUBSCRIBED
+from newsletter.subscribers.models import SubscriptionStatus
 from tests.integration.web.conftest import deliver_today, public_id
 from tests.integration.web.test_http import outbox_messages, state, unsubscribe_url
 
@@ -57,7 +57,7 @@ def test_unsubscribe_from_a_delivered_message_in_chromium(browser, engine, web_s
     page.wait_for_selector("#done")
     assert "You are unsubscribed" in page.inner_text("h1")
     shoot(page, "unsubscribed-360")
-    assert state(engine, "ann@example.org") == (UNSUBSCRIBED, [("unsubscribe", "link", delivered)])
+    assert state(engine, "ann@example.org") == (SubscriptionStatus.UNSUBSCRIBED, [("unsubscribe", "link", delivered)])
     assert state(engine, "chloe@example.org")[0] == "active"
     page.click("#resubscribe")
     page.wait_for_selector("text=Welcome back")

@@ -8,12 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.delivery.backends import OutboxBackend
-from newsletter.delivery.ratelimit import NoLimit
-from newsletter.delivery.run import deliver_inline
 from newsletter.editions.build import build_edition
 from newsletter.editions.models import Edition
+from newsletter.jobs import InlineDispatcher
 from newsletter.publications.models import Publication
-from newsletter.subscribers.models import ACTIVE, PENDING, Subscriber, Subscription, Suppression
+from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.tracking.models import Event
 from tests.helpers import add_article
 from tests.integration.web.conftest import deliver_today
@@ -34,17 +33,18 @@ def test_signup_confirm_flow_through_the_outbox(http, engine, web_settings, publ
     r = http.post("/api/subscribe", json={"publication": "spacewar-daily", "email": "New.Reader@Example.org",
                                           "name": "New Reader", "sections": ["drone-war"]})
     assert r.status_code == 202
-    assert state(engine, "new.reader@example.org")[0] == PENDING
+    assert state(engine, "new.reader@example.org")[0] == SubscriptionStatus.PENDING
     (msg,) = confirmations(web_settings, "new.reader@example.org")
     assert msg["List-Id"] and msg["Auto-Submitted"] == "auto-generated" and len(msg.get_all("Subject")) == 1
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     link = confirm_link(msg)
     path = link.split("127.0.0.1", 1)[1].split("/", 1)[1]
     assert http.get("/" + path).status_code == 200
-    assert state(engine, "new.reader@example.org")[0] == PENDING  # opening the link alone confirms nothing
+    # opening the link alone confirms nothing
+    assert state(engine, "new.reader@example.org")[0] == SubscriptionStatus.PENDING
     r = http.post("/" + path)
     assert r.status_code == 200 and "You are subscribed" in r.text
-    assert state(engine, "new.reader@example.org")[0] == ACTIVE
+    assert state(engine, "new.reader@example.org")[0] == SubscriptionStatus.ACTIVE
     with Session(engine) as s:
         assert s.scalar(select(Subscription.sections)) == ["drone-war"]
 
@@ -60,7 +60,7 @@ def test_same_answer_for_new_pending_and_active(http, engine, web_settings, publ
     assert len({str(a) for a in answers[0::2]}) == 1
     assert len({str(a) for a in answers[1::2]}) == 1
     assert confirmations(web_settings, "active@example.org") == []  # active: nothing to confirm
-    assert state(engine, "active@example.org")[0] == ACTIVE
+    assert state(engine, "active@example.org")[0] == SubscriptionStatus.ACTIVE
 
 
 def test_rate_limits(http, engine, web_settings, publication):
@@ -97,20 +97,6 @@ def test_bad_signup_input(http, publication):
     assert http.post("/api/subscribe", content=big, headers={"Content-Type": "application/json"}).status_code == 413
     form = http.post("/subscribe", data={"publication": "spacewar-daily", "email": "bad"})
     assert form.status_code == 400 and "invalid email address" in form.text
-
-
-def test_suppressed_address_comes_back_only_by_confirming(http, engine, web_settings, publication):
-    with Session(engine) as s:
-        s.add(Suppression(email="bounced@example.org", publication_id=None, reason="hard_bounce"))
-        s.commit()
-    http.post("/api/subscribe", json={"publication": "spacewar-daily", "email": "bounced@example.org"})
-    with Session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(Suppression)) == 1  # still suppressed
-    (msg,) = confirmations(web_settings, "bounced@example.org")
-    path = "/" + confirm_link(msg).split("127.0.0.1", 1)[1].split("/", 1)[1]
-    http.post(path)
-    with Session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(Suppression)) == 0
 
 
 def _prefs_path(web_settings, address):
@@ -153,7 +139,7 @@ def test_preferences_change_the_next_edition(http, engine, web_settings, publica
         next_id = nxt.id
     for p in web_settings.effective_outbox_dir.glob("*.eml"):
         p.unlink()
-    deliver_inline(engine, web_settings, next_id, OutboxBackend(web_settings.effective_outbox_dir), lambda p: NoLimit())
+    InlineDispatcher(web_settings, OutboxBackend(web_settings.effective_outbox_dir)).run_edition(next_id)
     (msg,) = [m for m in outbox_messages(web_settings) if m["List-Unsubscribe"]]
     html = msg.get_body(("html",)).get_content()
     assert "Tomorrow&#39;s interceptor test" in html or "Tomorrow's interceptor test" in html

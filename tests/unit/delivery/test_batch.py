@@ -7,13 +7,14 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.delivery import plan
-from newsletter.delivery.backends import OutboxBackend, PermanentFailure, RelayDown, TemporaryFailure
+from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.batch import claim, send_batch
+from newsletter.delivery.driver import load
+from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.ratelimit import NoLimit
-from newsletter.delivery.run import load
 from newsletter.editions.build import build_edition
-from newsletter.subscribers.models import UNSUBSCRIBED, Subscription
+from newsletter.subscribers.models import Subscription, SubscriptionStatus
 from newsletter.subscribers.service import add_subscriber
 from tests.conftest import at
 from tests.helpers import add_article
@@ -34,6 +35,9 @@ class Scripted:
         if exc is not None:
             raise exc
         self.accepted.append(recipient)
+
+    def reset(self):
+        pass
 
     def close(self):
         pass
@@ -64,7 +68,7 @@ def _statuses(session, edition_id):
 def test_unsubscribed_after_queueing_is_skipped(engine, settings, session, edition_id):
     lo, hi = _queue(engine, edition_id)
     sub = session.scalars(select(Subscription)).first()
-    sub.status = UNSUBSCRIBED
+    sub.status = SubscriptionStatus.UNSUBSCRIBED
     session.commit()
     edition, pub = load(engine, edition_id)
     backend = Scripted()
@@ -86,9 +90,10 @@ def test_claims_are_exclusive_between_senders(engine, edition_id):
 def test_temporary_permanent_and_relay_down(engine, settings, session, edition_id):
     lo, hi = _queue(engine, edition_id)
     edition, pub = load(engine, edition_id)
-    backend = Scripted({"r1@example.org": TemporaryFailure("451 later"),
-                        "r2@example.org": PermanentFailure(550, "no such user"),
-                        "r3@example.org": RelayDown("cannot connect to relay:25: Connection refused")})
+    backend = Scripted({"r1@example.org": refusal(Stage.DATA, 451, "later"),
+                        "r2@example.org": refusal(Stage.RCPT, 550, "no such user"),
+                        "r3@example.org": SendFailure(FailureClass.RELAY_DOWN,
+                                                      "cannot connect to relay:25: Connection refused")})
     with engine.connect() as conn:
         result = send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
     assert result.outcome == "relay_down"
@@ -101,7 +106,7 @@ def test_temporary_permanent_and_relay_down(engine, settings, session, edition_i
     assert st[by_email["r3@example.org"]] == "pending" and st[by_email["r4@example.org"]] == "pending"
     rows = {d.subscriber_id: d for d in session.scalars(select(Delivery))}
     assert rows[by_email["r4@example.org"]].attempts == 0 and rows[by_email["r1@example.org"]].attempts == 1
-    from newsletter.delivery.progress import report
+    from newsletter.delivery.report import report
 
     with engine.connect() as conn:
         assert report(conn, edition_id).relay_error == "cannot connect to relay:25: Connection refused"
@@ -112,7 +117,7 @@ def test_retries_end_in_failed_after_max_attempts(engine, settings, session, edi
     settings.max_attempts, settings.retry_base_seconds = 2, 0
     lo, hi = _queue(engine, edition_id)
     edition, pub = load(engine, edition_id)
-    backend = Scripted({"r0@example.org": TemporaryFailure("451")})
+    backend = Scripted({"r0@example.org": refusal(Stage.DATA, 451, "4.3.0 later")})
     with engine.connect() as conn:
         send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
         send_batch(conn, settings, edition, pub, lo, hi, "t2", backend, NoLimit())
@@ -121,7 +126,7 @@ def test_retries_end_in_failed_after_max_attempts(engine, settings, session, edi
 
 
 def test_paused_edition_sends_nothing(engine, settings, session, edition_id, tmp_path):
-    from newsletter.delivery.progress import pause, resume
+    from newsletter.delivery.control import pause, resume
 
     lo, hi = _queue(engine, edition_id)
     with engine.begin() as conn:

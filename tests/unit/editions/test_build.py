@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from newsletter.editions.build import build_edition
-from newsletter.editions.models import EMPTY, Edition
+from newsletter.editions.models import Edition, EditionStatus
 from tests.conftest import at
 from tests.helpers import add_article
 
@@ -61,4 +61,4 @@ def test_building_before_the_send_time_closes_the_window_now(session, publicatio
 
 def test_an_edition_with_no_articles_is_recorded_empty(session, publication):
     edition, created = build_edition(session, publication, DAY, now=LATE)
-    assert created and edition.status == EMPTY and edition.items == []
+    assert created and edition.status == EditionStatus.EMPTY and edition.items == []

@@ -34,8 +34,8 @@ def test_other_key_other_purpose_and_garbage_are_refused():
 
 def test_confirm_tokens_expire():
     t = Tokens("secret")
-    token = t.confirm(5, 77)
-    assert t.read_confirm(token, max_age=60) == ConfirmClaim(5, 77)
+    token = t.confirm(5, 77, 9)
+    assert t.read_confirm(token, max_age=60) == ConfirmClaim(5, 77, 9)
     with pytest.raises(InvalidToken, match="expired"):
         t.read_confirm(token, max_age=-1)
 

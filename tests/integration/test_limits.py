@@ -4,7 +4,7 @@ import uuid
 
 import redis
 
-from newsletter.web.limits import Counters
+from newsletter.limits import Counters
 
 
 def test_counters_in_redis_are_shared():

@@ -1,0 +1,165 @@
+"""The delivery driver: start, fan out, recover, run a batch, finish; and what to do next.
+
+One driver for every way of running: the inline dispatcher (jobs.py) and the Celery
+tasks (workers/tasks.py) are both a few lines that schedule what this module decides.
+Work is handed on through an `enqueue(edition_id, lo, hi)` callable; decisions about
+timing come back as values (`FollowUp`), never as sleeps or retries made here.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from newsletter.config import Settings
+from newsletter.db import utcnow
+from newsletter.delivery import plan
+from newsletter.delivery.backends import Backend
+from newsletter.delivery.batch import BatchResult, send_batch
+from newsletter.delivery.compose import Composer
+from newsletter.delivery.ratelimit import Limiter
+from newsletter.delivery.states import BatchOutcome
+from newsletter.editions.models import Edition, EditionStatus
+from newsletter.errors import ConfigurationError, NotFound
+from newsletter.publications.models import Publication
+
+Enqueue = Callable[[int, int, int], None]
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What should happen after a batch: nothing, or the same range again after a delay."""
+
+    again_in: float | None = None
+    why: str = ""
+
+
+def check_sendable(settings: Settings) -> None:
+    """RFC 8058 one-click unsubscribe needs an https URL: refuse to send with an http
+    web base URL unless explicitly allowed (the demo and development do)."""
+    if not settings.web_base_url.startswith("https://") and not settings.allow_http_links:
+        raise ConfigurationError(
+            f"NEWSLETTER_WEB_BASE_URL is {settings.web_base_url!r}: links in emails, one-click unsubscribe "
+            "included (RFC 8058), must be https. Set an https URL, or NEWSLETTER_ALLOW_HTTP_LINKS=true "
+            "for development only.")
+
+
+def start(engine: Engine, settings: Settings, edition_id: int) -> EditionStatus:
+    check_sendable(settings)
+    with engine.begin() as conn:
+        return plan.start(conn, edition_id)
+
+
+def fan_out(engine: Engine, settings: Settings, edition_id: int, enqueue: Enqueue,
+            started: datetime, renew=lambda: None) -> None:
+    """Record and hand out every batch from the checkpoint; then the work queued before
+    this run (released by a pause, left by a crash); then finish if nothing is open.
+    Each range is handed out only after its rows are committed."""
+    with engine.connect() as conn:
+        while True:
+            renew()
+            with conn.begin():
+                batch = plan.next_batch(conn, edition_id, settings.batch_size)
+            if batch is None:
+                break
+            enqueue(edition_id, *batch)
+    recover(engine, settings, edition_id, enqueue, queued_before=started)
+
+
+def recover(engine: Engine, settings: Settings, edition_id: int, enqueue: Enqueue,
+            queued_before: datetime) -> int:
+    """Hand out again what nobody is doing: rows pending since before `queued_before`,
+    due retries, rows of senders that show no life. Returns how many ranges."""
+    with engine.connect() as conn:
+        with conn.begin():
+            ranges = plan.stale_ranges(conn, edition_id, settings.batch_size, queued_before,
+                                       timedelta(seconds=settings.lease_seconds))
+        for lo, hi in ranges:
+            enqueue(edition_id, lo, hi)
+        with conn.begin():
+            plan.maybe_finish(conn, edition_id)
+    return len(ranges)
+
+
+def sweep(engine: Engine, settings: Settings, enqueue: Enqueue, redrive: Callable[[int], None]) -> int:
+    """Beat's sweeper: for every edition that is sending, re-drive an unfinished fan-out
+    (its drive may have been lost) and recover work whose task was lost."""
+    handed = 0
+    with engine.connect() as conn:
+        editions = plan.sending_editions(conn)
+    for edition_id, fanout_done in editions:
+        if not fanout_done:
+            redrive(edition_id)
+        handed += recover(engine, settings, edition_id, enqueue,
+                          queued_before=utcnow() - timedelta(seconds=settings.visibility_timeout))
+    return handed
+
+
+def load(engine: Engine, edition_id: int) -> tuple[Edition, Publication]:
+    with Session(engine, expire_on_commit=False) as session:
+        edition = session.get(Edition, edition_id)
+        if edition is None:
+            raise NotFound(f"no edition {edition_id}")
+        publication = session.get(Publication, edition.publication_id)
+        _ = edition.items, publication.sections  # loaded now, used after the session closes
+        return edition, publication
+
+
+_composers: dict[tuple, Composer] = {}
+
+
+def composer_for(settings: Settings, edition_id: int) -> Composer:
+    """Editions are frozen: each is rendered once per process, not once per batch."""
+    key = (settings.effective_database_url, settings.web_base_url, edition_id)
+    if key not in _composers:
+        if len(_composers) >= 8:
+            _composers.pop(next(iter(_composers)))
+        edition, publication = load(_engine(settings), edition_id)
+        _composers[key] = Composer(settings, edition, publication)
+    return _composers[key]
+
+
+def _engine(settings: Settings) -> Engine:
+    from newsletter import runtime
+
+    return runtime.engine_for(settings)
+
+
+def run_batch(engine: Engine, settings: Settings, edition_id: int, lo: int, hi: int, token: str,
+              backend: Backend, limiter: Limiter, heartbeat=lambda: None) -> tuple[BatchResult, FollowUp]:
+    composer = composer_for(settings, edition_id)
+    with engine.connect() as conn:
+        result = send_batch(conn, settings, composer.edition, composer.publication, lo, hi, token, backend,
+                            limiter, composer, heartbeat)
+        with conn.begin():
+            next_retry = plan.next_retry_at(conn, edition_id, lo, hi)
+            if result.outcome == BatchOutcome.DONE:
+                plan.maybe_finish(conn, edition_id)
+    return result, follow_up(settings, result, next_retry, utcnow())
+
+
+def follow_up(settings: Settings, result: BatchResult, next_retry: datetime | None, now: datetime) -> FollowUp:
+    """The retry decision for a batch, as a value."""
+    if result.outcome == BatchOutcome.RELAY_DOWN:
+        return FollowUp(settings.relay_down_retry_seconds, "the relay does not answer")
+    if result.outcome == BatchOutcome.DONE and next_retry is not None:
+        # Temporary failures in this range: come back when the first is due (a new task,
+        # early enough that the broker does not think it lost).
+        delay = max((next_retry - now).total_seconds(), 0) + 0.5
+        return FollowUp(min(delay, settings.visibility_timeout / 2), "temporary failures are due again")
+    return FollowUp()
+
+
+def new_token(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def confirmation_retry_in(settings: Settings, retries: int) -> float | None:
+    """When to try a confirmation email again after a temporary failure; None: give up."""
+    if retries >= settings.confirmation_max_retries:
+        return None
+    return min(settings.retry_base_seconds * 2 ** retries, settings.confirmation_max_delay_seconds)

@@ -1,0 +1,42 @@
+"""Between two messages a sender asks: may I go on, and which domains are held?
+
+The answer is read from the database at most every `interval` seconds, so a pause or
+a cancel takes effect within that time, mid-batch, on every worker.
+"""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Connection, select
+
+from newsletter.delivery.models import DomainHold
+from newsletter.editions.models import Edition, EditionStatus
+
+editions = Edition.__table__
+holds = DomainHold.__table__
+
+
+class EditionGate:
+    def __init__(self, conn: Connection, edition_id: int, interval: float = 0.2):
+        self.conn, self.edition_id, self.interval = conn, edition_id, interval
+        self.status = EditionStatus.SENDING
+        self.held_domains: frozenset[str] = frozenset()
+        self._checked = float("-inf")
+
+    def stopped(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked >= self.interval:
+            self.refresh()
+            self._checked = now
+        return self.status != EditionStatus.SENDING
+
+    def refresh(self) -> None:
+        self.status = EditionStatus(self.conn.scalar(
+            select(editions.c.status).where(editions.c.id == self.edition_id)))
+        self.held_domains = frozenset(self.conn.scalars(select(holds.c.domain).where(
+            holds.c.edition_id == self.edition_id, holds.c.held_at.is_not(None))))
+        self.conn.commit()
+
+    def force(self, status: EditionStatus) -> None:
+        """This sender changed the status itself (a pause by refusals): stop at once."""
+        self.status = status

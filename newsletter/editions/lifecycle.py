@@ -1,0 +1,91 @@
+"""An edition's life: one state machine, one place that moves it.
+
+    built --start--> sending --all rows final--> sent
+      |  \\             | ^
+      |   hold         pause (operator, or refusals of the message) / resume
+      |     \\          v |
+      |      held     paused
+      |       | release
+      |       v
+      '-----> built
+    built, held, sending, paused --cancel--> cancelled
+    empty: an edition with no headlines, recorded and never sent (final)
+
+Every change of `editions.status` goes through `move`, a conditional UPDATE on the
+state it was read in, so two processes never both make the same change. The functions
+take a Core connection (ORM code passes `session.connection()`).
+"""
+from __future__ import annotations
+
+from sqlalchemy import Connection, select, update
+
+from newsletter.db import utcnow
+from newsletter.editions.models import Edition, EditionStatus
+from newsletter.errors import Conflict, NotFound
+
+E = EditionStatus
+TRANSITIONS: dict[EditionStatus, frozenset[EditionStatus]] = {
+    E.BUILT: frozenset({E.SENDING, E.HELD, E.CANCELLED}),
+    E.HELD: frozenset({E.BUILT, E.CANCELLED}),
+    E.SENDING: frozenset({E.PAUSED, E.SENT, E.CANCELLED}),
+    E.PAUSED: frozenset({E.SENDING, E.CANCELLED}),
+    E.EMPTY: frozenset(),
+    E.SENT: frozenset(),
+    E.CANCELLED: frozenset(),
+}
+# Verbs for messages: "cannot pause an edition that is sent".
+_VERB = {E.PAUSED: "pause", E.SENDING: "send or resume", E.CANCELLED: "cancel", E.HELD: "hold",
+         E.BUILT: "release", E.SENT: "finish"}
+
+editions = Edition.__table__
+
+
+def status_of(conn: Connection, edition_id: int) -> EditionStatus:
+    current = conn.scalar(select(editions.c.status).where(editions.c.id == edition_id))
+    if current is None:
+        raise NotFound(f"no edition {edition_id}")
+    return EditionStatus(current)
+
+
+def move(conn: Connection, edition_id: int, to: EditionStatus, **values) -> EditionStatus:
+    """Change the status if the table allows it; idempotent when already there.
+    Conflict (with the reason) when the table does not allow it."""
+    current = status_of(conn, edition_id)
+    if current == to:
+        return to
+    if to not in TRANSITIONS[current]:
+        raise Conflict(f"edition {edition_id} is {current}: cannot {_VERB.get(to, to)} it")
+    changed = conn.execute(update(editions).where(editions.c.id == edition_id, editions.c.status == current)
+                           .values(status=to, **values)).rowcount
+    if not changed:  # someone moved it between our read and our write: decide again
+        return move(conn, edition_id, to, **values)
+    return to
+
+
+def pause(conn: Connection, edition_id: int, reason: str = "") -> EditionStatus:
+    """By an operator (no reason) or by the delivery code (the reason is shown by status)."""
+    return move(conn, edition_id, E.PAUSED, pause_reason=reason[:2000])
+
+
+def resume(conn: Connection, edition_id: int) -> EditionStatus:
+    return move(conn, edition_id, E.SENDING, pause_reason="", message_refusals=0)
+
+
+def start(conn: Connection, edition_id: int, audience_top: int) -> EditionStatus:
+    return move(conn, edition_id, E.SENDING, max_subscriber_id=audience_top, started_at=utcnow())
+
+
+def finish(conn: Connection, edition_id: int) -> EditionStatus:
+    return move(conn, edition_id, E.SENT, finished_at=utcnow())
+
+
+def hold(conn: Connection, edition_id: int) -> EditionStatus:
+    return move(conn, edition_id, E.HELD)
+
+
+def release(conn: Connection, edition_id: int) -> EditionStatus:
+    return move(conn, edition_id, E.BUILT)
+
+
+def cancel(conn: Connection, edition_id: int) -> EditionStatus:
+    return move(conn, edition_id, E.CANCELLED, finished_at=utcnow())

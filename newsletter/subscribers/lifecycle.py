@@ -1,0 +1,174 @@
+"""The one owner of subscription state: subscribe, resubscribe, unsubscribe, bounce,
+complain, suppress. Sign-up and confirmation (signup.py) are built on these.
+
+The rules users trust us for, enforced here and nowhere else:
+- only the subscriber changes their subscription: nobody is moved back in after
+  leaving except by their own action (an undo, a confirmed sign-up) or by an admin
+  acting at their request, recorded with the admin method;
+- a suppression for a hard bounce, a complaint or by an admin is lifted by an admin
+  only; the person's own unsubscribe is lifted when they come back;
+- suppressed or disabled addresses are never mailed (the senders check at claim time).
+
+Functions take an ORM session; Core code (the batch) passes `Session(bind=conn)`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from newsletter.db import utcnow
+from newsletter.errors import Conflict
+from newsletter.publications.models import Publication
+from newsletter.subscribers.models import (
+    OWN_SUPPRESSIONS,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+from newsletter.tracking.models import OWN_METHODS, Event, EventKind, Method
+
+S = SubscriptionStatus
+
+
+def subscription(session: Session, subscriber_id: int, publication_id: int) -> Subscription | None:
+    return session.scalar(select(Subscription).where(Subscription.subscriber_id == subscriber_id,
+                                                     Subscription.publication_id == publication_id))
+
+
+def suppressions(session: Session, email: str, publication_id: int | None) -> list[Suppression]:
+    """Every suppression that stops mail to `email` for this publication (global ones too)."""
+    scope = Suppression.publication_id.is_(None)
+    if publication_id is not None:
+        scope = or_(scope, Suppression.publication_id == publication_id)
+    return list(session.scalars(select(Suppression).where(Suppression.email == email, scope)))
+
+
+def admin_only_suppression(session: Session, email: str, publication_id: int | None) -> Suppression | None:
+    """A suppression the person cannot lift by coming back (hard bounce, complaint, admin)."""
+    return next((s for s in suppressions(session, email, publication_id) if s.reason not in OWN_SUPPRESSIONS), None)
+
+
+def suppress(session: Session, email: str, publication_id: int | None, reason: SuppressionReason) -> None:
+    known = session.scalar(select(Suppression.id).where(
+        Suppression.email == email,
+        Suppression.publication_id.is_(None) if publication_id is None
+        else Suppression.publication_id == publication_id))
+    if known is None:
+        session.add(Suppression(email=email, publication_id=publication_id, reason=reason))
+        session.flush()
+
+
+def _lift_own(session: Session, email: str, publication_id: int) -> None:
+    session.execute(delete(Suppression).where(
+        Suppression.email == email, Suppression.reason.in_(list(OWN_SUPPRESSIONS)),
+        or_(Suppression.publication_id == publication_id, Suppression.publication_id.is_(None))))
+
+
+def record_event(session: Session, kind: EventKind, method: Method, subscriber_id: int, publication_id: int | None,
+           edition_id: int | None = None, reason: str = "", detail: str = "", at: datetime | None = None) -> None:
+    session.add(Event(kind=kind, method=method, subscriber_id=subscriber_id, publication_id=publication_id,
+                      edition_id=edition_id, reason=reason[:64], detail=detail[:2000], created_at=at or utcnow()))
+
+
+def refuse_if_blocked(session: Session, subscriber, publication: Publication) -> None:
+    """Conflict, with the reason, when nobody but an admin may bring this person back."""
+    if subscriber.status == SubscriberStatus.DISABLED:
+        raise Conflict(f"{subscriber.email} is disabled by an admin; enable them first")
+    blocking = admin_only_suppression(session, subscriber.email, publication.id)
+    if blocking is not None:
+        raise Conflict(f"{subscriber.email} is suppressed ({blocking.reason}, since "
+                       f"{blocking.created_at:%Y-%m-%d}); an admin must lift that suppression first")
+
+
+def activate(session: Session, subscriber, publication: Publication, sections: list[str] | None,
+             method: Method, kind: EventKind, edition_id: int | None = None) -> Subscription:
+    """Make the subscription active and lift the person's own unsubscribe. Callers have
+    established that the person asked for it (or an admin at their request)."""
+    refuse_if_blocked(session, subscriber, publication)
+    sub = subscription(session, subscriber.id, publication.id)
+    if sub is None:
+        sub = Subscription(subscriber_id=subscriber.id, publication_id=publication.id, status=S.ACTIVE,
+                           sections=sections)
+        session.add(sub)
+    else:
+        sub.status, sub.sections = S.ACTIVE, sections
+        sub.confirm_nonce, sub.requested_sections = 0, None
+    _lift_own(session, subscriber.email, publication.id)
+    record_event(session, kind, method, subscriber.id, publication.id, edition_id)
+    session.flush()
+    return sub
+
+
+def add_by_admin(session: Session, subscriber, publication: Publication, sections: list[str] | None) -> Subscription:
+    """An admin adds someone. Someone who left is not moved back in by this: that is
+    `resubscribe`, a separate and recorded act. Returns the (possibly unchanged) subscription."""
+    sub = subscription(session, subscriber.id, publication.id)
+    if sub is not None and sub.status == S.UNSUBSCRIBED:
+        raise Conflict(f"{subscriber.email} unsubscribed from {publication.slug}; only they can come back, "
+                       "or an admin at their request: `newsletter subscribers resubscribe`")
+    if sub is not None and sub.status == S.ACTIVE:
+        sub.sections = sections
+        session.flush()
+        return sub
+    return activate(session, subscriber, publication, sections, Method.ADMIN, EventKind.SUBSCRIBE)
+
+
+def resubscribe(session: Session, subscriber, publication: Publication, method: Method,
+                edition_id: int | None = None) -> bool:
+    """Undo an unsubscribe (their link or preference centre, or an admin at their request).
+    Lifts their own unsubscribe; refuses (Conflict) for hard bounces, complaints, admin
+    suppressions and disabled subscribers. Returns whether anything changed."""
+    sub = subscription(session, subscriber.id, publication.id)
+    if sub is not None and sub.status == S.ACTIVE:
+        return False
+    activate(session, subscriber, publication, sub.sections if sub else None, method, EventKind.RESUBSCRIBE,
+             edition_id)
+    return True
+
+
+def unsubscribe(session: Session, subscriber, publication: Publication, method: Method,
+                edition_id: int | None = None, reason: str = "", detail: str = "") -> bool:
+    """Leave one publication. Idempotent: repeating it changes and records nothing."""
+    sub = subscription(session, subscriber.id, publication.id)
+    changed = sub is not None and sub.status != S.UNSUBSCRIBED
+    if sub is not None:
+        sub.status, sub.confirm_nonce, sub.requested_sections = S.UNSUBSCRIBED, 0, None
+    suppress(session, subscriber.email, publication.id, SuppressionReason.UNSUBSCRIBE)
+    if changed:
+        record_event(session, EventKind.UNSUBSCRIBE, method, subscriber.id, publication.id, edition_id, reason, detail)
+    session.flush()
+    return changed
+
+
+def end_for_address(session: Session, subscriber_id: int, email: str, publication_id: int,
+                    edition_id: int | None, kind: EventKind, detail: str, at: datetime | None = None) -> None:
+    """A hard bounce or a complaint: the event, a global suppression, and the subscription
+    ended (recorded as an unsubscribe by the bounce or complaint method)."""
+    reason = SuppressionReason.HARD_BOUNCE if kind == EventKind.BOUNCE else SuppressionReason.COMPLAINT
+    method = Method.BOUNCE if kind == EventKind.BOUNCE else Method.COMPLAINT
+    record_event(session, kind, Method.SMTP if kind == EventKind.BOUNCE else Method.COMPLAINT, subscriber_id,
+           publication_id, edition_id, "hard" if kind == EventKind.BOUNCE else "", detail, at)
+    suppress(session, email, None, reason)
+    sub = subscription(session, subscriber_id, publication_id)
+    if sub is not None and sub.status != S.UNSUBSCRIBED:
+        sub.status = S.UNSUBSCRIBED
+        record_event(session, EventKind.UNSUBSCRIBE, method, subscriber_id, publication_id, edition_id, at=at)
+    session.flush()
+
+
+def record_reason(session: Session, subscriber_id: int, publication_id: int, reason: str, detail: str) -> None:
+    """The optional 'why did you leave': only on the person's own latest unsubscribe
+    from this publication, and only once."""
+    event = session.scalar(select(Event).where(
+        Event.kind == EventKind.UNSUBSCRIBE, Event.subscriber_id == subscriber_id,
+        Event.publication_id == publication_id).order_by(Event.id.desc()).limit(1))
+    if event is None or event.method not in OWN_METHODS:
+        raise Conflict("there is no unsubscribe of yours to add a reason to")
+    if event.reason:
+        raise Conflict("a reason was already given; thank you")
+    event.reason, event.detail = reason[:64], detail[:2000]
+    session.flush()
