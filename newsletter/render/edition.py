@@ -96,25 +96,28 @@ class EditionRenderer:
             self._cache[key] = self._render(sections, named)
         return self._cache[key]
 
-    def _render(self, only: frozenset[str] | None, named: bool) -> Rendered:
-        self.renders += 1
+    def context(self, only: frozenset[str] | None = None, named: bool = False) -> dict:
+        """What the edition templates see (templates/email/README.md lists it)."""
         groups = group_sections(self.edition, only)
-        count = sum(len(g.entries) for g in groups)
-        context = {
+        return {
             "publication": self.publication,
             "edition": self.edition,
             "edition_date": self.edition.date.strftime("%A, %B %-d, %Y"),
             "sections": groups,
-            "headline_count": count,
+            "headline_count": sum(len(g.entries) for g in groups),
             "lead_headline": one_line(groups[0].entries[0].headline) if groups else "",
             "preheader": preheader_for(groups),
             "view_url": self.view_url,
             "personal": template_values(named),
         }
+
+    def _render(self, only: frozenset[str] | None, named: bool) -> Rendered:
+        self.renders += 1
+        context = self.context(only, named)
         email = render_with(self.env, "edition", context)
         check_rendered(email.subject, email.html or "", email.text)
         return Rendered(subject=email.subject, html=email.html or "", text=email.text,
-                        headline_count=count)
+                        headline_count=context["headline_count"])
 
 
 def personalise(rendered: Rendered, personal: Personal) -> tuple[str, str]:

@@ -31,13 +31,17 @@ _CSS_TOKENS = re.compile(r"""("[^"]*"|'[^']*')|\s*([{};,>])\s*|(:)\s*|(\s+)""")
 _DECLARATION_TOKENS = re.compile(r"""("[^"]*"|'[^']*')|\s*([;:,])\s*|(\s+)""")
 
 
-def inline_css(markup: str) -> str:
+def inline_css(markup: str, clean_up: bool = True) -> str:
+    """`clean_up=False`: premailer alone, as the service did before (the browser tests
+    compare the two pixel by pixel)."""
     tree = etree.fromstring(markup.strip(), etree.HTMLParser()).getroottree()
     Premailer(
         allow_network=False, keep_style_tags=False, strip_important=False,
         disable_validation=True, cssutils_logging_level=logging.CRITICAL,
         remove_classes=False, base_url=None,
     ).transform(tree.getroot())
+    if not clean_up:
+        return etree.tostring(tree, method="html", encoding="unicode")
     compact(tree.getroot())
     out = etree.tostring(tree, method="html", encoding="unicode")
     # The invisible padding after the preheader: an entity is 6 bytes in the
