@@ -26,7 +26,7 @@ _INDENT = re.compile(r"[ \t]*\n[ \t\n]*")
 _CLASS_IN_CSS = re.compile(r"\.(-?[A-Za-z_][\w-]*)")
 # CSS punctuation around which white space means nothing (outside quoted strings). Only
 # the space after a colon: the space before one is a descendant combinator (".a :hover").
-_CSS_TOKENS = re.compile(r"""("[^"]*"|'[^']*')|\s*([{};,>])\s*|(:)\s*|(\s+)""")
+_CSS_TOKENS = re.compile(r"""("[^"]*"|'[^']*')|\s*;\s*(?=})|\s*([{};,>])\s*|(:)\s*|(\s+)""")
 # In a style attribute (declarations only) the space before a colon goes too.
 _DECLARATION_TOKENS = re.compile(r"""("[^"]*"|'[^']*')|\s*([;:,])\s*|(\s+)""")
 
@@ -34,16 +34,19 @@ _DECLARATION_TOKENS = re.compile(r"""("[^"]*"|'[^']*')|\s*([;:,])\s*|(\s+)""")
 def inline_css(markup: str, clean_up: bool = True) -> str:
     """`clean_up=False`: premailer alone, as the service did before (the browser tests
     compare the two pixel by pixel)."""
-    tree = etree.fromstring(markup.strip(), etree.HTMLParser()).getroottree()
+    markup = markup.strip()
+    tree = etree.fromstring(markup, etree.HTMLParser()).getroottree()
+    # lxml invents a DOCTYPE where there was none; serialise the element then, as premailer does.
+    document = tree if markup[:9].lower() == "<!doctype" else tree.getroot()
     Premailer(
         allow_network=False, keep_style_tags=False, strip_important=False,
         disable_validation=True, cssutils_logging_level=logging.CRITICAL,
         remove_classes=False, base_url=None,
     ).transform(tree.getroot())
     if not clean_up:
-        return etree.tostring(tree, method="html", encoding="unicode")
+        return etree.tostring(document, method="html", encoding="unicode")
     compact(tree.getroot())
-    out = etree.tostring(tree, method="html", encoding="unicode")
+    out = etree.tostring(document, method="html", encoding="unicode")
     # The invisible padding after the preheader: an entity is 6 bytes in the
     # quoted-printable body, the raw character 9.
     return out.replace("\u200c", "&zwnj;")
@@ -74,6 +77,8 @@ def compact(root: etree._Element) -> None:
 def minify_css(css: str, tokens: re.Pattern = _CSS_TOKENS) -> str:
     """White space around punctuation removed, other runs made one space; strings kept."""
     def token(m: re.Match) -> str:
+        if m.lastindex is None:
+            return ""  # the last ';' of a rule
         kept = m.group(m.lastindex)  # a quoted string, a punctuation mark, or white space
         return " " if kept.isspace() else kept
     return tokens.sub(token, css).strip()
