@@ -1,4 +1,6 @@
-"""Benchmark: rendering one edition, and the outbox backend writing N messages.
+"""Benchmark: rendering one edition, composing one message, the message's size (and what
+its HTML part is made of, and would weigh with a leaner inlining), and the outbox backend
+writing N messages.
 
     .venv/bin/python bench/render_outbox.py [--subscribers 10000]
 
