@@ -20,7 +20,7 @@ from newsletter.links import Links
 from newsletter.publications.load import load_publications
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
-from newsletter.render.edition import EditionRenderer, Personal, greeting_for, personalise
+from newsletter.render.edition import EditionRenderer, Personal, personalise
 from newsletter.subscribers.service import import_csv
 
 SAMPLE_FEED = sample_file("sample-feed.xml")
@@ -83,8 +83,8 @@ def write_preview(settings: Settings, edition: Edition, publication: Publication
     """The edition as a subscriber sees it, with sample personal values, for a browser."""
     links = Links.from_settings(settings)
     renderer = EditionRenderer(edition, publication, settings.templates_dir, links.edition(edition.public_id))
-    markup, _ = personalise(renderer.render(None), Personal(
-        greeting=greeting_for("Reader"),
+    markup, _ = personalise(renderer.render(None, named=True), Personal(
+        name="Reader",
         unsubscribe_url=links.absolute("/u/PREVIEW"), preferences_url=links.absolute("/preferences/PREVIEW")))
     path = settings.var_dir / "previews" / f"{publication.slug}-{edition.date.isoformat()}.html"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the test suite needs beyond the virtual environment, set up only where
-# missing: Debian's Chromium (browser tests) and Postfix's smtp-sink (benchmark sink),
+# missing: Debian's Chromium (browser tests), Postfix's smtp-sink (benchmark sink) and
+# SpamAssassin (the message's structure is checked by its rules, offline),
 # and the PostgreSQL and Redis servers on 127.0.0.1, started if they do not answer.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 need=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
+command -v spamassassin >/dev/null 2>&1 || need+=(spamassassin)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-env: installing ${need[*]} from Debian's packages"
   as_root apt-get update -qq

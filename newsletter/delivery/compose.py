@@ -14,8 +14,9 @@ from newsletter.config import Settings
 from newsletter.editions.models import Edition
 from newsletter.links import Links
 from newsletter.publications.models import Publication
-from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, greeting_for
+from newsletter.render.edition import PLACEHOLDERS, EditionRenderer
 from newsletter.render.message import MessageTemplate, QPBody, message_id
+from newsletter.text import one_line
 from newsletter.tracking.tokens import Tokens
 
 
@@ -51,13 +52,14 @@ class Composer:
         self.links = Links.from_settings(settings, Tokens(self.secret))
         self.renderer = EditionRenderer(edition, publication, settings.templates_dir,
                                         self.links.edition(edition.public_id))
-        self._variants: dict[frozenset[str] | None, _Variant | None] = {}
+        self._variants: dict[tuple[frozenset[str] | None, bool], _Variant | None] = {}
 
-    def variant(self, sections: tuple[str, ...] | None) -> _Variant | None:
-        """None when this section set has no headlines in the edition (nothing to send)."""
-        key = None if sections is None else frozenset(sections)
+    def variant(self, sections: tuple[str, ...] | None, named: bool = False) -> _Variant | None:
+        """None when this section set has no headlines in the edition (nothing to send).
+        `named`: the reader has a name (the templates word the greeting around it)."""
+        key = (None if sections is None else frozenset(sections), named)
         if key not in self._variants:
-            rendered = self.renderer.render(key)
+            rendered = self.renderer.render(*key)
             if rendered.headline_count == 0:
                 self._variants[key] = None
             else:
@@ -72,13 +74,14 @@ class Composer:
         return self._variants[key]
 
     def compose(self, recipient: Recipient, now: datetime) -> Composed | None:
-        variant = self.variant(recipient.sections)
+        name = one_line(recipient.name)
+        variant = self.variant(recipient.sections, bool(name))
         if variant is None:
             return None
         r, links = recipient, self.links
         unsubscribe_url = links.unsubscribe(r.subscriber_id, r.key, self.publication.id, self.edition.id)
         preferences_url = links.preferences(r.subscriber_id, r.key, self.edition.id)
-        values = {"greeting": greeting_for(recipient.name), "unsubscribe_url": unsubscribe_url,
+        values = {"name": name, "unsubscribe_url": unsubscribe_url,
                   "preferences_url": preferences_url}
         msg_id = message_id("edition", (self.edition.id, recipient.subscriber_id),
                             self.publication.domain, self.secret)

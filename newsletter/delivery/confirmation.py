@@ -1,5 +1,6 @@
-"""The double opt-in email: rendered from templates/email/confirm.*, same headers and
-policy as the digest, sent through the configured delivery backend."""
+"""The double opt-in email: rendered from templates/email/confirm* (render_email, the path
+every email takes), same headers and policy as the digest, sent through the configured
+delivery backend."""
 from __future__ import annotations
 
 import time
@@ -10,9 +11,8 @@ from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.backends import Backend
 from newsletter.links import Links
-from newsletter.render.edition import inline_css
+from newsletter.render.emails import render_email
 from newsletter.render.message import build_message, message_id
-from newsletter.render.templates import environment
 from newsletter.subscribers.models import Subscription
 
 
@@ -24,18 +24,15 @@ def send_confirmation(session: Session, settings: Settings, backend: Backend, su
     from newsletter.publications.models import Publication
 
     pub = session.get(Publication, sub.publication_id)
-    env = environment(settings.templates_dir)
     url = Links.from_settings(settings).confirm(sub.id, sub.subscriber.token_key, sub.confirm_nonce)
-    context = {"publication": pub, "confirm_url": url}
+    email = render_email("confirm", {"confirm_url": url}, pub, settings)
     now = utcnow()
     # One per sending (a re-sent confirmation is a new message), unlike digest Message-IDs.
     msg_id = message_id("confirm", (sub.id, time.time_ns()), pub.domain, settings.signing_key())
     data = build_message(
         sender_name=pub.sender_name, sender_address=pub.sender_address,
         to_name=sub.subscriber.name, to_address=sub.subscriber.email,
-        subject=env.get_template("email/confirm_subject.txt").render(context),
-        text=env.get_template("email/confirm.txt").render(context),
-        html=inline_css(env.get_template("email/confirm.html").render(context)),
+        subject=email.subject, text=email.text, html=email.html,
         msg_id=msg_id, date=now, reply_to=pub.reply_to, list_id=pub.list_id, bulk=False)
     backend.open()
     try:

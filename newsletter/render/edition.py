@@ -1,34 +1,29 @@
-"""Render an edition once per distinct section set, then personalise by substitution.
+"""Render an edition once per variant, then personalise by substitution.
 
-Jinja2 and premailer run once per (edition, section set). Per-subscriber values
-go into the finished strings through placeholders that survive both escaping
-and CSS inlining untouched; the values are escaped for HTML when substituted.
-This is what keeps the per-message cost down to a few string replacements.
+A variant is a section set (None: all sections) and whether the reader has a name:
+the wording around the name ("Good morning, Ann." or "Good morning.") is the
+template's, so a named and a nameless reader get different renderings, and the
+name itself goes in per message (render/personal.py). Jinja2 and premailer run at
+most twice per section set, never per subscriber: that keeps the per-message cost
+down to a few string replacements.
 """
 from __future__ import annotations
 
-import html
-import logging
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from premailer import Premailer
-
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
+from newsletter.render.emails import render_with
+from newsletter.render.personal import PLACEHOLDERS, Personal, check_rendered, template_values
+from newsletter.render.personal import personalise as _personalise
 from newsletter.render.templates import environment
 from newsletter.text import one_line
 
-# Placeholders: plain ASCII letters and digits, so escaping and inlining leave them be.
-# A random part, new in every process, so that text from a feed cannot guess one and
-# have personal values spliced into a headline.
-_NONCE = secrets.token_hex(8).upper()
-PLACEHOLDERS = {
-    "greeting": f"XNLXGREETING{_NONCE}X",
-    "unsubscribe_url": f"XNLXUNSUBSCRIBE{_NONCE}X",
-    "preferences_url": f"XNLXPREFERENCES{_NONCE}X",
-}
+__all__ = ["PLACEHOLDERS", "EditionRenderer", "Personal", "Rendered", "personalise"]
+
+PREHEADER_LIMIT = 140  # characters: about what a phone's inbox shows under the subject
+SEPARATOR = " \u00b7 "  # middle dot between headlines in the preheader
 
 
 @dataclass(frozen=True)
@@ -37,27 +32,6 @@ class Rendered:
     html: str
     text: str
     headline_count: int
-
-
-@dataclass(frozen=True)
-class Personal:
-    greeting: str
-    unsubscribe_url: str
-    preferences_url: str
-
-
-def greeting_for(name: str) -> str:
-    name = one_line(name)
-    return f"Good morning, {name}. Here are today's headlines." if name else "Good morning. Here are today's headlines."
-
-
-def inline_css(markup: str) -> str:
-    """premailer with no network access; @media rules stay in a style block for phones."""
-    return Premailer(
-        markup, allow_network=False, keep_style_tags=False, strip_important=False,
-        disable_validation=True, cssutils_logging_level=logging.CRITICAL,
-        remove_classes=False, base_url=None,
-    ).transform()
 
 
 @dataclass
@@ -79,51 +53,74 @@ def group_sections(edition: Edition, only: frozenset[str] | None) -> list[Sectio
     return groups
 
 
+def preheader_for(groups: list[SectionGroup], limit: int = PREHEADER_LIMIT) -> str:
+    """The inbox preview line: the headlines after the lead (the subject already has the
+    lead), each section's first, as many whole ones as fit; never a word cut in two."""
+    ordered = [g.entries[0] for g in groups] + [e for g in groups for e in g.entries[1:]]
+    headlines = [one_line(e.headline) for e in ordered[1:]]
+    if not headlines:
+        return one_line(ordered[0].teaser) if ordered else ""
+    kept: list[str] = []
+    for headline in headlines:
+        if len(SEPARATOR.join([*kept, headline])) > limit:
+            break
+        kept.append(headline)
+    return SEPARATOR.join(kept) if kept else cut_at_word(headlines[0], limit)
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """At most `limit` characters, ending on a whole word and an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit - 1]
+    return head.rstrip(" ,;:-\u00b7|") + "\u2026"
+
+
 class EditionRenderer:
-    def __init__(self, edition: Edition, publication: Publication, templates_dir: Path,
+    def __init__(self, edition: Edition, publication: Publication, templates_dir: Path | None,
                  view_url: str):
         self.edition = edition
         self.publication = publication
-        self.env = environment(templates_dir)
+        self.env = environment(templates_dir, publication.slug)
         self.view_url = view_url
-        self._cache: dict[frozenset[str] | None, Rendered] = {}
+        self._cache: dict[tuple[frozenset[str] | None, bool], Rendered] = {}
         self.renders = 0  # how many times Jinja2 + premailer actually ran
 
-    def render(self, sections: frozenset[str] | None = None) -> Rendered:
-        """The edition for this section set (None: all), rendered at most once."""
+    def render(self, sections: frozenset[str] | None = None, named: bool = False) -> Rendered:
+        """The edition for this section set (None: all), for a reader with or without a
+        name, rendered at most once."""
         if sections is not None and sections >= {i.section_slug for i in self.edition.items}:
             sections = None  # a preference covering every section in the edition is "all"
-        if sections not in self._cache:
-            self._cache[sections] = self._render(sections)
-        return self._cache[sections]
+        key = (sections, named)
+        if key not in self._cache:
+            self._cache[key] = self._render(sections, named)
+        return self._cache[key]
 
-    def _render(self, only: frozenset[str] | None) -> Rendered:
-        self.renders += 1
+    def context(self, only: frozenset[str] | None = None, named: bool = False) -> dict:
+        """What the edition templates see (templates/email/README.md lists it)."""
         groups = group_sections(self.edition, only)
-        count = sum(len(g.entries) for g in groups)
-        lead = groups[0].entries[0].headline if groups else "no new headlines"
-        context = {
+        return {
             "publication": self.publication,
             "edition": self.edition,
             "edition_date": self.edition.date.strftime("%A, %B %-d, %Y"),
             "sections": groups,
-            "headline_count": count,
-            "lead_headline": lead,
-            "preheader": " | ".join(one_line(g.entries[0].headline) for g in groups)[:180],
+            "headline_count": sum(len(g.entries) for g in groups),
+            "lead_headline": one_line(groups[0].entries[0].headline) if groups else "",
+            "preheader": preheader_for(groups),
             "view_url": self.view_url,
-            "personal": PLACEHOLDERS,
+            "personal": template_values(named),
         }
-        subject = one_line(self.env.get_template("email/subject.txt").render(context))
-        markup = inline_css(self.env.get_template("email/edition.html").render(context))
-        text = self.env.get_template("email/edition.txt").render(context)
-        return Rendered(subject=subject[:250], html=markup, text=text, headline_count=count)
+
+    def _render(self, only: frozenset[str] | None, named: bool) -> Rendered:
+        self.renders += 1
+        context = self.context(only, named)
+        email = render_with(self.env, "edition", context)
+        check_rendered(email.subject, email.html or "", email.text)
+        return Rendered(subject=email.subject, html=email.html or "", text=email.text,
+                        headline_count=context["headline_count"])
 
 
 def personalise(rendered: Rendered, personal: Personal) -> tuple[str, str]:
-    """(html, text) for one subscriber: substitution only, values escaped for HTML."""
-    markup, text = rendered.html, rendered.text
-    for key, placeholder in PLACEHOLDERS.items():
-        value = getattr(personal, key)
-        markup = markup.replace(placeholder, html.escape(value, quote=True))
-        text = text.replace(placeholder, value)
-    return markup, text
+    """(html, text) for one reader: substitution only, values escaped for HTML."""
+    markup, text = _personalise(rendered.html, rendered.text, personal)
+    return markup or "", text

@@ -1,20 +1,33 @@
-"""The Jinja2 environment: autoescaping for HTML, undefined variables are errors.
+"""The Jinja2 environments: autoescaping for HTML, undefined variables are errors.
 
-Templates are looked up in the operator's folder first (settings.templates_dir),
-then in the set shipped with the package: an operator overrides one file without
-copying the rest.
+Templates are looked up, first match wins, in:
+
+1. settings.templates_dir/<publication slug>/  (one publication's own wording and look)
+2. settings.templates_dir/                     (the operator's house set)
+3. the set shipped with the package            (newsletter/templates)
+
+so an operator overrides one file for one publication without copying the rest.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
+# Publication slugs are checked when publications are loaded; this keeps a folder name
+# that is not a plain slug (a "..", a separator) from ever becoming a search path.
+_PLAIN_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
-@lru_cache(maxsize=8)
-def environment(templates_dir: Path | None = None) -> Environment:
-    loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
+
+@lru_cache(maxsize=64)
+def environment(templates_dir: Path | None = None, publication_slug: str = "") -> Environment:
+    loaders = []
+    if templates_dir and publication_slug and _PLAIN_SLUG.fullmatch(publication_slug):
+        loaders.append(FileSystemLoader(str(Path(templates_dir) / publication_slug)))
+    if templates_dir:
+        loaders.append(FileSystemLoader(str(templates_dir)))
     loaders.append(PackageLoader("newsletter", "templates"))
     return Environment(
         loader=ChoiceLoader(loaders),

@@ -14,8 +14,9 @@ from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import DeliveryStatus
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
-from newsletter.render.edition import EditionRenderer, Personal, greeting_for, personalise
+from newsletter.render.edition import EditionRenderer, Personal, personalise
 from newsletter.subscribers.models import Subscription
+from newsletter.text import one_line
 from newsletter.tracking.unsubscribe import resolve
 from newsletter.web.pages import ctx
 
@@ -38,7 +39,7 @@ def edition_page(request: Request, public_id: str = Path(max_length=32), t: str 
         pub = s.get(Publication, edition.publication_id)
         sections = None
         signup = w.links.signup(pub.slug)
-        personal = Personal(greeting=greeting_for(""), unsubscribe_url=signup, preferences_url=signup)
+        personal = Personal(name="", unsubscribe_url=signup, preferences_url=signup)
         if t:
             claim = w.tokens.read_unsubscribe(t)
             subscriber, claimed_pub = resolve(s, claim)
@@ -47,9 +48,9 @@ def edition_page(request: Request, public_id: str = Path(max_length=32), t: str 
                                                           Subscription.publication_id == pub.id))
                 sections = frozenset(sub.sections) if sub and sub.sections else None
                 key = subscriber.token_key
-                personal = Personal(greeting_for(subscriber.name),
+                personal = Personal(one_line(subscriber.name),
                                     w.links.unsubscribe(subscriber.id, key, pub.id, edition.id),
                                     w.links.preferences(subscriber.id, key, edition.id))
         renderer = EditionRenderer(edition, pub, w.settings.templates_dir, w.links.edition(edition.public_id))
-        html, _ = personalise(renderer.render(sections), personal)
+        html, _ = personalise(renderer.render(sections, bool(personal.name)), personal)
     return HTMLResponse(html)

@@ -1,17 +1,31 @@
 """End to end in headless Chromium (Debian's package, driven by Playwright through its
-executable path): the unsubscribe link from a delivered message, and every page at
-phone and desktop widths, with screenshots kept under test-output/screenshots/."""
+executable path): the unsubscribe link from a delivered message, every page at phone
+and desktop widths (the email with a 200-character unbreakable name and headline),
+and the email's clean-up after inlining compared pixel by pixel with premailer's
+plain output. Screenshots are kept under test-output/screenshots/."""
 from __future__ import annotations
 
 import os
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
+from sqlalchemy.orm import Session
 
+from newsletter.db import utcnow
+from newsletter.editions.build import window_for
+from newsletter.editions.models import Edition
+from newsletter.links import Links
+from newsletter.publications.models import Publication
+from newsletter.publications.schedule import local_date
+from newsletter.render.edition import EditionRenderer, Personal
+from newsletter.render.inline import inline_css
+from newsletter.render.personal import personalise
 from newsletter.subscribers.models import SubscriptionStatus
+from tests.helpers import add_article
 from tests.integration.web.conftest import deliver_today, public_id
 from tests.integration.web.test_http import outbox_messages, state, unsubscribe_url
 
@@ -35,16 +49,38 @@ def overflow(page) -> int:
                          " - window.innerWidth")
 
 
-def shoot(page, name: str) -> None:
+def cut_off(page) -> list[str]:
+    """Elements that reach past the right edge of the viewport or whose content overflows
+    them: content a reader cannot see (overflow() misses what a clipping box hides)."""
+    return page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => {
+        const r = e.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) return false;  // not displayed (the preheader)
+        const inline = getComputedStyle(e).display === 'inline';
+        return r.right > window.innerWidth + 0.5 || (!inline && e.scrollWidth > e.clientWidth + 1);
+    }).map(e => e.tagName + ': ' + e.textContent.trim().slice(0, 40))""")
+
+
+def shoot(page, name: str) -> bytes:
     folder = OUTPUT / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    return page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+LONG_WORD = "Supercalifragilistic" * 10  # 200 characters and no place to break them
 
 
 @pytest.fixture
 def delivered(engine, web_settings, publication, server):
+    with Session(engine) as s:
+        pub = s.merge(publication)
+        now = utcnow()
+        end = window_for(s, pub, local_date(pub.timezone, now), now)[1]
+        add_article(s, "superpowers", f"Talks on {LONG_WORD}", end - timedelta(minutes=30),
+                    teaser=f"Delegates could not agree on the word {LONG_WORD} in the final text.")
+        s.commit()
     return deliver_today(engine, web_settings, publication, [
-        ("ann@example.org", "Ann Reader", None), ("chloe@example.org", "Chloé Moreau-Lindqvist", None)])
+        ("ann@example.org", "Ann Reader", None), ("chloe@example.org", "Chloé Moreau-Lindqvist", None),
+        ("long@example.org", LONG_WORD, None)])
 
 
 def test_unsubscribe_from_a_delivered_message_in_chromium(browser, engine, web_settings, delivered):
@@ -67,8 +103,10 @@ def test_unsubscribe_from_a_delivered_message_in_chromium(browser, engine, web_s
 
 @pytest.mark.parametrize("width", [360, 1280])
 def test_pages_fit_the_screen(browser, engine, web_settings, delivered, server, width):
-    digest = next(m for m in outbox_messages(web_settings) if m["List-Unsubscribe"])
+    digest = next(m for m in outbox_messages(web_settings)
+                  if m["List-Unsubscribe"] and m["To"].addresses[0].addr_spec == "long@example.org")
     email_html = digest.get_body(("html",)).get_content()
+    assert f"Good morning, {LONG_WORD}." in email_html
     unsub = unsubscribe_url(web_settings, "chloe@example.org")
     prefs = re.search(r'href="(https?://[^"]+/preferences/[^"]+)"', email_html).group(1)
     page = browser.new_page(viewport={"width": width, "height": 900})
@@ -87,4 +125,29 @@ def test_pages_fit_the_screen(browser, engine, web_settings, delivered, server, 
             page.goto(url)
         shoot(page, f"{name}-{width}")
         assert overflow(page) <= 0, f"{name} overflows by {overflow(page)}px at {width}px"
+        if name == "email":
+            assert cut_off(page) == [], f"content cut off at {width}px"
     page.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_clean_up_after_inlining_changes_no_pixel(browser, engine, web_settings, delivered, width):
+    """The same edition, inlined by premailer alone (as before) and with the lossless
+    clean-up (unused classes, white space in styles, indentation): identical screenshots."""
+    with Session(engine) as s:
+        edition = s.get(Edition, delivered)
+        pub = s.get(Publication, edition.publication_id)
+        renderer = EditionRenderer(edition, pub, web_settings.templates_dir,
+                                   Links.from_settings(web_settings).edition(edition.public_id))
+        raw = renderer.env.get_template("email/edition.html").render(renderer.context(None, named=True))
+    personal = Personal("Chloé Moreau-Lindqvist", "https://news.example.com/u/T", "https://news.example.com/p/T")
+    before, _ = personalise(inline_css(raw, clean_up=False), "", personal)
+    after, _ = personalise(inline_css(raw), "", personal)
+    assert len(after) < len(before) * 0.95
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    shots = []
+    for name, markup in (("before", before), ("after", after)):
+        page.set_content(markup)
+        shots.append(shoot(page, f"email-{name}-clean-up-{width}"))
+    page.close()
+    assert shots[0] == shots[1], f"the clean-up changed the rendering at {width}px (see {OUTPUT / 'screenshots'})"

@@ -1,13 +1,24 @@
+import re
 from datetime import date, timedelta
 
 import pytest
 from jinja2 import UndefinedError
 
 from newsletter.editions.build import build_edition
-from newsletter.render.edition import EditionRenderer, Personal, personalise
+from newsletter.editions.models import EditionItem
+from newsletter.errors import ConfigurationError
+from newsletter.render.edition import (
+    EditionRenderer,
+    Personal,
+    SectionGroup,
+    cut_at_word,
+    personalise,
+    preheader_for,
+)
 from newsletter.render.templates import environment
 from tests.conftest import at
 from tests.helpers import add_article
+from tests.unit.render.conftest import render_for
 
 CUT = at("2026-11-26T11:00:00")
 
@@ -30,14 +41,17 @@ def test_html_in_headlines_is_escaped(settings, edition, publication):
     # premailer (lxml) re-serialises: quotes need no escaping in text, < and & stay escaped
     assert '&lt;script&gt;alert("x")&lt;/script&gt; &amp; "quotes"' in rendered.html
     assert 'Talks <script>alert("x")</script> & "quotes"' in rendered.text
-    assert rendered.subject.endswith('Talks <script>alert("x")</script> & "quotes"')
+    assert rendered.subject.startswith('Talks <script>alert("x")</script> & "quotes"')
 
 
 def test_styles_are_inlined_and_media_rules_kept(settings, edition, publication):
     markup = renderer(settings, edition, publication).render().html
-    assert 'class="headline" style="' in markup
-    assert "@media only screen and (max-width: 480px)" in markup
+    assert 'class="headline" style="font-size:19px;' in markup
+    assert "@media only screen and (max-width:480px){.masthead-name{" in markup
     assert ".masthead-name {" not in markup.split("@media")[0]  # plain rules left the style block
+    # Only the classes the phone rules name are kept; the others did their job when inlining.
+    assert set(re.findall(r'class="([^"]*)"', markup)) == {"masthead-name", "online", "greeting", "section",
+                                                           "headline", "footer"}
 
 
 def test_render_runs_once_per_section_set(settings, edition, publication):
@@ -50,11 +64,12 @@ def test_render_runs_once_per_section_set(settings, edition, publication):
 
 
 def test_personal_values_are_substituted_escaped(settings, edition, publication):
-    rendered = renderer(settings, edition, publication).render()
-    markup, text = personalise(rendered, Personal(greeting='Hi <b>"Bob"</b>',
+    rendered = renderer(settings, edition, publication).render(named=True)
+    markup, text = personalise(rendered, Personal(name='<b>"Bob"</b>',
                                                   unsubscribe_url="https://n.example.com/u/a?x=1&y=2",
                                                   preferences_url="https://n.example.com/p/b"))
-    assert "Hi &lt;b&gt;&#34;Bob&#34;&lt;/b&gt;" in markup or "Hi &lt;b&gt;&quot;Bob&quot;&lt;/b&gt;" in markup
+    assert "Good morning, &lt;b&gt;&quot;Bob&quot;&lt;/b&gt;." in markup
+    assert 'Good morning, <b>"Bob"</b>.' in text
     assert 'href="https://n.example.com/u/a?x=1&amp;y=2"' in markup
     assert "Unsubscribe: https://n.example.com/u/a?x=1&y=2" in text
     assert "XNLX" not in markup and "XNLX" not in text
@@ -63,4 +78,70 @@ def test_personal_values_are_substituted_escaped(settings, edition, publication)
 def test_undefined_variables_are_errors(settings):
     env = environment(settings.templates_dir)
     with pytest.raises(UndefinedError):
-        env.get_template("email/subject.txt").render({})
+        env.get_template("email/edition_subject.txt").render({})
+
+
+def test_at_most_two_renderings_per_section_set(settings, edition, publication):
+    """The name is the only personal value that changes the wording: a variant with and
+    one without, never one per reader."""
+    r = renderer(settings, edition, publication)
+    for name in ("Ann", "Bob", "", "Chloé", ""):
+        markup, text = personalise(r.render(None, named=bool(name)), Personal(name, "u", "p"))
+        greeting = f"Good morning, {name}." if name else "Good morning."
+        assert f"{greeting} Here are today's headlines." in text
+        assert greeting in markup
+    assert r.renders == 2
+
+
+def test_subject_leads_with_the_top_headline_then_the_brand(settings, fixed_edition, publication):
+    _, _, subject = render_for(settings, fixed_edition, publication)
+    assert subject == "Foreign ministers of three Pacific allies meet ahead of Beijing talks | SpaceWar Daily"
+    _, _, only_drones = render_for(settings, fixed_edition, publication, sections=frozenset({"drone-war"}))
+    assert only_drones == "Drone makers court the army at a trade fair | SpaceWar Daily"
+
+
+def test_preheader_is_hidden_the_standard_way_and_ends_on_a_word(settings, fixed_edition, publication):
+    markup, _, _ = render_for(settings, fixed_edition, publication)
+    block = re.search(r'<div style="([^"]*)">(.*?)</div>', markup, re.S)
+    style, content = block.group(1).split(";"), block.group(2)
+    for declaration in ("display:none", "max-height:0", "opacity:0", "overflow:hidden", "mso-hide:all"):
+        assert declaration in style
+    assert not any(d.startswith("color:") for d in style)  # not hidden by colouring it like the background
+    text, padding = content.split("&zwnj;", 1)
+    assert padding.replace("&zwnj;", "").replace("\xa0", "") == ""
+    # The subject has the lead headline; the preview goes on with the other sections' leads,
+    # as many whole headlines as fit in 140 characters (the next one, 122 long, does not).
+    assert text == "Drone makers court the army at a trade fair \u00b7 Zürich talks on verification end without a deal"
+
+
+def test_preheader_cuts_on_whole_headlines_or_words():
+    def groups(*headlines):
+        return [SectionGroup("s", "S", [EditionItem(headline=h, teaser="T") for h in headlines])]
+
+    assert preheader_for(groups("Lead")) == "T"
+    assert preheader_for(groups("Lead", "Second one", "Third one"), limit=22) == "Second one \u00b7 Third one"
+    assert preheader_for(groups("Lead", "Second one", "Third one"), limit=21) == "Second one"
+    assert preheader_for(groups("Lead", "A rather long second headline"), limit=16) == "A rather long\u2026"
+    assert cut_at_word("x" * 50, 10) == "x" * 9 + "\u2026"
+
+
+@pytest.mark.parametrize("greeting", ["{{ personal.name | upper }}", "{{ personal.name | lower }}",
+                                      "{{ personal.name | truncate(5) }}", "{{ personal.name[:3] }}",
+                                      "{{ personal.name | title }}"])
+def test_templates_cannot_transform_personal_values(settings, tmp_path, edition, publication, greeting):
+    folder = tmp_path / "templates" / "email"
+    folder.mkdir(parents=True)
+    (folder / "edition.txt").write_text(f"Hello {greeting}\n{{{{ personal.unsubscribe_url }}}}\n")
+    settings.templates_dir = tmp_path / "templates"
+    with pytest.raises(ConfigurationError, match="transforms a personal value"):
+        renderer(settings, edition, publication).render(named=True)
+
+
+def test_personal_values_never_go_into_the_shared_subject(settings, tmp_path, edition, publication):
+    folder = tmp_path / "templates" / "email"
+    folder.mkdir(parents=True)
+    (folder / "edition_subject.txt").write_text("For {{ personal.name }}: {{ lead_headline }}\n")
+    settings.templates_dir = tmp_path / "templates"
+    with pytest.raises(ConfigurationError, match="in the subject"):
+        renderer(settings, edition, publication).render(named=True)
+    assert renderer(settings, edition, publication).render(named=False).subject.startswith("For :")
