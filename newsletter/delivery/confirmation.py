@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.backends import Backend
+from newsletter.delivery.dkim import signer_for
 from newsletter.links import Links
 from newsletter.render.edition import inline_css
 from newsletter.render.message import build_message, message_id
@@ -36,7 +37,8 @@ def send_confirmation(session: Session, settings: Settings, backend: Backend, su
         subject=env.get_template("email/confirm_subject.txt").render(context),
         text=env.get_template("email/confirm.txt").render(context),
         html=inline_css(env.get_template("email/confirm.html").render(context)),
-        msg_id=msg_id, date=now, reply_to=pub.reply_to, list_id=pub.list_id, bulk=False)
+        msg_id=msg_id, date=now, reply_to=pub.reply_to, list_id=pub.list_id, bulk=False,
+        signer=signer_for(pub))
     backend.open()
     try:
         backend.send(pub.sender_address, sub.subscriber.email, data, msg_id)
