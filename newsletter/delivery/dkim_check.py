@@ -87,7 +87,7 @@ def check_publication(settings: Settings, pub: Publication, *, dns: bool = False
                       resolve: Callable[[bytes], bytes | None] = get_txt) -> CheckReport:
     signer = signer_for(pub)
     if signer is None:
-        raise ConfigurationError(f"publication {pub.slug!r} has no [publications.dkim] settings")
+        raise ConfigurationError(f"publication {pub.slug!r} does not sign: its publications.dkim table is missing")
     message = sample_message(settings, pub)
     head = message[:message.index(b"\r\n\r\n")].decode("ascii", "replace").replace("\r\n", "")
     h = re.search(r"\bh=([^;]*);", head)
