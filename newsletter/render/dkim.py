@@ -100,7 +100,10 @@ def public_key_record(public_key: rsa.RSAPublicKey) -> str:
 def _fold(pieces: Iterable[tuple[str, str]]) -> str:
     """Lay out (separator, piece) pairs on lines of at most 78 characters; a piece that
     does not fit starts a continuation line. Every separator used here is a place where
-    RFC 6376 allows folding white space."""
+    RFC 6376 allows folding white space.
+
+    The one header line not folded by the email package's policy: the policy would
+    RFC 2047-encode the long base64 words of b= and bh=, which breaks the signature."""
     lines, line = [], "DKIM-Signature:"
     for sep, piece in pieces:
         if len(line) + len(sep) + len(piece) <= _MAX_LINE:
@@ -161,10 +164,10 @@ class DkimSigner:
         data = b"".join(signed) + canon_head[:-2]  # the signature field itself: no CRLF
         signature = base64.b64encode(self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
         # FWS may stand anywhere inside b=; verifiers remove the whole value before hashing.
-        last = len(head) - head.rfind("\r\n") - 2 if "\r\n" in head else len(head)
-        room = max(_MAX_LINE - last, 0)
-        chunks = [signature[:room]] + [signature[i:i + 76] for i in range(room, len(signature), 76)]
-        return (head + "\r\n ".join(c for c in chunks if c) + "\r\n").encode("ascii")
+        room = max(_MAX_LINE - (len(head) - head.rfind("\n") - 1), 0)
+        rest = signature[room:]
+        tail = signature[:room] + "".join("\r\n " + rest[i:i + 76] for i in range(0, len(rest), 76))
+        return (head + tail + "\r\n").encode("ascii")
 
     def _h_pieces(self, names: tuple[str, ...]) -> list[tuple[str, str]]:
         """h= as foldable pieces: a break may follow any colon. The same few lists recur."""
