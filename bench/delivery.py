@@ -8,6 +8,11 @@ against a fast SMTP sink on loopback (Postfix's smtp-sink when installed, else
 aiosmtpd), then sends N prebuilt messages over the same number of reused connections
 as the raw reference. Prints messages a second for both, their ratio, the workers'
 peak memory, and whether the sink received exactly N each time. Figures, not a test.
+
+The pipeline runs twice in the same run, on two copies of the database: with the
+publication's DKIM signing off, then on (a fresh RSA-2048 key). It prints the rate
+ratio and the workers' CPU time per message both ways: their difference is what
+signing costs a message.
 """
 from __future__ import annotations
 
@@ -26,13 +31,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newsletter.config import Settings  # noqa: E402
+from newsletter.config import Settings, sample_file  # noqa: E402
 from newsletter.db import get_engine, utcnow  # noqa: E402
 from newsletter.editions.build import build_edition, window_for  # noqa: E402
 from newsletter.publications.load import load_publications  # noqa: E402
@@ -93,7 +100,7 @@ def setup_database(name: str, n: int) -> str:
     migrate(url)
     engine = get_engine(url)
     with Session(engine, expire_on_commit=False) as s:
-        pub = load_publications(s, ROOT / "config" / "publications.toml")[0]
+        pub = load_publications(s, sample_file("publications.toml"))[0]
         now = utcnow()
         day = local_date(pub.timezone, now)
         end = window_for(s, pub, day, now)[1]
@@ -106,8 +113,9 @@ def setup_database(name: str, n: int) -> str:
                               section_id=section.id, source="AFP", byline="AFP Staff Writers",
                               dateline="Paris (AFP)", published_at=end - timedelta(minutes=10 * (i * 4 + j + 1))))
         s.flush()
-        s.execute(text("INSERT INTO subscribers (email, name, created_at) SELECT 'reader' || g || '@example.org', "
-                       "'Reader ' || g, now() FROM generate_series(1, :n) g"), {"n": n})
+        s.execute(text("INSERT INTO subscribers (email, name, created_at, token_key) "
+                       "SELECT 'reader' || g || '@example.org', 'Reader ' || g, now(), "
+                       "floor(random() * 4611686018427387903)::bigint FROM generate_series(1, :n) g"), {"n": n})
         s.execute(text("INSERT INTO subscriptions (subscriber_id, publication_id, status, created_at, updated_at) "
                        "SELECT id, :p, 'active', now(), now() FROM subscribers"), {"p": pub.id})
         edition, _ = build_edition(s, pub, day, now)
@@ -115,12 +123,49 @@ def setup_database(name: str, n: int) -> str:
         return url, edition.id
 
 
+def _admin():
+    return create_engine(PG.replace("postgresql://", "postgresql+psycopg://") + "/test", isolation_level="AUTOCOMMIT")
+
+
+def copy_with_dkim(url: str, name: str, tmp: Path) -> str:
+    """A copy of the database whose publication signs with a new RSA-2048 key."""
+    get_engine(url).dispose()  # CREATE DATABASE ... TEMPLATE needs the source idle
+    with _admin().connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{url.rsplit("/", 1)[1]}"'))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp / "dkim.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+    copy = f"{PG}/{name}"
+    with get_engine(copy).begin() as c:
+        c.execute(text("UPDATE publications SET dkim_domain = 'spacewar.example.com', dkim_selector = 'bench', "
+                       "dkim_key_file = :f"), {"f": str(path)})
+    return copy
+
+
+def _tree(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid] + [int(p) for p in children]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the worker and its pool processes."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except FileNotFoundError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM of the worker's main process and its children, the largest one."""
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    pids = [pid] + [int(p) for p in children]
     best = 0
-    for p in pids:
+    for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -145,6 +190,7 @@ def run_pipeline(url: str, edition_id: int, n: int, workers: int, port: int, tmp
     client = Celery(broker=REDIS)
     engine = get_engine(url)
     time.sleep(3)  # worker start-up is not part of the figure
+    cpu_start = cpu_seconds(worker.pid)
     start = time.perf_counter()
     client.send_task("newsletter.drive", args=[edition_id], queue="newsletter")
     while True:
@@ -154,10 +200,12 @@ def run_pipeline(url: str, edition_id: int, n: int, workers: int, port: int, tmp
             break
         time.sleep(0.05)
     elapsed = time.perf_counter() - start
+    cpu = cpu_seconds(worker.pid) - cpu_start
     memory = peak_rss_mb(worker.pid)
     os.killpg(worker.pid, signal.SIGTERM)
     worker.wait(timeout=60)
-    return elapsed, memory
+    engine.dispose()
+    return elapsed, memory, cpu
 
 
 def _raw_sender(args):
@@ -194,10 +242,17 @@ def main() -> None:
     print(f"setting up {n:,} subscribers in PostgreSQL ...", flush=True)
     url, edition_id = setup_database(name, n)
 
+    dkim_url = copy_with_dkim(url, name + "_dkim", tmp)
     sink = Sink(2600 + os.getpid() % 1000)
-    elapsed, memory = run_pipeline(url, edition_id, n, args.workers, sink.port, tmp)
+    elapsed, memory, cpu = run_pipeline(url, edition_id, n, args.workers, sink.port, tmp)
     time.sleep(0.5)
     pipeline_count = sink.count()
+    sink.stop()
+
+    sink = Sink(2600 + (os.getpid() + 2) % 1000)
+    dkim_elapsed, dkim_memory, dkim_cpu = run_pipeline(dkim_url, edition_id, n, args.workers, sink.port, tmp)
+    time.sleep(0.5)
+    dkim_count = sink.count()
     sink.stop()
 
     sink = Sink(2600 + (os.getpid() + 1) % 1000)
@@ -214,10 +269,18 @@ def main() -> None:
           f"sink received {raw_count:,} ({'exactly N' if raw_count == n else 'NOT N'})")
     print(f"ratio:     pipeline / raw = {p_rate / r_rate:.2f} (target >= 0.5)")
     print(f"worker peak memory (largest process, VmHWM): {memory:.0f} MB")
+    d_rate = n / dkim_elapsed
+    print(f"pipeline with DKIM (RSA-2048): {n:,} messages in {dkim_elapsed:.1f}s = {d_rate:,.0f} messages/s; "
+          f"sink received {dkim_count:,} ({'exactly N' if dkim_count == n else 'NOT N'}); "
+          f"peak memory {dkim_memory:.0f} MB")
+    print(f"DKIM on / off: {d_rate / p_rate:.2f} (messages/s); worker CPU per message: "
+          f"off {cpu / n * 1e6:,.0f} us, on {dkim_cpu / n * 1e6:,.0f} us, "
+          f"signing {(dkim_cpu - cpu) / n * 1e6:,.0f} us (target: about 1,000)")
     get_engine(url).dispose()
-    admin = create_engine(PG.replace("postgresql://", "postgresql+psycopg://") + "/test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    get_engine(dkim_url).dispose()
+    with _admin().connect() as c:
+        for db in (name, name + "_dkim"):
+            c.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
     shutil.rmtree(tmp, ignore_errors=True)
 
 

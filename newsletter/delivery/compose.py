@@ -2,7 +2,9 @@
 
 A `Composer` holds, per distinct section set, the rendered edition and its
 pre-encoded MIME parts. Composing a message for a subscriber is then: sign two
-tokens, fold four headers, splice escaped values into the encoded bodies.
+tokens, fold four headers, splice escaped values into the encoded bodies; then,
+where the publication says so, one DKIM signature over the final bytes and a VERP
+envelope sender naming the delivery.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter.config import Settings
+from newsletter.delivery.dkim import signer_for
 from newsletter.editions.models import Edition
 from newsletter.links import Links
 from newsletter.publications.models import Publication
@@ -49,7 +52,10 @@ class Composer:
         self.edition = edition
         self.publication = publication
         self.secret = settings.signing_key()
-        self.links = Links.from_settings(settings, Tokens(self.secret))
+        self.tokens = Tokens(self.secret)
+        self.links = Links.from_settings(settings, self.tokens)
+        self.signer = signer_for(publication)  # None: not signed; raises when the key is missing
+        self.bounce_domain = publication.effective_bounce_domain if publication.verp else ""
         self.renderer = EditionRenderer(edition, publication, settings.templates_dir,
                                         self.links.edition(edition.public_id))
         self._variants: dict[tuple[frozenset[str] | None, bool], _Variant | None] = {}
@@ -67,7 +73,8 @@ class Composer:
                 self._variants[key] = _Variant(
                     template=MessageTemplate(
                         sender_name=pub.sender_name, sender_address=pub.sender_address,
-                        subject=rendered.subject, reply_to=pub.reply_to, list_id=pub.list_id),
+                        subject=rendered.subject, reply_to=pub.reply_to, list_id=pub.list_id,
+                        signer=self.signer),
                     text=QPBody(rendered.text, PLACEHOLDERS),
                     html=QPBody(rendered.html, PLACEHOLDERS, lambda v: html.escape(v, quote=True)),
                 )
@@ -89,4 +96,11 @@ class Composer:
             to_name=recipient.name, to_address=recipient.email, msg_id=msg_id, date=now,
             text=variant.text.render(values), html=variant.html.render(values),
             unsubscribe_url=unsubscribe_url)
-        return Composed(msg_id, data, self.publication.sender_address)
+        return Composed(msg_id, data, self.envelope_from(recipient.delivery_id))
+
+    def envelope_from(self, delivery_id: int) -> str:
+        """bounces+<token>@<bounce domain> with VERP (a message without a delivery, such
+        as a preview, has no token to carry); the sender address otherwise."""
+        if self.bounce_domain and delivery_id:
+            return self.tokens.verp_address(delivery_id, self.bounce_domain)
+        return self.publication.sender_address

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.backends import Backend
+from newsletter.delivery.dkim import signer_for
 from newsletter.links import Links
 from newsletter.render.emails import render_email
 from newsletter.render.message import build_message, message_id
@@ -33,7 +34,8 @@ def send_confirmation(session: Session, settings: Settings, backend: Backend, su
         sender_name=pub.sender_name, sender_address=pub.sender_address,
         to_name=sub.subscriber.name, to_address=sub.subscriber.email,
         subject=email.subject, text=email.text, html=email.html,
-        msg_id=msg_id, date=now, reply_to=pub.reply_to, list_id=pub.list_id, bulk=False)
+        msg_id=msg_id, date=now, reply_to=pub.reply_to, list_id=pub.list_id, bulk=False,
+        signer=signer_for(pub))
     backend.open()
     try:
         backend.send(pub.sender_address, sub.subscriber.email, data, msg_id)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,10 @@ from newsletter.store.models import Section
 _SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
 # RFC 2919: an optional phrase, then <list-label.namespace>.
 _LIST_ID = re.compile(r"^[^<>\r\n]*<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+\.[A-Za-z0-9.-]+>$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = rf"^{_LABEL}(?:\.{_LABEL})+$"
+_SELECTOR = rf"^{_LABEL}(?:\.{_LABEL})*$"  # RFC 6376 3.1: selectors may have dots
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 
 
 class PublicationsFileError(ConfigurationError):
@@ -33,6 +38,37 @@ class SectionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slug: str = Field(pattern=_SLUG)
     name: str = Field(min_length=1, max_length=128)
+
+
+def _lower(value):
+    """Domain names and selectors compare without case: keep them lower-case."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class DkimSpec(BaseModel):
+    """[publications.dkim]: the key is named (a file or an environment variable), never written here."""
+    model_config = ConfigDict(extra="forbid")
+    domain: str = Field(pattern=_DOMAIN, max_length=253)
+    selector: str = Field(pattern=_SELECTOR, max_length=63)
+    key_file: str = Field(default="", max_length=1000)  # relative: to the publications file's folder
+    key_env: str = ""
+    algorithm: Literal["rsa-sha256"] = "rsa-sha256"  # ed25519-sha256 (RFC 8463) may join it, beside
+
+    _lower_names = field_validator("domain", "selector", mode="before")(_lower)
+
+    @field_validator("key_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if value and not re.match(_ENV_NAME, value):
+            raise ValueError("must be the name of an environment variable (letters, digits, _), not the key")
+        return value
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> DkimSpec:
+        if bool(self.key_file) == bool(self.key_env):
+            raise ValueError("dkim: give exactly one of key_file (a path) and key_env "
+                             "(the name of an environment variable holding the PEM key)")
+        return self
 
 
 class PublicationSpec(BaseModel):
@@ -51,6 +87,22 @@ class PublicationSpec(BaseModel):
     list_id: str
     active: bool = True
     domain_rate_per_second: int = Field(default=0, ge=0)
+    dkim: DkimSpec | None = None
+    verp: bool = True  # MAIL FROM bounces+<token>@bounce_domain; false: the sender address
+    bounce_domain: str = Field(default="", pattern=rf"{_DOMAIN}|^$", max_length=253)
+
+    _lower_bounce_domain = field_validator("bounce_domain", mode="before")(_lower)
+
+    @model_validator(mode="after")
+    def _dkim_aligned(self) -> PublicationSpec:
+        # DMARC (and so Gmail's and Yahoo's bulk-sender rules) needs d= to be the From
+        # domain or a parent of it; a signature for another domain would not count.
+        if self.dkim is not None:
+            sender = self.sender_address.rpartition("@")[2].lower()
+            if sender != self.dkim.domain and not sender.endswith("." + self.dkim.domain):
+                raise ValueError(f"dkim.domain {self.dkim.domain!r} must be the sender address's domain "
+                                 f"{sender!r} or a parent of it (DMARC alignment)")
+        return self
 
     @field_validator("sender_address", "reply_to")
     @classmethod
@@ -99,20 +151,37 @@ class PublicationsFile(BaseModel):
     publications: list[PublicationSpec] = []
 
 
+def _describe(exc: ValidationError) -> str:
+    """Where and what, without the offending values: a private key pasted into the
+    wrong field must not be echoed back onto a terminal or into a log."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}"
+                     for e in exc.errors(include_url=False, include_input=False))
+
+
 def read_publications_file(path: Path) -> PublicationsFile:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         spec = PublicationsFile.model_validate(data)
     except FileNotFoundError:
         raise PublicationsFileError(f"no such file: {path}") from None
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+    except tomllib.TOMLDecodeError as exc:
         raise PublicationsFileError(f"{path}: {exc}") from None
+    except ValidationError as exc:
+        raise PublicationsFileError(f"{path}: {_describe(exc)}") from None
     known = {s.slug for s in spec.sections}
     for pub in spec.publications:
         unknown = [s for s in pub.sections if s not in known]
         if unknown:
             raise PublicationsFileError(f"{path}: publication {pub.slug!r}: unknown sections {unknown}")
     return spec
+
+
+def _set_dkim(pub: Publication, dkim: DkimSpec | None, base: Path) -> None:
+    pub.dkim_domain = dkim.domain if dkim else ""
+    pub.dkim_selector = dkim.selector if dkim else ""
+    pub.dkim_key_file = str((base / dkim.key_file).absolute()) if dkim and dkim.key_file else ""
+    pub.dkim_key_env = dkim.key_env if dkim else ""
+    pub.dkim_algorithm = dkim.algorithm if dkim else "rsa-sha256"
 
 
 def load_publications(session: Session, path: Path) -> list[Publication]:
@@ -131,9 +200,10 @@ def load_publications(session: Session, path: Path) -> list[Publication]:
         if pub is None:
             pub = Publication(slug=p.slug)
             session.add(pub)
-        fields = p.model_dump(exclude={"sections", "slug", "schedule"})
+        fields = p.model_dump(exclude={"sections", "slug", "schedule", "dkim"})
         for key, value in fields.items():
             setattr(pub, key, value)
+        _set_dkim(pub, p.dkim, path.parent)
         pub.schedule_cron = p.schedule
         pub.sections.clear()
         session.flush()  # old rows go before new ones arrive: (publication, section) is unique

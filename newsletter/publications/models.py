@@ -26,6 +26,16 @@ class Publication(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Per-recipient-domain limit in messages a second (0: none); global limit is in settings.
     domain_rate_per_second: Mapped[int] = mapped_column(Integer, default=0)
+    # DKIM (empty domain: not signed). The key itself is never stored: a file path or the
+    # name of an environment variable, read by the process that signs.
+    dkim_domain: Mapped[str] = mapped_column(String(255), default="")
+    dkim_selector: Mapped[str] = mapped_column(String(63), default="")
+    dkim_key_file: Mapped[str] = mapped_column(String(1000), default="")
+    dkim_key_env: Mapped[str] = mapped_column(String(128), default="")
+    dkim_algorithm: Mapped[str] = mapped_column(String(32), default="rsa-sha256")
+    # VERP: MAIL FROM is bounces+<token>@<bounce domain>, the token naming the delivery.
+    verp: Mapped[bool] = mapped_column(Boolean, default=True)
+    bounce_domain: Mapped[str] = mapped_column(String(255), default="")  # empty: the sender's domain
 
     sections: Mapped[list[PublicationSection]] = relationship(
         order_by="PublicationSection.position",
@@ -36,6 +46,10 @@ class Publication(Base):
     @property
     def domain(self) -> str:
         return self.sender_address.rpartition("@")[2]
+
+    @property
+    def effective_bounce_domain(self) -> str:
+        return self.bounce_domain or self.domain
 
     def ordered_sections(self) -> list[Section]:
         return [ps.section for ps in self.sections]

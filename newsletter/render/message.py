@@ -21,6 +21,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from functools import lru_cache
 
+from newsletter.render.dkim import DkimSigner, split_fields
 from newsletter.text import one_line
 
 POLICY = SMTP  # CRLF line ends, headers folded at 78 characters
@@ -136,10 +137,15 @@ def _folded_word(name: str, length: int) -> bytes:
 
 
 class MessageTemplate:
-    """Everything about a message that is the same for every recipient of a variant."""
+    """Everything about a message that is the same for every recipient of a variant.
+
+    With a `signer`, each rendered message gets a DKIM-Signature field on top; the
+    fields it signs are the ones built here, canonicalised once (see render/dkim.py).
+    Without one, the bytes are exactly what they were before signing existed."""
 
     def __init__(self, *, sender_name: str, sender_address: str, subject: str,
-                 reply_to: str = "", list_id: str = "", bulk: bool = True, has_html: bool = True):
+                 reply_to: str = "", list_id: str = "", bulk: bool = True, has_html: bool = True,
+                 signer: DkimSigner | None = None):
         msg = EmailMessage(policy=POLICY)
         msg["From"] = address(sender_name, sender_address)
         msg["Subject"] = one_line(subject)
@@ -161,6 +167,11 @@ class MessageTemplate:
         self._html_at = skeleton.index(_HTML_MARK) if has_html else -1
         self._skeleton = skeleton
         self.has_html = has_html
+        self._signer = signer
+        if signer is not None:
+            header_end = skeleton.index(b"\r\n\r\n") + 2
+            self._body_at = header_end + 2  # in the skeleton, after the personal fields
+            self._constant_fields = signer.canonical(split_fields(skeleton[:header_end]))
 
     def render(self, *, to_name: str, to_address: str, msg_id: str, date: datetime,
                text: bytes, html: bytes | None = None, unsubscribe_url: str = "") -> bytes:
@@ -174,25 +185,34 @@ class MessageTemplate:
             # RFC 2369 angle brackets; RFC 8058 one-click POST to the same https URL.
             personal.append(("List-Unsubscribe", f"<{one_line(unsubscribe_url)}>"))
             personal.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-        head = b"".join(fold(name, value) for name, value in personal)
+        lines = [fold(name, value) for name, value in personal]
+        head = b"".join(lines)
         s = self._skeleton
         # The markers were encoded with a CRLF after them; the encoded body brings its own.
         text_end = self._text_at + len(_TEXT_MARK) + 2
         if not self.has_html:
-            return head + s[:self._text_at] + text + s[text_end:]
-        html_end = self._html_at + len(_HTML_MARK) + 2
-        return b"".join((head, s[:self._text_at], text, s[text_end:self._html_at],
-                         html or b"", s[html_end:]))
+            data = head + s[:self._text_at] + text + s[text_end:]
+        else:
+            html_end = self._html_at + len(_HTML_MARK) + 2
+            data = b"".join((head, s[:self._text_at], text, s[text_end:self._html_at],
+                             html or b"", s[html_end:]))
+        if self._signer is None:
+            return data
+        # Signed once, on the final bytes: the body is everything after the blank line.
+        signer = self._signer
+        body = memoryview(data)[len(head) + self._body_at:]
+        fields = signer.canonical(lines) + self._constant_fields
+        return signer.sign(fields, body, int(date.timestamp())) + data
 
 
 def build_message(*, sender_name: str, sender_address: str, to_name: str, to_address: str,
                   subject: str, text: str, html: str | None, msg_id: str, date: datetime,
                   reply_to: str = "", list_id: str = "", unsubscribe_url: str = "",
-                  bulk: bool = True) -> bytes:
+                  bulk: bool = True, signer: DkimSigner | None = None) -> bytes:
     """A single message (confirmation emails and the like)."""
     template = MessageTemplate(sender_name=sender_name, sender_address=sender_address,
                                subject=subject, reply_to=reply_to, list_id=list_id, bulk=bulk,
-                               has_html=html is not None)
+                               has_html=html is not None, signer=signer)
     return template.render(to_name=to_name, to_address=to_address, msg_id=msg_id, date=date,
                            text=qp_body(text), html=None if html is None else qp_body(html),
                            unsubscribe_url=unsubscribe_url)

@@ -8,10 +8,16 @@ refused by every other, and every failure is the one error, InvalidToken.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import json
+import re
 from dataclasses import dataclass
+from email.utils import parseaddr
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeSerializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
 from newsletter.errors import InvalidInput
@@ -22,6 +28,14 @@ class InvalidToken(InvalidInput):
 
 
 GONE = "this link is for a subscription that no longer exists"
+
+# VERP (bounce addresses): bounces+<token>@<bounce domain>. The token is lower-case
+# base32 of the delivery id's bytes followed by an 80-bit HMAC: mail systems may change
+# the case of a local part, and base32 reads the same either way. At most 8 + 10 bytes,
+# so 29 characters, and the local part stays far below RFC 5321's 64.
+VERP_PREFIX = "bounces+"
+_VERP_MAC_BYTES = 10
+_VERP_TOKEN = re.compile(r"[a-z2-7]{18,29}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,10 @@ class Tokens:
         self._preferences_signer = self._preferences.make_signer()
         self._confirm = URLSafeTimedSerializer(secret, salt="confirm-subscription")
         self._csrf = URLSafeTimedSerializer(secret, salt="csrf")
+        # itsdangerous derives the key for the purpose; the MAC is ours (its signatures
+        # are case-sensitive base64). Made once: one token per message sent.
+        verp_key = Signer(secret, salt="verp-bounce", digest_method=hashlib.sha256).derive_key()
+        self._verp_mac = hmac.new(verp_key, digestmod=hashlib.sha256)
 
     # unsubscribe: one subscriber, one publication, the edition the link came from
     def unsubscribe(self, subscriber_id: int, key: int, publication_id: int, edition_id: int | None) -> str:
@@ -100,6 +118,45 @@ class Tokens:
 
     def read_confirm(self, token: str, max_age: int) -> ConfirmClaim:
         return ConfirmClaim(*_ints(self._load(self._confirm, token, max_age=max_age), 3))
+
+    # VERP: the envelope sender of one delivery, so that a bounce names the delivery
+    def verp(self, delivery_id: int) -> str:
+        if not 0 <= delivery_id < 2**63:
+            raise ValueError("delivery id out of range")
+        ident = delivery_id.to_bytes(max(1, (delivery_id.bit_length() + 7) // 8), "big")
+        return base64.b32encode(ident + self._verp_sign(ident)).decode("ascii").rstrip("=").lower()
+
+    def read_verp(self, token: str) -> int:
+        """The delivery id in a VERP token, whatever its case; InvalidToken otherwise."""
+        token = (token or "").strip().lower()
+        if not _VERP_TOKEN.fullmatch(token):
+            raise InvalidToken("not a bounce token")
+        try:
+            raw = base64.b32decode(token.upper() + "=" * (-len(token) % 8))
+        except binascii.Error:
+            raise InvalidToken("not a bounce token") from None
+        ident, mac = raw[:-_VERP_MAC_BYTES], raw[-_VERP_MAC_BYTES:]
+        if not 1 <= len(ident) <= 8 or not hmac.compare_digest(mac, self._verp_sign(ident)):
+            raise InvalidToken("bounce token not valid (it may have been altered)")
+        return int.from_bytes(ident, "big")
+
+    def verp_address(self, delivery_id: int, domain: str) -> str:
+        return f"{VERP_PREFIX}{self.verp(delivery_id)}@{domain}"
+
+    def read_verp_address(self, address: str) -> int:
+        """The delivery id of a bounce address (`bounces+TOKEN@domain`, also in angle
+        brackets or with a display name, in any case); InvalidToken otherwise. The domain
+        is not checked: the signature is what counts, and the bounce domain may change."""
+        addr = parseaddr(address or "")[1] or (address or "").strip()
+        local, at, _ = addr.rpartition("@")
+        if not at or not local.lower().startswith(VERP_PREFIX):
+            raise InvalidToken("not a bounce address")
+        return self.read_verp(local[len(VERP_PREFIX):])
+
+    def _verp_sign(self, ident: bytes) -> bytes:
+        mac = self._verp_mac.copy()
+        mac.update(ident)
+        return mac.digest()[:_VERP_MAC_BYTES]
 
     def csrf(self, subscriber_id: int, key: int) -> str:
         return self._csrf.dumps([subscriber_id, key])

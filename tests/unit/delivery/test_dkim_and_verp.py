@@ -1,0 +1,136 @@
+"""A publication's DKIM key (file or environment variable), key generation, the check,
+and what the Composer makes of the DKIM and VERP settings."""
+from __future__ import annotations
+
+import stat
+from datetime import date
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from newsletter.delivery.compose import Composer, Recipient
+from newsletter.delivery.dkim import generate_key, private_key_for, signer_for
+from newsletter.delivery.dkim_check import check_publication
+from newsletter.delivery.driver import load
+from newsletter.editions.build import build_edition
+from newsletter.errors import ConfigurationError, Conflict
+from newsletter.tracking.tokens import Tokens
+from tests.conftest import at
+from tests.helpers import add_article
+
+NOW = at("2026-11-26T12:00:00")
+
+
+@pytest.fixture(scope="module")
+def pem():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def configure(pub, tmp_path, pem, *, env=""):
+    pub.dkim_domain, pub.dkim_selector = "spacewar.example.com", "nl1"
+    if env:
+        pub.dkim_key_env, pub.dkim_key_file = env, ""
+    else:
+        path = tmp_path / "dkim.pem"
+        path.write_bytes(pem)
+        pub.dkim_key_file, pub.dkim_key_env = str(path), ""
+
+
+def test_the_key_from_a_file_or_an_environment_variable(publication, tmp_path, pem):
+    assert signer_for(publication) is None  # no [publications.dkim]: not signed
+    configure(publication, tmp_path, pem)
+    assert signer_for(publication).selector == "nl1"
+    configure(publication, tmp_path, pem, env="NL_TEST_DKIM_KEY")
+    assert private_key_for(publication, {"NL_TEST_DKIM_KEY": pem.decode()}).key_size == 2048
+    one_line = pem.decode().replace("\n", "\\n")  # as written in a one-line env file
+    assert private_key_for(publication, {"NL_TEST_DKIM_KEY": one_line}).key_size == 2048
+
+
+def test_key_errors_say_where_and_never_show_the_key(publication, tmp_path, pem):
+    secret_line = pem.decode().splitlines()[3]
+    configure(publication, tmp_path, pem, env="NL_TEST_DKIM_KEY")
+    with pytest.raises(ConfigurationError, match="NL_TEST_DKIM_KEY.*not set"):
+        private_key_for(publication, {})
+    broken = pem.decode()[:-80]
+    with pytest.raises(ConfigurationError) as exc:
+        private_key_for(publication, {"NL_TEST_DKIM_KEY": broken})
+    assert "not an unencrypted PEM private key" in str(exc.value) and secret_line not in str(exc.value)
+    configure(publication, tmp_path, pem)
+    publication.dkim_key_file = str(tmp_path / "missing.pem")
+    with pytest.raises(ConfigurationError, match=r"missing.pem\): cannot read it"):
+        signer_for(publication)
+
+
+def test_keygen_writes_a_private_key_only_its_owner_reads_and_never_overwrites(publication, tmp_path):
+    made = generate_key(publication, tmp_path / "keys", selector="nl2", domain="spacewar.example.com")
+    assert stat.S_IMODE(made.private_path.stat().st_mode) == 0o600
+    assert made.record.name == "nl2._domainkey.spacewar.example.com"
+    assert made.record.value.startswith("v=DKIM1; k=rsa; p=")
+    assert all(len(p) <= 255 for p in made.record.zone_line().split('"')[1::2])
+    publication.dkim_domain, publication.dkim_selector = "spacewar.example.com", "nl2"
+    publication.dkim_key_file = str(made.private_path)
+    assert signer_for(publication).public_record() == made.record.value
+    with pytest.raises(Conflict):
+        generate_key(publication, tmp_path / "keys", selector="nl2", domain="spacewar.example.com")
+
+
+def test_check_verifies_against_the_configured_key_and_dns(publication, settings, tmp_path, pem):
+    configure(publication, tmp_path, pem)
+    report = check_publication(settings, publication)
+    assert report.ok and report.signed_headers.count("list-unsubscribe") == 2
+    published = signer_for(publication).public_record().encode()
+    asked = []
+    report = check_publication(settings, publication, dns=True, resolve=lambda n: asked.append(n) or published)
+    assert report.ok and asked == [b"nl1._domainkey.spacewar.example.com."]
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    wrong = ("v=DKIM1; k=rsa; p=" + other.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo).hex()).encode()
+    report = check_publication(settings, publication, dns=True, resolve=lambda n: wrong)
+    assert not report.ok and "another public key" in report.results[-1].detail
+    report = check_publication(settings, publication, dns=True, resolve=lambda n: None)
+    assert not report.ok and report.results[-1].detail == "no TXT record found"
+
+
+@pytest.fixture
+def edition(session, publication, engine):
+    add_article(session, "superpowers", "A headline", at("2026-11-26T10:00:00"))
+    ed, _ = build_edition(session, publication, date(2026, 11, 26), now=NOW)
+    session.commit()
+    return load(engine, ed.id)[0]
+
+
+READER = Recipient(5, "reader@example.org", "Reader", None, key=77, delivery_id=4242)
+
+
+def test_verp_envelope_sender_names_the_delivery(settings, publication, edition):
+    composed = Composer(settings, edition, publication).compose(READER, NOW)
+    local, _, domain = composed.envelope_from.partition("@")
+    assert local.startswith("bounces+") and domain == "spacewar.example.com"  # default: the sender's domain
+    assert Tokens(settings.signing_key()).read_verp_address(composed.envelope_from) == 4242
+    assert b"\r\nFrom: SpaceWar Daily <newsletter@spacewar.example.com>\r\n" in composed.data  # From unchanged
+
+    publication.bounce_domain = "bounces.spacewar.example.com"
+    composed = Composer(settings, edition, publication).compose(READER, NOW)
+    assert composed.envelope_from.endswith("@bounces.spacewar.example.com")
+
+    publication.verp = False
+    composed = Composer(settings, edition, publication).compose(READER, NOW)
+    assert composed.envelope_from == "newsletter@spacewar.example.com"
+
+
+def test_composed_messages_are_signed_when_the_publication_says_so(settings, publication, edition, tmp_path, pem):
+    plain = Composer(settings, edition, publication).compose(READER, NOW).data
+    assert b"DKIM-Signature" not in plain
+    configure(publication, tmp_path, pem)
+    composer = Composer(settings, edition, publication)
+    signed = composer.compose(READER, NOW).data
+    assert signed.startswith(b"DKIM-Signature: ") and signed.count(b"DKIM-Signature") == 1
+    record = composer.signer.public_record().encode()
+    assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record)
+    publication.dkim_key_file = str(tmp_path / "gone.pem")
+    with pytest.raises(ConfigurationError):  # refuses to send rather than send unsigned
+        Composer(settings, edition, publication)
