@@ -12,8 +12,9 @@ import secrets
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,15 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=60, ge=5)
     visibility_timeout: int = Field(default=300, ge=5)
     sweep_interval_seconds: int = Field(default=30, ge=1)
+
+    # Logs (newsletter/logs.py): one line per event, JSON lines for log collectors.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value):
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def effective_database_url(self) -> str:

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from newsletter.cli import common, content, demo, editions, subscribers, web
+from newsletter.cli import common, content, demo, editions, ops, subscribers, web
 from newsletter.errors import NewsletterError
 
 app = typer.Typer(help="Daily digest newsletters: build, render and deliver.", no_args_is_help=True,
@@ -29,6 +29,7 @@ subscribers.register(subscribers_app)
 editions.register(app, editions_app)
 demo.register(app)
 web.register(app)
+ops.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from newsletter import runtime
 from newsletter.config import Settings, get_settings
 from newsletter.tracking.tokens import InvalidToken
-from newsletter.web import edition_routes, preference_routes, signup_routes, unsubscribe_routes
+from newsletter.web import edition_routes, health, preference_routes, signup_routes, unsubscribe_routes
 from newsletter.web.limits import Counters
 from newsletter.web.pages import WebContext
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                Counters(runtime.redis_client(settings)))
     for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes):
         app.include_router(module.router)
+    app.include_router(health.router)  # /healthz, /readyz
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):
