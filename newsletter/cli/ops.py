@@ -32,5 +32,5 @@ def register(app: typer.Typer) -> None:
 
 
 def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()  # the driver's words, not SQLAlchemy's
     return redact(lines[0]) if lines else ""

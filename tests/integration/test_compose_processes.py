@@ -130,7 +130,10 @@ def test_the_compose_processes_come_up_and_pass_their_healthchecks(tmp_path, emp
         for process in running:
             assert ours.search(process.output()) and "Traceback" not in process.output(), process.name
 
-        # The worker's healthcheck fails once the worker is gone.
+        # Both healthchecks can fail: the web's when the relay stops answering, the worker's
+        # once the worker is gone.
+        relay.stop()
+        assert not passes(healthcheck(services["web"], port), env, tmp_path)
         worker.stop()
         assert not passes(healthcheck(services["worker"]), env, tmp_path)
     finally:
@@ -138,3 +141,14 @@ def test_the_compose_processes_come_up_and_pass_their_healthchecks(tmp_path, emp
             process.stop()
         relay.stop()
         broker.flushdb()
+
+
+def test_migrate_without_a_database_fails_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env["NEWSLETTER_DATABASE_URL"] = f"postgresql://newsletter:pw-not-shown@127.0.0.1:{free_port()}/newsletter"
+    argv = shlex.split(compose()["services"]["migrate"]["command"])
+    done = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert "cannot migrate the database: OperationalError" in done.stderr
+    assert "Traceback" not in done.stderr and "pw-not-shown" not in done.stderr + done.stdout
