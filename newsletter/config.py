@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsletter.errors import ConfigurationError
@@ -114,6 +114,15 @@ class Settings(BaseSettings):
     @property
     def signup_emails_per_address(self) -> tuple[int, int]:
         return self.signup_limit_per_address, self.signup_limit_address_window_seconds
+
+    # Logs (newsletter/logs.py): one line per event, JSON lines for log collectors.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value):
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def effective_database_url(self) -> str:

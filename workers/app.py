@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import Celery
+from celery.signals import setup_logging
 
 from newsletter.config import get_settings
+from newsletter.logs import configure_logging
 
 settings = get_settings()
 
@@ -39,3 +41,10 @@ app.conf.update(
                                    "schedule": timedelta(seconds=settings.sweep_interval_seconds)},
     },
 )
+
+
+@setup_logging.connect
+def _configure_logging(**_kwargs) -> None:
+    """Worker and beat log like the web: one line per event, tokens redacted (a receiver
+    here tells Celery to leave the logging setup to us)."""
+    configure_logging(get_settings())

@@ -14,9 +14,15 @@ def register(app: typer.Typer) -> None:
         """Serve unsubscribe, preferences, sign-up and view-in-browser pages (uvicorn)."""
         import uvicorn
 
+        from newsletter.config import get_settings
+        from newsletter.logs import configure_logging, logging_config
         from newsletter.web.app import create_app
+        from newsletter.web.server import config
 
-        uvicorn.run(create_app(), host=host, port=port, proxy_headers=True)
+        settings = get_settings()
+        configure_logging(settings)  # before create_app: migration and key warnings go through it too
+        uvicorn.Server(config(create_app(settings), host=host, port=port, proxy_headers=True,
+                              log_config=logging_config(settings), log_level=settings.log_level.lower())).run()
 
     @app.command()
     def stats(publication: str = typer.Option("", help="one publication's slug"),

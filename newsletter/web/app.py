@@ -20,7 +20,7 @@ from newsletter import runtime
 from newsletter.config import Settings, get_settings
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
-from newsletter.web import edition_routes, preference_routes, signup_routes, unsubscribe_routes
+from newsletter.web import edition_routes, health, preference_routes, signup_routes, unsubscribe_routes
 from newsletter.web.middleware import BodyLimit, HeadAsGet, SecurityHeaders
 from newsletter.web.pages import WebContext
 
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.web = WebContext(settings, engine, runtime.dispatcher(settings), runtime.counters(settings))
     for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes):
         app.include_router(module.router)
+    app.include_router(health.router)  # /healthz, /readyz
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):

@@ -1,0 +1,94 @@
+"""The real `newsletter web` process: its access log never shows a subscriber's token,
+in text or JSON, and JSON mode writes one JSON object per line."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from newsletter import runtime
+from newsletter.config import Settings, sample_file
+from newsletter.links import Links
+from newsletter.publications.load import load_publications
+from newsletter.subscribers.models import Subscriber
+from newsletter.subscribers.service import add_subscriber
+from tests.integration.servers import free_port, wait_for
+
+SECRET = "log-test-secret"
+PASSWORD = "hunter2-do-not-log"
+
+
+def _tokens(tmp_path) -> dict[str, str]:
+    """A real subscriber in the database the web will serve, and its live tokens."""
+    settings = Settings(var_dir=tmp_path / "var", secret_key=SECRET)
+    with Session(runtime.engine_for(settings)) as s:
+        pub = load_publications(s, sample_file("publications.toml"))[0]
+        sub = add_subscriber(s, pub, "ann@example.org", "Ann")
+        s.commit()
+        key = s.get(Subscriber, sub.subscriber_id).token_key
+        tokens = Links.from_settings(settings).tokens
+        return {"unsubscribe": tokens.unsubscribe(sub.subscriber_id, key, pub.id, None),
+                "preferences": tokens.preferences(sub.subscriber_id, key),
+                "confirm": tokens.confirm(sub.id, key)}
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_access_log_redacts_tokens(tmp_path, log_format):
+    tokens = _tokens(tmp_path)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY=SECRET,
+               NEWSLETTER_LOG_FORMAT=log_format)
+    out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
+    with open(out, "wb") as o, open(err, "wb") as e:
+        proc = subprocess.Popen([sys.executable, "-m", "newsletter.cli", "web", "--port", str(port)],
+                                cwd=tmp_path, env=env, stdout=o, stderr=e)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(f"{base}/healthz") or proc.poll() is not None, 60, what="the web to answer")
+        assert proc.poll() is None, err.read_text()
+        with httpx.Client(base_url=base, timeout=10) as http:
+            assert http.get(f"/u/{tokens['unsubscribe']}").status_code == 200  # the real page
+            http.post(f"/u/{tokens['unsubscribe']}/reason", data={"reason": "x"})
+            assert http.get(f"/preferences/{tokens['preferences']}?x=1").status_code == 200
+            assert http.get(f"/confirm/{tokens['confirm']}").status_code == 200
+            http.get(f"/editions/x?t={tokens['unsubscribe']}")
+            http.get(f"/subscribe?token=abc123secret&password={PASSWORD}")
+            http.get("/healthz?last=1")
+        # The access line is written after the answer: wait for the last one.
+        wait_for(lambda: "/healthz?last=1" in out.read_text() + err.read_text(), 30,
+                 what="the last access log line")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    logged = out.read_text() + err.read_text()
+    for token in [*tokens.values(), "abc123secret", PASSWORD]:
+        assert token not in logged
+    for path in ["/u/[redacted] ", "/u/[redacted]/reason ", "/preferences/[redacted]?x=1 ", "/confirm/[redacted] ",
+                 "/editions/x?t=[redacted] ", "/subscribe?token=[redacted]&password=[redacted] "]:
+        assert path in logged, f"{path!r} not in the access log:\n{logged}"
+
+    lines = [line for line in err.read_text().splitlines() if line.strip()]
+    access = [line for line in lines if "uvicorn.access" in line]
+    assert len(access) >= 8
+    if log_format == "json":
+        events = [json.loads(line) for line in lines]  # every line, not only the access log
+        assert all({"time", "level", "logger", "message"} <= event.keys() for event in events)
+        assert any(e["logger"] == "uvicorn.error" and "Uvicorn running" in e["message"] for e in events)
+    else:
+        stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+ ")
+        assert all(stamp.match(line) for line in lines), lines
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

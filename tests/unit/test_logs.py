@@ -1,0 +1,90 @@
+"""Log lines: redaction of tokens and passwords, one line per event, JSON lines, context ids."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from newsletter.config import Settings
+from newsletter.logs import JsonFormatter, RedactSecrets, TextFormatter, logging_config, redact
+
+TOKEN = "WzEsMiwzLG51bGxd.Xk3-aB_c9"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (f'"GET /u/{TOKEN} HTTP/1.1" 200', '"GET /u/[redacted] HTTP/1.1" 200'),
+    (f"POST /u/{TOKEN}/reason", "POST /u/[redacted]/reason"),
+    (f"https://news.example.com/preferences/{TOKEN}?x=1", "https://news.example.com/preferences/[redacted]?x=1"),
+    (f"/confirm/{TOKEN}", "/confirm/[redacted]"),
+    (f"/editions/abc?t={TOKEN}", "/editions/abc?t=[redacted]"),
+    (f"/x?a=1&token={TOKEN}&b=2", "/x?a=1&token=[redacted]&b=2"),
+    ("/x?csrf_token=abc&Password=hunter2", "/x?csrf_token=[redacted]&Password=[redacted]"),
+    ("postgresql://newsletter:s3cret@postgres:5432/newsletter", "postgresql://newsletter:[redacted]@postgres:5432/newsletter"),
+])
+def test_redact_replaces_tokens_and_passwords(text, expected):
+    assert redact(text) == expected
+    assert redact(expected) == expected  # idempotent
+
+
+@pytest.mark.parametrize("text", ["/editions/abc123?publication=spacewar-daily", "/subscribe", "/healthz",
+                                  "GET /static/u.css", "redis://redis:6379/0", "edition 3: 500 sent"])
+def test_redact_leaves_other_text_alone(text):
+    assert redact(text) == text
+
+
+def _logger(formatter: logging.Formatter) -> tuple[logging.Logger, io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler.addFilter(RedactSecrets())
+    logger = logging.getLogger(f"test.logs.{id(stream)}")
+    logger.handlers, logger.propagate, logger.level = [handler], False, logging.DEBUG
+    return logger, stream
+
+
+def test_json_lines_carry_the_context_ids_and_no_token():
+    logger, stream = _logger(JsonFormatter())
+    logger.info("sent %s", f"/u/{TOKEN}", extra={"edition_id": 7, "batch": "(0, 500]", "delivery_id": 42})
+    try:
+        raise RuntimeError(f"boom at /confirm/{TOKEN}")
+    except RuntimeError:
+        logger.exception("failed for\nsomeone", extra={"edition_id": 7})
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first["message"] == "sent /u/[redacted]"
+    assert (first["edition_id"], first["batch"], first["delivery_id"]) == (7, "(0, 500]", 42)
+    assert first["level"] == "INFO" and first["time"].endswith("Z")
+    assert "delivery_id" not in second and "Traceback" in second["exception"]
+    assert "/confirm/[redacted]" in second["exception"]
+    assert TOKEN not in stream.getvalue()
+
+
+def test_text_lines_are_one_line_per_event_even_with_a_traceback():
+    logger, stream = _logger(TextFormatter())
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        logger.exception("edition failed\r\nFAKE 2026 INFO forged line", extra={"edition_id": 3})
+    output = stream.getvalue()
+    assert output.count("\n") == 1 and output.endswith("\n")
+    assert " ERROR test.logs." in output and "edition_id=3" in output and "Traceback" in output
+    assert "\\r\\nFAKE" in output  # a CR/LF inside a value cannot start a line of its own
+
+
+def test_every_handler_redacts_and_uvicorn_goes_through_it():
+    config = logging_config(Settings(log_format="json", log_level="warning"))
+    assert config["root"]["level"] == "WARNING"
+    assert all("redact" in h["filters"] for h in config["handlers"].values())
+    assert {h["formatter"] for h in config["handlers"].values()} == {"json"}
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        assert config["loggers"][name] == {"handlers": [], "propagate": True}
+
+
+def test_log_settings_are_checked():
+    with pytest.raises(ValueError, match="log_format"):
+        Settings(log_format="xml")
+    with pytest.raises(ValueError, match="log_level"):
+        Settings(log_level="LOUD")
