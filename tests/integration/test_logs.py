@@ -35,7 +35,7 @@ def _tokens(tmp_path) -> dict[str, str]:
         tokens = Links.from_settings(settings).tokens
         return {"unsubscribe": tokens.unsubscribe(sub.subscriber_id, key, pub.id, None),
                 "preferences": tokens.preferences(sub.subscriber_id, key),
-                "confirm": tokens.confirm(sub.id, key)}
+                "confirm": tokens.confirm(sub.id, key, 1)}
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
