@@ -30,6 +30,7 @@ def _tokens(tmp_path) -> dict[str, str]:
     with Session(runtime.engine_for(settings)) as s:
         pub = load_publications(s, sample_file("publications.toml"))[0]
         sub = add_subscriber(s, pub, "ann@example.org", "Ann")
+        sub.confirm_nonce = 1  # a confirmation waits: the confirm page answers 200
         s.commit()
         key = s.get(Subscriber, sub.subscriber_id).token_key
         tokens = Links.from_settings(settings).tokens
