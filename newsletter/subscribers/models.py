@@ -53,6 +53,8 @@ class Subscriber(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Checked on every use of a link; rotated when the person is erased.
     token_key: Mapped[int] = mapped_column(BigInteger, default=new_token_key)
+    # The subscriber's IANA time zone ("" : the publication's), for delivery at local time.
+    timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan"
