@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Protocol
 
 from newsletter.delivery.addresses import wire_address
-from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
+from newsletter.delivery.failures import FailureClass, SendFailure, Stage
+from newsletter.delivery.smtp_client import ConnectionLost, SMTPSession
 
 
 class Backend(Protocol):
@@ -61,7 +62,10 @@ class OutboxBackend:
 
 
 class SMTPBackend:
-    """One reused SMTP connection; reconnects when the server drops it."""
+    """One reused SMTP connection; reconnects when the server drops it.
+
+    smtplib greets, secures and logs in; each message then goes through our own
+    transaction (delivery/smtp_client.py: pipelined when the relay allows it)."""
 
     def __init__(self, host: str, port: int, *, starttls: bool = False, username: str = "",
                  password: str = "", timeout: float = 30.0, local_hostname: str | None = None,
@@ -70,9 +74,10 @@ class SMTPBackend:
         self.ca_file = ca_file  # a private CA for the relay's certificate; default: the system's
         self.starttls, self.username, self.password = starttls, username, password
         self.local_hostname = local_hostname
-        self.conn: smtplib.SMTP | None = None
+        self.session: SMTPSession | None = None
 
     def open(self) -> None:
+        conn = None
         try:
             conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname)
             conn.ehlo_or_helo_if_needed()
@@ -82,65 +87,37 @@ class SMTPBackend:
             if self.username:
                 conn.login(self.username, self.password)
         except (OSError, smtplib.SMTPException) as exc:
+            if conn is not None:
+                conn.close()
             raise SendFailure(FailureClass.RELAY_DOWN, f"cannot connect to {self.host}:{self.port}: {exc}",
                               stage=Stage.CONNECT) from exc
-        self.conn = conn
+        self.session = SMTPSession(conn)
 
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None:
-        if self.conn is None:
+        if self.session is None or not self.session.alive:
             self.open()
         rcpt, sender_wire = wire_address(recipient), wire_address(sender)
-        options = []
-        if rcpt.needs_smtputf8 or sender_wire.needs_smtputf8:
-            if not self.conn.has_extn("smtputf8"):
-                raise SendFailure(FailureClass.UNDELIVERABLE,
-                                  f"{recipient}: a non-ASCII address needs SMTPUTF8, which the relay does not offer")
-            options.append("SMTPUTF8")
+        smtputf8 = rcpt.needs_smtputf8 or sender_wire.needs_smtputf8
+        if smtputf8 and not self.session.smtputf8:
+            raise SendFailure(FailureClass.UNDELIVERABLE,
+                              f"{recipient}: a non-ASCII address needs SMTPUTF8, which the relay does not offer")
         try:
-            refused = self.conn.sendmail(sender_wire.address, [rcpt.address], data, mail_options=options)
-        except smtplib.SMTPSenderRefused as exc:
-            self._rset()
-            raise refusal(Stage.MAIL, exc.smtp_code, exc.smtp_error) from exc
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = next(iter(exc.recipients.values()))
-            self._rset()
-            raise refusal(Stage.RCPT, code, text) from exc
-        except smtplib.SMTPDataError as exc:
-            self._rset()
-            raise refusal(Stage.DATA, exc.smtp_code, exc.smtp_error) from exc
-        except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionError, OSError) as exc:
+            self.session.send(sender_wire.address, rcpt.address, data, smtputf8)
+        except ConnectionLost as exc:
             # The outcome of this message is unknown: retry it, on a new connection.
-            self.conn = None
+            self.session = None
             raise SendFailure(FailureClass.TEMPORARY, f"connection lost: {exc}", stage=Stage.DATA) from exc
-        except smtplib.SMTPResponseException as exc:  # e.g. to RSET or EHLO between messages
-            self.reset()
-            raise refusal(Stage.MAIL, exc.smtp_code, exc.smtp_error) from exc
-        if refused:
-            code, text = next(iter(refused.values()))
-            raise refusal(Stage.RCPT, code, text)
-
-    def _rset(self) -> None:
-        try:
-            self.conn.rset()
-        except (smtplib.SMTPException, OSError):
-            self.reset()
 
     def reset(self) -> None:
         """Drop the connection: after an unexpected error its state is unknown."""
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except OSError:
-                pass
-        self.conn = None
+        if self.session is not None:
+            self.session.drop()
+        self.session = None
 
     def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
-            self.conn = None
+        if self.session is not None:
+            self.session.quit()
+            self.session = None
 
 
 def backend_from_settings(settings) -> Backend:
