@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import re
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -26,6 +27,7 @@ from newsletter.text import one_line
 
 POLICY = SMTP  # CRLF line ends, headers folded at 78 characters
 _UNFOLDABLE = SMTP.clone(max_line_length=998)
+_ASCII_SPACE = re.compile("[\t\n\x0b\x0c\r\x1c-\x1f ]")  # what str.isspace finds in ASCII
 _TEXT_MARK = b"XNLXTEXTBODYXNLX"
 _HTML_MARK = b"XNLXHTMLBODYXNLX"
 
@@ -70,7 +72,35 @@ def _qp_piece(text: str) -> bytes:
 
     Where the text itself does not end a line, a soft line break (=CRLF) is added;
     a decoder removes it, so fragments joined this way decode to the joined text.
+
+    Per-subscriber values (a name, two links) are mostly printable ASCII with no '=':
+    b2a_qp copies such characters as they are, and where it breaks the lines depends
+    on the length alone, except for a space or a dot that ends the text. Those values
+    take the same cuts as a run of letters of their length, found once per length.
     """
+    if _QP_PLAIN.fullmatch(text):
+        if len(text) <= 75:
+            return text.encode("ascii") + b"=\r\n"
+        data = text.encode("ascii")
+        return b"".join([data[a:b] + b"=\r\n" for a, b in _qp_cuts(len(text))])
+    return _qp_piece_encoded(text)
+
+
+# Printable ASCII without '=', ending in neither a space nor a dot (see _qp_piece).
+_QP_PLAIN = re.compile(r"[ -<>-~]*[!-\-/-<>-~]")
+
+
+@lru_cache(maxsize=512)
+def _qp_cuts(length: int) -> tuple[tuple[int, int], ...]:
+    lines = _qp_piece_encoded("a" * length).split(b"=\r\n")[:-1]
+    cuts, start = [], 0
+    for line in lines:
+        cuts.append((start, start + len(line)))
+        start += len(line)
+    return tuple(cuts)
+
+
+def _qp_piece_encoded(text: str) -> bytes:
     encoded = qp_body(text)
     if not encoded or encoded.endswith(b"\r\n"):
         return encoded
@@ -123,8 +153,12 @@ def fold(name: str, value: str) -> bytes:
     policy, which breaks the URL for the mail client, so it stays whole on one line,
     within RFC 5322's limit of 998 characters."""
     if value.isascii() and len(name) + len(value) + 2 <= POLICY.max_line_length:
+        if value.isprintable():
+            # What the policy's fold_binary returns for one short printable ASCII line
+            # (no line break for splitlines to find, nothing to refold), without its calls.
+            return f"{name}: {value}\r\n".encode("ascii")
         return POLICY.fold_binary(name, value)
-    if value.isascii() and "=?" not in value and not any(c.isspace() for c in value):
+    if value.isascii() and "=?" not in value and not _ASCII_SPACE.search(value):
         if len(value) + 1 <= POLICY.max_line_length:
             return _folded_word(name, len(value)).replace(b"x" * len(value), value.encode("ascii"), 1)
         return _UNFOLDABLE.fold_binary(name, value)
@@ -134,6 +168,22 @@ def fold(name: str, value: str) -> bytes:
 @lru_cache(maxsize=256)
 def _folded_word(name: str, length: int) -> bytes:
     return POLICY.fold_binary(name, POLICY.header_factory(name, "x" * length))
+
+
+_last_date: tuple = (None, None, "")
+
+
+def date_header(date: datetime) -> str:
+    """`format_datetime(date)`, formatted once a second: the header has no fractions, and
+    a batch sends hundreds of messages within the same second. Two datetimes with the same
+    whole second and the same UTC offset (or both naive) format the same."""
+    global _last_date
+    second, offset = date.replace(microsecond=0), date.utcoffset()
+    last_second, last_offset, formatted = _last_date
+    if second != last_second or offset != last_offset or (last_second.tzinfo is None) != (date.tzinfo is None):
+        formatted = format_datetime(date)
+        _last_date = (second, offset, formatted)
+    return formatted
 
 
 class MessageTemplate:
@@ -178,7 +228,7 @@ class MessageTemplate:
         """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`)."""
         personal = [
             ("To", str(address(to_name, to_address))),
-            ("Date", format_datetime(date)),
+            ("Date", date_header(date)),
             ("Message-ID", one_line(msg_id)),
         ]
         if unsubscribe_url:
