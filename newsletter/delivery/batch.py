@@ -166,7 +166,7 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         backend.reset()  # the connection's state is unknown now
         failure = SendFailure(FailureClass.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
         return record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now).status
-    marks.sent(did, composed.message_id, now)  # durable before the next send
+    gate.observe(marks.sent(did, composed.message_id, now))  # durable before the next send
     return D.SENT
 
 

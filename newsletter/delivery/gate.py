@@ -1,7 +1,10 @@
 """Between two messages a sender asks: may I go on, and which domains are held?
 
-The answer is read from the database at most every `interval` seconds, so a pause or
-a cancel takes effect within that time, mid-batch, on every worker.
+The answer is at most `interval` seconds old, so a pause or a cancel takes effect
+within that time, mid-batch, on every worker. While messages go out on PostgreSQL,
+each sent mark brings the answer back with it (marks.py: `observe`), fresh at every
+message and at no extra round trip; the gate reads the database itself only when no
+mark has told it anything for `interval` seconds (SQLite, or a run of failures).
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import time
 
 from sqlalchemy import Connection, select
 
+from newsletter.delivery.marks import EditionState
 from newsletter.delivery.models import DomainHold
 from newsletter.editions.models import Edition, EditionStatus
 
@@ -21,6 +25,7 @@ class EditionGate:
         self.conn, self.edition_id, self.interval = conn, edition_id, interval
         self.status = EditionStatus.SENDING
         self.held_domains: frozenset[str] = frozenset()
+        self._held_seen: tuple[str, ...] = ()
         self._checked = float("-inf")
 
     def stopped(self) -> bool:
@@ -33,9 +38,21 @@ class EditionGate:
     def refresh(self) -> None:
         self.status = EditionStatus(self.conn.scalar(
             select(editions.c.status).where(editions.c.id == self.edition_id)))
-        self.held_domains = frozenset(self.conn.scalars(select(holds.c.domain).where(
-            holds.c.edition_id == self.edition_id, holds.c.held_at.is_not(None))))
+        self._held_seen = tuple(sorted(self.conn.scalars(select(holds.c.domain).where(
+            holds.c.edition_id == self.edition_id, holds.c.held_at.is_not(None)))))
+        self.held_domains = frozenset(self._held_seen)
         self.conn.commit()
+
+    def observe(self, state: EditionState | None) -> None:
+        """The state a sent mark read in its own statement: as good as a refresh."""
+        if state is None:
+            return
+        if self.status == EditionStatus.SENDING:  # never undo a force() or a stop seen
+            self.status = EditionStatus(state.status)
+        if state.held_domains != self._held_seen:
+            self._held_seen = state.held_domains
+            self.held_domains = frozenset(state.held_domains)
+        self._checked = time.monotonic()
 
     def force(self, status: EditionStatus) -> None:
         """This sender changed the status itself (a pause by refusals): stop at once."""

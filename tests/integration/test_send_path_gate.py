@@ -1,0 +1,96 @@
+"""On PostgreSQL the sent mark brings the edition's state back with it: a pause or a
+domain hold made by someone else reaches a sender at its very next message, though
+its gate would not look on its own for another ten seconds."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from newsletter.delivery import control, holds, plan
+from newsletter.delivery.backends import SMTPBackend
+from newsletter.delivery.batch import send_batch
+from newsletter.delivery.driver import load
+from newsletter.delivery.marks import EditionState, SentMarks
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.ratelimit import NoLimit
+from newsletter.delivery.states import BatchOutcome
+
+
+class ActAfter:
+    """The SMTP backend, and something done elsewhere right after the n-th message."""
+
+    def __init__(self, inner, n, action):
+        self.inner, self.n, self.action, self.count = inner, n, action, 0
+
+    def open(self):
+        self.inner.open()
+
+    def send(self, *args):
+        self.inner.send(*args)
+        self.count += 1
+        if self.count == self.n:
+            self.action()
+
+    def reset(self):
+        self.inner.reset()
+
+    def close(self):
+        self.inner.close()
+
+
+def _run(stack, edition_id, n, action):
+    settings = stack.settings.model_copy(update={"pause_check_seconds": 10})
+    with stack.engine.begin() as conn:
+        plan.start(conn, edition_id)
+        lo, hi = plan.next_batch(conn, edition_id, 1000)
+    edition, pub = load(stack.engine, edition_id)
+    backend = ActAfter(SMTPBackend("127.0.0.1", stack.smtp.port, timeout=5), n, action)
+    with stack.engine.connect() as conn:
+        result = send_batch(conn, settings, edition, pub, lo, hi, "gate-test", backend, NoLimit())
+    with stack.engine.connect() as conn:
+        counts = dict(conn.execute(select(Delivery.status, func.count()).where(Delivery.edition_id == edition_id)
+                                   .group_by(Delivery.status)).all())
+    return result, counts
+
+
+def test_a_pause_reaches_the_sender_with_the_next_mark(stack):
+    _, edition_id = stack.seed(200)
+
+    def pause():
+        with stack.engine.begin() as conn:
+            control.pause(conn, edition_id)
+
+    result, counts = _run(stack, edition_id, 30, pause)
+    assert result.outcome == BatchOutcome.PAUSED
+    assert stack.smtp.handler.total() == 30 and counts == {"sent": 30, "pending": 170}
+
+
+def test_a_domain_hold_reaches_the_sender_with_the_next_mark(stack):
+    _, edition_id = stack.seed(200)
+
+    def hold():
+        with stack.engine.begin() as conn:
+            assert holds.count_refusal(conn, edition_id, "example.org", "550 5.7.1 blocked", threshold=1)
+
+    result, counts = _run(stack, edition_id, 30, hold)
+    assert result.outcome == BatchOutcome.DONE
+    assert stack.smtp.handler.total() == 30 and counts == {"sent": 30, "held": 170}
+
+
+def test_the_mark_returns_the_state_it_read(stack):
+    _, edition_id = stack.seed(3)
+    with stack.engine.begin() as conn:
+        plan.start(conn, edition_id)
+        plan.next_batch(conn, edition_id, 10)
+        holds.count_refusal(conn, edition_id, "b.example", "550 5.7.1", threshold=1)
+        holds.count_refusal(conn, edition_id, "a.example", "550 5.7.1", threshold=1)
+        holds.count_refusal(conn, edition_id, "counting.example", "550 5.7.1", threshold=5)  # not held yet
+        first = conn.scalar(select(func.min(Delivery.id)).where(Delivery.edition_id == edition_id))
+    with stack.engine.connect() as conn:
+        marks = SentMarks(conn)
+        try:
+            from newsletter.db import utcnow
+
+            assert marks.sent(first, "<m@x>", utcnow()) == EditionState("sending", ("a.example", "b.example"))
+            assert marks.sent(2**31 - 1, "<m@x>", utcnow()) is None  # no such row
+        finally:
+            marks.close()
