@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 
 from newsletter.delivery.failures import SendFailure, Stage, refusal
 
@@ -85,6 +86,9 @@ class SMTPSession:
     def __init__(self, conn: smtplib.SMTP):
         self.conn = conn
         self.alive = True
+        # Each burst goes out in one write, so Nagle's algorithm could only hold back
+        # the tail of a large body until the relay acknowledges the rest.
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pipelining = conn.has_extn("pipelining")
         self.size = conn.has_extn("size")
         self.smtputf8 = conn.has_extn("smtputf8")
