@@ -4,7 +4,8 @@ The at-most-once argument, step by step:
 1. Claim: one UPDATE moves the batch's pending (or due retry) rows to `sending`,
    stamped with this sender's token. A row can be claimed by one sender only.
 2. Each message is sent, and as soon as the relay accepts it its row is
-   committed as `sent` before the next message goes out (marks.py).
+   committed as `sent` before the next message goes out (marks.py: the mark's
+   statement is sent at once, and its commit awaited before the next MAIL).
 3. If the sender dies, its rows still `sending` are handed out again (by the
    redelivered task, which has the same token, or by the sweeper once the token
    shows no life). Of those rows, only the one that was on the wire at the
@@ -119,6 +120,9 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
             heartbeat()
             status = _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate,
                                did, recipient)
+            if status is None:  # the last message's mark said stop
+                result.outcome = _stopped(gate.status)
+                break
             result.counts[status] += 1
             done += 1
     except SendFailure as exc:  # only RELAY_DOWN leaves _send_one
@@ -139,15 +143,27 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
 
 
 def _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate,
-              did: int, recipient: Recipient) -> str:
-    """One message, start to recorded outcome. Raises only for a relay that is down."""
+              did: int, recipient: Recipient) -> str | None:
+    """One message, start to recorded outcome; None when the edition stopped before it
+    went out. Raises only for a relay that is down.
+
+    The message is composed while the last one's sent mark is on its way to the
+    database; the mark is settled (committed) before anything of this one is sent."""
+    now = utcnow()
+    try:
+        composed, problem = composer.compose(recipient, now), None
+    except Exception as exc:  # noqa: BLE001 - recorded below, as any unexpected error
+        composed, problem = None, exc
+    gate.observe(marks.settle())
+    if gate.status != EditionStatus.SENDING:
+        return None
     if email_domain(recipient.email) in gate.held_domains:
         set_status(conn, [did], D.HELD, "domain held after policy refusals", FailureClass.POLICY_REFUSED)
         conn.commit()
         return D.HELD
-    now = utcnow()
     try:
-        composed = composer.compose(recipient, now)
+        if problem is not None:
+            raise problem
         if composed is None:  # their sections have nothing today
             set_status(conn, [did], D.SKIPPED, "no headlines in chosen sections")
             conn.commit()
@@ -166,7 +182,7 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         backend.reset()  # the connection's state is unknown now
         failure = SendFailure(FailureClass.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
         return record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now).status
-    gate.observe(marks.sent(did, composed.message_id, now))  # durable before the next send
+    marks.sent(did, composed.message_id, now)  # committed before the next send (settle above)
     return D.SENT
 
 

@@ -102,12 +102,11 @@ class SMTPSession:
         encoding = "utf-8" if smtputf8 else "ascii"
         mail = f"MAIL FROM:{envelope_address(sender)}{params}\r\n".encode(encoding)
         rcpt = f"RCPT TO:{envelope_address(recipient)}\r\n".encode(encoding)
-        payload = dot_stuff(data)
         try:
             if self.pipelining:
-                self._pipelined(mail + rcpt + b"DATA\r\n")
+                payload = self._pipelined(mail + rcpt + b"DATA\r\n", data)
             else:
-                self._one_by_one(mail, rcpt)
+                payload = self._one_by_one(mail, rcpt, data)
             self.conn.send(payload)
             code, text = self.conn.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
@@ -116,10 +115,13 @@ class SMTPSession:
         if code != 250:
             raise self._refused(Stage.DATA, code, text)
 
-    def _pipelined(self, group: bytes) -> None:
-        """MAIL, RCPT and DATA in one write; returns when DATA got 354."""
+    def _pipelined(self, group: bytes, data: bytes) -> bytes:
+        """MAIL, RCPT and DATA in one write; returns the payload to send when DATA got 354.
+        The payload is stuffed while the relay reads the group: its answers are then
+        usually there before we ask, and the process does not sleep to wait for them."""
         conn = self.conn
         conn.send(group)
+        payload = dot_stuff(data)
         replies = [None, None, None]
         try:
             for i in range(3):
@@ -132,7 +134,7 @@ class SMTPSession:
             raise refusal(*refused) from None
         refused = _first_refusal(*replies)
         if refused is None:
-            return
+            return payload
         if replies[2][0] == 354:
             # DATA accepted with no valid sender or recipient before it (RFC 2920,
             # 3.1): end the data at once, with no body, and ignore that answer.
@@ -143,13 +145,17 @@ class SMTPSession:
                 self.drop()
         raise self._refused(*refused)
 
-    def _one_by_one(self, mail: bytes, rcpt: bytes) -> None:
+    def _one_by_one(self, mail: bytes, rcpt: bytes, data: bytes) -> bytes:
+        payload = b""
         for stage, command, accepted in ((Stage.MAIL, mail, (250,)), (Stage.RCPT, rcpt, _RCPT_OK),
                                          (Stage.DATA, b"DATA\r\n", (354,))):
             self.conn.send(command)
+            if not payload:
+                payload = dot_stuff(data)  # while the relay answers MAIL
             code, text = self.conn.getreply()
             if code not in accepted:
                 raise self._refused(stage, code, text)
+        return payload
 
     def _refused(self, stage: Stage, code: int, text: bytes) -> SendFailure:
         """The refusal to raise, after making the connection ready for the next message:

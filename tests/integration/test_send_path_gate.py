@@ -1,8 +1,10 @@
 """On PostgreSQL the sent mark brings the edition's state back with it: a pause or a
 domain hold made by someone else reaches a sender at its very next message, though
-its gate would not look on its own for another ten seconds."""
+its gate would not look on its own for another ten seconds. And the mark is settled
+(committed) before the next message's MAIL, though it is sent without waiting."""
 from __future__ import annotations
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from newsletter.delivery import control, holds, plan
@@ -13,6 +15,7 @@ from newsletter.delivery.marks import EditionState, SentMarks
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.ratelimit import NoLimit
 from newsletter.delivery.states import BatchOutcome
+from tests.integration.servers import free_port
 
 
 class ActAfter:
@@ -37,13 +40,13 @@ class ActAfter:
         self.inner.close()
 
 
-def _run(stack, edition_id, n, action):
+def _run(stack, edition_id, n, action, port=None):
     settings = stack.settings.model_copy(update={"pause_check_seconds": 10})
     with stack.engine.begin() as conn:
         plan.start(conn, edition_id)
         lo, hi = plan.next_batch(conn, edition_id, 1000)
     edition, pub = load(stack.engine, edition_id)
-    backend = ActAfter(SMTPBackend("127.0.0.1", stack.smtp.port, timeout=5), n, action)
+    backend = ActAfter(SMTPBackend("127.0.0.1", port or stack.smtp.port, timeout=5), n, action)
     with stack.engine.connect() as conn:
         result = send_batch(conn, settings, edition, pub, lo, hi, "gate-test", backend, NoLimit())
     with stack.engine.connect() as conn:
@@ -90,7 +93,42 @@ def test_the_mark_returns_the_state_it_read(stack):
         try:
             from newsletter.db import utcnow
 
-            assert marks.sent(first, "<m@x>", utcnow()) == EditionState("sending", ("a.example", "b.example"))
-            assert marks.sent(2**31 - 1, "<m@x>", utcnow()) is None  # no such row
+            assert marks.settle() is None  # nothing on its way yet
+            marks.sent(first, "<m@x>", utcnow())
+            assert marks.settle() == EditionState("sending", ("a.example", "b.example"))
+            with stack.engine.connect() as other:  # committed, seen from elsewhere
+                assert other.scalar(select(Delivery.status).where(Delivery.id == first)) == "sent"
+            marks.sent(2**31 - 1, "<m@x>", utcnow())
+            assert marks.settle() is None  # no such row
         finally:
             marks.close()
+
+
+class CountingSentAtMail:
+    """At every MAIL, counts the edition's rows already committed as sent."""
+
+    def __init__(self, engine, edition_id):
+        self.engine, self.edition_id, self.seen = engine, edition_id, []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self.engine.connect() as conn:
+            self.seen.append(conn.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.edition_id == self.edition_id, Delivery.status == "sent")))
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+
+
+def test_every_mail_comes_after_the_last_message_is_committed(stack):
+    _, edition_id = stack.seed(150)
+    handler = CountingSentAtMail(stack.engine, edition_id)
+    server = Controller(handler, hostname="127.0.0.1", port=free_port())
+    server.start()
+    try:
+        result, counts = _run(stack, edition_id, 0, lambda: None, port=server.port)
+    finally:
+        server.stop()
+    assert result.outcome == BatchOutcome.DONE and counts == {"sent": 150}
+    assert handler.seen == list(range(150))  # the k-th MAIL saw k messages committed
