@@ -22,8 +22,6 @@ import select
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
-from psycopg import pq
 from sqlalchemy import Connection, update
 
 from newsletter.delivery.models import Delivery
@@ -51,6 +49,12 @@ class SentMarks:
         self.raw = None
         self._pending = False
         if conn.dialect.name == "postgresql":
+            # Imported here, as SQLAlchemy's dialect does: not in a process that never
+            # connects (a Celery parent would hold psycopg's memory for nothing).
+            import psycopg
+            from psycopg import pq
+
+            self.psycopg, self.pq = psycopg, pq
             self.raw = conn.engine.raw_connection()
             driver = self.raw.driver_connection
             driver.autocommit = True
@@ -92,9 +96,9 @@ class SentMarks:
         result, state = pg.get_result(), None
         while pg.get_result() is not None:
             pass
-        if result is None or result.status != pq.ExecStatus.TUPLES_OK:
+        if result is None or result.status != self.pq.ExecStatus.TUPLES_OK:
             message = result.error_message.decode(errors="replace") if result is not None else "no result"
-            raise psycopg.OperationalError(f"marking a delivery sent failed: {message}")
+            raise self.psycopg.OperationalError(f"marking a delivery sent failed: {message}")
         if result.ntuples:
             held = result.get_value(0, 1)
             state = EditionState(result.get_value(0, 0).decode(),
