@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, and_, exists, or_, select, update
 
+from newsletter.addresses import wire_address
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.addresses import wire_address
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.compose import Composer, Recipient
 from newsletter.delivery.failures import FailureClass, SendFailure
@@ -47,6 +47,7 @@ from newsletter.subscribers.models import (
 
 log = logging.getLogger(__name__)
 deliveries = Delivery.__table__
+editions = Edition.__table__
 
 
 @dataclass
@@ -56,10 +57,14 @@ class BatchResult:
 
 
 def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now) -> list[int]:
+    """Take the range's open rows. Only while the edition is sending: once a pause or a
+    cancel has committed, nothing new is claimed anywhere, and what is already claimed
+    is given back within one gate interval."""
     d = deliveries.c
+    sending = exists().where(editions.c.id == edition_id, editions.c.status == EditionStatus.SENDING)
     return conn.scalars(
         update(deliveries)
-        .where(d.edition_id == edition_id, d.subscriber_id > lo, d.subscriber_id <= hi,
+        .where(d.edition_id == edition_id, d.subscriber_id > lo, d.subscriber_id <= hi, sending,
                or_(d.status == D.PENDING,
                    and_(d.status == D.RETRY, d.next_attempt_at <= now),
                    and_(d.status == D.SENDING, d.claimed_by == token)))  # our own, redelivered
@@ -160,6 +165,8 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         recorded = record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now)
         if recorded.paused_edition:
             gate.force(EditionStatus.PAUSED)
+        if recorded.held_domain:
+            gate.hold(recorded.held_domain)
         return recorded.status
     except Exception as exc:  # noqa: BLE001 - one recipient never stops the batch
         log.warning("delivery %s failed unexpectedly: %s: %s", did, type(exc).__name__, exc)

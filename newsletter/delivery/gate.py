@@ -37,6 +37,10 @@ class EditionGate:
             holds.c.edition_id == self.edition_id, holds.c.held_at.is_not(None))))
         self.conn.commit()
 
+    def hold(self, domain: str) -> None:
+        """This sender held a domain itself: its next rows for that domain wait at once."""
+        self.held_domains = self.held_domains | {domain}
+
     def force(self, status: EditionStatus) -> None:
         """This sender changed the status itself (a pause by refusals): stop at once."""
         self.status = status
