@@ -38,11 +38,11 @@ def main(argv: list[str] | None = None) -> None:
         # Standalone mode: Click answers usage errors itself, in one line, and exits.
         app(args=argv, prog_name="newsletter")
     except NewsletterError as exc:
-        common.err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        common.print_error(str(exc))
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the promise: never a traceback on the command line
         if os.environ.get("NEWSLETTER_DEBUG"):
             raise
-        common.err.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc} "
-                         "(set NEWSLETTER_DEBUG=1 for the traceback)", markup=True, highlight=False)
+        common.print_error(f"{type(exc).__name__}: {exc} (set NEWSLETTER_DEBUG=1 for the traceback)",
+                           "unexpected error")
         sys.exit(1)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from newsletter.errors import ConfigurationError
 from newsletter.publications.models import Publication, PublicationSection
 from newsletter.store.models import Section
+from newsletter.text import has_controls
 
 _SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
 # RFC 2919: an optional phrase, then <list-label.namespace>.
@@ -119,6 +120,8 @@ class PublicationSpec(BaseModel):
     def _one_line(cls, value: str) -> str:
         if "\r" in value or "\n" in value:
             raise ValueError("must be a single line")
+        if has_controls(value):
+            raise ValueError("must not contain control characters")
         return value
 
     @field_validator("schedule")

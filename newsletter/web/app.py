@@ -21,7 +21,7 @@ from newsletter.config import Settings, get_settings
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.web import edition_routes, health, preference_routes, signup_routes, unsubscribe_routes
-from newsletter.web.middleware import BodyLimit, HeadAsGet, SecurityHeaders
+from newsletter.web.middleware import SECURITY_HEADERS, BodyLimit, HeadAsGet, SecurityHeaders
 from newsletter.web.pages import WebContext
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,19 @@ def error_response(request: Request, status: int, title: str, message: str,
     return page
 
 
+def _routes(routes):
+    """Every route, looking inside included routers."""
+    for route in routes:
+        inner = getattr(route, "original_router", None) or getattr(route, "routes", None)
+        if inner is not None and not hasattr(route, "methods"):
+            yield from _routes(inner.routes if hasattr(inner, "routes") else inner)
+        else:
+            yield route
+
+
 def _allowed_methods(request: Request) -> str:
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in _routes(request.app.router.routes):
         match, _ = route.matches({**request.scope, "method": "GET"})
         if match != Match.NONE and getattr(route, "methods", None):
             methods |= set(route.methods)
@@ -91,8 +101,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
+        # Starlette answers this from its outermost layer, outside our middleware: the
+        # security headers are added here.
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "Something went wrong", "Please try again later.")
+        return error_response(request, 500, "Something went wrong", "Please try again later.",
+                              dict(SECURITY_HEADERS))
 
     # Outermost first in the list of calls below is innermost: headers wrap everything.
     app.add_middleware(BodyLimit)

@@ -37,3 +37,21 @@ def test_import_skip_invalid_and_repeat(session, publication):
 def test_import_needs_an_email_column(session, publication):
     with pytest.raises(SubscriberError, match="email"):
         import_csv(session, publication, "name\nAnn\n")
+
+
+def test_control_characters_in_names_are_refused_by_line(publication):
+    from newsletter.subscribers.service import read_csv
+
+    rows, errors = read_csv(publication, "email,name\nok@example.org,Ok\nbad@example.org,Bad\x00Name\n"
+                                         "esc@example.org,\x1b[2J\n")
+    assert [r.email for r in rows] == ["ok@example.org"]
+    assert [(line, "control characters" in msg) for line, msg in errors] == [(3, True), (4, True)]
+
+
+def test_a_csv_field_too_large_for_the_csv_module_is_one_clear_error(publication):
+    import pytest
+
+    from newsletter.subscribers.service import SubscriberError, read_csv
+
+    with pytest.raises(SubscriberError, match="not a CSV file we can read"):
+        read_csv(publication, "email,name\na@example.org," + "x" * 200_000 + "\n")
