@@ -59,7 +59,7 @@ def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
     if not lease.acquire():
         # The same task is running elsewhere (a broker redelivery while it is alive):
         # come back later instead of sending its claimed rows a second time.
-        raise self.retry(countdown=settings.lease_seconds)
+        raise self.retry(countdown=driver.busy_retry_in(settings))
     try:
         publication = driver.composer_for(settings, edition_id).publication
         result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, token, runtime.backend(settings),

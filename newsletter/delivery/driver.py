@@ -154,6 +154,11 @@ def follow_up(settings: Settings, result: BatchResult, next_retry: datetime | No
     return FollowUp()
 
 
+def busy_retry_in(settings: Settings) -> float:
+    """A task whose twin still holds its lease comes back when that lease would have expired."""
+    return float(settings.lease_seconds)
+
+
 def new_token(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
