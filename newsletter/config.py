@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     confirmation_max_retries: int = Field(default=8, ge=0)
     confirmation_max_delay_seconds: float = Field(default=600, ge=0)
 
+    confirm_link_max_age_seconds: int = Field(default=7 * 24 * 3600, ge=60)  # a week
+    web_max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # the forms here are small
+
     # Sign-up limits: per client address (429 past it) and confirmation emails per address.
     signup_limit_per_client: int = Field(default=10, ge=1)
     signup_limit_client_window_seconds: int = Field(default=600, ge=1)

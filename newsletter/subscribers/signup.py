@@ -27,7 +27,6 @@ from newsletter.subscribers.service import clean_name, normalise_email, parse_se
 from newsletter.tracking.models import EventKind, Method
 from newsletter.tracking.tokens import ConfirmClaim, InvalidToken, check_key
 
-CONFIRM_MAX_AGE = 7 * 24 * 3600  # a confirmation link works for a week
 S = SubscriptionStatus
 
 

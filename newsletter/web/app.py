@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               dict(SECURITY_HEADERS))
 
     # Outermost first in the list of calls below is innermost: headers wrap everything.
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, limit=settings.web_max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     return app

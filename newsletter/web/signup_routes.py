@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
-from newsletter.subscribers.signup import CONFIRM_MAX_AGE, confirm, confirmation_target, validate
+from newsletter.subscribers.signup import confirm, confirmation_target, validate
 from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter()
@@ -102,7 +102,7 @@ async def signup_json(request: Request, background: BackgroundTasks):
 def confirm_page(request: Request, token: str):
     """A button, not an action: mail scanners open links and must not confirm for people."""
     w = ctx(request)
-    claim = w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
+    claim = w.tokens.read_confirm(token, w.settings.confirm_link_max_age_seconds)
     with w.session() as s:
         confirmation_target(s, claim)
     return w.page("confirm.html", token=token)
@@ -111,7 +111,7 @@ def confirm_page(request: Request, token: str):
 @router.post("/confirm/{token}")
 def confirm_post(request: Request, token: str):
     w = ctx(request)
-    claim = w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
+    claim = w.tokens.read_confirm(token, w.settings.confirm_link_max_age_seconds)
     with w.session() as s:
         sub = confirm(s, claim)
         pub = s.get(Publication, sub.publication_id)

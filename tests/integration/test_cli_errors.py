@@ -107,3 +107,37 @@ def test_processes_starting_together_on_a_fresh_sqlite_file(tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
     assert [rc for _, _, rc in results] == [0, 0, 0, 0], [err for _, err, _ in results]
+
+
+def test_an_admin_re_subscribe_is_explicit_and_recorded(run, tmp_path):
+    """Issue 7 item 9: `subscribers add` does not silently leave someone suppressed (or bring
+    them back): it refuses with the reason; `subscribers resubscribe` lifts their own
+    unsubscribe, recorded with the admin method; bounces need an admin to lift first."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from newsletter.config import Settings
+    from newsletter.db import get_engine
+    from newsletter.publications.models import Publication
+    from newsletter.subscribers import lifecycle
+    from newsletter.subscribers.models import Subscriber, Suppression
+    from newsletter.tracking.models import Event
+
+    env = {"NEWSLETTER_WEB_BASE_URL": "https://news.example.com"}
+    run("publications", "load")
+    assert run("subscribers", "add", "spacewar-daily", "ann@example.org", **env).returncode == 0
+    engine = get_engine(Settings(var_dir=tmp_path / "var").effective_database_url)
+    with Session(engine) as s:  # she leaves by one-click
+        lifecycle.unsubscribe(s, s.scalar(select(Subscriber)), s.scalar(select(Publication)), "one-click")
+        s.commit()
+    line = one_clear_line(run("subscribers", "add", "spacewar-daily", "ann@example.org", **env))
+    assert "unsubscribed" in line and "subscribers resubscribe" in line
+    back = run("subscribers", "resubscribe", "spacewar-daily", "ann@example.org", **env)
+    assert back.returncode == 0 and "is subscribed" in back.stdout
+    with Session(engine) as s:
+        assert s.scalars(select(Suppression)).all() == []
+        assert [(e.kind, e.method) for e in s.scalars(select(Event).order_by(Event.id))][-1] == ("resubscribe", "admin")
+        s.add(Suppression(email="ann@example.org", publication_id=None, reason="hard_bounce"))
+        lifecycle.unsubscribe(s, s.scalar(select(Subscriber)), s.scalar(select(Publication)), "one-click")
+        s.commit()
+    assert "hard_bounce" in one_clear_line(run("subscribers", "resubscribe", "spacewar-daily", "ann@example.org"))
