@@ -145,6 +145,14 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
+    @field_validator("bounce_webhook_secret", "metrics_token")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        # A shared secret a relay or a scraper sends: guessable ones are refused outright.
+        if value and len(value) < 16:
+            raise ValueError("must be at least 16 characters (or empty to turn it off)")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value):

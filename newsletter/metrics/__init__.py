@@ -11,8 +11,8 @@
 | newsletter_bounce_reports_total{source}  | bounces/intake.py, a new report stored              |
 | newsletter_signups_total                 | subscribers/signup.py, a sign-up recorded           |
 | newsletter_confirmations_total           | subscribers/signup.py, a subscription confirmed     |
-| newsletter_feed_polls_total              | feed polling: `feed_polled()` after each poll       |
-| newsletter_feed_poll_errors_total        | feed polling: `feed_poll_failed()` when one fails   |
+| newsletter_feed_polls_total              | feed polling: `feed_polled()` for every poll made   |
+| newsletter_feed_poll_errors_total        | feed polling: `feed_poll_failed()` too when it fails|
 
 Gauges that describe the database and the broker (editions by state, progress,
 batches in flight, queue depth) are computed when scraped: metrics/scrape.py.

@@ -80,7 +80,7 @@ def test_progress_of_an_edition_being_sent(http, engine, web_settings, publicati
 
 
 def test_a_token_protects_the_metrics_when_set(http, web_settings):
-    web_settings.metrics_token = "scraper-token"
+    web_settings.metrics_token = "scraper-token-0123456789"
     assert http.get("/metrics").status_code == 401
     assert http.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
-    assert http.get("/metrics", headers={"Authorization": "Bearer scraper-token"}).status_code == 200
+    assert http.get("/metrics", headers={"Authorization": "Bearer scraper-token-0123456789"}).status_code == 200

@@ -79,3 +79,4 @@ def test_a_not_spam_report_is_no_complaint():
 ])
 def test_status_codes_mean_what_the_send_path_says(action, status, diagnostic, kind):
     assert kind_of(action, status, diagnostic) == kind
+
