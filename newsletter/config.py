@@ -118,9 +118,43 @@ class Settings(BaseSettings):
     def signup_emails_per_address(self) -> tuple[int, int]:
         return self.signup_limit_per_address, self.signup_limit_address_window_seconds
 
+    # Bounces and complaints that arrive later (newsletter/bounces/): where beat reads them
+    # ("" none, a Maildir folder, an mbox file, or "imap" with the bounce_imap_* settings),
+    # how often, and the shared secret a relay posts raw reports with (empty: endpoint off).
+    bounce_mailbox: str = ""
+    bounce_poll_seconds: int = Field(default=300, ge=10)
+    bounce_imap_host: str = ""
+    bounce_imap_port: int = Field(default=993, ge=1, le=65535)
+    bounce_imap_ssl: bool = True
+    bounce_imap_username: str = ""
+    bounce_imap_password: str = ""
+    bounce_imap_folder: str = "INBOX"
+    bounce_webhook_secret: str = ""
+    bounce_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    # Soft bounces (mailbox full, 4.x.x, ...) suppress only when this many editions bounced
+    # softly within the window, like Mailman's bounce score. Policy refusals (5.7.x) never do.
+    soft_bounce_threshold: int = Field(default=5, ge=1)
+    soft_bounce_window_days: int = Field(default=14, ge=1, le=365)
+
+    # Metrics (newsletter/metrics/): the web serves /metrics (with a bearer token when
+    # metrics_token is set). Celery workers count in prometheus_client's multiprocess files
+    # under metrics_dir and the worker's main process serves them on metrics_port (0: off).
+    metrics_token: str = ""
+    metrics_dir: Path | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
     # Logs (newsletter/logs.py): one line per event, JSON lines for log collectors.
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("bounce_webhook_secret", "metrics_token")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        # A shared secret a relay or a scraper sends: guessable ones are refused outright.
+        if value and len(value) < 16:
+            raise ValueError("must be at least 16 characters (or empty to turn it off)")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

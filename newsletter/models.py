@@ -1,4 +1,5 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
+from newsletter.bounces.models import BounceReport
 from newsletter.db import Base
 from newsletter.delivery.models import Delivery, DomainHold
 from newsletter.editions.models import Edition, EditionItem
@@ -8,6 +9,6 @@ from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event
 
 __all__ = [
-    "Base", "Article", "Delivery", "DomainHold", "Edition", "EditionItem", "Event", "Publication",
+    "Base", "Article", "BounceReport", "Delivery", "DomainHold", "Edition", "EditionItem", "Event", "Publication",
     "PublicationSection", "Section", "Subscriber", "Subscription", "Suppression",
 ]

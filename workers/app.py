@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init, worker_process_shutdown
 
 from newsletter.config import get_settings
 from newsletter.logs import configure_logging
@@ -39,6 +39,10 @@ app.conf.update(
         # Re-hand work that nobody is doing (lost tasks, dead workers, due retries).
         "sweep-sending-editions": {"task": "newsletter.sweep",
                                    "schedule": timedelta(seconds=settings.sweep_interval_seconds)},
+        # Bounces and complaints that arrived later: the configured mailbox, and posted reports
+        # whose processing did not run.
+        "process-bounces": {"task": "newsletter.process_bounces",
+                            "schedule": timedelta(seconds=settings.bounce_poll_seconds)},
     },
 )
 
@@ -48,3 +52,18 @@ def _configure_logging(**_kwargs) -> None:
     """Worker and beat log like the web: one line per event, tokens redacted (a receiver
     here tells Celery to leave the logging setup to us)."""
     configure_logging(get_settings())
+
+
+@worker_init.connect
+def _serve_metrics(**_kwargs) -> None:
+    """The worker's main process serves its pool's metrics (newsletter/metrics/expose.py)."""
+    from newsletter.metrics import expose
+
+    expose.start_worker_server(get_settings())
+
+
+@worker_process_shutdown.connect
+def _pool_process_gone(pid=None, **_kwargs) -> None:
+    from newsletter.metrics import expose
+
+    expose.process_exited(pid)

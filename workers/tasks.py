@@ -7,6 +7,7 @@ sweep()               hand out again what nobody is doing; finish editions
 dispatch_due()        beat, every minute: build and start the editions that are due
 send_confirmation(s)  the double opt-in email
 process_signup(...)   a sign-up that the web already answered
+process_bounces()     beat: read the bounce mailbox, process reports still waiting
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from newsletter import runtime
+from newsletter.bounces import intake as bounce_intake
 from newsletter.config import get_settings
 from newsletter.db import utcnow
 from newsletter.delivery import driver
@@ -113,3 +115,8 @@ def process_signup(publication_id: int, email: str, name: str, sections: list[st
         session.commit()
     if subscription_id is not None:
         send_confirmation.delay(subscription_id)
+
+
+@shared_task(name="newsletter.process_bounces")
+def process_bounces() -> dict:
+    return dict(bounce_intake.poll(_engine(), get_settings()))

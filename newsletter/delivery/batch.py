@@ -18,9 +18,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from time import perf_counter
 
 from sqlalchemy import Connection, and_, exists, or_, select, update
 
+from newsletter import metrics
 from newsletter.addresses import wire_address
 from newsletter.config import Settings
 from newsletter.db import utcnow
@@ -158,7 +160,9 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
             conn.commit()
             return D.SKIPPED
         limiter.wait(wire_address(recipient.email).domain)
+        started = perf_counter()
         backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id)
+        metrics.message_sent(perf_counter() - started)
     except SendFailure as failure:
         if failure.failure_class == FailureClass.RELAY_DOWN:
             raise

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
+from newsletter import metrics
 from newsletter.config import Settings
 from newsletter.delivery import holds
 from newsletter.delivery.compose import Recipient
@@ -76,6 +77,7 @@ def record_failure(conn: Connection, settings: Settings, edition_id: int, public
         status = D.RETRY
         row["next_attempt_at"] = now + timedelta(seconds=retry_delay(settings, attempts))
     conn.execute(update(deliveries).where(deliveries.c.id == did).values(status=status, **row))
+    metrics.message_not_sent(cls, retried=status == D.RETRY)
     if cls == F.RECIPIENT_REFUSED:
         with Session(bind=conn) as session:
             subscriptions.end_for_address(session, recipient.subscriber_id, recipient.email, publication_id,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter import metrics
 from newsletter.limits import Counters, person_key
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
@@ -82,6 +83,7 @@ def sign_up(session: Session, publication: Publication, request: SignupRequest) 
             sub.confirm_nonce = _new_nonce()
     session.flush()
     lifecycle.record_event(session, EventKind.SIGNUP, Method.WEB, subscriber.id, publication.id)
+    metrics.signed_up()
     return SignupDecision(sub.id, True)
 
 
@@ -117,4 +119,6 @@ def confirm(session: Session, claim: ConfirmClaim) -> Subscription:
     publication = session.get(Publication, sub.publication_id)
     asked = sub.requested_sections  # None: nothing asked beyond the sign-up itself; []: every section
     sections = sub.sections if asked is None else (asked or None)
-    return lifecycle.activate(session, sub.subscriber, publication, sections, Method.WEB, EventKind.CONFIRM)
+    activated = lifecycle.activate(session, sub.subscriber, publication, sections, Method.WEB, EventKind.CONFIRM)
+    metrics.confirmed()
+    return activated

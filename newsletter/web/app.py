@@ -20,7 +20,15 @@ from newsletter import runtime
 from newsletter.config import Settings, get_settings
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
-from newsletter.web import edition_routes, health, preference_routes, signup_routes, unsubscribe_routes
+from newsletter.web import (
+    bounce_routes,
+    edition_routes,
+    health,
+    metrics_routes,
+    preference_routes,
+    signup_routes,
+    unsubscribe_routes,
+)
 from newsletter.web.middleware import SECURITY_HEADERS, BodyLimit, HeadAsGet, SecurityHeaders
 from newsletter.web.pages import WebContext
 
@@ -67,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes):
         app.include_router(module.router)
     app.include_router(health.router)  # /healthz, /readyz
+    app.include_router(bounce_routes.router)  # POST /bounces/inbound (relays, shared secret)
+    app.include_router(metrics_routes.router)  # /metrics (Prometheus)
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):
@@ -108,7 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               dict(SECURITY_HEADERS))
 
     # Outermost first in the list of calls below is innermost: headers wrap everything.
-    app.add_middleware(BodyLimit, limit=settings.web_max_body_bytes)
+    # Bounce reports carry the returned message: they get their own, larger limit.
+    app.add_middleware(BodyLimit, limit=settings.web_max_body_bytes,
+                       overrides={bounce_routes.PATH: settings.bounce_max_bytes})
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     return app
