@@ -39,6 +39,9 @@ app.conf.update(
         # Re-hand work that nobody is doing (lost tasks, dead workers, due retries).
         "sweep-sending-editions": {"task": "newsletter.sweep",
                                    "schedule": timedelta(seconds=settings.sweep_interval_seconds)},
+        # Which feeds are due (each has its own interval); one poll_feed task per feed.
+        "poll-due-feeds": {"task": "newsletter.poll_feeds",
+                           "schedule": timedelta(seconds=settings.feed_check_seconds)},
     },
 )
 

@@ -3,8 +3,10 @@ the domain decided (newsletter/delivery/driver.py). No policy lives here.
 
 drive(edition)        start the edition and fan out: one send_batch per recorded range
 send_batch(e, lo, hi) claim, send over one SMTP connection, record; follow up as told
-sweep()               hand out again what nobody is doing; finish editions
-dispatch_due()        beat, every minute: build and start the editions that are due
+sweep()               hand out again what nobody is doing; the next waves; finish editions; alerts
+dispatch_due()        beat, every minute: build and start the editions that are due; alerts
+poll_feeds()          beat, every minute: one poll_feed per feed that is due
+poll_feed(name)       one conditional GET of one feed, its entries stored
 send_confirmation(s)  the double opt-in email
 process_signup(...)   a sign-up that the web already answered
 """
@@ -21,8 +23,8 @@ from newsletter.db import utcnow
 from newsletter.delivery import driver
 from newsletter.delivery.confirmation import send_confirmation as send_confirmation_step
 from newsletter.delivery.failures import FailureClass, SendFailure
-from newsletter.editions.due import due_editions
 from newsletter.editions.models import EditionStatus
+from newsletter.ingest import feeds
 from newsletter.subscribers import signup
 from workers.leases import Lease
 
@@ -79,15 +81,24 @@ def sweep() -> int:
 
 @shared_task(name="newsletter.dispatch_due")
 def dispatch_due(now_iso: str | None = None) -> list[int]:
-    settings = get_settings()
     now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
-    with Session(_engine(), expire_on_commit=False) as session:
-        due = due_editions(session, now, settings.schedule_grace)
-        session.commit()
-    started = [d.edition_id for d in due if d.status == EditionStatus.BUILT]
-    for edition_id in started:
-        drive.delay(edition_id)  # after the commit above: the worker will find the rows
-    return started
+    return driver.dispatch(_engine(), get_settings(), now, drive=drive.delay)
+
+
+@shared_task(name="newsletter.poll_feeds")
+def poll_feeds(now_iso: str | None = None) -> list[str]:
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+    with Session(_engine()) as session:
+        names = feeds.due_feeds(session, now)
+    for name in names:
+        poll_feed.delay(name)
+    return names
+
+
+@shared_task(name="newsletter.poll_feed")
+def poll_feed(name: str) -> dict:
+    result = feeds.poll_feed(_engine(), get_settings(), name)
+    return {"outcome": result.outcome, "added": result.added, "error": result.error}
 
 
 @shared_task(name="newsletter.send_confirmation", bind=True, max_retries=None)
