@@ -101,9 +101,16 @@ class Scheduler:
             if time.monotonic() >= job.next_at:
                 job.next_at = time.monotonic() + job.every
                 self._guarded(job.name, job.action)
+        self.work()
+
+    def work(self) -> int:
+        """Run every queued batch that is due now; how many ran."""
+        ran = 0
         while self._queue and self._queue[0][0] <= time.monotonic() and not self.stop.is_set():
             _, _, edition_id, lo, hi = heapq.heappop(self._queue)
             self._guarded(f"edition {edition_id} ({lo}, {hi}]", self.run_batch, edition_id, lo, hi)
+            ran += 1
+        return ran
 
     def run(self) -> None:
         log.info("scheduler started: editions every %ss, sweep every %ss, feeds every %ss",

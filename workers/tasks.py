@@ -115,9 +115,10 @@ def send_confirmation(self, subscription_id: int) -> str:
 
 
 @shared_task(name="newsletter.process_signup")
-def process_signup(publication_id: int, email: str, name: str, sections: list[str] | None) -> None:
+def process_signup(publication_id: int, email: str, name: str, sections: list[str] | None,
+                   timezone: str = "") -> None:
     settings = get_settings()
-    request = signup.SignupRequest(publication_id, email, name, sections)
+    request = signup.SignupRequest(publication_id, email, name, sections, timezone)
     with Session(_engine()) as session:
         subscription_id = signup.process(session, runtime.counters(settings), settings.signing_key(), request,
                                          settings.signup_emails_per_address)

@@ -4,7 +4,8 @@ Run every minute (by beat, or by `newsletter run`). Creating an edition is idemp
 in the database (one per publication and date), so two beats, a restarted beat or a
 redelivered task never make two. After downtime an edition is still built if its send
 time passed less than the grace period ago; otherwise it is missed, and reported as
-such (the caller records the alert once: delivery/alerts.py), not built.
+such (the caller records the alert once: delivery/alerts.py), not built. A publication
+that has no edition before that date has not started yet: it has missed nothing.
 
 A publication sent at each subscriber's local time (`local_time`) has one edition per
 local date, built once at its earliest wave, the first zone among its subscribers to
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.editions.build import build_edition, find_edition
+from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date, local_days_around, send_times_on, waves_on
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
@@ -67,7 +69,8 @@ def check_schedule(session: Session, now: datetime, grace: timedelta) -> Schedul
                 continue
             if now - first > grace:
                 log.debug("not building %s edition of %s: due at %s (grace %s)", pub.slug, day, first, grace)
-                out.missed.append(Missed(pub.id, day, first, now - first))
+                if _has_sent_before(session, pub.id, day):  # a publication just added has missed nothing
+                    out.missed.append(Missed(pub.id, day, first, now - first))
                 continue
             # Built as of its cut-off: for waves, the first one (never later, however late we are).
             edition, created = build_edition(session, pub, day, min(now, first) if pub.local_time else now)
@@ -91,6 +94,11 @@ def _send_days(session: Session, pub: Publication, now: datetime, grace: timedel
         if waves and waves[0].send_at <= now:
             out.append((day, waves[0].send_at))
     return out
+
+
+def _has_sent_before(session: Session, publication_id: int, day: date) -> bool:
+    return session.scalar(select(Edition.id).where(Edition.publication_id == publication_id, Edition.date < day)
+                          .limit(1)) is not None
 
 
 def _audience_zones(session: Session, publication_id: int) -> list[str]:
