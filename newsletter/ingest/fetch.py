@@ -116,6 +116,13 @@ class _PinnedHTTP(http.client.HTTPConnection):
     def connect(self) -> None:
         self.sock = _connect(self._addresses, self.port, self.timeout)
 
+    def close(self) -> None:
+        """getresponse() closes the connection of a response that ends it; the socket stays
+        open (its timeout is the fetch's deadline) until `release` after the body is read."""
+
+    def release(self) -> None:
+        super().close()
+
 
 class _PinnedHTTPS(_PinnedHTTP):
     default_port = 443
@@ -149,7 +156,6 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: float =
         try:
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             conn.request("GET", path, headers=headers)
-            sock = conn.sock  # getresponse() may hand it over to the response
             response = conn.getresponse()
             if response.status in REDIRECTS and response.getheader("Location"):
                 url = urljoin(url, response.getheader("Location"))
@@ -160,7 +166,7 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: float =
             if response.status != 200:
                 raise FetchError(f"HTTP {response.status} {response.reason}".strip(),
                                  _retry_after(response.getheader("Retry-After")))
-            body = _read(sock, response, deadline, timeout, max_bytes)
+            body = _read(conn.sock, response, deadline, timeout, max_bytes)
             return Fetched(200, body, response.getheader("ETag") or "", response.getheader("Last-Modified") or "",
                            url)
         except (OSError, http.client.HTTPException) as exc:
@@ -168,7 +174,7 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: float =
                 raise FetchError(f"no answer within {timeout:g}s") from None
             raise FetchError(f"{type(exc).__name__}: {exc}") from None
         finally:
-            conn.close()
+            conn.release()
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
 
