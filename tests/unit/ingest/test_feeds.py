@@ -48,7 +48,8 @@ def test_feeds_are_declared_in_the_publications_file(session, tmp_path):
     # Polled before: a new URL starts afresh; a feed no longer in the file stops.
     wire.etag, wire.next_poll_at = '"abc"', at("2026-11-26T12:00:00")
     session.flush()
-    load_publications(session, write(tmp_path, FEEDS.replace("rss.xml", "atom.xml").split("[[feeds]]\nname = \"intr")[0]))
+    wire_only = FEEDS.replace("rss.xml", "atom.xml").split('[[feeds]]\nname = "intranet"')[0]
+    load_publications(session, write(tmp_path, wire_only))
     session.refresh(wire)
     session.refresh(intranet)
     assert wire.url.endswith("atom.xml") and wire.etag == "" and wire.next_poll_at is None
