@@ -56,9 +56,10 @@ class Scheduler:
         self._queue: list[tuple[float, int, int, int, int]] = []  # (due, order, edition, lo, hi)
         self._order = itertools.count()
         self._limiters: dict[int, object] = {}
-        self.jobs = [Job("dispatch", settings.dispatch_interval_seconds, self.dispatch),
-                     Job("sweep", settings.sweep_interval_seconds, self.sweep),
-                     Job("feeds", settings.feed_check_seconds, self.poll_feeds)]
+        # Feeds first: an edition that falls due in the same tick includes what they brought.
+        self.jobs = [Job("feeds", settings.feed_check_seconds, self.poll_feeds),
+                     Job("dispatch", settings.dispatch_interval_seconds, self.dispatch),
+                     Job("sweep", settings.sweep_interval_seconds, self.sweep)]
 
     # The tasks, inline.
     def enqueue(self, edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:

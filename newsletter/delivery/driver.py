@@ -8,6 +8,7 @@ timing come back as values (`FollowUp`), never as sleeps or retries made here.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import ConfigurationError, NotFound
 from newsletter.publications.models import Publication
 
+log = logging.getLogger(__name__)
 Enqueue = Callable[[int, int, int], None]
 
 
@@ -145,6 +147,7 @@ def dispatch(engine: Engine, settings: Settings, now: datetime, drive: Callable[
     notify(engine, settings, backend)
     started = [d.edition_id for d in schedule.due if d.status == EditionStatus.BUILT]
     for edition_id in started:
+        log.info("edition %s is due: sending", edition_id, extra={"edition_id": edition_id})
         drive(edition_id)
     return started
 

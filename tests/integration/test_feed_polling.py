@@ -1,16 +1,12 @@
-"""Feed polling against a real HTTP server on loopback (http.server in a thread).
-
-The server serves a feed that changes, answers conditional requests with 304, fails
-with 500, hangs past the timeout, and redirects (to itself, and to internal
-addresses). The feed "wire" is allowed to fetch loopback (the test's own server is
-there); the feed "outsider" is not, and is refused before any connection is made.
+"""Feed polling against a real HTTP server on loopback (feed_server.py: a feed that
+changes, answers conditional requests with 304, fails with 500, hangs past the timeout,
+and redirects to itself and to internal addresses). The feed "wire" is allowed to fetch
+loopback (the test's own server is there); the feed "outsider" is not, and is refused
+before any connection is made.
 """
 from __future__ import annotations
 
-import hashlib
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
@@ -23,79 +19,16 @@ from newsletter.ingest.models import Feed
 from newsletter.publications.load import load_publications
 from newsletter.store.models import Article
 from tests.conftest import at
-from tests.helpers import rss
+from tests.integration.feed_server import FeedServer
 
 T0 = at("2026-11-26T09:00:00")
 
 
-class FeedServer:
-    """Routes: /feed (the feed; ETag and Last-Modified, 304 when unchanged, or 500 or a
-    hang, as `mode` says), /moved (302 to /feed), /to-metadata and /to-loopback (302 to
-    internal addresses)."""
-
-    def __init__(self):
-        self.items = [self.item(1), self.item(2)]
-        self.mode = "ok"
-        self.requests: list[tuple[str, dict]] = []
-        self.release = threading.Event()  # lets a hanging answer go when the test ends
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                owner.requests.append((self.path, dict(self.headers)))
-                redirects = {"/moved": "/feed", "/to-metadata": "http://169.254.169.254/latest/meta-data/",
-                             "/to-loopback": f"http://127.0.0.2:{owner.port}/feed"}
-                if self.path in redirects:
-                    self.send_response(302)
-                    self.send_header("Location", redirects[self.path])
-                    self.end_headers()
-                    return
-                if owner.mode == "500":
-                    self.send_error(500, "Internal Server Error")
-                    return
-                if owner.mode == "hang":
-                    owner.release.wait(30)
-                    return
-                body = rss(owner.items)
-                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("ETag", etag)
-                self.send_header("Last-Modified", "Thu, 26 Nov 2026 08:00:00 GMT")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @staticmethod
-    def item(n: int) -> dict:
-        return {"title": f"Wire story {n}", "link": f"https://www.spacewar.example.com/wire/{n}.html",
-                "category": "SUPERPOWERS", "description": "Teaser.", "date": T0 - timedelta(hours=n)}
-
-    def paths(self) -> list[str]:
-        return [p for p, _ in self.requests]
-
-
 @pytest.fixture
 def server():
-    s = FeedServer()
-    s.thread.start()
+    s = FeedServer(T0).start()
     yield s
-    s.release.set()
-    s.httpd.shutdown()
-    s.httpd.server_close()
+    s.stop()
 
 
 @pytest.fixture
