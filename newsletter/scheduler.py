@@ -65,16 +65,19 @@ class Scheduler:
     def enqueue(self, edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
         heapq.heappush(self._queue, (time.monotonic() + delay, next(self._order), edition_id, lo, hi))
 
-    def drive(self, edition_id: int) -> None:
+    def drive(self, edition_id: int, hand_back: bool = True) -> None:
         if driver.start(self.engine, self.settings, edition_id, self.backend) == EditionStatus.SENDING:
             driver.fan_out(self.engine, self.settings, edition_id, self.enqueue, started=utcnow(),
-                           backend=self.backend, now=self.clock())
+                           backend=self.backend, now=self.clock(), hand_back=hand_back)
+
+    def redrive(self, edition_id: int) -> None:
+        self.drive(edition_id, hand_back=False)
 
     def dispatch(self) -> list[int]:
         return driver.dispatch(self.engine, self.settings, self.clock(), self.drive, self.backend)
 
     def sweep(self, queued_before: datetime | None = None) -> int:
-        return driver.sweep(self.engine, self.settings, self.enqueue, self.drive, self.backend, queued_before)
+        return driver.sweep(self.engine, self.settings, self.enqueue, self.redrive, self.backend, queued_before)
 
     def poll_feeds(self) -> list:
         return feeds.poll_due(self.engine, self.settings, self.clock())

@@ -38,8 +38,9 @@ def _enqueue(edition_id: int, lo: int, hi: int) -> None:
 
 
 @shared_task(name="newsletter.drive", bind=True, max_retries=None)
-def drive(self, edition_id: int) -> None:
-    """One drive per edition at a time (a Redis lease); a second one has nothing to do."""
+def drive(self, edition_id: int, hand_back: bool = True) -> None:
+    """One drive per edition at a time (a Redis lease); a second one has nothing to do.
+    hand_back=False: a re-drive by the sweeper (driver.fan_out says why)."""
     settings, engine = get_settings(), _engine()
     started = utcnow()
     if driver.start(engine, settings, edition_id) != EditionStatus.SENDING:
@@ -48,7 +49,7 @@ def drive(self, edition_id: int) -> None:
     if not lease.acquire():
         return
     try:
-        driver.fan_out(engine, settings, edition_id, _enqueue, started, renew=lease.renew)
+        driver.fan_out(engine, settings, edition_id, _enqueue, started, renew=lease.renew, hand_back=hand_back)
     finally:
         lease.release()
 
@@ -76,7 +77,7 @@ def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
 
 @shared_task(name="newsletter.sweep")
 def sweep() -> int:
-    return driver.sweep(_engine(), get_settings(), _enqueue, redrive=drive.delay)
+    return driver.sweep(_engine(), get_settings(), _enqueue, redrive=lambda edition_id: drive.delay(edition_id, False))
 
 
 @shared_task(name="newsletter.dispatch_due")

@@ -65,11 +65,16 @@ def start(engine: Engine, settings: Settings, edition_id: int, backend: Backend 
 
 def fan_out(engine: Engine, settings: Settings, edition_id: int, enqueue: Enqueue,
             started: datetime, renew=lambda: None, backend: Backend | None = None,
-            now: datetime | None = None) -> None:
+            now: datetime | None = None, hand_back: bool = True) -> None:
     """Record and hand out every batch from the checkpoint (for an edition sent in waves:
-    every batch of the waves due by `now`); then the work queued before this run
-    (released by a pause, left by a crash); then finish if nothing is open.
-    Each range is handed out only after its rows are committed."""
+    every batch of the waves due by `now`); then, with `hand_back`, the work queued before
+    this run (released by a pause, left by a crash); then finish if nothing is open.
+    Each range is handed out only after its rows are committed.
+
+    The sweeper's re-drives pass hand_back=False: an edition sent in waves is re-driven
+    at every sweep until its last wave, and the rows its earlier drives queued may still
+    be waiting in the broker; the sweeper hands out what is really lost itself, after
+    the visibility timeout."""
     with engine.connect() as conn:
         while True:
             renew()
@@ -78,7 +83,10 @@ def fan_out(engine: Engine, settings: Settings, edition_id: int, enqueue: Enqueu
             if batch is None:
                 break
             enqueue(edition_id, *batch)
-    recover(engine, settings, edition_id, enqueue, queued_before=started, backend=backend)
+    if hand_back:
+        recover(engine, settings, edition_id, enqueue, queued_before=started, backend=backend)
+    else:
+        finish(engine, settings, edition_id, backend)
 
 
 def recover(engine: Engine, settings: Settings, edition_id: int, enqueue: Enqueue,
@@ -109,9 +117,10 @@ def finish(engine: Engine, settings: Settings, edition_id: int, backend: Backend
 def sweep(engine: Engine, settings: Settings, enqueue: Enqueue, redrive: Callable[[int], None],
           backend: Backend | None = None, queued_before: datetime | None = None) -> int:
     """Beat's sweeper: for every edition that is sending, re-drive an unfinished fan-out
-    (its drive may have been lost, or its next wave has come) and recover work whose task
-    was lost; make sure every edition paused by refusals has its alert, and send the
-    alerts that have not gone out yet."""
+    (its drive may have been lost, or its next wave has come; `redrive` must not hand
+    back earlier work: fan_out's hand_back=False) and recover work whose task was lost;
+    make sure every edition paused by refusals has its alert, and send the alerts that
+    have not gone out yet."""
     handed = 0
     with engine.connect() as conn:
         editions = plan.sending_editions(conn)
@@ -136,8 +145,8 @@ def dispatch(engine: Engine, settings: Settings, now: datetime, drive: Callable[
         schedule = check_schedule(session, now, settings.schedule_grace)
         session.commit()
     with engine.begin() as conn:
-        for due in schedule.due:
-            if due.created and due.status == EditionStatus.EMPTY:
+        for due in schedule.due:  # built now, or before (by `build`): told once either way
+            if due.status == EditionStatus.EMPTY:
                 alerts.check_empty(conn, due.edition_id)
         for missed in schedule.missed:
             late = int(missed.late.total_seconds() // 60)

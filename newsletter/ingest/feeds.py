@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.errors import InvalidInput, NotFound
+from newsletter.errors import Conflict, InvalidInput, NotFound
 from newsletter.ingest.fetch import Fetched, FetchError, fetch
 from newsletter.ingest.load import section_lookup, slugify, store_records
 from newsletter.ingest.models import Feed
@@ -124,6 +124,8 @@ def poll_feed(engine: Engine, settings: Settings, name: str, now: datetime | Non
         if feed is None:
             known = ", ".join(session.scalars(select(Feed.name).order_by(Feed.name))) or "none declared"
             raise NotFound(f"no feed {name!r} (known: {known})")
+        if not feed.active:
+            raise Conflict(f"feed {name!r} is not active (active = false, or no longer in the publications file)")
         if not _claim(session, feed, now, settings, force):
             return PollResult(name, "busy")
         try:

@@ -47,6 +47,7 @@ def local_six(day: date, zone: str) -> datetime:
     return datetime.combine(day, time(6, 0), ZoneInfo(zone or BER)).astimezone(UTC)
 
 
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 def test_each_reader_gets_each_edition_once_at_their_own_six_o_clock(settings, session, publication, smtp):
     publication.local_time, publication.timezone = True, BER
     lines = ["email,name,timezone"] + [f"{address},,{zone}" for address, zone in READERS.items()]
