@@ -1,15 +1,20 @@
 """Alerts from a send through a real SMTP server (aiosmtpd on loopback): an edition the
 relay refuses is paused and its operators are told once; an edition that finishes with
-failed deliveries over the threshold is told, one under it is not."""
+failed deliveries over the threshold is told, one under it is not; an alert the relay
+did not take is sent by a later sweep, once."""
 from __future__ import annotations
 
 import email
+from datetime import timedelta
 from email import policy
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.db import utcnow
+from newsletter.delivery import alerts
+from newsletter.delivery.backends import backend_from_settings
 from newsletter.delivery.models import Alert
 from newsletter.editions.build import build_edition
 from newsletter.jobs import InlineDispatcher
@@ -17,7 +22,7 @@ from newsletter.scheduler import Scheduler
 from newsletter.subscribers.service import import_csv
 from tests.conftest import at
 from tests.helpers import add_article
-from tests.integration.servers import Handler, SMTPServer
+from tests.integration.servers import Handler, SMTPServer, free_port
 
 OPERATOR = "desk@spacewar.example.com"
 NOW = at("2026-11-26T15:00:00")
@@ -90,3 +95,27 @@ def test_failures_over_the_threshold_are_told_and_under_it_not(settings, session
     assert alert["Subject"].strip() == "[SpaceWar Daily] Failures in the 2026-11-27 edition"
     assert "2 of 19 messages failed (10.5%, threshold 5%): recipient_refused 2" in \
         alert.get_body(("plain",)).get_content()
+
+
+def test_an_alert_the_relay_did_not_take_is_sent_by_a_later_sweep(settings, engine, session, publication):
+    publication.operator_address = OPERATOR
+    edition, _ = build_edition(session, publication, NOW.date(), NOW)  # no headlines: empty
+    session.commit()
+    port = free_port()
+    settings.delivery_backend, settings.smtp_port, settings.smtp_timeout = "smtp", port, 2
+    assert InlineDispatcher(settings).deliver_edition(edition.id).endswith("empty")  # the relay is down
+    with Session(engine) as s:
+        alert = s.scalar(select(Alert))
+        assert alert.sent_at is None and alert.attempts == 1 and "cannot connect" in alert.last_error
+    relay = SMTPServer(port)
+    relay.handler.keep_messages = True
+    relay.start()
+    try:
+        backend = backend_from_settings(settings)
+        assert alerts.send_pending(engine, settings, backend) == 0  # claimed a moment ago: not yet
+        later = utcnow() + timedelta(seconds=settings.lease_seconds + 1)
+        assert alerts.send_pending(engine, settings, backend, now=later) == 1
+        assert alerts.send_pending(engine, settings, backend, now=later + timedelta(minutes=5)) == 0  # once
+        assert len(to_operator(relay)) == 1
+    finally:
+        relay.stop()

@@ -86,6 +86,7 @@ allow_private = true
     assert "is due: sending" in output
     status = cli("feeds", "status")
     assert "wire" in status and "2 / 2" in status
+    assert "wire: not modified, 0 added" in cli("feeds", "poll", "wire")  # by hand: a conditional GET, 304
 
 
 def _get(url: str) -> int:
