@@ -85,6 +85,17 @@ class Settings(BaseSettings):
 
     confirm_link_max_age_seconds: int = Field(default=7 * 24 * 3600, ge=60)  # a week
     web_max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # the forms here are small
+    # Operators are alerted (delivery/alerts.py) when an edition finishes with more failed
+    # deliveries than this percentage of the messages attempted.
+    alert_failure_percent: float = Field(default=5.0, ge=0, le=100)
+    # Feeds (ingest/feeds.py): how often beat (or `newsletter run`) looks for feeds that are
+    # due, and what one fetch may take; errors back off up to feed_max_backoff_seconds.
+    feed_check_seconds: int = Field(default=60, ge=1, le=3600)
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    feed_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    feed_max_backoff_seconds: int = Field(default=6 * 3600, ge=60)
+    # `newsletter run` (scheduler.py): how often it looks for editions that are due.
+    dispatch_interval_seconds: int = Field(default=60, ge=1, le=3600)
 
     # Sign-up limits: per client address (429 past it) and confirmation emails per address.
     signup_limit_per_client: int = Field(default=10, ge=1)

@@ -1,14 +1,15 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
 from newsletter.bounces.models import BounceReport
 from newsletter.db import Base
-from newsletter.delivery.models import Delivery, DomainHold
+from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave
 from newsletter.editions.models import Edition, EditionItem
+from newsletter.ingest.models import Feed
 from newsletter.publications.models import Publication, PublicationSection
 from newsletter.store.models import Article, Section
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event
 
 __all__ = [
-    "Base", "Article", "BounceReport", "Delivery", "DomainHold", "Edition", "EditionItem", "Event", "Publication",
-    "PublicationSection", "Section", "Subscriber", "Subscription", "Suppression",
+    "Base", "Alert", "Article", "BounceReport", "Delivery", "DomainHold", "Edition", "EditionItem", "EditionWave",
+    "Event", "Feed", "Publication", "PublicationSection", "Section", "Subscriber", "Subscription", "Suppression",
 ]

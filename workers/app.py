@@ -43,6 +43,9 @@ app.conf.update(
         # whose processing did not run.
         "process-bounces": {"task": "newsletter.process_bounces",
                             "schedule": timedelta(seconds=settings.bounce_poll_seconds)},
+        # Which feeds are due (each has its own interval); one poll_feed task per feed.
+        "poll-due-feeds": {"task": "newsletter.poll_feeds",
+                           "schedule": timedelta(seconds=settings.feed_check_seconds)},
     },
 )
 

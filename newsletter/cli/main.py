@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from newsletter.cli import bounces, common, content, demo, dkim, editions, ops, subscribers, web
+from newsletter.cli import bounces, common, content, demo, dkim, editions, feeds, ops, run, subscribers, web
 from newsletter.errors import NewsletterError
 
 app = typer.Typer(help="Daily digest newsletters: build, render and deliver.", no_args_is_help=True,
@@ -32,6 +32,8 @@ web.register(app)
 dkim.register(app)
 ops.register(app)
 bounces.register(app)
+feeds.register(app)
+run.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

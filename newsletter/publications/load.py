@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.errors import ConfigurationError
+from newsletter.ingest.feeds import FeedSpec, feed_problems, sync_feeds
 from newsletter.publications.models import Publication, PublicationSection
 from newsletter.store.models import Section
 from newsletter.text import has_controls
@@ -91,6 +92,8 @@ class PublicationSpec(BaseModel):
     dkim: DkimSpec | None = None
     verp: bool = True  # MAIL FROM bounces+<token>@bounce_domain; false: the sender address
     bounce_domain: str = Field(default="", pattern=rf"{_DOMAIN}|^$", max_length=253)
+    operator_address: str = ""  # alerts (empty, missed, paused, failing editions) go here
+    local_time: bool = False  # the schedule's time in each subscriber's own zone, in waves
 
     _lower_bounce_domain = field_validator("bounce_domain", mode="before")(_lower)
 
@@ -105,7 +108,7 @@ class PublicationSpec(BaseModel):
                                  f"{sender!r} or a parent of it (DMARC alignment)")
         return self
 
-    @field_validator("sender_address", "reply_to")
+    @field_validator("sender_address", "reply_to", "operator_address")
     @classmethod
     def _address(cls, value: str) -> str:
         if not value:
@@ -152,6 +155,7 @@ class PublicationsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sections: list[SectionSpec] = []
     publications: list[PublicationSpec] = []
+    feeds: list[FeedSpec] = []
 
 
 def _describe(exc: ValidationError) -> str:
@@ -176,6 +180,8 @@ def read_publications_file(path: Path) -> PublicationsFile:
         unknown = [s for s in pub.sections if s not in known]
         if unknown:
             raise PublicationsFileError(f"{path}: publication {pub.slug!r}: unknown sections {unknown}")
+    if problems := feed_problems(spec.feeds, known):
+        raise PublicationsFileError(f"{path}: {'; '.join(problems)}")
     return spec
 
 
@@ -215,5 +221,6 @@ def load_publications(session: Session, path: Path) -> list[Publication]:
             for i, slug in enumerate(p.sections)
         ]
         loaded.append(pub)
+    sync_feeds(session, spec.feeds)
     session.flush()
     return loaded

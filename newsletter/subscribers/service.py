@@ -4,9 +4,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
@@ -50,11 +52,25 @@ def parse_sections(publication: Publication, raw) -> list[str] | None:
     return [s for s in known if s in items]
 
 
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def parse_timezone(value: str | None) -> str:
+    """An IANA time zone name ("Europe/Berlin"), or "" for none; SubscriberError otherwise."""
+    value = (value or "").strip()
+    if value and (len(value) > 64 or value not in _zones()):
+        raise SubscriberError(f"unknown time zone {value[:64]!r} (an IANA name such as Europe/Berlin)")
+    return value
+
+
 @dataclass
 class Row:
     email: str
     name: str
     sections: list[str] | None
+    timezone: str = ""  # "" : the publication's
 
 
 @dataclass
@@ -90,7 +106,8 @@ def _read_csv(publication: Publication, text: str) -> tuple[list[Row], list[tupl
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip().lower() for f in reader.fieldnames or []]
     if "email" not in fields:
-        raise SubscriberError("CSV header must have an 'email' column (and may have 'name', 'sections')")
+        raise SubscriberError("CSV header must have an 'email' column (and may have 'name', 'sections', "
+                              "'timezone')")
     reader.fieldnames = fields
     rows, errors, seen = [], [], set()
     for row in reader:
@@ -100,7 +117,7 @@ def _read_csv(publication: Publication, text: str) -> tuple[list[Row], list[tupl
             continue
         try:
             parsed = Row(normalise_email(row.get("email") or ""), clean_name(row.get("name")),
-                         parse_sections(publication, row.get("sections")))
+                         parse_sections(publication, row.get("sections")), parse_timezone(row.get("timezone")))
         except SubscriberError as exc:
             errors.append((line, str(exc)))
             continue
@@ -129,10 +146,18 @@ def import_csv(session: Session, publication: Publication, text: str,
         new = [r for r in chunk if r.email not in known]
         if new:
             session.execute(insert(Subscriber), [
-                {"email": r.email, "name": r.name, "status": SubscriberStatus.ACTIVE, "created_at": now} for r in new])
+                {"email": r.email, "name": r.name, "status": SubscriberStatus.ACTIVE, "created_at": now,
+                 "timezone": r.timezone} for r in new])
             known.update(session.execute(
                 select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_([r.email for r in new]))
             ).all())
+        # The list's time zone is the admin's word: it replaces a known subscriber's too.
+        fresh_emails = {r.email for r in new}
+        zoned = [{"sid": known[r.email], "zone": r.timezone} for r in chunk
+                 if r.timezone and r.email not in fresh_emails]
+        if zoned:
+            session.connection().execute(update(Subscriber.__table__).where(
+                Subscriber.__table__.c.id == bindparam("sid")).values(timezone=bindparam("zone")), zoned)
         subscribed = set(session.scalars(select(Subscription.subscriber_id).where(
             Subscription.publication_id == publication.id,
             Subscription.subscriber_id.in_(list(known.values())))))

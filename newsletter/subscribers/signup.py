@@ -24,7 +24,13 @@ from newsletter.limits import Counters, person_key
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
-from newsletter.subscribers.service import clean_name, normalise_email, parse_sections
+from newsletter.subscribers.service import (
+    SubscriberError,
+    clean_name,
+    normalise_email,
+    parse_sections,
+    parse_timezone,
+)
 from newsletter.tracking.models import EventKind, Method
 from newsletter.tracking.tokens import ConfirmClaim, InvalidToken, check_key
 
@@ -39,6 +45,7 @@ class SignupRequest:
     email: str
     name: str
     sections: list[str] | None
+    timezone: str = ""  # the browser's IANA zone; "" : none (or one we did not recognise)
 
 
 @dataclass(frozen=True)
@@ -47,10 +54,16 @@ class SignupDecision:
     send_confirmation: bool
 
 
-def validate(publication: Publication, email: str, name: str = "", sections=None) -> SignupRequest:
-    """InvalidInput on bad input; nothing is read or written."""
+def validate(publication: Publication, email: str, name: str = "", sections=None,
+             timezone: str = "") -> SignupRequest:
+    """InvalidInput on bad input; nothing is read or written. The time zone comes from
+    the browser, not from the person: one we do not recognise is dropped, not refused."""
+    try:
+        zone = parse_timezone(timezone)
+    except SubscriberError:
+        zone = ""
     return SignupRequest(publication.id, normalise_email(email), clean_name(name),
-                         parse_sections(publication, sections))
+                         parse_sections(publication, sections), zone)
 
 
 def _new_nonce() -> int:
@@ -61,7 +74,9 @@ def sign_up(session: Session, publication: Publication, request: SignupRequest) 
     """Record the request and decide whether a confirmation email goes out."""
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == request.email))
     if subscriber is None:
-        subscriber = Subscriber(email=request.email, name=request.name)
+        # The zone is taken for a new subscriber only: a sign-up is not proof of owning the
+        # address, so it never moves a known subscriber's delivery time.
+        subscriber = Subscriber(email=request.email, name=request.name, timezone=request.timezone)
         session.add(subscriber)
         session.flush()
     if subscriber.status == SubscriberStatus.DISABLED:

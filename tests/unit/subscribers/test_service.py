@@ -55,3 +55,31 @@ def test_a_csv_field_too_large_for_the_csv_module_is_one_clear_error(publication
 
     with pytest.raises(SubscriberError, match="not a CSV file we can read"):
         read_csv(publication, "email,name\na@example.org," + "x" * 200_000 + "\n")
+
+
+def test_import_takes_a_time_zone_column(session, publication):
+    from newsletter.subscribers.service import read_csv
+
+    add_subscriber(session, publication, "known@example.org")
+    text = ("email,timezone\nann@example.org,Pacific/Auckland\nbob@example.org,\n"
+            "known@example.org,America/Los_Angeles\n")
+    assert import_csv(session, publication, text).added == 2
+    zones = dict(session.execute(select(Subscriber.email, Subscriber.timezone)).all())
+    # "" : the publication's zone. A known subscriber's zone is the list's word (an admin's import).
+    assert zones == {"ann@example.org": "Pacific/Auckland", "bob@example.org": "",
+                     "known@example.org": "America/Los_Angeles"}
+    _, errors = read_csv(publication, "email,timezone\ncara@example.org,Mars/Olympus_Mons\nd@example.org,GMT+2\n")
+    assert [(line, "unknown time zone" in e) for line, e in errors] == [(2, True), (3, True)]
+
+
+def test_a_sign_up_keeps_a_valid_browser_zone_and_drops_anything_else(session, publication):
+    from newsletter.subscribers.signup import sign_up, validate
+
+    assert validate(publication, "a@example.org", timezone="Europe/Berlin").timezone == "Europe/Berlin"
+    for junk in ("Mars/Olympus_Mons", "../../etc/passwd", "x" * 300, "Europe/Berlin\r\nBcc: x"):
+        assert validate(publication, "a@example.org", timezone=junk).timezone == ""  # ignored, not refused
+    sign_up(session, publication, validate(publication, "new@example.org", timezone="Asia/Tokyo"))
+    add_subscriber(session, publication, "old@example.org")
+    sign_up(session, publication, validate(publication, "old@example.org", timezone="Asia/Tokyo"))
+    zones = dict(session.execute(select(Subscriber.email, Subscriber.timezone)).all())
+    assert zones == {"new@example.org": "Asia/Tokyo", "old@example.org": ""}  # a sign-up never moves a known one
