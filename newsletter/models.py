@@ -1,6 +1,7 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
 from newsletter.db import Base
 from newsletter.delivery.models import Delivery, DomainHold
+from newsletter.editions.history import EditionHistory
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.publications.models import Publication, PublicationSection
 from newsletter.store.models import Article, Section
@@ -8,6 +9,6 @@ from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event
 
 __all__ = [
-    "Base", "Article", "Delivery", "DomainHold", "Edition", "EditionItem", "Event", "Publication",
+    "Base", "Article", "Delivery", "DomainHold", "Edition", "EditionHistory", "EditionItem", "Event", "Publication",
     "PublicationSection", "Section", "Subscriber", "Subscription", "Suppression",
 ]
