@@ -30,14 +30,16 @@ def send_times_on(cron: str, tz_name: str, day: date) -> list[datetime]:
     start = datetime.combine(day, time(0, 0), tz) - timedelta(seconds=1)
     it = croniter(cron, start)
     out: list[datetime] = []
+    wall_clock: set[datetime] = set()  # naive local times: the repeated hour's second pass is equal
     while True:
         nxt = it.get_next(datetime)
         local = nxt.astimezone(tz)
         if local.date() != day:
             break
         instant = local.astimezone(UTC)
-        if instant not in out:
+        if instant not in out and local.replace(tzinfo=None) not in wall_clock:
             out.append(instant)
+            wall_clock.add(local.replace(tzinfo=None))
         if len(out) > 1440:
             break
     return out
