@@ -97,7 +97,8 @@ def register(editions_app: typer.Typer) -> None:
         for col in ("id", "date", "status", "headlines", "sent", "failed", "skipped", "to go", "started",
                     "duration", "note"):
             table.add_column(col, justify="right" if col in ("id", "headlines", "sent", "failed", "skipped",
-                                                              "to go") else "left")
+                                                              "to go") else "left",
+                             no_wrap=col in ("id", "date", "status", "started"))
         superseded = {r.replaces_id: r.id for r in rows if r.replaces_id}
         for r in rows:
             c = counts[r.id]

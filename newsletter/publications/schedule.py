@@ -134,6 +134,9 @@ def describe(cron: str) -> str:
     if fires_more_than_daily(cron):
         return f"several times a day ({cron})"
     at = f"at {hours[0]:02d}:{minutes[0]:02d}"
+    fields = cron.split()
+    if len(fields) >= 5 and any(mark in fields[2] + fields[4] for mark in "#W"):
+        return f"on the days '{' '.join(fields[2:5])}' names {at}"  # nth weekday, nearest weekday: cron's words
     in_months = "" if months == ["*"] else " in " + _join([MONTH_NAMES[m] for m in sorted(months)])
     if doms == ["*"] and dows == ["*"]:
         when = "every day" + in_months

@@ -9,8 +9,9 @@ from newsletter.editions import control
 from newsletter.editions.build import build_edition, find_edition
 from newsletter.editions.due import due_editions
 from newsletter.editions.history import Act, history_of
-from newsletter.editions.models import Edition, EditionStatus
+from newsletter.editions.models import EditionStatus
 from newsletter.errors import Conflict, InvalidInput
+from newsletter.store.models import Article
 from tests.conftest import at
 from tests.helpers import add_article
 
@@ -39,8 +40,6 @@ def test_a_rebuild_reruns_the_selection_with_the_same_cut_off_and_keeps_the_old_
 
 
 def test_a_rebuild_to_nothing_is_empty_and_an_empty_edition_can_come_back(session, publication, built):
-    from newsletter.store.models import Article
-
     article = session.scalar(select(Article))
     article.published_at = CUT + timedelta(days=1)  # out of the window now
     session.commit()

@@ -110,6 +110,7 @@ def test_the_previous_send_time_and_one_schedule_period():
     ("0 7 1 * 1", "on day 1 of every month, and every Monday at 07:00"),
     ("5 9 * 6,7 *", "every day in June and July at 09:05"),
     ("*/5 * * * *", "several times a day (*/5 * * * *)"),
+    ("0 7 * * 1#2", "on the days '* * 1#2' names at 07:00"),
 ])
 def test_a_schedule_in_words(cron, words):
     assert describe(cron) == words
