@@ -1,11 +1,15 @@
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from newsletter.editions.build import build_edition
 from newsletter.editions.models import Edition, EditionStatus
 from tests.conftest import at
 from tests.helpers import add_article
+
+# Both databases: the conditional updates, the row lock and the NOT IN subquery are SQL.
+pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 
 DAY = date(2026, 11, 26)
 # spacewar-daily: 06:00 America/New_York, which is 11:00 UTC in November.

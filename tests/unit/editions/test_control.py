@@ -15,6 +15,9 @@ from newsletter.store.models import Article
 from tests.conftest import at
 from tests.helpers import add_article
 
+# Both databases: the conditional updates, the row lock and the NOT IN subquery are SQL.
+pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
+
 DAY = date(2026, 11, 26)
 CUT = at("2026-11-26T11:00:00")
 
