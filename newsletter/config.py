@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     relay_down_retry_seconds: float = Field(default=10.0, ge=0)
     rate_limit_per_second: float = Field(default=0, ge=0)  # 0: unlimited
     schedule_grace_minutes: int = Field(default=180, ge=0)
+    # An article that enters the store after an edition's cut-off goes in the next edition
+    # (editions/build.py), unless it was published more than this before that window opened.
+    late_article_max_hours: int = Field(default=48, ge=0, le=24 * 366)
     lease_seconds: int = Field(default=60, ge=5)
     visibility_timeout: int = Field(default=300, ge=5)
     sweep_interval_seconds: int = Field(default=30, ge=1)
@@ -120,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def schedule_grace(self) -> timedelta:
         return timedelta(minutes=self.schedule_grace_minutes)
+
+    @property
+    def late_article_max_age(self) -> timedelta:
+        return timedelta(hours=self.late_article_max_hours)
 
     @property
     def signup_per_client(self) -> tuple[int, int]:

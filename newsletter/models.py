@@ -2,6 +2,7 @@
 from newsletter.bounces.models import BounceReport
 from newsletter.db import Base
 from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave
+from newsletter.editions.history import EditionHistory
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.ingest.models import Feed
 from newsletter.publications.models import Publication, PublicationSection
@@ -10,6 +11,7 @@ from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event
 
 __all__ = [
-    "Base", "Alert", "Article", "BounceReport", "Delivery", "DomainHold", "Edition", "EditionItem", "EditionWave",
-    "Event", "Feed", "Publication", "PublicationSection", "Section", "Subscriber", "Subscription", "Suppression",
+    "Base", "Alert", "Article", "BounceReport", "Delivery", "DomainHold", "Edition", "EditionHistory", "EditionItem",
+    "EditionWave", "Event", "Feed", "Publication", "PublicationSection", "Section", "Subscriber", "Subscription",
+    "Suppression",
 ]

@@ -18,7 +18,7 @@ app = typer.Typer(help="Daily digest newsletters: build, render and deliver.", n
                   pretty_exceptions_enable=False)
 publications_app = typer.Typer(help="Publications and their sections.", no_args_is_help=True)
 subscribers_app = typer.Typer(help="The subscriber list.", no_args_is_help=True)
-editions_app = typer.Typer(help="Editions being delivered: pause, resume, cancel, status.",
+editions_app = typer.Typer(help="Editions: list, show, status, watch; rebuild, hold, release; pause, resume, cancel.",
                            no_args_is_help=True)
 app.add_typer(publications_app, name="publications")
 app.add_typer(subscribers_app, name="subscribers")

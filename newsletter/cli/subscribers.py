@@ -7,6 +7,7 @@ import typer
 from sqlalchemy import select
 
 from newsletter.cli.common import console, fail, publication, session_scope
+from newsletter.cli.progress import counting
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.service import add_subscriber, import_csv, normalise_email
@@ -43,8 +44,8 @@ def register(subscribers_app: typer.Typer) -> None:
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"cannot read {file}: {exc}")
-        with session_scope() as session:
-            report = import_csv(session, publication(session, pub), text, skip_invalid)
+        with session_scope() as session, counting(console, f"importing {file.name}") as advance:
+            report = import_csv(session, publication(session, pub), text, skip_invalid, progress=advance)
         for line, problem in report.errors[:50]:
             console.print(f"[red]line {line}:[/] {problem}", highlight=False)
         if report.errors and not skip_invalid:

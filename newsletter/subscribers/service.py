@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import available_timezones
@@ -129,8 +130,9 @@ def _read_csv(publication: Publication, text: str) -> tuple[list[Row], list[tupl
 
 
 def import_csv(session: Session, publication: Publication, text: str,
-               skip_invalid: bool = False) -> ImportReport:
-    """All or nothing by default: one bad row and nothing is imported, every error reported."""
+               skip_invalid: bool = False, progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """All or nothing by default: one bad row and nothing is imported, every error reported.
+    `progress(done, total)` is called after each chunk (the command line's progress bar)."""
     rows, errors = read_csv(publication, text)
     report = ImportReport(errors=errors)
     if errors and not skip_invalid:
@@ -168,4 +170,6 @@ def import_csv(session: Session, publication: Publication, text: str,
                  "sections": r.sections, "created_at": now, "updated_at": now} for r in fresh])
         report.added += len(fresh)
         report.existing += len(chunk) - len(fresh)
+        if progress is not None:
+            progress(start + len(chunk), len(rows))
     return report
