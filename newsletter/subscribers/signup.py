@@ -57,8 +57,12 @@ def _new_nonce() -> int:
     return secrets.randbits(62) or 1
 
 
-def sign_up(session: Session, publication: Publication, request: SignupRequest) -> SignupDecision:
-    """Record the request and decide whether a confirmation email goes out."""
+def sign_up(session: Session, publication: Publication, request: SignupRequest,
+            secret: str | None = None) -> SignupDecision:
+    """Record the request and decide whether a confirmation email goes out. With the secret
+    key, an address erased at its owner's request is recognised and nothing is recorded."""
+    if secret is not None and lifecycle.erased(session, secret, request.email) is not None:
+        return SignupDecision(None, False)
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == request.email))
     if subscriber is None:
         subscriber = Subscriber(email=request.email, name=request.name)
@@ -66,7 +70,7 @@ def sign_up(session: Session, publication: Publication, request: SignupRequest) 
         session.flush()
     if subscriber.status == SubscriberStatus.DISABLED:
         return SignupDecision(None, False)
-    if lifecycle.admin_only_suppression(session, subscriber.email, publication.id) is not None:
+    if lifecycle.admin_only_suppression(session, subscriber.email, publication.id, secret) is not None:
         return SignupDecision(None, False)
     sub = lifecycle.subscription(session, subscriber.id, publication.id)
     if sub is not None and sub.status == S.ACTIVE:
@@ -94,7 +98,7 @@ def process(session: Session, counters: Counters, secret: str, request: SignupRe
     publication = session.get(Publication, request.publication_id)
     if publication is None or not publication.active:
         return None
-    decision = sign_up(session, publication, request)
+    decision = sign_up(session, publication, request, secret)
     if not decision.send_confirmation:
         return None
     if not counters.hit(f"email:{person_key(secret, request.email)}", *per_email):
