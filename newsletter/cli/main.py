@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from newsletter.cli import common, content, demo, dkim, editions, ops, subscribers, web
+from newsletter.cli import common, content, demo, dkim, editions, ops, staff, subscribers, suppressions, web
 from newsletter.errors import NewsletterError
 
 app = typer.Typer(help="Daily digest newsletters: build, render and deliver.", no_args_is_help=True,
@@ -31,6 +31,8 @@ demo.register(app)
 web.register(app)
 dkim.register(app)
 ops.register(app)
+staff.register(app)  # staff, tokens, audit
+suppressions.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -52,8 +52,9 @@ def _read(publication: Publication, text: str, progress, every: int) -> ReadResu
     width = len(fields)
     out, first_line = ReadResult(), {}
     sections_cache: dict[str, list[str] | None] = {}
+    ended = reader.line_num
     for values in reader:
-        line = reader.line_num
+        line, ended = ended + 1, reader.line_num  # a quoted field may span lines: name the first
         if not values:
             continue
         out.total += 1

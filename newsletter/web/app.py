@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from newsletter import runtime
+from newsletter import api, runtime
 from newsletter.config import Settings, get_settings
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes):
         app.include_router(module.router)
     app.include_router(health.router)  # /healthz, /readyz
+    api.include(app)  # /api/v1 (newsletter/api/)
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):
@@ -73,7 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
-        return error_response(request, 400, "Malformed request", "The request could not be understood.")
+        message = "The request could not be understood."
+        if request.url.path.startswith(api.PREFIX + "/"):  # say which field, for people writing scripts
+            message = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+                                for e in exc.errors()[:10]) or message
+        return error_response(request, 400, "Malformed request", message)
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError):
@@ -95,7 +100,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return error_response(request, 500, "Something went wrong", "Please try again later.")
 
     # Outermost first in the list of calls below is innermost: headers wrap everything.
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimits, larger={api.IMPORT_PATH: settings.import_max_bytes})
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+class BodyLimits:
+    """web/middleware.py's BodyLimit everywhere, with larger limits for the paths named
+    (a CSV import is megabytes; a form or a JSON body never is)."""
+
+    def __init__(self, app, larger: dict[str, int]):
+        self.default = BodyLimit(app)
+        self.larger = {path: BodyLimit(app, limit) for path, limit in larger.items()}
+
+    async def __call__(self, scope, receive, send) -> None:
+        limited = self.larger.get(scope.get("path", "")) if scope["type"] == "http" else None
+        await (limited or self.default)(scope, receive, send)
