@@ -23,8 +23,10 @@ class NewAccount:
     link_token: str  # for the one-time set-password link; "" when a password was given
 
 
-def find(session: Session, ref: str | int) -> StaffAccount:
-    """By id or by address."""
+def find(session: Session, ref: str | int, actor: Actor | None = None) -> StaffAccount:
+    """By id or by address; with an actor, only for an admin (refused before any lookup)."""
+    if actor is not None:
+        require(actor, Permission.STAFF)
     if isinstance(ref, int) or str(ref).isdigit():
         account = session.get(StaffAccount, int(ref)) if int(ref) < 2**31 else None
     else:
@@ -76,7 +78,7 @@ def _keep_an_admin(session: Session, account: StaffAccount) -> None:
 
 def disable(session: Session, actor: Actor, ref: str | int) -> StaffAccount:
     """No more sign-ins or API calls; their sessions end now (their tokens are refused)."""
-    account = find(session, ref)
+    account = find(session, ref, actor)
     with change(session, actor, Permission.STAFF, "staff.disable", f"staff:{account.id}"):
         _keep_an_admin(session, account)
         account.active = False
@@ -86,7 +88,7 @@ def disable(session: Session, actor: Actor, ref: str | int) -> StaffAccount:
 
 
 def enable(session: Session, actor: Actor, ref: str | int) -> StaffAccount:
-    account = find(session, ref)
+    account = find(session, ref, actor)
     with change(session, actor, Permission.STAFF, "staff.enable", f"staff:{account.id}"):
         account.active = True
         session.flush()
@@ -95,7 +97,7 @@ def enable(session: Session, actor: Actor, ref: str | int) -> StaffAccount:
 
 def set_role(session: Session, actor: Actor, ref: str | int, role: str) -> StaffAccount:
     """API tokens keep their role but never act above the account's current one."""
-    account, role = find(session, ref), parse_role(role)
+    account, role = find(session, ref, actor), parse_role(role)
     with change(session, actor, Permission.STAFF, "staff.role", f"staff:{account.id}") as ch:
         if role != Role.ADMIN:
             _keep_an_admin(session, account)
@@ -107,7 +109,7 @@ def set_role(session: Session, actor: Actor, ref: str | int, role: str) -> Staff
 
 def reset_link(session: Session, actor: Actor, secret: str, ref: str | int) -> str:
     """A new one-time set-password link (the old password keeps working until it is used)."""
-    account = find(session, ref)
+    account = find(session, ref, actor)
     with change(session, actor, Permission.STAFF, "staff.password_link", f"staff:{account.id}"):
         account.password_nonce = passwords.new_nonce()
         session.flush()

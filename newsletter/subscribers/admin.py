@@ -102,6 +102,7 @@ class Changes:
 
 
 def update(session: Session, actor: Actor, subscriber_id: int, changes: Changes) -> Subscriber:
+    require(actor, Permission.SUBSCRIBERS)  # before any lookup: a refusal tells nothing
     s = get(session, subscriber_id)
     with change(session, actor, Permission.SUBSCRIBERS, "subscriber.update", f"subscriber:{s.id}") as ch:
         fields = []
@@ -149,6 +150,7 @@ def enable(session: Session, actor: Actor, subscriber_id: int) -> Subscriber:
 def resubscribe(session: Session, actor: Actor, secret: str, subscriber_id: int, publication_slug: str) -> bool:
     """At their request: lifts only their own unsubscribe. A hard bounce, a complaint or an
     admin suppression must be removed first (suppressions.remove); Conflict says which."""
+    require(actor, Permission.SUBSCRIBERS)
     s = get(session, subscriber_id)
     with change(session, actor, Permission.SUBSCRIBERS, "subscriber.resubscribe", f"subscriber:{s.id}") as ch:
         pub = publication(session, publication_slug)

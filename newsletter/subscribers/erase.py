@@ -27,7 +27,7 @@ from newsletter.delivery.addresses import wire_address
 from newsletter.delivery.models import Delivery
 from newsletter.limits import Counters, person_key
 from newsletter.models import Base
-from newsletter.staff.access import Actor, Permission
+from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
 from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.admin import get
@@ -51,6 +51,7 @@ class Erasure:
 
 
 def erase(engine: Engine, settings: Settings, counters: Counters, actor: Actor, subscriber_id: int) -> Erasure:
+    require(actor, Permission.SUBSCRIBERS)  # before any lookup: a refusal tells nothing
     with Session(engine) as session:
         subscriber = get(session, subscriber_id)
         with change(session, actor, Permission.SUBSCRIBERS, "subscriber.erase", f"subscriber:{subscriber.id}") as ch:

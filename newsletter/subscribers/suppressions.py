@@ -95,6 +95,7 @@ def add(session: Session, actor: Actor, secret: str, email: str, note: str, publ
 
 def remove(session: Session, actor: Actor, suppression_id: int, note: str, override: bool = False) -> None:
     """Lift a suppression, with the reason. Complaints and erasures only with `override`."""
+    require(actor, Permission.SUPPRESSIONS)  # before any lookup: a refusal tells nothing
     row = session.get(Suppression, suppression_id) if 0 < suppression_id < 2**31 else None
     if row is None:
         raise NotFound(f"no suppression {suppression_id}")
