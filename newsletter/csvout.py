@@ -11,21 +11,24 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 def safe_cell(value) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if text[:1] in _FORMULA_STARTS else text
 
 
 def csv_chunks(rows: Iterable[Iterable], rows_per_chunk: int = 1000) -> Iterator[str]:
-    """CSV text in pieces of about `rows_per_chunk` rows, every cell made safe."""
+    """CSV text in pieces of about `rows_per_chunk` rows, every cell (a str, or None for an
+    empty cell) made safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     pending = 0
+    bad = _FORMULA_STARTS
     for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
+        # safe_cell, inlined: a million rows of seven cells is seven million calls otherwise
+        writer.writerow(["" if v is None else "'" + v if v[:1] in bad else v for v in row])
         pending += 1
         if pending >= rows_per_chunk:
             yield buffer.getvalue()

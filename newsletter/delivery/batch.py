@@ -37,7 +37,7 @@ from newsletter.delivery.states import BatchOutcome
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.publications.models import Publication
-from newsletter.subscribers.address_hash import address_hash
+from newsletter.subscribers.address_hash import address_hasher
 from newsletter.subscribers.models import (
     Subscriber,
     SubscriberStatus,
@@ -82,7 +82,8 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, s
         .outerjoin(s, and_(s.c.subscriber_id == sub.c.id, s.c.publication_id == publication_id))
         .where(deliveries.c.id.in_(delivery_ids))
         .order_by(deliveries.c.subscriber_id)).all()
-    hashes = {r.email: address_hash(secret, r.email) for r in rows} if secret is not None and rows else {}
+    digest = address_hasher(secret) if secret is not None and rows else None
+    hashes = {r.email: digest(r.email) for r in rows} if digest else {}
     erased = set(conn.scalars(select(sup.c.email_hash).where(sup.c.email_hash.in_(set(hashes.values()))))) \
         if hashes else set()
     for did, sid, email, name, status, sections, is_suppressed, subscriber_status, key in rows:

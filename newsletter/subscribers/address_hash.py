@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 
 def erased_key(secret: str) -> bytes:
@@ -17,3 +18,14 @@ def erased_key(secret: str) -> bytes:
 def address_hash(secret: str, email: str) -> str:
     """The normalised address's keyed hash, hex."""
     return hmac.new(erased_key(secret), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def address_hasher(secret: str) -> Callable[[str], str]:
+    """address_hash for many addresses: the keyed state is made once (imports, batches)."""
+    base = hmac.new(erased_key(secret), digestmod=hashlib.sha256)
+
+    def digest(email: str) -> str:
+        h = base.copy()
+        h.update(email.strip().lower().encode())
+        return h.hexdigest()
+    return digest
