@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
@@ -49,28 +50,56 @@ def sample_csv(rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu_seconds(engine, since: datetime) -> float:
+    """CPU time of the PostgreSQL backends this process opened (the server runs here too):
+    with the client's, a figure that does not depend on what else the machine is doing."""
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND backend_start >= :since"), {"since": since}).scalars().all()
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # not on this machine, or gone
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_import(url: str, rows: int) -> dict:
     engine = get_engine(url)
     csv_text = sample_csv(rows)
-    start = time.perf_counter()
+    since = datetime.now(UTC)
+    start, cpu = time.perf_counter(), cpu_seconds()
     job = imports.import_now(engine, "bench-secret", cli_actor(), "spacewar-daily", csv_text)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     assert job["status"] == "done" and job["added"] == rows, job
+    server = server_cpu_seconds(engine, since)
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds),
-            "peak_mb": round(peak_mb())}
+            "client_cpu": round(cpu, 2), "server_cpu": round(server, 2),
+            "rows_per_cpu_second": round(rows / (cpu + server)), "peak_mb": round(peak_mb())}
 
 
 def run_export(url: str) -> dict:
     engine = get_engine(url)
-    start = time.perf_counter()
+    since = datetime.now(UTC)
+    start, cpu = time.perf_counter(), cpu_seconds()
     size = lines = 0
     with open(os.devnull, "w") as sink:
         for chunk in export.export_csv(engine, cli_actor(), Filters(publication="spacewar-daily")):
             sink.write(chunk)
             size += len(chunk)
             lines += chunk.count("\r\n")
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    server = server_cpu_seconds(engine, since)
     return {"rows": lines - 1, "seconds": round(seconds, 2), "rows_per_second": round((lines - 1) / seconds),
+            "client_cpu": round(cpu, 2), "server_cpu": round(server, 2),
+            "rows_per_cpu_second": round((lines - 1) / (cpu + server)),
             "megabytes": round(size / 1e6), "peak_mb": round(peak_mb())}
 
 
@@ -91,6 +120,11 @@ def child(phase: str, url: str, rows: int) -> dict:
     out = subprocess.run([sys.executable, __file__, "--phase", phase, "--url", url, "--import-rows", str(rows)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cpu_line(f: dict) -> str:
+    return (f"CPU {f['client_cpu']} s here + {f['server_cpu']} s PostgreSQL = "
+            f"{f['rows_per_cpu_second']:,} rows per CPU second; load average {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -115,11 +149,11 @@ def main() -> None:
             s.commit()
         figures = child("import", url, args.import_rows)
         print(f"import {figures['rows']:,} rows (validate, COPY, set-based insert): {figures['seconds']} s, "
-              f"{figures['rows_per_second']:,} rows/s, peak {figures['peak_mb']} MB RSS")
+              f"{figures['rows_per_second']:,} rows/s, peak {figures['peak_mb']} MB RSS; {cpu_line(figures)}")
         fill(url, max(args.export_rows - args.import_rows, 0))
         figures = child("export", url, args.import_rows)
         print(f"export {figures['rows']:,} rows as CSV ({figures['megabytes']} MB): {figures['seconds']} s, "
-              f"{figures['rows_per_second']:,} rows/s, peak {figures['peak_mb']} MB RSS")
+              f"{figures['rows_per_second']:,} rows/s, peak {figures['peak_mb']} MB RSS; {cpu_line(figures)}")
     finally:
         get_engine(url).dispose()
         with admin.connect() as c:

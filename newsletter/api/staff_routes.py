@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from newsletter.api.auth import Caller
-from newsletter.api.common import Before, Body, Id
+from newsletter.api.common import MAX_ID, Before, Body, Id
 from newsletter.csvout import csv_chunks
 from newsletter.db import session_scope
 from newsletter.staff import accounts, api_tokens, audit
@@ -100,7 +100,8 @@ def revoke_token(request: Request, actor: Caller, token_id: Id):
 
 @router.get("/audit", summary="The audit log, newest first (admins)")
 def list_audit(request: Request, actor: Caller, action: Annotated[str, Query(max_length=64)] = "",
-               target: Annotated[str, Query(max_length=200)] = "", staff_id: Annotated[int | None, Query(ge=1)] = None,
+               target: Annotated[str, Query(max_length=200)] = "",
+               staff_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                before: Before = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     with ctx(request).session() as s:
         rows = audit.entries(s, actor, action, target, staff_id, before, limit)

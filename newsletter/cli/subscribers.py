@@ -88,7 +88,8 @@ def register(subscribers_app: typer.Typer) -> None:
     @subscribers_app.command("list")
     def subscribers_list(q: str = Q, status: str = STATUS, publication: str = PUB, subscription: str = SUBSCRIPTION,
                          section: str = SECTION, created_from: str = FROM, created_to: str = TO,
-                         limit: int = typer.Option(50, min=1, max=500), before: int = typer.Option(None, min=1),
+                         limit: int = typer.Option(50, min=1, max=500),
+                         before: int = typer.Option(None, min=1, max=2**31 - 1),
                          as_json: bool = typer.Option(False, "--json", help="one JSON object per line")):
         """Search, newest first: id, address, name, status, created, subscriptions (tab-separated)."""
         f = _filters(q, status, publication, subscription, section, created_from, created_to)

@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
     def suppressions_list(q: str = typer.Option("", "--q", help="address prefix; a whole address finds erasures"),
                           reason: str = typer.Option("", help="unsubscribe, hard_bounce, complaint, admin, erased"),
                           publication: str = typer.Option("", help="publication slug"),
-                          limit: int = typer.Option(50, min=1, max=500), before: int = typer.Option(None, min=1)):
+                          limit: int = typer.Option(50, min=1, max=500),
+                          before: int = typer.Option(None, min=1, max=2**31 - 1)):
         """id, address (or erased), publication (or all), reason, created, note (tab-separated)."""
         with session_scope() as session:
             page = suppressions.search(session, cli_actor(), get_settings().signing_key(), q, reason, publication,

@@ -15,7 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import Select, and_, cast, exists, func, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
@@ -116,10 +118,24 @@ def _total(session: Session, where: list) -> tuple[int, bool]:
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return session.scalar(select(func.count()).select_from(query.subquery())), False
-    compiled = query.compile(dialect=bind.dialect)
-    plan = session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + compiled.string, compiled.params).scalar()
+    plan = session.execute(Explain(query)).scalar()
     plan = json.loads(plan) if isinstance(plan, str) else plan
     return max(int(plan[0]["Plan"]["Plan Rows"]), n), True
+
+
+class Explain(Executable, ClauseElement):
+    """EXPLAIN (FORMAT JSON) of a query, its parameters bound as in the query itself
+    (SQLAlchemy's recipe for custom constructs)."""
+
+    inherit_cache = False
+
+    def __init__(self, statement):
+        self.statement = statement
+
+
+@compiles(Explain, "postgresql")
+def _explain(element, compiler, **kw):
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
 
 
 def search(session: Session, actor: Actor, f: Filters, before: int | None = None, limit: int = 50) -> Page:
