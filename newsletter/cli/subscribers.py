@@ -25,7 +25,10 @@ def _when(value: str | None) -> datetime | None:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"not a date or time: {value!r} (YYYY-MM-DD or an ISO 8601 time)") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"time out of range: {value!r}") from None
 
 
 def _filters(q, status, publication, subscription, section, created_from, created_to) -> search.Filters:

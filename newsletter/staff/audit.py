@@ -16,8 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
+from newsletter.errors import InvalidInput
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.models import AuditEntry
+from newsletter.text import has_controls
 
 
 @dataclass
@@ -47,6 +49,8 @@ def entries(session: Session, actor: Actor, action: str = "", target: str = "", 
             before: int | None = None, limit: int = 100) -> list[AuditEntry]:
     """Newest first, keyset-paged by id (`before`: the last id of the previous page)."""
     require(actor, Permission.AUDIT)
+    if has_controls(action) or has_controls(target):
+        raise InvalidInput("the filter holds control characters")
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 1000)))
     if action:
         q = q.where(AuditEntry.action.startswith(action, autoescape=True))

@@ -23,6 +23,7 @@ from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
+from newsletter.text import has_controls
 
 EXACT_UP_TO = 10_000
 MAX_PAGE = 500
@@ -61,8 +62,8 @@ def conditions(session: Session, f: Filters) -> list:
     postgres = session.get_bind().dialect.name == "postgresql"
     out = []
     q = f.q.strip().lower()
-    if len(q) > 320:
-        raise InvalidInput("the search text is too long")
+    if len(q) > 320 or has_controls(q):
+        raise InvalidInput("the search text is too long or holds control characters")
     if q:
         by_email = _email_prefix(q, postgres)
         out.append(by_email if "@" in q else or_(by_email, func.lower(Subscriber.name).startswith(q, autoescape=True)))

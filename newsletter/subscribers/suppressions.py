@@ -17,7 +17,7 @@ from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.lifecycle import erased
 from newsletter.subscribers.models import Suppression, SuppressionReason
 from newsletter.subscribers.service import SubscriberError, normalise_email
-from newsletter.text import clean_field
+from newsletter.text import clean_field, has_controls
 
 # Removing these needs an explicit override: a complaint is the person's own "never again"
 # and an erasure was asked for by the person.
@@ -50,6 +50,8 @@ def search(session: Session, actor: Actor, secret: str, q: str = "", reason: str
     query = (select(Suppression, Publication.slug).outerjoin(Publication, Publication.id == Suppression.publication_id)
              .order_by(Suppression.id.desc()).limit(max(1, min(limit, 500))))
     q = (q or "").strip().lower()
+    if has_controls(q):
+        raise InvalidInput("the search text holds control characters")
     if q:
         match = Suppression.email.startswith(q, autoescape=True)
         if "@" in q:

@@ -56,6 +56,8 @@ def per_day(session: Session, actor: Actor, start: date, end: date, publication:
     require(actor, Permission.READ)
     if end < start or (end - start).days >= MAX_DAYS:
         raise InvalidInput(f"the range must run forwards and cover at most {MAX_DAYS} days")
+    if end >= date.max:
+        raise InvalidInput("the range must end before the last day of the calendar")
     lo = datetime.combine(start, time(0), UTC)
     hi = datetime.combine(end + timedelta(days=1), time(0), UTC)
     pub_id = None
