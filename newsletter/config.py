@@ -106,6 +106,16 @@ class Settings(BaseSettings):
     signup_limit_per_address: int = Field(default=3, ge=1)
     signup_limit_address_window_seconds: int = Field(default=3600, ge=1)
 
+    # Staff (newsletter/staff/): console sessions end after this much idle time, and in any
+    # case this long after sign-in; sign-in attempts are limited per account and per client.
+    staff_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    staff_session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_limit_per_account: int = Field(default=5, ge=1)
+    login_limit_per_client: int = Field(default=20, ge=1)
+    login_limit_window_seconds: int = Field(default=900, ge=1)
+    # The largest CSV the API accepts for an import (bytes).
+    import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
     @model_validator(mode="after")
     def _timers_agree(self) -> Settings:
         # A sender renews its lease while it works; the broker hands a task out again only
@@ -127,6 +137,14 @@ class Settings(BaseSettings):
     @property
     def late_article_max_age(self) -> timedelta:
         return timedelta(hours=self.late_article_max_hours)
+
+    @property
+    def login_per_account(self) -> tuple[int, int]:
+        return self.login_limit_per_account, self.login_limit_window_seconds
+
+    @property
+    def login_per_client(self) -> tuple[int, int]:
+        return self.login_limit_per_client, self.login_limit_window_seconds
 
     @property
     def signup_per_client(self) -> tuple[int, int]:

@@ -11,7 +11,21 @@ import sys
 
 import typer
 
-from newsletter.cli import bounces, common, content, demo, dkim, editions, feeds, ops, run, subscribers, web
+from newsletter.cli import (
+    bounces,
+    common,
+    content,
+    demo,
+    dkim,
+    editions,
+    feeds,
+    ops,
+    run,
+    staff,
+    subscribers,
+    suppressions,
+    web,
+)
 from newsletter.errors import NewsletterError
 
 app = typer.Typer(help="Daily digest newsletters: build, render and deliver.", no_args_is_help=True,
@@ -34,6 +48,8 @@ ops.register(app)
 bounces.register(app)
 feeds.register(app)
 run.register(app)
+staff.register(app)  # staff, tokens, audit
+suppressions.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -39,6 +39,7 @@ from newsletter.delivery.states import BatchOutcome
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.publications.models import Publication
+from newsletter.subscribers.address_hash import address_hasher
 from newsletter.subscribers.models import (
     Subscriber,
     SubscriberStatus,
@@ -74,9 +75,10 @@ def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now) 
         .returning(d.id)).all()
 
 
-def recipients(conn: Connection, delivery_ids: list[int], publication_id: int):
+def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, secret: str | None = None):
     """(delivery id, Recipient, still wanted) for the claimed rows, in subscriber order.
-    Wanted: subscribed, not disabled, not suppressed, checked now (not at queueing)."""
+    Wanted: subscribed, not disabled, not suppressed, checked now (not at queueing); with
+    the secret key, not erased either (an erased address is suppressed by its keyed hash)."""
     sub, s, sup = Subscriber.__table__, Subscription.__table__, Suppression.__table__
     suppressed = exists().where(sup.c.email == sub.c.email,
                                 or_(sup.c.publication_id.is_(None), sup.c.publication_id == publication_id))
@@ -87,9 +89,13 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int):
         .outerjoin(s, and_(s.c.subscriber_id == sub.c.id, s.c.publication_id == publication_id))
         .where(deliveries.c.id.in_(delivery_ids))
         .order_by(deliveries.c.subscriber_id)).all()
+    digest = address_hasher(secret) if secret is not None and rows else None
+    hashes = {r.email: digest(r.email) for r in rows} if digest else {}
+    erased = set(conn.scalars(select(sup.c.email_hash).where(sup.c.email_hash.in_(set(hashes.values()))))) \
+        if hashes else set()
     for did, sid, email, name, status, sections, is_suppressed, subscriber_status, key in rows:
         wanted = (status == SubscriptionStatus.ACTIVE and subscriber_status == SubscriberStatus.ACTIVE
-                  and not is_suppressed)
+                  and not is_suppressed and hashes.get(email) not in erased)
         yield did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did), wanted
 
 
@@ -109,7 +115,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         return result
     composer = composer or Composer(settings, edition, publication)
     todo, unwanted = [], []
-    for did, recipient, wanted in recipients(conn, claimed, publication.id):
+    for did, recipient, wanted in recipients(conn, claimed, publication.id, settings.signing_key()):
         (todo if wanted else unwanted).append((did, recipient))
     set_status(conn, [d for d, _ in unwanted], D.SKIPPED, "unsubscribed, disabled or suppressed")
     result.counts[D.SKIPPED] += len(unwanted)

@@ -27,9 +27,9 @@ from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscrip
 from newsletter.subscribers.service import (
     SubscriberError,
     clean_name,
+    clean_timezone,
     normalise_email,
     parse_sections,
-    parse_timezone,
 )
 from newsletter.tracking.models import EventKind, Method
 from newsletter.tracking.tokens import ConfirmClaim, InvalidToken, check_key
@@ -59,7 +59,7 @@ def validate(publication: Publication, email: str, name: str = "", sections=None
     """InvalidInput on bad input; nothing is read or written. The time zone comes from
     the browser, not from the person: one we do not recognise is dropped, not refused."""
     try:
-        zone = parse_timezone(timezone)
+        zone = clean_timezone(timezone)
     except SubscriberError:
         zone = ""
     return SignupRequest(publication.id, normalise_email(email), clean_name(name),
@@ -70,8 +70,12 @@ def _new_nonce() -> int:
     return secrets.randbits(62) or 1
 
 
-def sign_up(session: Session, publication: Publication, request: SignupRequest) -> SignupDecision:
-    """Record the request and decide whether a confirmation email goes out."""
+def sign_up(session: Session, publication: Publication, request: SignupRequest,
+            secret: str | None = None) -> SignupDecision:
+    """Record the request and decide whether a confirmation email goes out. With the secret
+    key, an address erased at its owner's request is recognised and nothing is recorded."""
+    if secret is not None and lifecycle.erased(session, secret, request.email) is not None:
+        return SignupDecision(None, False)
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == request.email))
     if subscriber is None:
         # The zone is taken for a new subscriber only: a sign-up is not proof of owning the
@@ -81,7 +85,7 @@ def sign_up(session: Session, publication: Publication, request: SignupRequest) 
         session.flush()
     if subscriber.status == SubscriberStatus.DISABLED:
         return SignupDecision(None, False)
-    if lifecycle.admin_only_suppression(session, subscriber.email, publication.id) is not None:
+    if lifecycle.admin_only_suppression(session, subscriber.email, publication.id, secret) is not None:
         return SignupDecision(None, False)
     sub = lifecycle.subscription(session, subscriber.id, publication.id)
     if sub is not None and sub.status == S.ACTIVE:
@@ -110,7 +114,7 @@ def process(session: Session, counters: Counters, secret: str, request: SignupRe
     publication = session.get(Publication, request.publication_id)
     if publication is None or not publication.active:
         return None
-    decision = sign_up(session, publication, request)
+    decision = sign_up(session, publication, request, secret)
     if not decision.send_confirmation:
         return None
     if not counters.hit(f"email:{person_key(secret, request.email)}", *per_email):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from newsletter import runtime
+from newsletter import api, runtime
 from newsletter.config import Settings, get_settings
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)  # /healthz, /readyz
     app.include_router(bounce_routes.router)  # POST /bounces/inbound (relays, shared secret)
     app.include_router(metrics_routes.router)  # /metrics (Prometheus)
+    api.include(app)  # /api/v1 (newsletter/api/)
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):
@@ -93,7 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
-        return error_response(request, 400, "Malformed request", "The request could not be understood.")
+        message = "The request could not be understood."
+        if request.url.path.startswith(api.PREFIX + "/"):  # say which field, for people writing scripts
+            message = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+                                for e in exc.errors()[:10]) or message
+        return error_response(request, 400, "Malformed request", message)
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError):
@@ -118,9 +123,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               dict(SECURITY_HEADERS))
 
     # Outermost first in the list of calls below is innermost: headers wrap everything.
-    # Bounce reports carry the returned message: they get their own, larger limit.
+    # Bounce reports carry the returned message, imports a whole list: their own, larger limits.
     app.add_middleware(BodyLimit, limit=settings.web_max_body_bytes,
-                       overrides={bounce_routes.PATH: settings.bounce_max_bytes})
+                       overrides={bounce_routes.PATH: settings.bounce_max_bytes,
+                                  api.IMPORT_PATH: settings.import_max_bytes})
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     return app
+
