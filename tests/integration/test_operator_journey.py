@@ -1,7 +1,8 @@
 """An operator's week on PostgreSQL, Redis and real Celery workers: declare a weekly
 publication and a feed in the publications file, let beat poll the feed (its task sent
-as beat sends it), watch the scheduled edition go out with `newsletter editions status`,
-and get the alert for next week's empty edition."""
+as beat sends it), preview as a subscriber and test-send to yourself (neither writes an
+edition or a delivery), watch the scheduled edition go out with `newsletter editions
+status`, and get the alert for next week's empty edition."""
 from __future__ import annotations
 
 import email
@@ -66,6 +67,17 @@ allow_private = true   # the test's feed server is on loopback
         stack.send("poll_feeds")
         wait_for(lambda: _feed(stack).total_added == 2, 60, what="the feed to be polled")
         assert "2 / 2" in cli("feeds", "status")
+
+        # Preview as one of the readers, and a test send to the editor: nothing is frozen or counted.
+        preview = cli("preview", "spacewar-weekly", "--as", "r00@example.org", "--out", str(tmp_path / "preview"))
+        assert "subject:" in preview and list((tmp_path / "preview").glob("*.html"))
+        sent = cli("test-send", "spacewar-weekly", "--to", "editor@example.org", "--as", "r01@example.org")
+        assert "sent to editor@example.org" in sent
+        (proof,) = [m for m in map(_parse, stack.smtp.handler.messages)
+                    if m["To"].addresses[0].addr_spec == "editor@example.org"]
+        assert proof["Subject"].startswith("[TEST]") and proof["X-Newsletter-Test"]
+        assert _edition_id(stack, now.date()) is None  # still nothing built: the schedule decides
+        stack.smtp.handler.received.clear()
 
         # Beat's dispatcher finds this week's edition due, builds it and the workers send it.
         stack.send("dispatch_due")
