@@ -35,7 +35,8 @@ app.conf.update(
     timezone="UTC",
     beat_schedule={
         # Every minute: is an edition due anywhere? Idempotent in the database.
-        "dispatch-due-editions": {"task": "newsletter.dispatch_due", "schedule": timedelta(seconds=60)},
+        "dispatch-due-editions": {"task": "newsletter.dispatch_due",
+                                  "schedule": timedelta(seconds=settings.dispatch_interval_seconds)},
         # Re-hand work that nobody is doing (lost tasks, dead workers, due retries).
         "sweep-sending-editions": {"task": "newsletter.sweep",
                                    "schedule": timedelta(seconds=settings.sweep_interval_seconds)},

@@ -36,6 +36,16 @@ def _diff(session, p, shown: Preview) -> None:
     print_diff(diff_items(last.items, shown.items), f"edition {last.id} of {last.date} (the last sent)")
 
 
+def _shown(session, what: str, pub: str, date, as_email, sections, diff: bool):
+    """The publication and what its reader would get, said on the terminal (with the diff)."""
+    p = publication(session, pub)
+    shown = preview(session, p, edition_date(p, date), reader_for(session, p, as_email, sections))
+    console.print(f"{what} of " + _describe(p, shown), highlight=False, markup=False)
+    if diff:
+        _diff(session, p, shown)
+    return p, shown
+
+
 def register(app: typer.Typer) -> None:
     @app.command("preview")
     def preview_command(pub: str, date: str = _DATE, as_email: str = _AS, sections: str = _SECTIONS,
@@ -47,11 +57,7 @@ def register(app: typer.Typer) -> None:
         An edition not built yet is computed, shown and forgotten."""
         settings = get_settings()
         with session_scope() as session:
-            p = publication(session, pub)
-            shown = preview(session, p, edition_date(p, date), reader_for(session, p, as_email, sections))
-            console.print("preview of " + _describe(p, shown), highlight=False, markup=False)
-            if diff:
-                _diff(session, p, shown)
+            p, shown = _shown(session, "preview", pub, date, as_email, sections, diff)
             if not shown.items:
                 fail(f"the {p.slug} edition of {shown.edition.date} is empty for {shown.reader.label}: "
                      "nothing to preview")
@@ -74,11 +80,7 @@ def register(app: typer.Typer) -> None:
         backend; not a delivery (nothing is recorded) and its links are inert."""
         settings = get_settings()
         with session_scope() as session:
-            p = publication(session, pub)
-            shown = preview(session, p, edition_date(p, date), reader_for(session, p, as_email, sections))
-            console.print("test message of " + _describe(p, shown), highlight=False, markup=False)
-            if diff:
-                _diff(session, p, shown)
+            p, shown = _shown(session, "test message", pub, date, as_email, sections, diff)
             proof = send_proof(session, settings, runtime.backend(settings), shown, p, to)
         console.print(f"sent to {proof.to}: {proof.subject} ({proof.headline_count} headlines; "
                       f"{settings.delivery_backend})", highlight=False, markup=False)

@@ -22,7 +22,7 @@ from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions import lifecycle
-from newsletter.editions.models import Edition
+from newsletter.editions.models import Edition, EditionStatus
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.tracking.models import Event, EventKind
 
@@ -55,7 +55,7 @@ class Report:
     def duration(self) -> float | None:
         if not self.started_at:
             return None
-        end = self.finished_at or (self.now if self.status == "sending" else self.last_sent_at) or self.now
+        end = self.finished_at or (self.now if self.status == EditionStatus.SENDING else self.last_sent_at) or self.now
         return max((end - self.started_at).total_seconds(), 0.0)
 
     @property
@@ -64,7 +64,7 @@ class Report:
         message sent otherwise."""
         if not self.started_at or not self.counts[D.SENT]:
             return 0.0
-        end = self.now if self.status == "sending" else (self.last_sent_at or self.now)
+        end = self.now if self.status == EditionStatus.SENDING else (self.last_sent_at or self.now)
         span = (end - self.started_at).total_seconds()
         return self.counts[D.SENT] / span if span > 0 else 0.0
 
@@ -74,7 +74,7 @@ class Report:
 
     @property
     def eta_seconds(self) -> float | None:
-        return self.remaining / self.rate if self.rate and self.status == "sending" else None
+        return self.remaining / self.rate if self.rate and self.status == EditionStatus.SENDING else None
 
 
 def report(conn: Connection, edition_id: int, now: datetime | None = None) -> Report:

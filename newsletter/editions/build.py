@@ -61,6 +61,12 @@ class Plan:
     late: bool  # late arrivals count: there is a previous edition
     items: list[EditionItem]
 
+    def edition(self, pub: Publication, day: date, now: datetime, **extra) -> Edition:
+        """The edition this selection makes (not added to any session)."""
+        return Edition(publication_id=pub.id, date=day, window_start=self.start, window_end=self.end,
+                       status=EditionStatus.BUILT if self.items else EditionStatus.EMPTY, built_at=now,
+                       items=self.items, **extra)
+
 
 def find_edition(session: Session, publication_id: int, day: date) -> Edition | None:
     """The current edition of that date (a superseded one is not)."""
@@ -170,9 +176,7 @@ def build_edition(session: Session, pub: Publication, day: date, now: datetime |
         return existing, False
     now = now or utcnow()
     plan = plan_edition(session, pub, day, now, max_late_age)
-    edition = Edition(publication_id=pub.id, date=day, window_start=plan.start, window_end=plan.end,
-                      status=EditionStatus.BUILT if plan.items else EditionStatus.EMPTY, built_at=now,
-                      items=plan.items, replaces_id=replaces)
+    edition = plan.edition(pub, day, now, replaces_id=replaces)
     try:
         with session.begin_nested():
             session.add(edition)

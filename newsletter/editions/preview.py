@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
 from newsletter.editions.build import find_edition, plan_edition
-from newsletter.editions.models import Edition, EditionItem, EditionStatus
+from newsletter.editions.models import Edition, EditionItem
 from newsletter.errors import Conflict, InvalidInput, NotFound
 from newsletter.publications.models import Publication
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, SubscriptionStatus
@@ -102,9 +102,7 @@ def edition_or_plan(session: Session, pub: Publication, day: date, now: datetime
         return existing, True
     now = now or utcnow()
     plan = plan_edition(session, pub, day, now, max_late_age)
-    transient = Edition(publication_id=pub.id, date=day, window_start=plan.start, window_end=plan.end,
-                        status=EditionStatus.BUILT if plan.items else EditionStatus.EMPTY, built_at=now,
-                        items=plan.items, public_id=TRANSIENT_ID, fanout_cursor=0, fanout_done=False)
+    transient = plan.edition(pub, day, now, public_id=TRANSIENT_ID, fanout_cursor=0, fanout_done=False)
     return transient, False
 
 

@@ -12,7 +12,8 @@ from newsletter.delivery import control
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import Report, report
 from newsletter.editions.models import Edition, EditionStatus
-from newsletter.errors import InvalidInput, NotFound
+from newsletter.errors import InvalidInput
+from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
@@ -63,11 +64,7 @@ def editions(session: Session, actor: Actor, publication: str = "", status: str 
 
 def edition(session: Session, actor: Actor, edition_id: int) -> dict:
     require(actor, Permission.READ)
-    row = session.execute(select(Edition, Publication.slug).join(Publication)
-                          .where(Edition.id == edition_id)).first() if 0 < edition_id < 2**31 else None
-    if row is None:
-        raise NotFound(f"no edition {edition_id}")
-    e, slug = row
+    e, slug = with_publication_slug(session, Edition, edition_id, "edition")
     return {"id": e.id, "publication": slug, "date": e.date.isoformat(), "public_id": e.public_id,
             "built_at": _iso(e.built_at), "window": [_iso(e.window_start), _iso(e.window_end)],
             "sections": sorted({i.section_slug for i in e.items}), "headlines": len(e.items),

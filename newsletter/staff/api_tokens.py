@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.errors import Forbidden, InvalidInput, NotFound
+from newsletter.errors import Forbidden, InvalidInput
+from newsletter.lookups import get_or_404
 from newsletter.staff.access import Actor, Permission, at_most, lower_of, parse_role, require
 from newsletter.staff.accounts import find
 from newsletter.staff.audit import change
@@ -76,9 +77,7 @@ def tokens(session: Session, actor: Actor, account: str | int | None = None) -> 
 
 
 def revoke(session: Session, actor: Actor, token_id: int) -> ApiToken:
-    token = session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
-    if token is None:
-        raise NotFound(f"no API token {token_id}")
+    token = get_or_404(session, ApiToken, token_id, "API token")
     if token.staff_id != actor.staff_id:
         require(actor, Permission.STAFF)
     with change(session, actor, Permission.OWN_TOKENS, "token.revoke", f"token:{token.id}"):

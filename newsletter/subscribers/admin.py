@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from newsletter.delivery.models import Delivery
 from newsletter.editions.models import Edition
 from newsletter.errors import Conflict, InvalidInput, NotFound
+from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
@@ -25,9 +26,7 @@ HISTORY = 200  # deliveries and events shown, newest first
 
 
 def get(session: Session, subscriber_id: int) -> Subscriber:
-    subscriber = session.get(Subscriber, subscriber_id) if 0 < subscriber_id < 2**31 else None
-    if subscriber is None:
-        raise NotFound(f"no subscriber {subscriber_id}")
+    subscriber = get_or_404(session, Subscriber, subscriber_id, "subscriber")
     return subscriber
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from newsletter.csvout import csv_chunks
 from newsletter.delivery.models import Delivery
 from newsletter.editions.models import Edition
-from newsletter.errors import NotFound
+from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission
 from newsletter.staff.audit import change
@@ -122,9 +122,7 @@ def person_data(session: Session, subscriber: Subscriber) -> dict:
 
 def export_person(session: Session, actor: Actor, subscriber_id: int) -> dict:
     with change(session, actor, Permission.EXPORT, "subscriber.data_export", f"subscriber:{subscriber_id}"):
-        subscriber = session.get(Subscriber, subscriber_id) if 0 < subscriber_id < 2**31 else None
-        if subscriber is None:
-            raise NotFound(f"no subscriber {subscriber_id}")
+        subscriber = get_or_404(session, Subscriber, subscriber_id, "subscriber")
         return person_data(session, subscriber)
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.errors import InvalidInput, NotFound
+from newsletter.errors import InvalidInput
+from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change, record
@@ -131,12 +132,9 @@ def as_dict(job: ImportJob, publication_slug: str) -> dict:
 
 def get(session: Session, actor: Actor, job_id: int) -> dict:
     require(actor, Permission.READ)
-    row = session.execute(select(ImportJob, Publication.slug).join(Publication)
-                          .where(ImportJob.id == job_id)).first() if 0 < job_id < 2**31 else None
-    if row is None:
-        raise NotFound(f"no import {job_id}")
-    session.refresh(row[0])
-    return as_dict(*row)
+    job, slug = with_publication_slug(session, ImportJob, job_id, "import")
+    session.refresh(job)
+    return as_dict(job, slug)
 
 
 def recent(session: Session, actor: Actor, limit: int = 20) -> list[dict]:

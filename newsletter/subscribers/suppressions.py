@@ -9,7 +9,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.errors import Conflict, InvalidInput, NotFound
+from newsletter.errors import Conflict, InvalidInput
+from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
@@ -98,9 +99,7 @@ def add(session: Session, actor: Actor, secret: str, email: str, note: str, publ
 def remove(session: Session, actor: Actor, suppression_id: int, note: str, override: bool = False) -> None:
     """Lift a suppression, with the reason. Complaints and erasures only with `override`."""
     require(actor, Permission.SUPPRESSIONS)  # before any lookup: a refusal tells nothing
-    row = session.get(Suppression, suppression_id) if 0 < suppression_id < 2**31 else None
-    if row is None:
-        raise NotFound(f"no suppression {suppression_id}")
+    row = get_or_404(session, Suppression, suppression_id, "suppression")
     with change(session, actor, Permission.SUPPRESSIONS, "suppression.remove", f"suppression:{row.id}") as ch:
         note = clean_field(note, "reason", 500)
         if not note:

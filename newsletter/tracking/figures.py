@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import Edition
-from newsletter.errors import InvalidInput, NotFound
+from newsletter.errors import InvalidInput
+from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.tracking.models import Event, EventKind
@@ -93,11 +94,7 @@ def per_day(session: Session, actor: Actor, start: date, end: date, publication:
 
 def per_edition(session: Session, actor: Actor, edition_id: int) -> dict:
     require(actor, Permission.READ)
-    row = session.execute(select(Edition, Publication.slug).join(Publication)
-                          .where(Edition.id == edition_id)).first() if 0 < edition_id < 2**31 else None
-    if row is None:
-        raise NotFound(f"no edition {edition_id}")
-    edition, slug = row
+    edition, slug = with_publication_slug(session, Edition, edition_id, "edition")
     entry = _empty(edition.date)
     entry.pop("signups"), entry.pop("confirmations")
     states = dict(session.execute(select(Delivery.status, func.count()).where(Delivery.edition_id == edition_id)
