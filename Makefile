@@ -28,4 +28,4 @@ test: install test-env lint
 
 # Unit tests only: no servers, no subprocesses; for the edit-run loop.
 test-fast: install lint
-	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     relay_down_retry_seconds: float = Field(default=10.0, ge=0)
     rate_limit_per_second: float = Field(default=0, ge=0)  # 0: unlimited
     schedule_grace_minutes: int = Field(default=180, ge=0)
+    # An article that enters the store after an edition's cut-off goes in the next edition
+    # (editions/build.py), unless it was published more than this before that window opened.
+    late_article_max_hours: int = Field(default=48, ge=0, le=24 * 366)
     lease_seconds: int = Field(default=60, ge=5)
     visibility_timeout: int = Field(default=300, ge=5)
     sweep_interval_seconds: int = Field(default=30, ge=1)
@@ -83,11 +86,35 @@ class Settings(BaseSettings):
     confirmation_max_retries: int = Field(default=8, ge=0)
     confirmation_max_delay_seconds: float = Field(default=600, ge=0)
 
+    confirm_link_max_age_seconds: int = Field(default=7 * 24 * 3600, ge=60)  # a week
+    web_max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # the forms here are small
+    # Operators are alerted (delivery/alerts.py) when an edition finishes with more failed
+    # deliveries than this percentage of the messages attempted.
+    alert_failure_percent: float = Field(default=5.0, ge=0, le=100)
+    # Feeds (ingest/feeds.py): how often beat (or `newsletter run`) looks for feeds that are
+    # due, and what one fetch may take; errors back off up to feed_max_backoff_seconds.
+    feed_check_seconds: int = Field(default=60, ge=1, le=3600)
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    feed_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    feed_max_backoff_seconds: int = Field(default=6 * 3600, ge=60)
+    # `newsletter run` (scheduler.py): how often it looks for editions that are due.
+    dispatch_interval_seconds: int = Field(default=60, ge=1, le=3600)
+
     # Sign-up limits: per client address (429 past it) and confirmation emails per address.
     signup_limit_per_client: int = Field(default=10, ge=1)
     signup_limit_client_window_seconds: int = Field(default=600, ge=1)
     signup_limit_per_address: int = Field(default=3, ge=1)
     signup_limit_address_window_seconds: int = Field(default=3600, ge=1)
+
+    # Staff (newsletter/staff/): console sessions end after this much idle time, and in any
+    # case this long after sign-in; sign-in attempts are limited per account and per client.
+    staff_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    staff_session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_limit_per_account: int = Field(default=5, ge=1)
+    login_limit_per_client: int = Field(default=20, ge=1)
+    login_limit_window_seconds: int = Field(default=900, ge=1)
+    # The largest CSV the API accepts for an import (bytes).
+    import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _timers_agree(self) -> Settings:
@@ -108,6 +135,18 @@ class Settings(BaseSettings):
         return timedelta(minutes=self.schedule_grace_minutes)
 
     @property
+    def late_article_max_age(self) -> timedelta:
+        return timedelta(hours=self.late_article_max_hours)
+
+    @property
+    def login_per_account(self) -> tuple[int, int]:
+        return self.login_limit_per_account, self.login_limit_window_seconds
+
+    @property
+    def login_per_client(self) -> tuple[int, int]:
+        return self.login_limit_per_client, self.login_limit_window_seconds
+
+    @property
     def signup_per_client(self) -> tuple[int, int]:
         return self.signup_limit_per_client, self.signup_limit_client_window_seconds
 
@@ -115,9 +154,43 @@ class Settings(BaseSettings):
     def signup_emails_per_address(self) -> tuple[int, int]:
         return self.signup_limit_per_address, self.signup_limit_address_window_seconds
 
+    # Bounces and complaints that arrive later (newsletter/bounces/): where beat reads them
+    # ("" none, a Maildir folder, an mbox file, or "imap" with the bounce_imap_* settings),
+    # how often, and the shared secret a relay posts raw reports with (empty: endpoint off).
+    bounce_mailbox: str = ""
+    bounce_poll_seconds: int = Field(default=300, ge=10)
+    bounce_imap_host: str = ""
+    bounce_imap_port: int = Field(default=993, ge=1, le=65535)
+    bounce_imap_ssl: bool = True
+    bounce_imap_username: str = ""
+    bounce_imap_password: str = ""
+    bounce_imap_folder: str = "INBOX"
+    bounce_webhook_secret: str = ""
+    bounce_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    # Soft bounces (mailbox full, 4.x.x, ...) suppress only when this many editions bounced
+    # softly within the window, like Mailman's bounce score. Policy refusals (5.7.x) never do.
+    soft_bounce_threshold: int = Field(default=5, ge=1)
+    soft_bounce_window_days: int = Field(default=14, ge=1, le=365)
+
+    # Metrics (newsletter/metrics/): the web serves /metrics (with a bearer token when
+    # metrics_token is set). Celery workers count in prometheus_client's multiprocess files
+    # under metrics_dir and the worker's main process serves them on metrics_port (0: off).
+    metrics_token: str = ""
+    metrics_dir: Path | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
     # Logs (newsletter/logs.py): one line per event, JSON lines for log collectors.
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("bounce_webhook_secret", "metrics_token")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        # A shared secret a relay or a scraper sends: guessable ones are refused outright.
+        if value and len(value) < 16:
+            raise ValueError("must be at least 16 characters (or empty to turn it off)")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import driver, plan
+from newsletter.delivery import driver
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.confirmation import send_confirmation
 from newsletter.delivery.failures import FailureClass, SendFailure
@@ -46,7 +46,7 @@ class InlineDispatcher:
         settings = self.settings
         engine = runtime.engine_for(settings)
         totals: Counter = Counter()
-        status = driver.start(engine, settings, edition_id)
+        status = driver.start(engine, settings, edition_id, self.backend)
         if status != EditionStatus.SENDING:
             return status, totals
         queue: list[tuple[float, int, int, int]] = []  # (due, order, lo, hi)
@@ -55,7 +55,7 @@ class InlineDispatcher:
         def enqueue(_edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
             heapq.heappush(queue, (time.monotonic() + delay, next(order), lo, hi))
 
-        driver.fan_out(engine, settings, edition_id, enqueue, started=utcnow())
+        driver.fan_out(engine, settings, edition_id, enqueue, started=utcnow(), backend=self.backend)
         publication = driver.composer_for(settings, edition_id).publication
         limiter = runtime.limiter(settings, publication.domain_rate_per_second)
         backend, token = self.backend or runtime.backend(settings), driver.new_token("inline")
@@ -71,8 +71,8 @@ class InlineDispatcher:
             if follow.again_in is not None:
                 log.info("edition %s (%s, %s]: %s; again in %.0fs", edition_id, lo, hi, follow.why, follow.again_in)
                 enqueue(edition_id, lo, hi, follow.again_in)
+        driver.finish(engine, settings, edition_id, self.backend)
         with engine.begin() as conn:
-            plan.maybe_finish(conn, edition_id)
             status = lifecycle.status_of(conn, edition_id)
         return status, totals
 

@@ -37,6 +37,10 @@ class Links:
     def edition_path(self, public_id: str, personal_token: str = "") -> str:
         return f"/editions/{public_id}" + (f"?t={personal_token}" if personal_token else "")
 
+    def set_password_path(self, token: str) -> str:
+        """A staff account's one-time link to set its password (the console's page)."""
+        return f"/admin/set-password/{token}"
+
     def signup_path(self, publication_slug: str = "") -> str:
         return "/subscribe" + (f"?publication={quote(publication_slug)}" if publication_slug else "")
 
@@ -52,6 +56,9 @@ class Links:
 
     def edition(self, public_id: str) -> str:
         return self.base + self.edition_path(public_id)
+
+    def set_password(self, token: str) -> str:
+        return self.base + self.set_password_path(token)
 
     def signup(self, publication_slug: str = "") -> str:
         return self.base + self.signup_path(publication_slug)

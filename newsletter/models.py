@@ -1,13 +1,18 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
+from newsletter.bounces.models import BounceReport
 from newsletter.db import Base
-from newsletter.delivery.models import Delivery, DomainHold
+from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave
+from newsletter.editions.history import EditionHistory
 from newsletter.editions.models import Edition, EditionItem
+from newsletter.ingest.models import Feed
 from newsletter.publications.models import Publication, PublicationSection
+from newsletter.staff.models import ApiToken, AuditEntry, StaffAccount, StaffSession
 from newsletter.store.models import Article, Section
-from newsletter.subscribers.models import Subscriber, Subscription, Suppression
+from newsletter.subscribers.models import ImportJob, Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event
 
 __all__ = [
-    "Base", "Article", "Delivery", "DomainHold", "Edition", "EditionItem", "Event", "Publication",
-    "PublicationSection", "Section", "Subscriber", "Subscription", "Suppression",
+    "Base", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold", "Edition",
+    "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
+    "Section", "StaffAccount", "StaffSession", "Subscriber", "Subscription", "Suppression",
 ]

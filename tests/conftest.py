@@ -103,3 +103,14 @@ def publication(session, settings):
 
 def at(text_: str) -> datetime:
     return datetime.fromisoformat(text_).replace(tzinfo=UTC)
+
+
+def pytest_collection_modifyitems(items):
+    """Markers from where a test lives and what it uses: `slow` for everything under
+    integration/ (real servers, subprocesses), `postgres` for what needs the server."""
+    for item in items:
+        if "/tests/integration/" in str(item.path):
+            item.add_marker(pytest.mark.slow)
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {"stack", "pg_template"} or "[postgres" in item.name or "-postgres" in item.name:
+            item.add_marker(pytest.mark.postgres)

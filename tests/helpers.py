@@ -12,11 +12,13 @@ from newsletter.store.models import Article, Section
 
 
 def add_article(session: Session, section_slug: str, headline: str, published: datetime,
-                url: str | None = None, teaser: str = "A teaser.") -> Article:
+                url: str | None = None, teaser: str = "A teaser.", ingested: datetime | None = None) -> Article:
+    """An article that entered the store when it was published, unless `ingested` says later."""
     section = session.scalar(select(Section).where(Section.slug == section_slug))
     article = Article(url=url or f"https://www.spacewar.example.com/{abs(hash((headline, published)))}.html",
                       headline=headline, teaser=teaser, section_id=section.id, source="AFP",
-                      byline="AFP Staff Writers", dateline="Paris (AFP)", published_at=published)
+                      byline="AFP Staff Writers", dateline="Paris (AFP)", published_at=published,
+                      ingested_at=ingested or published)
     session.add(article)
     session.flush()
     return article

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init, worker_process_shutdown
 
 from newsletter.config import get_settings
 from newsletter.logs import configure_logging
@@ -35,10 +35,18 @@ app.conf.update(
     timezone="UTC",
     beat_schedule={
         # Every minute: is an edition due anywhere? Idempotent in the database.
-        "dispatch-due-editions": {"task": "newsletter.dispatch_due", "schedule": timedelta(seconds=60)},
+        "dispatch-due-editions": {"task": "newsletter.dispatch_due",
+                                  "schedule": timedelta(seconds=settings.dispatch_interval_seconds)},
         # Re-hand work that nobody is doing (lost tasks, dead workers, due retries).
         "sweep-sending-editions": {"task": "newsletter.sweep",
                                    "schedule": timedelta(seconds=settings.sweep_interval_seconds)},
+        # Bounces and complaints that arrived later: the configured mailbox, and posted reports
+        # whose processing did not run.
+        "process-bounces": {"task": "newsletter.process_bounces",
+                            "schedule": timedelta(seconds=settings.bounce_poll_seconds)},
+        # Which feeds are due (each has its own interval); one poll_feed task per feed.
+        "poll-due-feeds": {"task": "newsletter.poll_feeds",
+                           "schedule": timedelta(seconds=settings.feed_check_seconds)},
     },
 )
 
@@ -48,3 +56,18 @@ def _configure_logging(**_kwargs) -> None:
     """Worker and beat log like the web: one line per event, tokens redacted (a receiver
     here tells Celery to leave the logging setup to us)."""
     configure_logging(get_settings())
+
+
+@worker_init.connect
+def _serve_metrics(**_kwargs) -> None:
+    """The worker's main process serves its pool's metrics (newsletter/metrics/expose.py)."""
+    from newsletter.metrics import expose
+
+    expose.start_worker_server(get_settings())
+
+
+@worker_process_shutdown.connect
+def _pool_process_gone(pid=None, **_kwargs) -> None:
+    from newsletter.metrics import expose
+
+    expose.process_exited(pid)

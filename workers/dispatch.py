@@ -23,4 +23,5 @@ class CeleryDispatcher:
     def process_signup(self, request: SignupRequest) -> None:
         from workers.tasks import process_signup
 
-        process_signup.delay(request.publication_id, request.email, request.name, request.sections)
+        process_signup.delay(request.publication_id, request.email, request.name, request.sections,
+                             request.timezone)

@@ -3,10 +3,13 @@ the domain decided (newsletter/delivery/driver.py). No policy lives here.
 
 drive(edition)        start the edition and fan out: one send_batch per recorded range
 send_batch(e, lo, hi) claim, send over one SMTP connection, record; follow up as told
-sweep()               hand out again what nobody is doing; finish editions
-dispatch_due()        beat, every minute: build and start the editions that are due
+sweep()               hand out again what nobody is doing; the next waves; finish editions; alerts
+dispatch_due()        beat, every minute: build and start the editions that are due; alerts
+poll_feeds()          beat, every minute: one poll_feed per feed that is due
+poll_feed(name)       one conditional GET of one feed, its entries stored
 send_confirmation(s)  the double opt-in email
 process_signup(...)   a sign-up that the web already answered
+process_bounces()     beat: read the bounce mailbox, process reports still waiting
 """
 from __future__ import annotations
 
@@ -16,13 +19,14 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from newsletter import runtime
+from newsletter.bounces import intake as bounce_intake
 from newsletter.config import get_settings
 from newsletter.db import utcnow
 from newsletter.delivery import driver
 from newsletter.delivery.confirmation import send_confirmation as send_confirmation_step
 from newsletter.delivery.failures import FailureClass, SendFailure
-from newsletter.editions.due import due_editions
 from newsletter.editions.models import EditionStatus
+from newsletter.ingest import feeds
 from newsletter.subscribers import signup
 from workers.leases import Lease
 
@@ -36,8 +40,9 @@ def _enqueue(edition_id: int, lo: int, hi: int) -> None:
 
 
 @shared_task(name="newsletter.drive", bind=True, max_retries=None)
-def drive(self, edition_id: int) -> None:
-    """One drive per edition at a time (a Redis lease); a second one has nothing to do."""
+def drive(self, edition_id: int, hand_back: bool = True) -> None:
+    """One drive per edition at a time (a Redis lease); a second one has nothing to do.
+    hand_back=False: a re-drive by the sweeper (driver.fan_out says why)."""
     settings, engine = get_settings(), _engine()
     started = utcnow()
     if driver.start(engine, settings, edition_id) != EditionStatus.SENDING:
@@ -46,7 +51,7 @@ def drive(self, edition_id: int) -> None:
     if not lease.acquire():
         return
     try:
-        driver.fan_out(engine, settings, edition_id, _enqueue, started, renew=lease.renew)
+        driver.fan_out(engine, settings, edition_id, _enqueue, started, renew=lease.renew, hand_back=hand_back)
     finally:
         lease.release()
 
@@ -59,7 +64,7 @@ def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
     if not lease.acquire():
         # The same task is running elsewhere (a broker redelivery while it is alive):
         # come back later instead of sending its claimed rows a second time.
-        raise self.retry(countdown=settings.lease_seconds)
+        raise self.retry(countdown=driver.busy_retry_in(settings))
     try:
         publication = driver.composer_for(settings, edition_id).publication
         result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, token, runtime.backend(settings),
@@ -74,20 +79,29 @@ def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
 
 @shared_task(name="newsletter.sweep")
 def sweep() -> int:
-    return driver.sweep(_engine(), get_settings(), _enqueue, redrive=drive.delay)
+    return driver.sweep(_engine(), get_settings(), _enqueue, redrive=lambda edition_id: drive.delay(edition_id, False))
 
 
 @shared_task(name="newsletter.dispatch_due")
 def dispatch_due(now_iso: str | None = None) -> list[int]:
-    settings = get_settings()
     now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
-    with Session(_engine(), expire_on_commit=False) as session:
-        due = due_editions(session, now, settings.schedule_grace)
-        session.commit()
-    started = [d.edition_id for d in due if d.status == EditionStatus.BUILT]
-    for edition_id in started:
-        drive.delay(edition_id)  # after the commit above: the worker will find the rows
-    return started
+    return driver.dispatch(_engine(), get_settings(), now, drive=drive.delay)
+
+
+@shared_task(name="newsletter.poll_feeds")
+def poll_feeds(now_iso: str | None = None) -> list[str]:
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+    with Session(_engine()) as session:
+        names = feeds.due_feeds(session, now)
+    for name in names:
+        poll_feed.delay(name)
+    return names
+
+
+@shared_task(name="newsletter.poll_feed")
+def poll_feed(name: str) -> dict:
+    result = feeds.poll_feed(_engine(), get_settings(), name)
+    return {"outcome": result.outcome, "added": result.added, "error": result.error}
 
 
 @shared_task(name="newsletter.send_confirmation", bind=True, max_retries=None)
@@ -104,12 +118,18 @@ def send_confirmation(self, subscription_id: int) -> str:
 
 
 @shared_task(name="newsletter.process_signup")
-def process_signup(publication_id: int, email: str, name: str, sections: list[str] | None) -> None:
+def process_signup(publication_id: int, email: str, name: str, sections: list[str] | None,
+                   timezone: str = "") -> None:
     settings = get_settings()
-    request = signup.SignupRequest(publication_id, email, name, sections)
+    request = signup.SignupRequest(publication_id, email, name, sections, timezone)
     with Session(_engine()) as session:
         subscription_id = signup.process(session, runtime.counters(settings), settings.signing_key(), request,
                                          settings.signup_emails_per_address)
         session.commit()
     if subscription_id is not None:
         send_confirmation.delay(subscription_id)
+
+
+@shared_task(name="newsletter.process_bounces")
+def process_bounces() -> dict:
+    return dict(bounce_intake.poll(_engine(), get_settings()))

@@ -6,6 +6,7 @@ from datetime import date
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,11 +17,16 @@ from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
 
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
+
+
+def print_error(message: str, label: str = "error") -> None:
+    """One line on stderr; the message is printed as is (no markup: `[...]` stays)."""
+    err.print(f"[bold red]{label}:[/] {escape(' '.join(str(message).split()))}", markup=True, highlight=False)
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    print_error(message)
     raise typer.Exit(2)
 
 

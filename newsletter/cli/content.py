@@ -1,15 +1,23 @@
-"""Content: ingest feeds, load publications, build and preview editions."""
+"""Content: ingest feeds, load and list publications, build editions (previews and test
+sends: cli/preview.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 
-from newsletter.cli.common import console, edition_date, fail, publication, session_scope
+from newsletter.cli import preview as preview_commands
+from newsletter.cli.common import console, edition_date, publication, session_scope
 from newsletter.config import get_settings
+from newsletter.db import utcnow
+from newsletter.delivery.report import counts_by_edition
+from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.build import build_edition
+from newsletter.editions.overview import publications_overview
 from newsletter.ingest.load import ingest as ingest_source
-from newsletter.publications.load import load_publications
+from newsletter.publications.load import apply_publications_file
 
 
 def register(app: typer.Typer, publications_app: typer.Typer) -> None:
@@ -25,10 +33,45 @@ def register(app: typer.Typer, publications_app: typer.Typer) -> None:
 
     @publications_app.command("load")
     def publications_load(file: Path = typer.Option(None, help="default: NEWSLETTER_PUBLICATIONS_FILE or the sample")):
-        """Create or update sections and publications from the TOML file."""
+        """Create or update sections and publications from the TOML file (all or nothing).
+
+        A publication no longer in the file is deactivated; its editions and subscribers stay."""
         with session_scope() as session:
-            pubs = load_publications(session, file or get_settings().publications_file)
-            console.print(f"loaded {len(pubs)} publication(s): {', '.join(p.slug for p in pubs)}")
+            result = apply_publications_file(session, file or get_settings().publications_file)
+            console.print(f"loaded {len(result.loaded)} publication(s): {', '.join(p.slug for p in result.loaded)}",
+                          highlight=False)
+            for pub in result.deactivated:
+                console.print(f"[yellow]deactivated {pub.slug}[/]: no longer in the file (its editions and "
+                              "subscribers are kept; put it back in the file to reactivate it)", highlight=False)
+
+    @publications_app.command("list")
+    def publications_list(count: int = typer.Option(5, min=1, max=50, help="how many next send times")):
+        """Every publication: schedule in words, next send times, subscribers, last edition.
+
+        Next send times in the publication's zone and in UTC; the last edition with its outcome."""
+        with session_scope() as session:
+            rows = publications_overview(session, utcnow(), count)
+            counts = counts_by_edition(session.connection(), [r.last_edition.id for r in rows if r.last_edition])
+        if not rows:
+            console.print("no publications; run `newsletter publications load`")
+        for r in rows:
+            state = "active" if r.active else "[yellow]inactive[/]"
+            console.print(f"[bold]{r.slug}[/] ({escape(r.name)}): {state}; {r.schedule} ({r.cron!r}), {r.timezone}; "
+                          f"{r.subscribers} subscribers", highlight=False)
+            zone = ZoneInfo(r.timezone)
+            for t in r.next_sends:
+                local = t.astimezone(zone)
+                console.print(f"  next: {local:%a %Y-%m-%d %H:%M %Z} ({t:%H:%M} UTC)", highlight=False)
+            if r.active and not r.next_sends:
+                console.print("  next: never (the schedule does not fire)", highlight=False)
+            last = r.last_edition
+            if last is None:
+                console.print("  last edition: none yet", highlight=False)
+                continue
+            c = counts[last.id]
+            outcome = ", ".join(f"{c[s]} {s}" for s in (D.SENT, D.FAILED, D.SKIPPED) if c.get(s)) or "no deliveries"
+            console.print(f"  last edition: {last.id} for {last.date}, {last.status}, {last.headlines} headlines; "
+                          f"{outcome}", highlight=False)
 
     @app.command()
     def build(pub: str, date: str = typer.Option(None, help="YYYY-MM-DD; default today in the publication's zone")):
@@ -39,16 +82,4 @@ def register(app: typer.Typer, publications_app: typer.Typer) -> None:
             console.print(f"edition {edition.id} of {p.slug} for {edition.date}: {edition.status}, "
                           f"{len(edition.items)} headlines" + ("" if created else " (already built)"))
 
-    @app.command()
-    def preview(pub: str, date: str = typer.Option(None, help="YYYY-MM-DD; default today")):
-        """Write the edition as a subscriber sees it to an HTML file (building it if needed)."""
-        from newsletter.demo import write_preview
-
-        settings = get_settings()
-        with session_scope() as session:
-            p = publication(session, pub)
-            edition, _ = build_edition(session, p, edition_date(p, date))
-            if not edition.items:
-                fail(f"edition {edition.id} of {p.slug} for {edition.date} is empty: nothing to preview")
-            path = write_preview(settings, edition, p)
-        console.print(f"preview of edition {edition.id}: {path}")
+    preview_commands.register(app)

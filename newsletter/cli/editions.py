@@ -1,30 +1,62 @@
-"""Sending and watching editions: send, pause, resume, cancel, release a domain, status, list."""
+"""Sending editions and controlling them: send (with progress), pause, resume, cancel,
+release a domain; before sending: rebuild, hold, release. What editions look like
+(status, list, show, watch) is in cli/edition_views.py."""
 from __future__ import annotations
 
 import typer
-from rich.table import Table
-from sqlalchemy import select
 
 from newsletter import runtime
-from newsletter.cli.common import console, edition_date, publication, session_scope
+from newsletter.cli import edition_views
+from newsletter.cli.common import console, edition_date, fail, publication, session_scope
+from newsletter.cli.progress import follow_edition
 from newsletter.config import get_settings
 from newsletter.delivery import control
-from newsletter.delivery.report import report
-from newsletter.delivery.states import DeliveryStatus as D
+from newsletter.editions import control as edition_control
 from newsletter.editions.build import build_edition
-from newsletter.editions.models import Edition
+from newsletter.editions.models import EditionStatus as E
 
 
 def register(app: typer.Typer, editions_app: typer.Typer) -> None:
     @app.command()
-    def send(pub: str, date: str = typer.Option(None, help="YYYY-MM-DD; default today")):
+    def send(pub: str, date: str = typer.Option(None, help="YYYY-MM-DD; default today"),
+             force: bool = typer.Option(False, "--force", help="replace a cancelled edition of that date"),
+             reason: str = typer.Option("", help="why (required with --force; kept in the edition's history)"),
+             watch: bool = typer.Option(False, "--watch", help="with workers: follow the progress until done")):
         """Deliver the edition of that date (building it first if needed). Safe to repeat."""
-        settings = get_settings()
+        if reason and not force:
+            fail("--reason goes with --force")
         with session_scope() as session:
             p = publication(session, pub)
-            edition, _ = build_edition(session, p, edition_date(p, date))
-            edition_id = edition.id
-        console.print(runtime.dispatcher(settings).deliver_edition(edition_id))
+            day = edition_date(p, date)
+            if force:
+                old, edition = edition_control.replace_cancelled(session, p, day, reason)
+                console.print(f"edition {edition.id} replaces cancelled edition {old.id} of {p.slug} for {day}: "
+                              f"{edition.status}, {len(edition.items)} headlines", highlight=False)
+            else:
+                edition, _ = build_edition(session, p, day)
+            edition_id, status = edition.id, edition.status
+        _deliver(edition_id, status, watch)
+        if status == E.CANCELLED:
+            console.print(f"edition {edition_id} was cancelled; to send this date again: `newsletter send {pub} "
+                          f"--date {day} --force --reason \"...\"`", highlight=False)
+        elif status == E.HELD:
+            console.print(f"edition {edition_id} is held: `newsletter editions release {edition_id}` first",
+                          highlight=False)
+
+    def _deliver(edition_id: int, status: str, watch: bool) -> None:
+        settings = get_settings()
+        dispatcher = runtime.dispatcher(settings)
+        if status not in (E.BUILT, E.SENDING, E.PAUSED):
+            console.print(dispatcher.deliver_edition(edition_id))
+            return
+        engine = runtime.engine_for(settings)
+        if not settings.broker_url:  # inline: the work happens here, the progress beside it
+            result, _ = follow_edition(engine, edition_id, console, work=lambda: dispatcher.deliver_edition(edition_id))
+            console.print(result)
+            return
+        console.print(dispatcher.deliver_edition(edition_id))
+        if watch:
+            follow_edition(engine, edition_id, console)
 
     def _control(edition_id: int, action, *args) -> None:
         engine = runtime.engine_for(get_settings())
@@ -38,14 +70,14 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
         _control(edition_id, control.pause)
 
     @editions_app.command("resume")
-    def editions_resume(edition_id: int):
+    def editions_resume(edition_id: int, watch: bool = typer.Option(False, "--watch")):
         """Continue a paused edition (after fixing what paused it)."""
         _control(edition_id, control.resume)
-        console.print(runtime.dispatcher(get_settings()).deliver_edition(edition_id))
+        _deliver(edition_id, E.SENDING, watch)
 
     @editions_app.command("cancel")
     def editions_cancel(edition_id: int):
-        """Send nothing more of this edition."""
+        """Send nothing more of this edition (a new send of its date needs `send --force`)."""
         _control(edition_id, control.cancel)
 
     @editions_app.command("release-domain")
@@ -55,38 +87,33 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
         with engine.begin() as conn:
             released = control.release_domain(conn, edition_id, domain)
         console.print(f"edition {edition_id}: {released} deliveries to {domain} are pending again")
-        console.print(runtime.dispatcher(get_settings()).deliver_edition(edition_id))
+        _deliver(edition_id, E.SENDING, False)
 
-    @editions_app.command("status")
-    def editions_status(edition_id: int):
-        """Counts by delivery state, failures by class, holds, pauses, rate and time left."""
-        engine = runtime.engine_for(get_settings())
-        with engine.connect() as conn:
-            r = report(conn, edition_id)
-        table = Table(title=f"edition {edition_id}: {r.status}")
-        states = (D.SENT, D.FAILED, D.SKIPPED, D.PENDING, D.SENDING, D.RETRY, D.HELD)
-        for col in (*states, "hard bounces"):
-            table.add_column(str(col), justify="right")
-        table.add_row(*(str(r.counts[s]) for s in states), str(r.hard_bounces))
-        console.print(table)
-        if r.failures:
-            by_class = ", ".join(f"{k or 'unknown'} {v}" for k, v in sorted(r.failures.items()))
-            console.print(f"failed by class: {by_class}", highlight=False)
-        if r.pause_reason:
-            console.print(f"[yellow]paused:[/] {r.pause_reason}", highlight=False)
-        for domain, refusals, last in r.held_domains:
-            console.print(f"[yellow]held domain {domain}[/] after {refusals} policy refusals (last: {last}); "
-                          f"`newsletter editions release-domain {edition_id} {domain}` when fixed", highlight=False)
-        if r.relay_error:
-            console.print(f"[yellow]waiting for the relay:[/] {r.relay_error}", highlight=False)
-        duration = f"{r.duration:.1f}s" if r.duration is not None else "-"
-        eta = f", about {r.eta_seconds:.0f}s left" if r.eta_seconds is not None else ""
-        console.print(f"{r.audience} recorded, {r.remaining} to go; duration {duration}, "
-                      f"{r.rate:.1f} messages/s{eta}")
+    @editions_app.command("rebuild")
+    def editions_rebuild(edition_id: int):
+        """Run the selection again with the same cut-off (before sending starts only).
 
-    @editions_app.command("list")
-    def editions_list(pub: str):
+        The items it replaces are kept in the edition's history."""
         with session_scope() as session:
-            p = publication(session, pub)
-            for e in session.scalars(select(Edition).where(Edition.publication_id == p.id).order_by(Edition.date)):
-                console.print(f"{e.id}\t{e.date}\t{e.status}\t{len(e.items)} headlines")
+            result = edition_control.rebuild(session, edition_id)
+            d = result.diff
+            console.print(f"edition {edition_id} rebuilt: {result.edition.status}, {len(result.edition.items)} "
+                          f"headlines ({len(d.new)} new, {len(d.gone)} gone, {len(d.moved)} moved; "
+                          f"{len(result.before)} before)", highlight=False)
+            edition_views.print_diff(d)
+
+    @editions_app.command("hold")
+    def editions_hold(edition_id: int, reason: str = typer.Option("", help="kept in the edition's history")):
+        """Keep an edition that has not started from being sent (by the scheduler or `send`)."""
+        with session_scope() as session:
+            status = edition_control.hold(session, edition_id, reason)
+        console.print(f"edition {edition_id}: {status} (`newsletter editions release {edition_id}` to let it go)")
+
+    @editions_app.command("release")
+    def editions_release(edition_id: int, reason: str = typer.Option("", help="kept in the edition's history")):
+        """Let a held edition go: the scheduler starts it when due, or `send` now."""
+        with session_scope() as session:
+            status = edition_control.release(session, edition_id, reason)
+        console.print(f"edition {edition_id}: {status}")
+
+    edition_views.register(editions_app)

@@ -11,14 +11,28 @@ import sys
 
 import typer
 
-from newsletter.cli import common, content, demo, dkim, editions, ops, subscribers, web
+from newsletter.cli import (
+    bounces,
+    common,
+    content,
+    demo,
+    dkim,
+    editions,
+    feeds,
+    ops,
+    run,
+    staff,
+    subscribers,
+    suppressions,
+    web,
+)
 from newsletter.errors import NewsletterError
 
 app = typer.Typer(help="Daily digest newsletters: build, render and deliver.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 publications_app = typer.Typer(help="Publications and their sections.", no_args_is_help=True)
 subscribers_app = typer.Typer(help="The subscriber list.", no_args_is_help=True)
-editions_app = typer.Typer(help="Editions being delivered: pause, resume, cancel, status.",
+editions_app = typer.Typer(help="Editions: list, show, status, watch; rebuild, hold, release; pause, resume, cancel.",
                            no_args_is_help=True)
 app.add_typer(publications_app, name="publications")
 app.add_typer(subscribers_app, name="subscribers")
@@ -31,6 +45,11 @@ demo.register(app)
 web.register(app)
 dkim.register(app)
 ops.register(app)
+bounces.register(app)
+feeds.register(app)
+run.register(app)
+staff.register(app)  # staff, tokens, audit
+suppressions.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,11 +57,11 @@ def main(argv: list[str] | None = None) -> None:
         # Standalone mode: Click answers usage errors itself, in one line, and exits.
         app(args=argv, prog_name="newsletter")
     except NewsletterError as exc:
-        common.err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        common.print_error(str(exc))
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the promise: never a traceback on the command line
         if os.environ.get("NEWSLETTER_DEBUG"):
             raise
-        common.err.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc} "
-                         "(set NEWSLETTER_DEBUG=1 for the traceback)", markup=True, highlight=False)
+        common.print_error(f"{type(exc).__name__}: {exc} (set NEWSLETTER_DEBUG=1 for the traceback)",
+                           "unexpected error")
         sys.exit(1)

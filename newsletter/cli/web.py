@@ -4,8 +4,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from newsletter.cli.common import console, session_scope
-from newsletter.tracking.stats import edition_stats
+from newsletter.cli.common import console, err, session_scope
+from newsletter.tracking.stats import complaint_warnings, daily_stats, edition_stats
 
 
 def register(app: typer.Typer) -> None:
@@ -27,11 +27,21 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def stats(publication: str = typer.Option("", help="one publication's slug"),
               limit: int = typer.Option(30, min=1)):
-        """Per edition: sent, unsubscribes, unsubscribe rate, by method."""
+        """Per edition and per day: sent, unsubscribes (by method), bounces, complaints and their rates;
+        a warning for any complaint rate above 0.3%."""
         with session_scope() as session:
             rows = edition_stats(session, publication or None, limit)
-        table = Table("edition", "publication", "date", "sent", "unsubscribes", "rate", "by method")
+            days = daily_stats(session, rows)
+        table = Table("edition", "publication", "date", "sent", "unsubscribes", "rate", "bounces", "complaints",
+                      "complaint rate", "by method")
         for r in rows:
             table.add_row(str(r.edition_id), r.publication, r.date, str(r.sent), str(r.unsubscribes),
-                          f"{r.rate:.2%}", ", ".join(f"{k} {v}" for k, v in sorted(r.by_method.items())) or "-")
+                          f"{r.rate:.2%}", str(r.bounces), str(r.complaints), f"{r.complaint_rate:.3%}",
+                          ", ".join(f"{k} {v}" for k, v in sorted(r.by_method.items())) or "-")
         console.print(table)
+        per_day = Table("date", "sent", "complaints", "complaint rate", title="complaints per day")
+        for d in days:
+            per_day.add_row(d.date, str(d.sent), str(d.complaints), f"{d.complaint_rate:.3%}")
+        console.print(per_day)
+        for warning in complaint_warnings(rows, days):
+            err.print(f"[bold yellow]warning:[/] {warning}", markup=True, highlight=False, soft_wrap=True)

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from newsletter.delivery.addresses import wire_address
+from newsletter.addresses import wire_address
 from newsletter.delivery.failures import FailureClass, SendFailure, Stage
 from newsletter.delivery.smtp_client import ConnectionLost, SMTPSession
 

@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from time import perf_counter
 
 from sqlalchemy import Connection, and_, exists, or_, select, update
 
+from newsletter import metrics
+from newsletter.addresses import wire_address
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.addresses import wire_address
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.compose import Composer, Recipient
 from newsletter.delivery.failures import FailureClass, SendFailure
@@ -38,6 +40,7 @@ from newsletter.delivery.states import BatchOutcome
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.publications.models import Publication
+from newsletter.subscribers.address_hash import address_hasher
 from newsletter.subscribers.models import (
     Subscriber,
     SubscriberStatus,
@@ -48,6 +51,7 @@ from newsletter.subscribers.models import (
 
 log = logging.getLogger(__name__)
 deliveries = Delivery.__table__
+editions = Edition.__table__
 
 
 @dataclass
@@ -57,10 +61,14 @@ class BatchResult:
 
 
 def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now) -> list[int]:
+    """Take the range's open rows. Only while the edition is sending: once a pause or a
+    cancel has committed, nothing new is claimed anywhere, and what is already claimed
+    is given back within one gate interval."""
     d = deliveries.c
+    sending = exists().where(editions.c.id == edition_id, editions.c.status == EditionStatus.SENDING)
     return conn.scalars(
         update(deliveries)
-        .where(d.edition_id == edition_id, d.subscriber_id > lo, d.subscriber_id <= hi,
+        .where(d.edition_id == edition_id, d.subscriber_id > lo, d.subscriber_id <= hi, sending,
                or_(d.status == D.PENDING,
                    and_(d.status == D.RETRY, d.next_attempt_at <= now),
                    and_(d.status == D.SENDING, d.claimed_by == token)))  # our own, redelivered
@@ -68,9 +76,10 @@ def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now) 
         .returning(d.id)).all()
 
 
-def recipients(conn: Connection, delivery_ids: list[int], publication_id: int):
+def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, secret: str | None = None):
     """(delivery id, Recipient, still wanted) for the claimed rows, in subscriber order.
-    Wanted: subscribed, not disabled, not suppressed, checked now (not at queueing)."""
+    Wanted: subscribed, not disabled, not suppressed, checked now (not at queueing); with
+    the secret key, not erased either (an erased address is suppressed by its keyed hash)."""
     sub, s, sup = Subscriber.__table__, Subscription.__table__, Suppression.__table__
     suppressed = exists().where(sup.c.email == sub.c.email,
                                 or_(sup.c.publication_id.is_(None), sup.c.publication_id == publication_id))
@@ -81,9 +90,13 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int):
         .outerjoin(s, and_(s.c.subscriber_id == sub.c.id, s.c.publication_id == publication_id))
         .where(deliveries.c.id.in_(delivery_ids))
         .order_by(deliveries.c.subscriber_id)).all()
+    digest = address_hasher(secret) if secret is not None and rows else None
+    hashes = {r.email: digest(r.email) for r in rows} if digest else {}
+    erased = set(conn.scalars(select(sup.c.email_hash).where(sup.c.email_hash.in_(set(hashes.values()))))) \
+        if hashes else set()
     for did, sid, email, name, status, sections, is_suppressed, subscriber_status, key in rows:
         wanted = (status == SubscriptionStatus.ACTIVE and subscriber_status == SubscriberStatus.ACTIVE
-                  and not is_suppressed)
+                  and not is_suppressed and hashes.get(email) not in erased)
         yield did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did), wanted
 
 
@@ -103,7 +116,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         return result
     composer = composer or Composer(settings, edition, publication)
     todo, unwanted = [], []
-    for did, recipient, wanted in recipients(conn, claimed, publication.id):
+    for did, recipient, wanted in recipients(conn, claimed, publication.id, settings.signing_key()):
         (todo if wanted else unwanted).append((did, recipient))
     set_status(conn, [d for d, _ in unwanted], D.SKIPPED, "unsubscribed, disabled or suppressed")
     result.counts[D.SKIPPED] += len(unwanted)
@@ -169,13 +182,17 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
             conn.commit()
             return D.SKIPPED
         limiter.wait(wire_address(recipient.email).domain)
+        started = perf_counter()
         backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id)
+        metrics.message_sent(perf_counter() - started)
     except SendFailure as failure:
         if failure.failure_class == FailureClass.RELAY_DOWN:
             raise
         recorded = record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now)
         if recorded.paused_edition:
             gate.force(EditionStatus.PAUSED)
+        if recorded.held_domain:
+            gate.hold(recorded.held_domain)
         return recorded.status
     except Exception as exc:  # noqa: BLE001 - one recipient never stops the batch
         log.warning("delivery %s failed unexpectedly: %s: %s", did, type(exc).__name__, exc)

@@ -1,5 +1,5 @@
 """The double opt-in email: rendered from templates/email/confirm* (render_email, the path
-every email takes), same headers and policy as the digest, sent through the configured
+every email takes) and sent as a one-off message (oneoff.py) through the configured
 delivery backend."""
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import time
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
-from newsletter.db import utcnow
 from newsletter.delivery.backends import Backend
-from newsletter.delivery.dkim import signer_for
+from newsletter.delivery.oneoff import send_one_off
 from newsletter.links import Links
 from newsletter.render.emails import render_email
-from newsletter.render.message import build_message, message_id
+from newsletter.render.message import message_id
 from newsletter.subscribers.models import Subscription
 
 
@@ -27,18 +26,7 @@ def send_confirmation(session: Session, settings: Settings, backend: Backend, su
     pub = session.get(Publication, sub.publication_id)
     url = Links.from_settings(settings).confirm(sub.id, sub.subscriber.token_key, sub.confirm_nonce)
     email = render_email("confirm", {"confirm_url": url}, pub, settings)
-    now = utcnow()
     # One per sending (a re-sent confirmation is a new message), unlike digest Message-IDs.
     msg_id = message_id("confirm", (sub.id, time.time_ns()), pub.domain, settings.signing_key())
-    data = build_message(
-        sender_name=pub.sender_name, sender_address=pub.sender_address,
-        to_name=sub.subscriber.name, to_address=sub.subscriber.email,
-        subject=email.subject, text=email.text, html=email.html,
-        msg_id=msg_id, date=now, reply_to=pub.reply_to, list_id=pub.list_id, bulk=False,
-        signer=signer_for(pub))
-    backend.open()
-    try:
-        backend.send(pub.sender_address, sub.subscriber.email, data, msg_id)
-    finally:
-        backend.close()
-    return msg_id
+    return send_one_off(backend, pub, to_name=sub.subscriber.name, to_address=sub.subscriber.email,
+                        email=email, msg_id=msg_id, list_id=pub.list_id)

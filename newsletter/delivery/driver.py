@@ -1,4 +1,5 @@
-"""The delivery driver: start, fan out, recover, run a batch, finish; and what to do next.
+"""The delivery driver: dispatch, start, fan out, recover, run a batch, finish, sweep;
+and what to do next.
 
 One driver for every way of running: the inline dispatcher (jobs.py) and the Celery
 tasks (workers/tasks.py) are both a few lines that schedule what this module decides.
@@ -7,6 +8,7 @@ timing come back as values (`FollowUp`), never as sleeps or retries made here.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,16 +19,18 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import plan
+from newsletter.delivery import alerts, plan
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.batch import BatchResult, send_batch
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.ratelimit import Limiter
 from newsletter.delivery.states import BatchOutcome
+from newsletter.editions.due import check_schedule
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import ConfigurationError, NotFound
 from newsletter.publications.models import Publication
 
+log = logging.getLogger(__name__)
 Enqueue = Callable[[int, int, int], None]
 
 
@@ -48,30 +52,45 @@ def check_sendable(settings: Settings) -> None:
             "for development only.")
 
 
-def start(engine: Engine, settings: Settings, edition_id: int) -> EditionStatus:
+def start(engine: Engine, settings: Settings, edition_id: int, backend: Backend | None = None) -> EditionStatus:
+    """Start sending (idempotent). An empty edition is never sent: its operators are told."""
     check_sendable(settings)
     with engine.begin() as conn:
-        return plan.start(conn, edition_id)
+        status = plan.start(conn, edition_id)
+        raised = alerts.check_empty(conn, edition_id) if status == EditionStatus.EMPTY else None
+    if raised:
+        notify(engine, settings, backend)
+    return status
 
 
 def fan_out(engine: Engine, settings: Settings, edition_id: int, enqueue: Enqueue,
-            started: datetime, renew=lambda: None) -> None:
-    """Record and hand out every batch from the checkpoint; then the work queued before
+            started: datetime, renew=lambda: None, backend: Backend | None = None,
+            now: datetime | None = None, hand_back: bool = True) -> None:
+    """Record and hand out every batch from the checkpoint (for an edition sent in waves:
+    every batch of the waves due by `now`); then, with `hand_back`, the work queued before
     this run (released by a pause, left by a crash); then finish if nothing is open.
-    Each range is handed out only after its rows are committed."""
+    Each range is handed out only after its rows are committed.
+
+    The sweeper's re-drives pass hand_back=False: an edition sent in waves is re-driven
+    at every sweep until its last wave, and the rows its earlier drives queued may still
+    be waiting in the broker; the sweeper hands out what is really lost itself, after
+    the visibility timeout."""
     with engine.connect() as conn:
         while True:
             renew()
             with conn.begin():
-                batch = plan.next_batch(conn, edition_id, settings.batch_size)
+                batch = plan.next_batch(conn, edition_id, settings.batch_size, now)
             if batch is None:
                 break
             enqueue(edition_id, *batch)
-    recover(engine, settings, edition_id, enqueue, queued_before=started)
+    if hand_back:
+        recover(engine, settings, edition_id, enqueue, queued_before=started, backend=backend)
+    else:
+        finish(engine, settings, edition_id, backend)
 
 
 def recover(engine: Engine, settings: Settings, edition_id: int, enqueue: Enqueue,
-            queued_before: datetime) -> int:
+            queued_before: datetime, backend: Backend | None = None) -> int:
     """Hand out again what nobody is doing: rows pending since before `queued_before`,
     due retries, rows of senders that show no life. Returns how many ranges."""
     with engine.connect() as conn:
@@ -80,23 +99,73 @@ def recover(engine: Engine, settings: Settings, edition_id: int, enqueue: Enqueu
                                        timedelta(seconds=settings.lease_seconds))
         for lo, hi in ranges:
             enqueue(edition_id, lo, hi)
-        with conn.begin():
-            plan.maybe_finish(conn, edition_id)
+    finish(engine, settings, edition_id, backend)
     return len(ranges)
 
 
-def sweep(engine: Engine, settings: Settings, enqueue: Enqueue, redrive: Callable[[int], None]) -> int:
+def finish(engine: Engine, settings: Settings, edition_id: int, backend: Backend | None = None) -> bool:
+    """Mark the edition sent if its fan-out is done and no row is open; operators are told
+    when its failures are over the threshold. True when it finished now."""
+    with engine.begin() as conn:
+        finished = plan.maybe_finish(conn, edition_id)
+        raised = alerts.check_failures(conn, settings, edition_id) if finished else None
+    if raised:
+        notify(engine, settings, backend)
+    return finished
+
+
+def sweep(engine: Engine, settings: Settings, enqueue: Enqueue, redrive: Callable[[int], None],
+          backend: Backend | None = None, queued_before: datetime | None = None) -> int:
     """Beat's sweeper: for every edition that is sending, re-drive an unfinished fan-out
-    (its drive may have been lost) and recover work whose task was lost."""
+    (its drive may have been lost, or its next wave has come; `redrive` must not hand
+    back earlier work: fan_out's hand_back=False) and recover work whose task was lost;
+    make sure every edition paused by refusals has its alert, and send the alerts that
+    have not gone out yet."""
     handed = 0
     with engine.connect() as conn:
         editions = plan.sending_editions(conn)
     for edition_id, fanout_done in editions:
         if not fanout_done:
             redrive(edition_id)
-        handed += recover(engine, settings, edition_id, enqueue,
-                          queued_before=utcnow() - timedelta(seconds=settings.visibility_timeout))
+        handed += recover(engine, settings, edition_id, enqueue, backend=backend,
+                          queued_before=queued_before or utcnow() - timedelta(seconds=settings.visibility_timeout))
+    with engine.begin() as conn:
+        for edition_id in alerts.paused_by_refusals(conn, settings):
+            alerts.check_paused(conn, settings, edition_id)
+    notify(engine, settings, backend)
     return handed
+
+
+def dispatch(engine: Engine, settings: Settings, now: datetime, drive: Callable[[int], None],
+             backend: Backend | None = None) -> list[int]:
+    """Beat's dispatcher, every minute: build the editions that are due (due.py), tell the
+    operators about empty and missed ones, and drive the built ones (after the commit, so
+    the driver finds their rows). Returns the ids of the editions handed to `drive`."""
+    with Session(engine, expire_on_commit=False) as session:
+        schedule = check_schedule(session, now, settings.schedule_grace)
+        session.commit()
+    with engine.begin() as conn:
+        for due in schedule.due:  # built now, or before (by `build`): told once either way
+            if due.status == EditionStatus.EMPTY:
+                alerts.check_empty(conn, due.edition_id)
+        for missed in schedule.missed:
+            late = int(missed.late.total_seconds() // 60)
+            alerts.raise_alert(conn, missed.publication_id, missed.day, alerts.AlertKind.MISSED,
+                               f"due at {missed.due_at:%Y-%m-%d %H:%M} UTC, {late} minutes late "
+                               f"(grace {settings.schedule_grace_minutes} minutes): skipped")
+    notify(engine, settings, backend)
+    started = [d.edition_id for d in schedule.due if d.status == EditionStatus.BUILT]
+    for edition_id in started:
+        log.info("edition %s is due: sending", edition_id, extra={"edition_id": edition_id})
+        drive(edition_id)
+    return started
+
+
+def notify(engine: Engine, settings: Settings, backend: Backend | None = None) -> int:
+    """Email the alerts recorded and not sent yet (through `backend`, or the configured one)."""
+    from newsletter import runtime
+
+    return alerts.send_pending(engine, settings, backend or runtime.backend(settings))
 
 
 def load(engine: Engine, edition_id: int) -> tuple[Edition, Publication]:
@@ -137,8 +206,12 @@ def run_batch(engine: Engine, settings: Settings, edition_id: int, lo: int, hi: 
                             limiter, composer, heartbeat)
         with conn.begin():
             next_retry = plan.next_retry_at(conn, edition_id, lo, hi)
-            if result.outcome == BatchOutcome.DONE:
-                plan.maybe_finish(conn, edition_id)
+            paused = alerts.check_paused(conn, settings, edition_id) if result.outcome == BatchOutcome.PAUSED \
+                else None
+    if paused:
+        notify(engine, settings, backend)
+    if result.outcome == BatchOutcome.DONE:
+        finish(engine, settings, edition_id, backend)
     return result, follow_up(settings, result, next_retry, utcnow())
 
 
@@ -152,6 +225,11 @@ def follow_up(settings: Settings, result: BatchResult, next_retry: datetime | No
         delay = max((next_retry - now).total_seconds(), 0) + 0.5
         return FollowUp(min(delay, settings.visibility_timeout / 2), "temporary failures are due again")
     return FollowUp()
+
+
+def busy_retry_in(settings: Settings) -> float:
+    """A task whose twin still holds its lease comes back when that lease would have expired."""
+    return float(settings.lease_seconds)
 
 
 def new_token(prefix: str) -> str:

@@ -54,6 +54,10 @@ class EditionGate:
             self.held_domains = frozenset(state.held_domains)
         self._checked = time.monotonic()
 
+    def hold(self, domain: str) -> None:
+        """This sender held a domain itself: its next rows for that domain wait at once."""
+        self.held_domains = self.held_domains | {domain}
+
     def force(self, status: EditionStatus) -> None:
         """This sender changed the status itself (a pause by refusals): stop at once."""
         self.status = status

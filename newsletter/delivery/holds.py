@@ -44,12 +44,13 @@ def count_refusal(conn: Connection, edition_id: int, domain: str, error: str, th
     else:
         refusals, held = row.refusals + 1, row.held_at is not None
         conn.execute(update(holds).where(holds.c.id == row.id).values(refusals=refusals, reason=error[:2000]))
-    if held or refusals < threshold:
-        return held
-    conn.execute(update(holds).where(holds.c.edition_id == edition_id, holds.c.domain == domain)
-                 .values(held_at=now))
-    # What is waiting for that domain waits for the operator; rows being sent now are
-    # held by their senders at the next message (the gate reads the holds).
+    if not held and refusals < threshold:
+        return False
+    if not held:
+        conn.execute(update(holds).where(holds.c.edition_id == edition_id, holds.c.domain == domain)
+                     .values(held_at=now))
+    # What is waiting for that domain (this refusal's row included) waits for the operator;
+    # rows other senders are sending now are held at their next message (the gate reads holds).
     conn.execute(update(deliveries).where(
         deliveries.c.edition_id == edition_id, deliveries.c.status.in_((D.PENDING, D.RETRY)),
         deliveries.c.subscriber_id.in_(_of_domain(domain))).values(status=D.HELD, claimed_by=""))

@@ -1,9 +1,9 @@
 """The delivery log: one row per (edition, subscriber); its states are in states.py."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newsletter.db import Base, UTCDateTime, utcnow
@@ -49,3 +49,41 @@ class DomainHold(Base):
     refusals: Mapped[int] = mapped_column(Integer, default=0)
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # None: counting only
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EditionWave(Base):
+    """One wave of an edition sent at each subscriber's local time: the zones whose send
+    time is `send_at`, and the keyset checkpoint of its fan-out. Made when sending starts
+    (delivery/waves.py); the last wave takes everyone not yet recorded, whatever their zone."""
+
+    __tablename__ = "edition_waves"
+    __table_args__ = (UniqueConstraint("edition_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    zones: Mapped[list[str]] = mapped_column(JSON, default=list)  # IANA names; "" : the publication's
+    catch_all: Mapped[bool] = mapped_column(Boolean, default=False)
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Alert(Base):
+    """An alert to the publication's operators, recorded once per (publication, date, kind):
+    the row is what makes an alert go out once, however often the condition is seen."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("publication_id", "day", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+    edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"), default=None)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))  # an AlertKind
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # None: not emailed (yet)
+    last_error: Mapped[str] = mapped_column(Text, default="")

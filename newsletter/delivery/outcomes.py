@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
+from newsletter import metrics
 from newsletter.config import Settings
 from newsletter.delivery import holds
 from newsletter.delivery.compose import Recipient
@@ -34,6 +35,7 @@ F = FailureClass
 class Recorded:
     status: D
     paused_edition: bool = False  # the refusals reached the threshold: the edition is paused now
+    held_domain: str = ""  # the recipient's domain is held now: skip its other rows at once
 
 
 def retry_delay(settings: Settings, attempts: int) -> float:
@@ -65,7 +67,7 @@ def record_failure(conn: Connection, settings: Settings, edition_id: int, public
     attempts = conn.scalar(select(deliveries.c.attempts).where(deliveries.c.id == did)) + 1
     row = {"attempts": attempts, "last_error": str(failure)[:500], "error_class": cls, "claimed_by": ""}
     used_up = attempts >= settings.max_attempts
-    paused = False
+    paused, held_domain = False, ""
     if cls in (F.RECIPIENT_REFUSED, F.UNDELIVERABLE, F.INTERNAL_ERROR) or used_up:
         status = D.FAILED
     elif cls == F.MESSAGE_REFUSED:
@@ -75,6 +77,7 @@ def record_failure(conn: Connection, settings: Settings, edition_id: int, public
         status = D.RETRY
         row["next_attempt_at"] = now + timedelta(seconds=retry_delay(settings, attempts))
     conn.execute(update(deliveries).where(deliveries.c.id == did).values(status=status, **row))
+    metrics.message_not_sent(cls, retried=status == D.RETRY)
     if cls == F.RECIPIENT_REFUSED:
         with Session(bind=conn) as session:
             subscriptions.end_for_address(session, recipient.subscriber_id, recipient.email, publication_id,
@@ -82,10 +85,11 @@ def record_failure(conn: Connection, settings: Settings, edition_id: int, public
     elif cls == F.MESSAGE_REFUSED:
         paused = _count_message_refusal(conn, settings, edition_id, failure)
     elif cls == F.POLICY_REFUSED:
-        holds.count_refusal(conn, edition_id, holds.email_domain(recipient.email), str(failure),
-                            settings.policy_refusals_to_hold_domain, now)
+        domain = holds.email_domain(recipient.email)
+        if holds.count_refusal(conn, edition_id, domain, str(failure), settings.policy_refusals_to_hold_domain, now):
+            status, held_domain = D.HELD, domain
     conn.commit()
-    return Recorded(status, paused)
+    return Recorded(status, paused, held_domain)
 
 
 def _count_message_refusal(conn: Connection, settings: Settings, edition_id: int, failure: SendFailure) -> bool:

@@ -4,7 +4,9 @@ The fan-out records each batch's delivery rows (pending) in the same
 transaction as the checkpoint, and only then is the batch handed to a sender.
 A crash between the two leaves pending rows behind, never a gap: the sweeper
 (`stale_ranges`) hands such rows out again. The highest subscriber id is frozen
-when sending starts, so people who subscribe during a send wait for tomorrow.
+when sending starts, so people who subscribe during a send wait for tomorrow. An
+edition sent at each subscriber's local time walks its audience wave by wave, each
+when its time has come (waves.py).
 """
 from __future__ import annotations
 
@@ -14,26 +16,34 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.db import utcnow
+from newsletter.delivery import waves
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions import lifecycle
 from newsletter.editions.models import Edition, EditionStatus
+from newsletter.publications.models import Publication
 from newsletter.subscribers.models import Subscription, SubscriptionStatus
 
 editions = Edition.__table__
 deliveries = Delivery.__table__
 subscriptions = Subscription.__table__
+publications = Publication.__table__
 
 
 def start(conn: Connection, edition_id: int) -> EditionStatus:
-    """Move a built edition to sending and freeze its audience. Idempotent; returns the status."""
-    row = conn.execute(select(editions.c.status, editions.c.publication_id)
+    """Move a built edition to sending and freeze its audience (and, for a publication sent
+    at each subscriber's local time, its waves). Idempotent; returns the status."""
+    row = conn.execute(select(editions.c.status, editions.c.publication_id, editions.c.date)
                        .where(editions.c.id == edition_id)).one_or_none()
     if row is None or row.status != EditionStatus.BUILT:
         return lifecycle.status_of(conn, edition_id)
     top = conn.scalar(select(func.max(subscriptions.c.subscriber_id))
                       .where(subscriptions.c.publication_id == row.publication_id)) or 0
+    pub = conn.execute(select(publications.c.local_time, publications.c.schedule_cron, publications.c.timezone)
+                       .where(publications.c.id == row.publication_id)).one()
+    if pub.local_time:
+        waves.plan_waves(conn, edition_id, row.publication_id, pub.schedule_cron, pub.timezone, row.date, top)
     return lifecycle.start(conn, edition_id, top)
 
 
@@ -45,7 +55,8 @@ def _insert_ignore(conn: Connection, rows: list[dict]) -> None:
 
 def next_batch(conn: Connection, edition_id: int, batch_size: int,
                now: datetime | None = None) -> tuple[int, int] | None:
-    """Record the next batch's deliveries and advance the checkpoint; (lo, hi] or None when done.
+    """Record the next batch's deliveries and advance the checkpoint; (lo, hi] or None when
+    there is nothing to hand out now (done, or the next wave's time has not come).
 
     Call inside a transaction; hand the range to a sender only after it commits.
     """
@@ -53,6 +64,18 @@ def next_batch(conn: Connection, edition_id: int, batch_size: int,
     ed = conn.execute(select(editions).where(editions.c.id == edition_id)).one()
     if ed.status not in (EditionStatus.SENDING, EditionStatus.PAUSED) or ed.fanout_done:
         return None
+
+    def record(ids: list[int]) -> None:
+        _insert_ignore(conn, [{"edition_id": edition_id, "subscriber_id": i, "status": D.PENDING,
+                               "queued_at": now, "attempts": 0, "message_id": "", "last_error": "",
+                               "error_class": "", "claimed_by": ""} for i in ids])
+
+    planned = waves.waves_of(conn, edition_id)
+    if planned:
+        batch = waves.next_wave_batch(conn, ed, planned, batch_size, now, record)
+        if batch is None and waves.all_done(waves.waves_of(conn, edition_id)):
+            conn.execute(update(editions).where(editions.c.id == edition_id).values(fanout_done=True))
+        return batch
     ids = conn.scalars(
         select(subscriptions.c.subscriber_id)
         .where(subscriptions.c.publication_id == ed.publication_id,
@@ -63,9 +86,7 @@ def next_batch(conn: Connection, edition_id: int, batch_size: int,
     if not ids:
         conn.execute(update(editions).where(editions.c.id == edition_id).values(fanout_done=True))
         return None
-    _insert_ignore(conn, [{"edition_id": edition_id, "subscriber_id": i, "status": D.PENDING,
-                           "queued_at": now, "attempts": 0, "message_id": "", "last_error": "",
-                           "error_class": "", "claimed_by": ""} for i in ids])
+    record(ids)
     conn.execute(update(editions).where(editions.c.id == edition_id, editions.c.fanout_cursor == ed.fanout_cursor)
                  .values(fanout_cursor=ids[-1]))
     return ed.fanout_cursor, ids[-1]

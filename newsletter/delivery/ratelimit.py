@@ -47,8 +47,11 @@ class NoLimit:
 
 
 class LocalLimiter:
-    def __init__(self, per_second: float, per_domain: float = 0):
+    """In this process. The clock and the sleep are injectable (tests pass a fake pair)."""
+
+    def __init__(self, per_second: float, per_domain: float = 0, clock=time.monotonic, sleep=time.sleep):
         self.per_second, self.per_domain = per_second, per_domain
+        self.clock, self.sleep = clock, sleep
         self._all: deque[float] = deque()
         self._domains: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
@@ -56,7 +59,7 @@ class LocalLimiter:
     def wait(self, domain: str) -> None:
         while True:
             with self._lock:
-                now = time.monotonic()
+                now = self.clock()
                 windows = [(self._all, self.per_second)] if self.per_second else []
                 if self.per_domain:
                     windows.append((self._domains[domain], self.per_domain))
@@ -70,7 +73,7 @@ class LocalLimiter:
                     for q, _ in windows:
                         q.append(now)
                     return
-            time.sleep(delay)
+            self.sleep(delay)
 
 
 class RedisLimiter:

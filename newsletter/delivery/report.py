@@ -1,5 +1,13 @@
-"""What `editions status` shows: counts by state, failures by class, holds, pauses,
-the rate over the real elapsed time and an estimate of the time left."""
+"""What `editions status` and `editions show` show: counts by state, failures by class
+(with the recipients and their errors), holds, pauses, the total, the rate over the real
+elapsed time and an estimate of the time left.
+
+Total: the audience frozen when sending started, counted before the fan-out has
+recorded every row (rows recorded + active subscriptions the fan-out has not reached).
+Rate: messages sent over the time since sending started: up to now while the edition
+is sending (a relay that stalls brings the rate down, and the estimate up), up to the
+last message sent otherwise. Time left: what is still to go at that rate, while sending.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,9 +19,11 @@ from newsletter.db import utcnow
 from newsletter.delivery import holds
 from newsletter.delivery.failures import FailureClass
 from newsletter.delivery.models import Delivery
+from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions import lifecycle
-from newsletter.editions.models import Edition
+from newsletter.editions.models import Edition, EditionStatus
+from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.tracking.models import Event, EventKind
 
 editions = Edition.__table__
@@ -34,32 +44,40 @@ class Report:
     pause_reason: str = ""
     relay_error: str = ""  # set while rows wait for a relay that does not answer
     held_domains: list[tuple[str, int, str]] = field(default_factory=list)
+    not_yet_recorded: int = 0  # subscribers of the frozen audience the fan-out has not reached
+    now: datetime = field(default_factory=utcnow)
+
+    @property
+    def total(self) -> int:
+        return self.audience + self.not_yet_recorded
 
     @property
     def duration(self) -> float | None:
         if not self.started_at:
             return None
-        end = self.finished_at or (utcnow() if self.status == "sending" else self.last_sent_at) or utcnow()
+        end = self.finished_at or (self.now if self.status == EditionStatus.SENDING else self.last_sent_at) or self.now
         return max((end - self.started_at).total_seconds(), 0.0)
 
     @property
     def rate(self) -> float:
-        """Messages a second from the start to the last message sent (or now, while sending)."""
-        if not self.started_at or not self.last_sent_at:
+        """Messages a second since sending started: up to now while sending, up to the last
+        message sent otherwise."""
+        if not self.started_at or not self.counts[D.SENT]:
             return 0.0
-        span = (self.last_sent_at - self.started_at).total_seconds()
+        end = self.now if self.status == EditionStatus.SENDING else (self.last_sent_at or self.now)
+        span = (end - self.started_at).total_seconds()
         return self.counts[D.SENT] / span if span > 0 else 0.0
 
     @property
     def remaining(self) -> int:
-        return sum(self.counts[s] for s in (D.PENDING, D.SENDING, D.RETRY))
+        return sum(self.counts[s] for s in OPEN if s != D.HELD) + self.not_yet_recorded
 
     @property
     def eta_seconds(self) -> float | None:
-        return self.remaining / self.rate if self.rate and self.status == "sending" else None
+        return self.remaining / self.rate if self.rate and self.status == EditionStatus.SENDING else None
 
 
-def report(conn: Connection, edition_id: int) -> Report:
+def report(conn: Connection, edition_id: int, now: datetime | None = None) -> Report:
     lifecycle.status_of(conn, edition_id)  # NotFound for a wrong id
     ed = conn.execute(select(editions).where(editions.c.id == edition_id)).one()
     counts = {s.value: 0 for s in D}
@@ -76,4 +94,50 @@ def report(conn: Connection, edition_id: int) -> Report:
         deliveries.c.edition_id == edition_id, deliveries.c.status == D.PENDING,
         deliveries.c.error_class == FailureClass.RELAY_DOWN).limit(1)) or ""
     return Report(edition_id, ed.status, counts, failures, bounces, ed.started_at, ed.finished_at, last,
-                  sum(counts.values()), ed.pause_reason, relay_error, holds.held(conn, edition_id))
+                  sum(counts.values()), ed.pause_reason, relay_error, holds.held(conn, edition_id),
+                  _not_yet_recorded(conn, ed), now or utcnow())
+
+
+def _not_yet_recorded(conn: Connection, ed) -> int:
+    if ed.fanout_done or ed.max_subscriber_id is None:
+        return 0
+    s = Subscription.__table__.c
+    return conn.scalar(select(func.count()).where(
+        s.publication_id == ed.publication_id, s.status == SubscriptionStatus.ACTIVE,
+        s.subscriber_id > ed.fanout_cursor, s.subscriber_id <= ed.max_subscriber_id)) or 0
+
+
+def counts_by_edition(conn: Connection, edition_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Delivery rows by state for several editions at once (lists of editions)."""
+    out: dict[int, dict[str, int]] = {i: {} for i in edition_ids}
+    if edition_ids:
+        for edition_id, status, n in conn.execute(
+                select(deliveries.c.edition_id, deliveries.c.status, func.count())
+                .where(deliveries.c.edition_id.in_(edition_ids))
+                .group_by(deliveries.c.edition_id, deliveries.c.status)):
+            out[edition_id][status] = n
+    return out
+
+
+@dataclass
+class FailureGroup:
+    failure_class: str  # a FailureClass value ("" for rows recorded before classes existed)
+    count: int
+    recipients: list[tuple[str, int, str]]  # (email, attempts, last error), the first few
+
+
+def failures_by_class(conn: Connection, edition_id: int, per_class: int = 10) -> list[FailureGroup]:
+    """Failed deliveries grouped by failure class, largest group first, each with its
+    first `per_class` recipients and their errors."""
+    lifecycle.status_of(conn, edition_id)
+    d, sub = deliveries.c, Subscriber.__table__.c
+    groups = []
+    for klass, count in conn.execute(select(d.error_class, func.count()).where(
+            d.edition_id == edition_id, d.status == D.FAILED).group_by(d.error_class)
+            .order_by(func.count().desc(), d.error_class)).all():
+        rows = conn.execute(select(sub.email, d.attempts, d.last_error).join(Subscriber.__table__,
+                                                                              sub.id == d.subscriber_id)
+                            .where(d.edition_id == edition_id, d.status == D.FAILED, d.error_class == klass)
+                            .order_by(d.subscriber_id).limit(per_class)).all()
+        groups.append(FailureGroup(klass, count, [tuple(r) for r in rows]))
+    return groups

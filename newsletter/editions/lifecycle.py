@@ -9,7 +9,8 @@
       |       v
       '-----> built
     built, held, sending, paused --cancel--> cancelled
-    empty: an edition with no headlines, recorded and never sent (final)
+    empty: an edition with no headlines, recorded and never sent; a rebuild before
+      sending (editions/control.py) moves built or held to empty, and empty to built
 
 Every change of `editions.status` goes through `move`, a conditional UPDATE on the
 state it was read in, so two processes never both make the same change. The functions
@@ -25,17 +26,17 @@ from newsletter.errors import Conflict, NotFound
 
 E = EditionStatus
 TRANSITIONS: dict[EditionStatus, frozenset[EditionStatus]] = {
-    E.BUILT: frozenset({E.SENDING, E.HELD, E.CANCELLED}),
-    E.HELD: frozenset({E.BUILT, E.CANCELLED}),
+    E.BUILT: frozenset({E.SENDING, E.HELD, E.CANCELLED, E.EMPTY}),
+    E.HELD: frozenset({E.BUILT, E.CANCELLED, E.EMPTY}),
     E.SENDING: frozenset({E.PAUSED, E.SENT, E.CANCELLED}),
     E.PAUSED: frozenset({E.SENDING, E.CANCELLED}),
-    E.EMPTY: frozenset(),
+    E.EMPTY: frozenset({E.BUILT}),
     E.SENT: frozenset(),
     E.CANCELLED: frozenset(),
 }
 # Verbs for messages: "cannot pause an edition that is sent".
 _VERB = {E.PAUSED: "pause", E.SENDING: "send or resume", E.CANCELLED: "cancel", E.HELD: "hold",
-         E.BUILT: "release", E.SENT: "finish"}
+         E.BUILT: "release or rebuild", E.SENT: "finish", E.EMPTY: "rebuild"}
 
 editions = Edition.__table__
 

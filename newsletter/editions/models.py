@@ -9,7 +9,7 @@ import secrets
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base, UTCDateTime, utcnow
@@ -34,7 +34,12 @@ def new_public_id() -> str:
 
 class Edition(Base):
     __tablename__ = "editions"
-    __table_args__ = (UniqueConstraint("publication_id", "date"),)
+    # One current edition per publication and date. A cancelled edition replaced by an
+    # explicit `send --force` is superseded (superseded_at set) and frees its date; the
+    # replacement points back at it (replaces_id). See editions/control.py.
+    __table_args__ = (Index("uq_editions_current", "publication_id", "date", unique=True,
+                            sqlite_where=text("superseded_at IS NULL"),
+                            postgresql_where=text("superseded_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
@@ -53,6 +58,8 @@ class Edition(Base):
     # Why the edition is paused when it was not an operator: refusals of the message.
     pause_reason: Mapped[str] = mapped_column(Text, default="")
     message_refusals: Mapped[int] = mapped_column(Integer, default=0)  # since the last resume
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"), default=None)
 
     items: Mapped[list[EditionItem]] = relationship(
         order_by="EditionItem.position", cascade="all, delete-orphan", lazy="selectin"

@@ -6,11 +6,13 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.db import utcnow
 from newsletter.ingest.parse import FeedError, ParseResult, parse_any
 from newsletter.store.models import Article, Section
 
@@ -37,8 +39,11 @@ def section_lookup(session: Session) -> dict[str, Section]:
     return table
 
 
-def store_records(session: Session, parsed: ParseResult) -> IngestReport:
-    """Insert new articles and update known ones; an unmappable section skips the entry."""
+def store_records(session: Session, parsed: ParseResult, now: datetime | None = None) -> IngestReport:
+    """Insert new articles and update known ones; an unmappable section skips the entry.
+    New articles are stamped with the moment they enter the store (`now`); an update keeps
+    the first stamp, so editions (editions/build.py) see each article arrive once."""
+    now = now or utcnow()
     report = IngestReport(problems=list(parsed.problems))
     sections = section_lookup(session)
     wanted: dict[str, tuple[int, object, Section]] = {}
@@ -57,7 +62,7 @@ def store_records(session: Session, parsed: ParseResult) -> IngestReport:
                       published_at=record.published_at)
         article = existing.get(url)
         if article is None:
-            session.add(Article(url=url, **fields))
+            session.add(Article(url=url, ingested_at=now, **fields))
             report.added += 1
         else:
             for key, value in fields.items():

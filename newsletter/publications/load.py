@@ -1,25 +1,32 @@
 """Create or update sections and publications from config/publications.toml.
 
-The whole file is validated before anything is written: a mistake in the file
-changes nothing in the database.
+The whole file is validated before anything is written, and every problem is reported
+(publications/problems.py: one line each, by slug): a mistake in the file changes
+nothing in the database. Schedules must fire, at most once a day (an edition is one a
+day). A publication that is no longer in the file is deactivated, never deleted: its
+editions, subscribers and history stay, and putting it back in the file reactivates it.
 """
 from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.errors import ConfigurationError
+from newsletter.ingest.feeds import FeedSpec, feed_problems, sync_feeds
 from newsletter.publications.models import Publication, PublicationSection
+from newsletter.publications.problems import PublicationsFileError, label, validate_tables
+from newsletter.publications.schedule import fires_more_than_daily, never_fires
 from newsletter.store.models import Section
+from newsletter.text import has_controls
 
 _SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
 # RFC 2919: an optional phrase, then <list-label.namespace>.
@@ -30,8 +37,8 @@ _SELECTOR = rf"^{_LABEL}(?:\.{_LABEL})*$"  # RFC 6376 3.1: selectors may have do
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 
 
-class PublicationsFileError(ConfigurationError):
-    """The publications file cannot be loaded; nothing was written."""
+__all__ = ["PublicationsFileError", "PublicationsFile", "LoadResult", "apply_publications_file",
+           "load_publications", "read_publications_file"]
 
 
 class SectionSpec(BaseModel):
@@ -90,6 +97,8 @@ class PublicationSpec(BaseModel):
     dkim: DkimSpec | None = None
     verp: bool = True  # MAIL FROM bounces+<token>@bounce_domain; false: the sender address
     bounce_domain: str = Field(default="", pattern=rf"{_DOMAIN}|^$", max_length=253)
+    operator_address: str = ""  # alerts (empty, missed, paused, failing editions) go here
+    local_time: bool = False  # the schedule's time in each subscriber's own zone, in waves
 
     _lower_bounce_domain = field_validator("bounce_domain", mode="before")(_lower)
 
@@ -104,7 +113,7 @@ class PublicationSpec(BaseModel):
                                  f"{sender!r} or a parent of it (DMARC alignment)")
         return self
 
-    @field_validator("sender_address", "reply_to")
+    @field_validator("sender_address", "reply_to", "operator_address")
     @classmethod
     def _address(cls, value: str) -> str:
         if not value:
@@ -119,6 +128,8 @@ class PublicationSpec(BaseModel):
     def _one_line(cls, value: str) -> str:
         if "\r" in value or "\n" in value:
             raise ValueError("must be a single line")
+        if has_controls(value):
+            raise ValueError("must not contain control characters")
         return value
 
     @field_validator("schedule")
@@ -126,6 +137,11 @@ class PublicationSpec(BaseModel):
     def _cron(cls, value: str) -> str:
         if not croniter.is_valid(value):
             raise ValueError(f"not a cron expression: {value!r}")
+        if never_fires(value):
+            raise ValueError(f"{value!r} never fires: it names a day that does not exist")
+        if fires_more_than_daily(value):
+            raise ValueError(f"{value!r} fires more than once a day; a publication has one edition a day: "
+                             "give one time of day, e.g. '0 6 * * *'")
         return value
 
     @field_validator("timezone")
@@ -149,30 +165,47 @@ class PublicationsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sections: list[SectionSpec] = []
     publications: list[PublicationSpec] = []
+    feeds: list[FeedSpec] = []
 
 
-def _describe(exc: ValidationError) -> str:
-    """Where and what, without the offending values: a private key pasted into the
-    wrong field must not be echoed back onto a terminal or into a log."""
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}"
-                     for e in exc.errors(include_url=False, include_input=False))
+def _section_problems(data: dict) -> list[str]:
+    """Sections a publication names that the file does not declare, or names twice; read
+    from the raw entries, so that a publication with other mistakes is checked too."""
+    entries = data.get("sections") if isinstance(data.get("sections"), list) else []
+    known = {e.get("slug") for e in entries if isinstance(e, dict)}
+    problems = []
+    pubs = data.get("publications") if isinstance(data.get("publications"), list) else []
+    for number, raw in enumerate(pubs, 1):
+        wanted = raw.get("sections") if isinstance(raw, dict) else None
+        if not isinstance(wanted, list):
+            continue
+        wanted = [s for s in wanted if isinstance(s, str)]
+        where = label("publication", raw, number)
+        unknown = [s for s in dict.fromkeys(wanted) if s not in known]
+        if unknown:
+            problems.append(f"{where}: unknown sections {', '.join(map(repr, unknown))}")
+        twice = [s for s in dict.fromkeys(wanted) if wanted.count(s) > 1]
+        if twice:
+            problems.append(f"{where}: sections listed twice: {', '.join(map(repr, twice))}")
+    return problems
 
 
 def read_publications_file(path: Path) -> PublicationsFile:
+    """The validated file, or PublicationsFileError listing every problem in it."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        spec = PublicationsFile.model_validate(data)
     except FileNotFoundError:
-        raise PublicationsFileError(f"no such file: {path}") from None
+        raise PublicationsFileError(path, ["no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PublicationsFileError(path, [f"cannot read it: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise PublicationsFileError(f"{path}: {exc}") from None
-    except ValidationError as exc:
-        raise PublicationsFileError(f"{path}: {_describe(exc)}") from None
-    known = {s.slug for s in spec.sections}
-    for pub in spec.publications:
-        unknown = [s for s in pub.sections if s not in known]
-        if unknown:
-            raise PublicationsFileError(f"{path}: publication {pub.slug!r}: unknown sections {unknown}")
+        raise PublicationsFileError(path, [f"not valid TOML: {exc}"]) from None
+    spec, problems = validate_tables(data, PublicationsFile)
+    problems += _section_problems(data)
+    if spec is not None and not problems:
+        problems += feed_problems(spec.feeds, {s.slug for s in spec.sections})
+    if problems:
+        raise PublicationsFileError(path, problems)
     return spec
 
 
@@ -184,7 +217,17 @@ def _set_dkim(pub: Publication, dkim: DkimSpec | None, base: Path) -> None:
     pub.dkim_algorithm = dkim.algorithm if dkim else "rsa-sha256"
 
 
+@dataclass
+class LoadResult:
+    loaded: list[Publication] = field(default_factory=list)
+    deactivated: list[Publication] = field(default_factory=list)  # active before, no longer in the file
+
+
 def load_publications(session: Session, path: Path) -> list[Publication]:
+    return apply_publications_file(session, path).loaded
+
+
+def apply_publications_file(session: Session, path: Path) -> LoadResult:
     spec = read_publications_file(path)
     sections = {s.slug: s for s in session.scalars(select(Section))}
     for s in spec.sections:
@@ -194,7 +237,7 @@ def load_publications(session: Session, path: Path) -> list[Publication]:
             sections[s.slug] = Section(slug=s.slug, name=s.name)
             session.add(sections[s.slug])
     session.flush()
-    loaded = []
+    result = LoadResult()
     for p in spec.publications:
         pub = session.scalar(select(Publication).where(Publication.slug == p.slug))
         if pub is None:
@@ -211,6 +254,12 @@ def load_publications(session: Session, path: Path) -> list[Publication]:
             PublicationSection(section_id=sections[slug].id, position=i)
             for i, slug in enumerate(p.sections)
         ]
-        loaded.append(pub)
+        result.loaded.append(pub)
+    in_file = {p.slug for p in spec.publications}
+    for pub in session.scalars(select(Publication).where(Publication.active.is_(True))):
+        if pub.slug not in in_file:
+            pub.active = False  # the scheduler leaves it be; nothing of it is deleted
+            result.deactivated.append(pub)
+    sync_feeds(session, spec.feeds)
     session.flush()
-    return loaded
+    return result

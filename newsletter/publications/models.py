@@ -36,6 +36,10 @@ class Publication(Base):
     # VERP: MAIL FROM is bounces+<token>@<bounce domain>, the token naming the delivery.
     verp: Mapped[bool] = mapped_column(Boolean, default=True)
     bounce_domain: Mapped[str] = mapped_column(String(255), default="")  # empty: the sender's domain
+    # Who hears about empty, missed, paused or failing editions (delivery/alerts.py); empty: the log only.
+    operator_address: Mapped[str] = mapped_column(String(320), default="")
+    # Send at the schedule's time in each subscriber's own zone, in waves (delivery/waves.py).
+    local_time: Mapped[bool] = mapped_column(Boolean, default=False)
 
     sections: Mapped[list[PublicationSection]] = relationship(
         order_by="PublicationSection.position",

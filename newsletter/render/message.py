@@ -22,12 +22,14 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from functools import lru_cache
 
+from newsletter.addresses import wire_address
 from newsletter.render.dkim import DkimSigner, split_fields
 from newsletter.text import one_line
 
 POLICY = SMTP  # CRLF line ends, headers folded at 78 characters
 _UNFOLDABLE = SMTP.clone(max_line_length=998)
 _ASCII_SPACE = re.compile("[\t\n\x0b\x0c\r\x1c-\x1f ]")  # what str.isspace finds in ASCII
+_UTF8 = SMTP.clone(utf8=True)
 _TEXT_MARK = b"XNLXTEXTBODYXNLX"
 _HTML_MARK = b"XNLXHTMLBODYXNLX"
 
@@ -40,8 +42,19 @@ def message_id(kind: str, key: tuple, domain: str, secret: str) -> str:
 
 
 def address(name: str, email: str) -> Address:
-    local, _, domain = email.rpartition("@")
+    """The address as it goes on the wire: an IDN domain in IDNA (punycode)."""
+    local, _, domain = wire_address(email).address.rpartition("@")
     return Address(display_name=one_line(name), username=local, domain=domain)
+
+
+def to_header(name: str, email: str) -> bytes:
+    """The To line. A non-ASCII local part cannot be RFC 2047-encoded (RFC 2047 forbids
+    encoded words in an address): such a message travels with SMTPUTF8, so the line is
+    written in UTF-8 as RFC 6532 allows. Everything else stays ASCII."""
+    value = str(address(name, email))
+    if wire_address(email).needs_smtputf8:
+        return _UTF8.fold_binary("To", value)
+    return fold("To", value)
 
 
 def qp_body(text: str) -> bytes:
@@ -227,7 +240,6 @@ class MessageTemplate:
                text: bytes, html: bytes | None = None, unsubscribe_url: str = "") -> bytes:
         """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`)."""
         personal = [
-            ("To", str(address(to_name, to_address))),
             ("Date", date_header(date)),
             ("Message-ID", one_line(msg_id)),
         ]
@@ -235,7 +247,7 @@ class MessageTemplate:
             # RFC 2369 angle brackets; RFC 8058 one-click POST to the same https URL.
             personal.append(("List-Unsubscribe", f"<{one_line(unsubscribe_url)}>"))
             personal.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-        lines = [fold(name, value) for name, value in personal]
+        lines = [to_header(to_name, to_address)] + [fold(name, value) for name, value in personal]
         head = b"".join(lines)
         s = self._skeleton
         # The markers were encoded with a CRLF after them; the encoded body brings its own.

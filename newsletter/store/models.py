@@ -19,7 +19,8 @@ class Section(Base):
 
 class Article(Base):
     __tablename__ = "articles"
-    __table_args__ = (Index("ix_articles_published", "published_at"),)
+    __table_args__ = (Index("ix_articles_published", "published_at"),
+                      Index("ix_articles_ingested", "ingested_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)  # canonical
@@ -31,5 +32,8 @@ class Article(Base):
     dateline: Mapped[str] = mapped_column(String(256), default="")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # When the article entered the store (never changed by later updates): an article that
+    # arrives after an edition's cut-off is taken by the next edition (editions/build.py).
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     section: Mapped[Section] = relationship(lazy="joined")

@@ -7,7 +7,10 @@ The rules users trust us for, enforced here and nowhere else:
   acting at their request, recorded with the admin method;
 - a suppression for a hard bounce, a complaint or by an admin is lifted by an admin
   only; the person's own unsubscribe is lifted when they come back;
-- suppressed or disabled addresses are never mailed (the senders check at claim time).
+- suppressed or disabled addresses are never mailed (the senders check at claim time);
+- an erased address is suppressed by its keyed hash only (address_hash.py): the checks
+  that can bring an address in (sign-up, an admin's add, import) pass the secret key,
+  and so does the sender.
 
 Functions take an ORM session; Core code (the batch) passes `Session(bind=conn)`.
 """
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 from newsletter.db import utcnow
 from newsletter.errors import Conflict
 from newsletter.publications.models import Publication
+from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.models import (
     OWN_SUPPRESSIONS,
     SubscriberStatus,
@@ -39,17 +43,31 @@ def subscription(session: Session, subscriber_id: int, publication_id: int) -> S
                                                      Subscription.publication_id == publication_id))
 
 
-def suppressions(session: Session, email: str, publication_id: int | None) -> list[Suppression]:
-    """Every suppression that stops mail to `email` for this publication (global ones too)."""
+def erased(session: Session, secret: str, email: str) -> Suppression | None:
+    """The suppression left by erasing this address at its owner's request, if any."""
+    return session.scalar(select(Suppression).where(Suppression.email_hash == address_hash(secret, email),
+                                                    Suppression.email_hash != "").limit(1))
+
+
+def suppressions(session: Session, email: str, publication_id: int | None,
+                 secret: str | None = None) -> list[Suppression]:
+    """Every suppression that stops mail to `email` for this publication (global ones too);
+    with the secret key, the erasure of this address as well."""
     scope = Suppression.publication_id.is_(None)
     if publication_id is not None:
         scope = or_(scope, Suppression.publication_id == publication_id)
-    return list(session.scalars(select(Suppression).where(Suppression.email == email, scope)))
+    match = Suppression.email == email
+    if secret is not None:
+        match = or_(match, (Suppression.email_hash == address_hash(secret, email)) & (Suppression.email_hash != ""))
+    return list(session.scalars(select(Suppression).where(match, scope)))
 
 
-def admin_only_suppression(session: Session, email: str, publication_id: int | None) -> Suppression | None:
-    """A suppression the person cannot lift by coming back (hard bounce, complaint, admin)."""
-    return next((s for s in suppressions(session, email, publication_id) if s.reason not in OWN_SUPPRESSIONS), None)
+def admin_only_suppression(session: Session, email: str, publication_id: int | None,
+                           secret: str | None = None) -> Suppression | None:
+    """A suppression the person cannot lift by coming back (hard bounce, complaint, admin,
+    erasure: pass the secret key so that erased addresses are found too)."""
+    return next((s for s in suppressions(session, email, publication_id, secret)
+                 if s.reason not in OWN_SUPPRESSIONS), None)
 
 
 def suppress(session: Session, email: str, publication_id: int | None, reason: SuppressionReason) -> None:
@@ -74,21 +92,23 @@ def record_event(session: Session, kind: EventKind, method: Method, subscriber_i
                       edition_id=edition_id, reason=reason[:64], detail=detail[:2000], created_at=at or utcnow()))
 
 
-def refuse_if_blocked(session: Session, subscriber, publication: Publication) -> None:
+def refuse_if_blocked(session: Session, subscriber, publication: Publication, secret: str | None = None) -> None:
     """Conflict, with the reason, when nobody but an admin may bring this person back."""
     if subscriber.status == SubscriberStatus.DISABLED:
         raise Conflict(f"{subscriber.email} is disabled by an admin; enable them first")
-    blocking = admin_only_suppression(session, subscriber.email, publication.id)
+    blocking = admin_only_suppression(session, subscriber.email, publication.id, secret)
+    if blocking is not None and blocking.reason == SuppressionReason.ERASED:
+        raise Conflict("this address was erased at its owner's request and is never mailed again")
     if blocking is not None:
         raise Conflict(f"{subscriber.email} is suppressed ({blocking.reason}, since "
                        f"{blocking.created_at:%Y-%m-%d}); an admin must lift that suppression first")
 
 
 def activate(session: Session, subscriber, publication: Publication, sections: list[str] | None,
-             method: Method, kind: EventKind, edition_id: int | None = None) -> Subscription:
+             method: Method, kind: EventKind, edition_id: int | None = None, secret: str | None = None) -> Subscription:
     """Make the subscription active and lift the person's own unsubscribe. Callers have
     established that the person asked for it (or an admin at their request)."""
-    refuse_if_blocked(session, subscriber, publication)
+    refuse_if_blocked(session, subscriber, publication, secret)
     sub = subscription(session, subscriber.id, publication.id)
     if sub is None:
         sub = Subscription(subscriber_id=subscriber.id, publication_id=publication.id, status=S.ACTIVE,
@@ -103,7 +123,8 @@ def activate(session: Session, subscriber, publication: Publication, sections: l
     return sub
 
 
-def add_by_admin(session: Session, subscriber, publication: Publication, sections: list[str] | None) -> Subscription:
+def add_by_admin(session: Session, subscriber, publication: Publication, sections: list[str] | None,
+                 secret: str | None = None) -> Subscription:
     """An admin adds someone. Someone who left is not moved back in by this: that is
     `resubscribe`, a separate and recorded act. Returns the (possibly unchanged) subscription."""
     sub = subscription(session, subscriber.id, publication.id)
@@ -114,11 +135,11 @@ def add_by_admin(session: Session, subscriber, publication: Publication, section
         sub.sections = sections
         session.flush()
         return sub
-    return activate(session, subscriber, publication, sections, Method.ADMIN, EventKind.SUBSCRIBE)
+    return activate(session, subscriber, publication, sections, Method.ADMIN, EventKind.SUBSCRIBE, secret=secret)
 
 
 def resubscribe(session: Session, subscriber, publication: Publication, method: Method,
-                edition_id: int | None = None) -> bool:
+                edition_id: int | None = None, secret: str | None = None) -> bool:
     """Undo an unsubscribe (their link or preference centre, or an admin at their request).
     Lifts their own unsubscribe; refuses (Conflict) for hard bounces, complaints, admin
     suppressions and disabled subscribers. Returns whether anything changed."""
@@ -126,7 +147,7 @@ def resubscribe(session: Session, subscriber, publication: Publication, method: 
     if sub is not None and sub.status == S.ACTIVE:
         return False
     activate(session, subscriber, publication, sub.sections if sub else None, method, EventKind.RESUBSCRIBE,
-             edition_id)
+             edition_id, secret)
     return True
 
 

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base, UTCDateTime, utcnow
@@ -29,6 +29,9 @@ class SuppressionReason(StrEnum):
     HARD_BOUNCE = "hard_bounce"  # these three only an admin lifts
     COMPLAINT = "complaint"
     ADMIN = "admin"
+    # Erased at the person's request (GDPR): only a keyed hash of the address is kept
+    # (suppressions.address_hash), so that they are never mailed again.
+    ERASED = "erased"
 
 
 # Suppressions the person can lift by coming back; the others need an admin.
@@ -43,6 +46,8 @@ def new_token_key() -> int:
 
 class Subscriber(Base):
     __tablename__ = "subscribers"
+    # Prefix search (`email LIKE 'ann%'`) on PostgreSQL whatever the database's collation.
+    __table_args__ = (Index("ix_subscribers_email_pattern", "email", postgresql_ops={"email": "text_pattern_ops"}),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised
@@ -86,12 +91,13 @@ class Subscription(Base):
 
 
 class Suppression(Base):
-    """An address that must not be mailed: for one publication, or for all (None)."""
+    """An address that must not be mailed: for one publication, or for all (None).
+    An erased person's row holds no address (email ""), only `email_hash`."""
 
     __tablename__ = "suppressions"
     __table_args__ = (
         Index(
-            "uq_suppressions_global", "email", unique=True,
+            "uq_suppressions_global", "email", "email_hash", unique=True,
             sqlite_where=text("publication_id IS NULL"),
             postgresql_where=text("publication_id IS NULL"),
         ),
@@ -109,3 +115,34 @@ class Suppression(Base):
     )
     reason: Mapped[str] = mapped_column(String(32))  # a SuppressionReason
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The keyed hash of the address (subscribers/suppressions.py), set on erased rows.
+    email_hash: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
+    note: Mapped[str] = mapped_column(String(500), default="", server_default="")  # an admin's words
+
+
+class ImportJob(Base):
+    """A CSV import: validated first, then run in the background; the console polls it.
+    The report names lines, never addresses (an erased person must not linger here)."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # imports.JobStatus
+    skip_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
+    rows: Mapped[int] = mapped_column(Integer, default=0)  # data rows in the file
+    processed: Mapped[int] = mapped_column(Integer, default=0)  # progress through the current stage
+    invalid: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)  # repeats of an address within the file
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    existing: Mapped[int] = mapped_column(Integer, default=0)  # already subscribed
+    not_resubscribed: Mapped[int] = mapped_column(Integer, default=0)  # left, suppressed or disabled
+    # {"errors": [[line, message]], "duplicates": [[line, first line]], "not_resubscribed": [[line, why]]}
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id", ondelete="SET NULL"),
+                                                 default=None)
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,34 +1,66 @@
 """Adding subscribers one at a time or from CSV, validated at the edge."""
 from __future__ import annotations
 
-import csv
-import io
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.db import utcnow
-from newsletter.errors import InvalidInput
+from newsletter.errors import Conflict, InvalidInput
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
-from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
+from newsletter.subscribers.models import Subscriber, Subscription
 from newsletter.text import clean_field
-
-CHUNK = 1000
 
 
 class SubscriberError(InvalidInput):
     """A subscriber, address, name or CSV row that cannot be accepted."""
 
 
+# The plain ASCII addresses that make up almost every list: a dot-atom local part (RFC
+# 5322, email_validator's own pattern) within the lengths it enforces. Their domain is
+# validated once per import (cached) instead of once per row: imports run about three
+# times faster, and anything else takes email_validator's whole path.
+_ATEXT = r"a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~"
+_PLAIN = re.compile(f"([{_ATEXT}]+(?:\\.[{_ATEXT}]+)*)@([A-Za-z0-9.-]+)")
+
+
+@lru_cache(maxsize=4096)
+def _plain_domain(domain: str) -> str | None:
+    try:
+        normalised = validate_email(f"a@{domain}", check_deliverability=False).domain.lower()
+    except EmailNotValidError:
+        return None
+    return normalised if normalised == domain else None
+
+
 def normalise_email(address: str) -> str:
     """Validated syntax (no DNS), lower-cased so that one mailbox is one subscriber."""
+    address = (address or "").strip()
+    plain = _PLAIN.fullmatch(address) if len(address) <= 254 and address.isascii() else None
+    if plain and len(plain.group(1)) <= 64 and _plain_domain(plain.group(2).lower()) is not None:
+        return address.lower()
     try:
-        return validate_email((address or "").strip(), check_deliverability=False).normalized.lower()
+        return validate_email(address, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise SubscriberError(f"invalid email address {address!r}: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def clean_timezone(value: str | None) -> str:
+    """An IANA time zone name, or "" (the publication's)."""
+    value = (value or "").strip()
+    if value and value not in _zones():
+        raise SubscriberError(f"unknown time zone {value[:64]!r} (an IANA name such as Europe/Paris)")
+    return value
 
 
 def clean_name(name: str | None) -> str:
@@ -62,85 +94,38 @@ class ImportReport:
     added: int = 0
     existing: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    not_resubscribed: list[tuple[int, str]] = field(default_factory=list)
 
 
 def add_subscriber(session: Session, publication: Publication, email: str, name: str = "",
-                   sections=None) -> Subscription:
-    """An admin adds one person (validated here; the rules are lifecycle.add_by_admin's)."""
+                   sections=None, secret: str | None = None) -> Subscription:
+    """An admin adds one person (validated here; the rules are lifecycle.add_by_admin's;
+    with the secret key, an erased address is refused)."""
     row = Row(normalise_email(email), clean_name(name), parse_sections(publication, sections))
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == row.email))
     if subscriber is None:
+        if secret is not None and lifecycle.erased(session, secret, row.email) is not None:
+            raise Conflict("this address was erased at its owner's request and is never mailed again")
         subscriber = Subscriber(email=row.email, name=row.name)
         session.add(subscriber)
         session.flush()
     elif row.name:
         subscriber.name = row.name
-    return lifecycle.add_by_admin(session, subscriber, publication, row.sections)
+    return lifecycle.add_by_admin(session, subscriber, publication, row.sections, secret)
 
 
-def read_csv(publication: Publication, text: str) -> tuple[list[Row], list[tuple[int, str]]]:
-    """Rows and errors by line number; the header must name an 'email' column."""
-    try:
-        return _read_csv(publication, text)
-    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, ...
-        raise SubscriberError(f"this is not a CSV file we can read: {exc}") from None
+def import_csv(session: Session, publication: Publication, text: str, skip_invalid: bool = False,
+               secret: str | None = None) -> ImportReport:
+    """All or nothing by default: one bad row and nothing is imported, every error reported.
+    The whole import in the caller's transaction (subscribers/imports.py runs it as a job
+    with progress). Without the secret key erased addresses are not recognised: the command
+    line, the API and the console always pass it."""
+    from newsletter.subscribers import import_rows, import_sql
 
-
-def _read_csv(publication: Publication, text: str) -> tuple[list[Row], list[tuple[int, str]]]:
-    reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip().lower() for f in reader.fieldnames or []]
-    if "email" not in fields:
-        raise SubscriberError("CSV header must have an 'email' column (and may have 'name', 'sections')")
-    reader.fieldnames = fields
-    rows, errors, seen = [], [], set()
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            errors.append((line, "more fields than the header"))
-            continue
-        try:
-            parsed = Row(normalise_email(row.get("email") or ""), clean_name(row.get("name")),
-                         parse_sections(publication, row.get("sections")))
-        except SubscriberError as exc:
-            errors.append((line, str(exc)))
-            continue
-        if parsed.email in seen:
-            continue
-        seen.add(parsed.email)
-        rows.append(parsed)
-    return rows, errors
-
-
-def import_csv(session: Session, publication: Publication, text: str,
-               skip_invalid: bool = False) -> ImportReport:
-    """All or nothing by default: one bad row and nothing is imported, every error reported."""
-    rows, errors = read_csv(publication, text)
-    report = ImportReport(errors=errors)
-    if errors and not skip_invalid:
+    read = import_rows.read(publication, text)
+    report = ImportReport(errors=read.errors)
+    if read.errors and not skip_invalid:
         return report
-    now = utcnow()
-    for start in range(0, len(rows), CHUNK):
-        # Core inserts in chunks of CHUNK rows: the ORM's unit of work would cost more
-        # than the validation itself on large lists.
-        chunk = rows[start:start + CHUNK]
-        known = dict(session.execute(
-            select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_([r.email for r in chunk]))
-        ).all())
-        new = [r for r in chunk if r.email not in known]
-        if new:
-            session.execute(insert(Subscriber), [
-                {"email": r.email, "name": r.name, "status": SubscriberStatus.ACTIVE, "created_at": now} for r in new])
-            known.update(session.execute(
-                select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_([r.email for r in new]))
-            ).all())
-        subscribed = set(session.scalars(select(Subscription.subscriber_id).where(
-            Subscription.publication_id == publication.id,
-            Subscription.subscriber_id.in_(list(known.values())))))
-        fresh = [r for r in chunk if known[r.email] not in subscribed]
-        if fresh:
-            session.execute(insert(Subscription), [
-                {"subscriber_id": known[r.email], "publication_id": publication.id, "status": SubscriptionStatus.ACTIVE,
-                 "sections": r.sections, "created_at": now, "updated_at": now} for r in fresh])
-        report.added += len(fresh)
-        report.existing += len(chunk) - len(fresh)
+    applied = import_sql.apply(session, publication.id, read.rows, secret or "", "import")
+    report.added, report.existing, report.not_resubscribed = applied.added, applied.existing, applied.not_resubscribed
     return report

@@ -19,15 +19,21 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter import metrics
 from newsletter.limits import Counters, person_key
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
-from newsletter.subscribers.service import clean_name, normalise_email, parse_sections
+from newsletter.subscribers.service import (
+    SubscriberError,
+    clean_name,
+    clean_timezone,
+    normalise_email,
+    parse_sections,
+)
 from newsletter.tracking.models import EventKind, Method
 from newsletter.tracking.tokens import ConfirmClaim, InvalidToken, check_key
 
-CONFIRM_MAX_AGE = 7 * 24 * 3600  # a confirmation link works for a week
 S = SubscriptionStatus
 
 
@@ -39,6 +45,7 @@ class SignupRequest:
     email: str
     name: str
     sections: list[str] | None
+    timezone: str = ""  # the browser's IANA zone; "" : none (or one we did not recognise)
 
 
 @dataclass(frozen=True)
@@ -47,26 +54,38 @@ class SignupDecision:
     send_confirmation: bool
 
 
-def validate(publication: Publication, email: str, name: str = "", sections=None) -> SignupRequest:
-    """InvalidInput on bad input; nothing is read or written."""
+def validate(publication: Publication, email: str, name: str = "", sections=None,
+             timezone: str = "") -> SignupRequest:
+    """InvalidInput on bad input; nothing is read or written. The time zone comes from
+    the browser, not from the person: one we do not recognise is dropped, not refused."""
+    try:
+        zone = clean_timezone(timezone)
+    except SubscriberError:
+        zone = ""
     return SignupRequest(publication.id, normalise_email(email), clean_name(name),
-                         parse_sections(publication, sections))
+                         parse_sections(publication, sections), zone)
 
 
 def _new_nonce() -> int:
     return secrets.randbits(62) or 1
 
 
-def sign_up(session: Session, publication: Publication, request: SignupRequest) -> SignupDecision:
-    """Record the request and decide whether a confirmation email goes out."""
+def sign_up(session: Session, publication: Publication, request: SignupRequest,
+            secret: str | None = None) -> SignupDecision:
+    """Record the request and decide whether a confirmation email goes out. With the secret
+    key, an address erased at its owner's request is recognised and nothing is recorded."""
+    if secret is not None and lifecycle.erased(session, secret, request.email) is not None:
+        return SignupDecision(None, False)
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == request.email))
     if subscriber is None:
-        subscriber = Subscriber(email=request.email, name=request.name)
+        # The zone is taken for a new subscriber only: a sign-up is not proof of owning the
+        # address, so it never moves a known subscriber's delivery time.
+        subscriber = Subscriber(email=request.email, name=request.name, timezone=request.timezone)
         session.add(subscriber)
         session.flush()
     if subscriber.status == SubscriberStatus.DISABLED:
         return SignupDecision(None, False)
-    if lifecycle.admin_only_suppression(session, subscriber.email, publication.id) is not None:
+    if lifecycle.admin_only_suppression(session, subscriber.email, publication.id, secret) is not None:
         return SignupDecision(None, False)
     sub = lifecycle.subscription(session, subscriber.id, publication.id)
     if sub is not None and sub.status == S.ACTIVE:
@@ -83,6 +102,7 @@ def sign_up(session: Session, publication: Publication, request: SignupRequest) 
             sub.confirm_nonce = _new_nonce()
     session.flush()
     lifecycle.record_event(session, EventKind.SIGNUP, Method.WEB, subscriber.id, publication.id)
+    metrics.signed_up()
     return SignupDecision(sub.id, True)
 
 
@@ -94,7 +114,7 @@ def process(session: Session, counters: Counters, secret: str, request: SignupRe
     publication = session.get(Publication, request.publication_id)
     if publication is None or not publication.active:
         return None
-    decision = sign_up(session, publication, request)
+    decision = sign_up(session, publication, request, secret)
     if not decision.send_confirmation:
         return None
     if not counters.hit(f"email:{person_key(secret, request.email)}", *per_email):
@@ -118,4 +138,6 @@ def confirm(session: Session, claim: ConfirmClaim) -> Subscription:
     publication = session.get(Publication, sub.publication_id)
     asked = sub.requested_sections  # None: nothing asked beyond the sign-up itself; []: every section
     sections = sub.sections if asked is None else (asked or None)
-    return lifecycle.activate(session, sub.subscriber, publication, sections, Method.WEB, EventKind.CONFIRM)
+    activated = lifecycle.activate(session, sub.subscriber, publication, sections, Method.WEB, EventKind.CONFIRM)
+    metrics.confirmed()
+    return activated

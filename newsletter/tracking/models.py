@@ -19,6 +19,10 @@ class EventKind(StrEnum):
     PREFERENCES = "preferences"
     BOUNCE = "bounce"
     COMPLAINT = "complaint"
+    # By staff (Method.ADMIN): name or time zone changed, mail stopped or allowed again.
+    PROFILE = "profile"
+    DISABLE = "disable"
+    ENABLE = "enable"
 
 
 class Method(StrEnum):

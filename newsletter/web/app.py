@@ -16,12 +16,20 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from newsletter import runtime
+from newsletter import api, runtime
 from newsletter.config import Settings, get_settings
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
-from newsletter.web import edition_routes, health, preference_routes, signup_routes, unsubscribe_routes
-from newsletter.web.middleware import BodyLimit, HeadAsGet, SecurityHeaders
+from newsletter.web import (
+    bounce_routes,
+    edition_routes,
+    health,
+    metrics_routes,
+    preference_routes,
+    signup_routes,
+    unsubscribe_routes,
+)
+from newsletter.web.middleware import SECURITY_HEADERS, BodyLimit, HeadAsGet, SecurityHeaders
 from newsletter.web.pages import WebContext
 
 log = logging.getLogger(__name__)
@@ -38,9 +46,19 @@ def error_response(request: Request, status: int, title: str, message: str,
     return page
 
 
+def _routes(routes):
+    """Every route, looking inside included routers."""
+    for route in routes:
+        inner = getattr(route, "original_router", None) or getattr(route, "routes", None)
+        if inner is not None and not hasattr(route, "methods"):
+            yield from _routes(inner.routes if hasattr(inner, "routes") else inner)
+        else:
+            yield route
+
+
 def _allowed_methods(request: Request) -> str:
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in _routes(request.app.router.routes):
         match, _ = route.matches({**request.scope, "method": "GET"})
         if match != Match.NONE and getattr(route, "methods", None):
             methods |= set(route.methods)
@@ -57,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes):
         app.include_router(module.router)
     app.include_router(health.router)  # /healthz, /readyz
+    app.include_router(bounce_routes.router)  # POST /bounces/inbound (relays, shared secret)
+    app.include_router(metrics_routes.router)  # /metrics (Prometheus)
+    api.include(app)  # /api/v1 (newsletter/api/)
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):
@@ -73,7 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
-        return error_response(request, 400, "Malformed request", "The request could not be understood.")
+        message = "The request could not be understood."
+        if request.url.path.startswith(api.PREFIX + "/"):  # say which field, for people writing scripts
+            message = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+                                for e in exc.errors()[:10]) or message
+        return error_response(request, 400, "Malformed request", message)
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError):
@@ -91,11 +116,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
+        # Starlette answers this from its outermost layer, outside our middleware: the
+        # security headers are added here.
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "Something went wrong", "Please try again later.")
+        return error_response(request, 500, "Something went wrong", "Please try again later.",
+                              dict(SECURITY_HEADERS))
 
     # Outermost first in the list of calls below is innermost: headers wrap everything.
-    app.add_middleware(BodyLimit)
+    # Bounce reports carry the returned message, imports a whole list: their own, larger limits.
+    app.add_middleware(BodyLimit, limit=settings.web_max_body_bytes,
+                       overrides={bounce_routes.PATH: settings.bounce_max_bytes,
+                                  api.IMPORT_PATH: settings.import_max_bytes})
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     return app
+

@@ -15,7 +15,7 @@ from newsletter.delivery.states import DeliveryStatus
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
 from newsletter.render.edition import EditionRenderer, Personal, personalise
-from newsletter.subscribers.models import Subscription
+from newsletter.subscribers import lifecycle
 from newsletter.text import one_line
 from newsletter.tracking.unsubscribe import resolve
 from newsletter.web.pages import ctx
@@ -44,8 +44,7 @@ def edition_page(request: Request, public_id: str = Path(max_length=32), t: str 
             claim = w.tokens.read_unsubscribe(t)
             subscriber, claimed_pub = resolve(s, claim)
             if claimed_pub.id == pub.id:
-                sub = s.scalar(select(Subscription).where(Subscription.subscriber_id == subscriber.id,
-                                                          Subscription.publication_id == pub.id))
+                sub = lifecycle.subscription(s, subscriber.id, pub.id)
                 sections = frozenset(sub.sections) if sub and sub.sections else None
                 key = subscriber.token_key
                 personal = Personal(one_line(subscriber.name),

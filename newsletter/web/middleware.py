@@ -65,14 +65,17 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, limit: int = 64 * 1024):
-        self.app, self.limit = app, limit
+    """`overrides`: a different limit for some paths (exact match)."""
+
+    def __init__(self, app: ASGIApp, limit: int = 64 * 1024, overrides: dict[str, int] | None = None):
+        self.app, self.default, self.overrides = app, limit, overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.overrides.get(scope.get("path", ""), self.default)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             return await _too_large(send)
         seen = 0
         started = False
@@ -81,7 +84,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise _TooLarge()
             return message
 

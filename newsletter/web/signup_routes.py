@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
-from newsletter.subscribers.signup import CONFIRM_MAX_AGE, confirm, confirmation_target, validate
+from newsletter.subscribers.signup import confirm, confirmation_target, validate
 from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter()
@@ -31,6 +31,7 @@ class SignupBody(BaseModel):
     name: str = Field(default="", max_length=200)
     sections: list[str] = Field(default_factory=list, max_length=50)
     website: str = Field(default="", max_length=200)  # the honeypot
+    timezone: str = Field(default="", max_length=100)  # the browser's IANA zone (signup.html's script)
 
 
 class SignupRefused(Exception):
@@ -48,7 +49,7 @@ def accept_signup(w, ip: str, body: SignupBody, background: BackgroundTasks) -> 
         if pub is None:
             raise SignupRefused(400, f"Unknown publication {body.publication!r}.")
         try:
-            request = validate(pub, body.email, body.name, body.sections or None)
+            request = validate(pub, body.email, body.name, body.sections or None, body.timezone)
         except InvalidInput as exc:
             raise SignupRefused(400, str(exc)) from None
     if not body.website:  # a robot: answered as usual, nothing done
@@ -71,7 +72,7 @@ def signup_page(request: Request, publication: str = ""):
 async def signup_form(request: Request, background: BackgroundTasks):
     w = ctx(request)
     form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("publication", "email", "name", "website")}
+    values = {k: str(form.get(k, "")) for k in ("publication", "email", "name", "website", "timezone")}
     try:
         body = SignupBody(**values, sections=[str(x) for x in form.getlist("sections")])
         accept_signup(w, client_ip(request), body, background)
@@ -102,7 +103,7 @@ async def signup_json(request: Request, background: BackgroundTasks):
 def confirm_page(request: Request, token: str):
     """A button, not an action: mail scanners open links and must not confirm for people."""
     w = ctx(request)
-    claim = w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
+    claim = w.tokens.read_confirm(token, w.settings.confirm_link_max_age_seconds)
     with w.session() as s:
         confirmation_target(s, claim)
     return w.page("confirm.html", token=token)
@@ -111,7 +112,7 @@ def confirm_page(request: Request, token: str):
 @router.post("/confirm/{token}")
 def confirm_post(request: Request, token: str):
     w = ctx(request)
-    claim = w.tokens.read_confirm(token, CONFIRM_MAX_AGE)
+    claim = w.tokens.read_confirm(token, w.settings.confirm_link_max_age_seconds)
     with w.session() as s:
         sub = confirm(s, claim)
         pub = s.get(Publication, sub.publication_id)

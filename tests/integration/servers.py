@@ -26,7 +26,9 @@ def free_port() -> int:
 
 
 class Handler:
-    """Records every accepted recipient; can refuse some (550) or defer some once (451)."""
+    """Records every accepted recipient. Can refuse some recipients (550 5.1.1), defer some
+    once (451), and answer anything at MAIL, RCPT or DATA through the `*_reply` hooks
+    (a callable returning a reply line, or None to accept)."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -36,15 +38,37 @@ class Handler:
         self.defer_once = lambda rcpt: False
         self.deferred: set[str] = set()
         self.keep_messages = False
+        self.mail_reply = lambda sender: None
+        self.rcpt_reply = lambda address: None
+        self.data_reply = lambda envelope: None
+        self.mail_options: list[list[str]] = []
+        self.mail_from: list[str] = []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        reply = self.mail_reply(address)
+        if reply:
+            return reply
+        with self.lock:
+            self.mail_options.append(list(mail_options))
+            self.mail_from.append(address)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.reject:
             return "550 5.1.1 No such user here"
+        reply = self.rcpt_reply(address)
+        if reply:
+            return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         rcpt = envelope.rcpt_tos[0]
+        reply = self.data_reply(envelope)
+        if reply:
+            return reply
         with self.lock:
             if rcpt not in self.deferred and self.defer_once(rcpt):
                 self.deferred.add(rcpt)
@@ -64,14 +88,16 @@ class Handler:
 
 
 class SMTPServer:
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, smtputf8: bool = False):
         self.port = port or free_port()
         self.handler = Handler()
+        self.smtputf8 = smtputf8  # advertise SMTPUTF8 (RFC 6531)
         self.controller: Controller | None = None
 
     def start(self) -> None:
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                     decode_data=False, data_size_limit=10_000_000)
+                                     decode_data=False, data_size_limit=10_000_000,
+                                     enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
     def stop(self) -> None:

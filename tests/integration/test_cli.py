@@ -52,7 +52,8 @@ def test_operator_session(run, tmp_path):
     out = run("build", "spacewar-daily", "--date", "2026-11-26")
     assert "1 headlines" in out.stdout
     out = run("preview", "spacewar-daily", "--date", "2026-11-26")
-    assert "preview of edition 1:" in out.stdout and (tmp_path / "var" / "previews").is_dir()
+    assert "preview of spacewar-daily for 2026-11-26: 1 headlines for every section (edition 1, built)" in out.stdout
+    assert (tmp_path / "var" / "previews").is_dir()
     assert "already built" in run("build", "spacewar-daily", "--date", "2026-11-26").stdout
     out = run("send", "spacewar-daily", "--date", "2026-11-26")
     assert "sent (2 sent)" in out.stdout

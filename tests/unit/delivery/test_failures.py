@@ -1,7 +1,7 @@
 """The failure taxonomy: who is punished for which answer (nobody, unless it is about them)."""
 import pytest
 
-from newsletter.delivery.addresses import wire_address
+from newsletter.addresses import wire_address
 from newsletter.delivery.failures import FailureClass as F
 from newsletter.delivery.failures import Stage, classify, enhanced_code
 

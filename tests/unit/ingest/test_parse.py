@@ -73,3 +73,11 @@ def test_json_lines_good_and_bad_lines():
 def test_json_lines_must_be_utf8():
     with pytest.raises(FeedError):
         parse_json_lines(b"\xff\xfe{}")
+
+
+def test_control_characters_never_reach_the_store():
+    data = (b'{"url": "https://x.example.com/c", "headline": "Launch\\u0000 \\u001b[31mtoday\\u007f\\u009b", '
+            b'"teaser": "Bell\\u0007 here", "section": "superpowers", "byline": "A\\u0000B", '
+            b'"published": "2026-11-26T12:00:00Z"}')
+    (position, record), = parse_any(data, "feed.jsonl").records
+    assert record.headline == "Launch [31mtoday" and record.teaser == "Bell here" and record.byline == "AB"

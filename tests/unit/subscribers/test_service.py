@@ -37,3 +37,50 @@ def test_import_skip_invalid_and_repeat(session, publication):
 def test_import_needs_an_email_column(session, publication):
     with pytest.raises(SubscriberError, match="email"):
         import_csv(session, publication, "name\nAnn\n")
+
+
+def test_control_characters_in_names_are_refused_by_line(publication):
+    from newsletter.subscribers.import_rows import read
+
+    found = read(publication, "email,name\nok@example.org,Ok\nbad@example.org,Bad\x00Name\nesc@example.org,\x1b[2J\n")
+    rows, errors = found.rows, found.errors
+    assert [r.email for r in rows] == ["ok@example.org"]
+    assert [(line, "control characters" in msg) for line, msg in errors] == [(3, True), (4, True)]
+
+
+def test_a_csv_field_too_large_for_the_csv_module_is_one_clear_error(publication):
+    import pytest
+
+    from newsletter.subscribers.import_rows import read
+    from newsletter.subscribers.service import SubscriberError
+
+    with pytest.raises(SubscriberError, match="not a CSV file we can read"):
+        read(publication, "email,name\na@example.org," + "x" * 200_000 + "\n")
+
+
+def test_import_takes_a_time_zone_column(session, publication):
+    from newsletter.subscribers.import_rows import read
+
+    add_subscriber(session, publication, "known@example.org")
+    text = ("email,timezone\nann@example.org,Pacific/Auckland\nbob@example.org,\n"
+            "known@example.org,America/Los_Angeles\n")
+    assert import_csv(session, publication, text).added == 2
+    zones = dict(session.execute(select(Subscriber.email, Subscriber.timezone)).all())
+    # "" : the publication's zone. An import adds people; it does not rewrite someone already
+    # known (their zone may be their own choice): an admin changes it on the subscriber.
+    assert zones == {"ann@example.org": "Pacific/Auckland", "bob@example.org": "", "known@example.org": ""}
+    errors = read(publication, "email,timezone\ncara@example.org,Mars/Olympus_Mons\nd@example.org,GMT+2\n").errors
+    assert [(line, "unknown time zone" in e) for line, e in errors] == [(2, True), (3, True)]
+
+
+def test_a_sign_up_keeps_a_valid_browser_zone_and_drops_anything_else(session, publication):
+    from newsletter.subscribers.signup import sign_up, validate
+
+    assert validate(publication, "a@example.org", timezone="Europe/Berlin").timezone == "Europe/Berlin"
+    for junk in ("Mars/Olympus_Mons", "../../etc/passwd", "x" * 300, "Europe/Berlin\r\nBcc: x"):
+        assert validate(publication, "a@example.org", timezone=junk).timezone == ""  # ignored, not refused
+    sign_up(session, publication, validate(publication, "new@example.org", timezone="Asia/Tokyo"))
+    add_subscriber(session, publication, "old@example.org")
+    sign_up(session, publication, validate(publication, "old@example.org", timezone="Asia/Tokyo"))
+    zones = dict(session.execute(select(Subscriber.email, Subscriber.timezone)).all())
+    assert zones == {"new@example.org": "Asia/Tokyo", "old@example.org": ""}  # a sign-up never moves a known one

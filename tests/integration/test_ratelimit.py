@@ -5,7 +5,7 @@ import uuid
 import pytest
 import redis
 
-from newsletter.delivery.ratelimit import LocalLimiter, RedisLimiter
+from newsletter.delivery.ratelimit import RedisLimiter
 
 
 @pytest.fixture
@@ -31,9 +31,3 @@ def test_per_domain_limit(client):
     limiter = RedisLimiter(client, per_second=0, per_domain=0.1, prefix=prefix, window=30)  # 3 per domain
     assert [limiter.try_acquire("gmail.com") == 0 for _ in range(4)] == [True, True, True, False]
     assert limiter.try_acquire("yahoo.com") == 0
-
-
-def test_local_limiter_blocks_when_full():
-    limiter = LocalLimiter(per_second=1000)
-    for _ in range(50):
-        limiter.wait("example.org")  # well under the limit: returns at once

@@ -1,0 +1,80 @@
+"""/api/v1/publications, /api/v1/editions, /api/v1/stats: what operators read, and
+pause, resume, cancel (operators and admins)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+
+from newsletter.api.auth import Caller
+from newsletter.api.common import Before, Id, Slug
+from newsletter.db import utcnow
+from newsletter.operators import editions, publications
+from newsletter.tracking import figures
+from newsletter.web.pages import ctx
+
+router = APIRouter(tags=["publications and editions"])
+Short = Annotated[str, Query(max_length=64)]
+
+
+@router.get("/publications", summary="Publications: sections, schedule, next sends, subscription counts")
+def list_publications(request: Request, actor: Caller):
+    with ctx(request).session() as s:
+        return {"items": publications.publications(s, actor)}
+
+
+@router.get("/publications/{slug}", summary="One publication")
+def get_publication(request: Request, actor: Caller, slug: Slug):
+    with ctx(request).session() as s:
+        return publications.publication(s, actor, slug)
+
+
+@router.get("/editions", summary="Editions, newest first, with delivery counts")
+def list_editions(request: Request, actor: Caller, publication: Short = "", status: Short = "",
+                  before: Before = None, limit: Annotated[int, Query(ge=1, le=200)] = 50):
+    with ctx(request).session() as s:
+        items, cursor = editions.editions(s, actor, publication, status, before, limit)
+    return {"items": items, "next_cursor": cursor}
+
+
+@router.get("/editions/{edition_id}", summary="One edition: progress, failures by class, holds, pause reason")
+def get_edition(request: Request, actor: Caller, edition_id: Id):
+    with ctx(request).session() as s:
+        return editions.edition(s, actor, edition_id)
+
+
+@router.post("/editions/{edition_id}/pause", summary="Stop sending at the next message (operators)")
+def pause_edition(request: Request, actor: Caller, edition_id: Id):
+    with ctx(request).session() as s:
+        return {"id": edition_id, "status": editions.pause(s, actor, edition_id)}
+
+
+@router.post("/editions/{edition_id}/resume", summary="Continue from the checkpoint (operators)")
+def resume_edition(request: Request, actor: Caller, edition_id: Id, background: BackgroundTasks):
+    w = ctx(request)
+    with w.session() as s:
+        status = editions.resume(s, actor, edition_id)
+    background.add_task(w.dispatcher.deliver_edition, edition_id)
+    return {"id": edition_id, "status": status}
+
+
+@router.post("/editions/{edition_id}/cancel", summary="Send nothing more of this edition (operators)")
+def cancel_edition(request: Request, actor: Caller, edition_id: Id):
+    with ctx(request).session() as s:
+        return {"id": edition_id, "status": editions.cancel(s, actor, edition_id)}
+
+
+@router.get("/stats/daily", summary="Per UTC day: sent, failed by class, bounces, unsubscribes, sign-ups...")
+def daily_stats(request: Request, actor: Caller, start: Annotated[date | None, Query(alias="from")] = None,
+                end: Annotated[date | None, Query(alias="to")] = None, publication: Short = ""):
+    end = end or utcnow().date()
+    start = start or end - timedelta(days=6)
+    with ctx(request).session() as s:
+        return {"days": figures.per_day(s, actor, start, end, publication)}
+
+
+@router.get("/stats/editions/{edition_id}", summary="One edition's figures")
+def edition_stats(request: Request, actor: Caller, edition_id: Id):
+    with ctx(request).session() as s:
+        return figures.per_edition(s, actor, edition_id)

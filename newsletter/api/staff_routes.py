@@ -1,0 +1,122 @@
+"""/api/v1/staff, /api/v1/tokens, /api/v1/audit: accounts (admins), API tokens (one's
+own; admins: anyone's), the audit log (admins)."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+
+from newsletter.api.auth import Caller
+from newsletter.api.common import MAX_ID, Before, Body, Id
+from newsletter.csvout import csv_chunks
+from newsletter.db import session_scope
+from newsletter.staff import accounts, api_tokens, audit
+from newsletter.staff.access import Permission, require
+from newsletter.web.pages import ctx
+
+router = APIRouter(tags=["staff"])
+
+
+@router.get("/staff", summary="Staff accounts (admins)")
+def list_staff(request: Request, actor: Caller):
+    with ctx(request).session() as s:
+        return {"items": [accounts.as_dict(a) for a in accounts.accounts(s, actor)]}
+
+
+class NewStaff(Body):
+    email: str = Field(max_length=320)
+    role: str = Field(max_length=16)
+
+
+@router.post("/staff", status_code=201, summary="Add an account; answers a one-time set-password link (admins)")
+def add_staff(request: Request, actor: Caller, body: NewStaff):
+    w = ctx(request)
+    with w.session() as s:
+        new = accounts.add(s, actor, w.settings.signing_key(), body.email, body.role)
+        out = accounts.as_dict(new.account)
+    out["set_password_link"] = w.links.set_password(new.link_token)
+    return out
+
+
+class StaffChanges(Body):
+    role: str = Field(max_length=16)
+
+
+@router.patch("/staff/{staff_id}", summary="Change an account's role (admins)")
+def change_staff(request: Request, actor: Caller, staff_id: Id, body: StaffChanges):
+    with ctx(request).session() as s:
+        return accounts.as_dict(accounts.set_role(s, actor, staff_id, body.role))
+
+
+@router.post("/staff/{staff_id}/disable", summary="No more sign-ins or API calls; sessions end (admins)")
+def disable_staff(request: Request, actor: Caller, staff_id: Id):
+    with ctx(request).session() as s:
+        return accounts.as_dict(accounts.disable(s, actor, staff_id))
+
+
+@router.post("/staff/{staff_id}/enable", summary="Enable an account again (admins)")
+def enable_staff(request: Request, actor: Caller, staff_id: Id):
+    with ctx(request).session() as s:
+        return accounts.as_dict(accounts.enable(s, actor, staff_id))
+
+
+@router.post("/staff/{staff_id}/password-link", summary="A new one-time set-password link (admins)")
+def staff_password_link(request: Request, actor: Caller, staff_id: Id):
+    w = ctx(request)
+    with w.session() as s:
+        token = accounts.reset_link(s, actor, w.settings.signing_key(), staff_id)
+    return {"set_password_link": w.links.set_password(token)}
+
+
+AccountRef = Annotated[str, Query(max_length=320, description="admins: an account id or address, or * for all")]
+
+
+@router.get("/tokens", summary="API tokens: your own (admins: any account's)")
+def list_tokens(request: Request, actor: Caller, account: AccountRef = ""):
+    with ctx(request).session() as s:
+        return {"items": [api_tokens.as_dict(t) for t in api_tokens.tokens(s, actor, account or None)]}
+
+
+class NewToken(Body):
+    name: str = Field(max_length=100)
+    role: str | None = Field(default=None, max_length=16, description="at most the account's; default: its role")
+    account: str | None = Field(default=None, max_length=320, description="admins: another account")
+
+
+@router.post("/tokens", status_code=201, summary="Create an API token; the token is shown in this answer only")
+def create_token(request: Request, actor: Caller, body: NewToken):
+    with ctx(request).session() as s:
+        row, raw = api_tokens.create(s, actor, body.name, body.role, body.account)
+        return {**api_tokens.as_dict(row), "token": raw}
+
+
+@router.delete("/tokens/{token_id}", summary="Revoke an API token")
+def revoke_token(request: Request, actor: Caller, token_id: Id):
+    with ctx(request).session() as s:
+        return api_tokens.as_dict(api_tokens.revoke(s, actor, token_id))
+
+
+@router.get("/audit", summary="The audit log, newest first (admins)")
+def list_audit(request: Request, actor: Caller, action: Annotated[str, Query(max_length=64)] = "",
+               target: Annotated[str, Query(max_length=200)] = "",
+               staff_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+               before: Before = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+    with ctx(request).session() as s:
+        rows = audit.entries(s, actor, action, target, staff_id, before, limit)
+        return {"items": [audit.as_dict(e) for e in rows],
+                "next_cursor": rows[-1].id if len(rows) == limit else None}
+
+
+@router.get("/audit/export.csv", summary="The whole audit log as CSV (admins)", response_class=StreamingResponse)
+def export_audit(request: Request, actor: Caller):
+    w = ctx(request)
+    require(actor, Permission.AUDIT)  # before the first byte: a refusal is a 403, not a broken download
+
+    def stream():
+        with session_scope(w.settings.effective_database_url) as s:
+            yield from csv_chunks(audit.export_rows(s, actor))
+
+    return StreamingResponse(stream(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="audit.csv"'})

@@ -1,0 +1,107 @@
+"""Whose bounce is it: the VERP token first, then the original Message-ID, then the address.
+
+- VERP: the report was sent to `bounces+<token>@...` (the envelope recipient, shown in
+  Delivered-To, X-Original-To, To or a Received `for` clause; for a complaint, the
+  report's Original-Mail-From or the original's Return-Path). The token is signed, so
+  a match is certain, even when the mailbox forwarded our mail to another address.
+- Message-ID: ours are `<edition.E.S.digest@domain>` (and `<confirm.SUB.N.digest@...>`
+  for confirmation emails), the digest keyed with our secret: a Message-ID that
+  verifies names the delivery without any lookup by text.
+- Address: the recipient the report names, as a subscriber's email; every publication
+  they subscribe to is concerned (the suppression is global anyway).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.bounces.parse import ParsedReport
+from newsletter.delivery.models import Delivery
+from newsletter.editions.models import Edition
+from newsletter.errors import InvalidInput
+from newsletter.render.message import message_id
+from newsletter.subscribers.models import Subscriber, Subscription
+from newsletter.subscribers.service import normalise_email
+from newsletter.tracking.tokens import InvalidToken, Tokens
+
+_OUR_MESSAGE_ID = re.compile(r"<(edition|confirm)\.(\d{1,19})\.(\d{1,19})\.([0-9a-f]{16})@([^<>\s]{1,255})>")
+
+
+@dataclass(frozen=True)
+class Match:
+    by: str  # "verp", "message-id" or "address"
+    subscriber_id: int
+    email: str
+    publication_ids: tuple[int, ...]  # empty: suppress the address only
+    delivery_id: int | None = None
+    edition_id: int | None = None
+
+
+def find(session: Session, tokens: Tokens, secret: str, report: ParsedReport, envelope_to: str,
+         recipient: str) -> Match | None:
+    for address in [envelope_to, *report.verp_candidates]:
+        found = _by_verp(session, tokens, address) if address else None
+        if found is not None:
+            return found
+    for mid in report.message_ids:
+        found = _by_message_id(session, secret, mid)
+        if found is not None:
+            return found
+    return _by_address(session, recipient) if recipient else None
+
+
+def _delivery_match(session: Session, delivery: Delivery | None, by: str) -> Match | None:
+    if delivery is None:
+        return None
+    subscriber = session.get(Subscriber, delivery.subscriber_id)
+    publication_id = session.scalar(select(Edition.publication_id).where(Edition.id == delivery.edition_id))
+    if subscriber is None or publication_id is None:
+        return None
+    return Match(by, subscriber.id, subscriber.email, (publication_id,), delivery.id, delivery.edition_id)
+
+
+def _by_verp(session: Session, tokens: Tokens, address: str) -> Match | None:
+    try:
+        delivery_id = tokens.read_verp_address(address)
+    except InvalidToken:
+        return None
+    if delivery_id > 2**31 - 1:
+        return None
+    return _delivery_match(session, session.get(Delivery, delivery_id), "verp")
+
+
+def _by_message_id(session: Session, secret: str, mid: str) -> Match | None:
+    m = _OUR_MESSAGE_ID.fullmatch(mid.strip())
+    if m is None:
+        return None
+    kind, first, second, domain = m[1], int(m[2]), int(m[3]), m[5]
+    if max(first, second) > 2**63 or message_id(kind, (first, second), domain, secret) != m[0]:
+        return None  # not made by us (or with another secret)
+    if kind == "confirm":
+        sub = session.get(Subscription, first) if first <= 2**31 - 1 else None
+        if sub is None:
+            return None
+        return Match("message-id", sub.subscriber_id, sub.subscriber.email, (sub.publication_id,))
+    if first > 2**31 - 1 or second > 2**31 - 1:
+        return None
+    delivery = session.scalar(select(Delivery).where(Delivery.edition_id == first, Delivery.subscriber_id == second))
+    if delivery is not None and delivery.message_id and delivery.message_id != m[0]:
+        return None
+    return _delivery_match(session, delivery, "message-id")
+
+
+def _by_address(session: Session, recipient: str) -> Match | None:
+    try:
+        email = normalise_email(recipient)
+    except InvalidInput:
+        return None
+    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email))
+    if subscriber is None:
+        return None
+    publications = tuple(session.scalars(select(Subscription.publication_id)
+                                         .where(Subscription.subscriber_id == subscriber.id)
+                                         .order_by(Subscription.publication_id)))
+    return Match("address", subscriber.id, subscriber.email, publications)

@@ -1,0 +1,159 @@
+"""Looking at editions: `editions status|list|show|watch`, and the diff lines shared
+by `preview --diff` and `editions rebuild`."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+from rich.table import Table
+
+from newsletter import runtime
+from newsletter.cli.common import console, fail, publication, session_scope
+from newsletter.cli.progress import follow_edition
+from newsletter.config import get_settings
+from newsletter.delivery.report import counts_by_edition, failures_by_class, report
+from newsletter.delivery.states import DeliveryStatus as D
+from newsletter.editions.diff import Diff
+from newsletter.editions.overview import edition_detail, editions_of
+
+
+def when(instant: datetime | None) -> str:
+    return instant.strftime("%Y-%m-%d %H:%M:%S UTC") if instant else "-"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}s" if value < 120 else f"{value / 60:.1f} min"
+
+
+def print_diff(d: Diff, against: str = "", limit: int = 15) -> None:
+    if against:
+        console.print(f"against {against}: {len(d.new)} new, {len(d.gone)} gone, {len(d.moved)} moved, "
+                      f"{d.unchanged} unchanged", highlight=False)
+    lines = ([("+", f"[{e.section}] {e.headline}") for e in d.new]
+             + [("-", f"[{e.section}] {e.headline}") for e in d.gone]
+             + [("~", f"[{m.was.section} #{m.was.rank} -> {m.entry.section} #{m.entry.rank}] {m.entry.headline}")
+                for m in d.moved])
+    for sign, kind in (("+", "new"), ("-", "gone"), ("~", "moved")):
+        mine = [text for s, text in lines if s == sign]
+        for text in mine[:limit]:
+            console.print(f"  {sign} {text}", highlight=False, markup=False)
+        if len(mine) > limit:
+            console.print(f"  {sign} ... and {len(mine) - limit} more {kind}", highlight=False)
+
+
+def _history_detail(detail: dict) -> str:
+    if "items" in detail:
+        return f" ({len(detail['items'])} headlines before)"
+    if "by" in detail:
+        return f" by edition {detail['by']}"
+    if "replaces" in detail:
+        return f" edition {detail['replaces']}"
+    return ""
+
+
+def register(editions_app: typer.Typer) -> None:
+    @editions_app.command("status")
+    def editions_status(edition_id: int):
+        """Total, counts by delivery state, failures by class, holds, pauses, rate and time left."""
+        engine = runtime.engine_for(get_settings())
+        with engine.connect() as conn:
+            r = report(conn, edition_id)
+        table = Table(title=f"edition {edition_id}: {r.status}")
+        states = (D.SENT, D.FAILED, D.SKIPPED, D.PENDING, D.SENDING, D.RETRY, D.HELD)
+        for col in ("total", *states, "hard bounces"):
+            table.add_column(str(col), justify="right")
+        table.add_row(str(r.total), *(str(r.counts[s]) for s in states), str(r.hard_bounces))
+        console.print(table)
+        if r.failures:
+            by_class = ", ".join(f"{k or 'unknown'} {v}" for k, v in sorted(r.failures.items()))
+            console.print(f"failed by class: {by_class} (`newsletter editions show {edition_id}`: who and why)",
+                          highlight=False)
+        if r.pause_reason:
+            console.print(f"[yellow]paused:[/] {r.pause_reason}", highlight=False)
+        for domain, refusals, last in r.held_domains:
+            console.print(f"[yellow]held domain {domain}[/] after {refusals} policy refusals (last: {last}); "
+                          f"`newsletter editions release-domain {edition_id} {domain}` when fixed", highlight=False)
+        if r.relay_error:
+            console.print(f"[yellow]waiting for the relay:[/] {r.relay_error}", highlight=False)
+        eta = f", about {seconds(r.eta_seconds)} left" if r.eta_seconds is not None else ""
+        console.print(f"{r.total} in total, {r.audience} recorded, {r.remaining} to go; duration "
+                      f"{seconds(r.duration)}, {r.rate:.1f} messages/s since the start{eta}", highlight=False)
+
+    @editions_app.command("watch")
+    def editions_watch(edition_id: int):
+        """Follow an edition's delivery (sent by workers or another process) until it stops."""
+        follow_edition(runtime.engine_for(get_settings()), edition_id, console)
+
+    @editions_app.command("list")
+    def editions_list(pub: str, limit: int = typer.Option(30, min=1, max=10000, help="the newest N")):
+        """A publication's editions, newest first: date, state, headlines, deliveries, timings."""
+        with session_scope() as session:
+            p = publication(session, pub)
+            rows = editions_of(session, p.id, limit)
+            counts = counts_by_edition(session.connection(), [r.id for r in rows])
+        table = Table(title=f"{p.slug}: editions")
+        for col in ("id", "date", "status", "headlines", "sent", "failed", "skipped", "to go", "started",
+                    "duration", "note"):
+            table.add_column(col, justify="right" if col in ("id", "headlines", "sent", "failed", "skipped",
+                                                              "to go") else "left",
+                             no_wrap=col in ("id", "date", "status", "started"))
+        superseded = {r.replaces_id: r.id for r in rows if r.replaces_id}
+        for r in rows:
+            c = counts[r.id]
+            to_go = sum(c.get(s, 0) for s in (D.PENDING, D.SENDING, D.RETRY, D.HELD))
+            note = (f"superseded by {superseded.get(r.id, '?')}" if r.superseded_at else
+                    f"replaces {r.replaces_id}" if r.replaces_id else "")
+            table.add_row(str(r.id), str(r.date), r.status, str(r.headlines), str(c.get(D.SENT, 0)),
+                          str(c.get(D.FAILED, 0)), str(c.get(D.SKIPPED, 0)), str(to_go),
+                          when(r.started_at)[:16], seconds(r.duration), note)
+        console.print(table)
+
+    @editions_app.command("show")
+    def editions_show(edition_id: int, per_class: int = typer.Option(10, min=1, max=1000,
+                                                                   help="recipients listed per failure class")):
+        """One edition: window, timings, headlines, deliveries, failures by class, history.
+
+        Failed deliveries are grouped by failure class, with the recipients and their errors."""
+        with session_scope() as session:
+            detail = edition_detail(session, edition_id)
+            if detail is None:
+                fail(f"no edition {edition_id}")
+            conn = session.connection()
+            r = report(conn, edition_id)
+            groups = failures_by_class(conn, edition_id, per_class)
+            s = detail.summary
+            console.print(f"edition {s.id} of {detail.publication_slug} for {s.date}: {s.status}", highlight=False)
+            console.print(f"window {when(s.window_start)} -> {when(s.window_end)}; built {when(s.built_at)}; "
+                          f"started {when(s.started_at)}; finished {when(s.finished_at)}; "
+                          f"duration {seconds(r.duration)}", highlight=False)
+            if s.replaces_id:
+                console.print(f"replaces edition {s.replaces_id} (cancelled)", highlight=False)
+            if s.superseded_at:
+                console.print(f"superseded by edition {detail.superseded_by} at {when(s.superseded_at)}",
+                              highlight=False)
+            console.print(f"headlines ({len(detail.items)}):", highlight=False)
+            section = None
+            for item in detail.items:
+                if item.section_name != section:
+                    section = item.section_name
+                    console.print(f"  {section}", highlight=False, markup=False)
+                console.print(f"    {item.position + 1}. {item.headline}", highlight=False, markup=False)
+            by_state = ", ".join(f"{r.counts[st]} {st}" for st in D if r.counts[st])
+            console.print(f"deliveries: {r.total} in total" + (f": {by_state}; {r.hard_bounces} hard bounces; "
+                                                               f"{r.rate:.1f} messages/s" if r.total else ""),
+                          highlight=False)
+            if groups:
+                console.print("failed, by class:", highlight=False)
+            for g in groups:
+                console.print(f"  {g.failure_class or 'unknown'} ({g.count}):", highlight=False, markup=False)
+                for email, attempts, error in g.recipients:
+                    console.print(f"    {email}  {attempts} attempt{'s' if attempts != 1 else ''}  {error}",
+                                  highlight=False, markup=False)
+                if g.count > len(g.recipients):
+                    console.print(f"    ... and {g.count - len(g.recipients)} more", highlight=False)
+            for h in detail.history:
+                extra = _history_detail(h.detail or {})
+                console.print(f"history: {when(h.at)} {h.act}{extra}" + (f": {h.reason}" if h.reason else ""),
+                              highlight=False, markup=False)

@@ -1,0 +1,86 @@
+"""`newsletter preview` and `newsletter test-send`: see an edition as a reader would,
+before anyone gets it. Neither writes to the database (editions/preview.py)."""
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+
+import typer
+
+from newsletter import runtime
+from newsletter.cli.common import console, edition_date, fail, publication, session_scope
+from newsletter.cli.edition_views import print_diff, when
+from newsletter.config import get_settings
+from newsletter.delivery.proof import send_proof
+from newsletter.editions.diff import diff_items, last_sent_edition
+from newsletter.editions.preview import Preview, preview, reader_for
+from newsletter.render.preview import render_preview, write_parts
+
+_AS = typer.Option(None, "--as", help="preview as this subscriber: their sections and name")
+_SECTIONS = typer.Option(None, help="preview for these sections, comma separated")
+_DATE = typer.Option(None, help="YYYY-MM-DD; default today in the publication's zone")
+
+
+def _describe(p, shown: Preview) -> str:
+    ed = shown.edition
+    where = (f"edition {ed.id}, {ed.status}" if shown.stored else
+             f"not built yet: computed now, nothing stored; window {when(ed.window_start)} -> {when(ed.window_end)}")
+    return f"{p.slug} for {ed.date}: {len(shown.items)} headlines for {shown.reader.label} ({where})"
+
+
+def _diff(session, p, shown: Preview) -> None:
+    last = last_sent_edition(session, p.id, other_than=shown.edition.id if shown.stored else None)
+    if last is None:
+        console.print("no edition of this publication was sent yet: nothing to compare with")
+        return
+    print_diff(diff_items(last.items, shown.items), f"edition {last.id} of {last.date} (the last sent)")
+
+
+def _shown(session, what: str, pub: str, date, as_email, sections, diff: bool):
+    """The publication and what its reader would get, said on the terminal (with the diff)."""
+    p = publication(session, pub)
+    shown = preview(session, p, edition_date(p, date), reader_for(session, p, as_email, sections))
+    console.print(f"{what} of " + _describe(p, shown), highlight=False, markup=False)
+    if diff:
+        _diff(session, p, shown)
+    return p, shown
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("preview")
+    def preview_command(pub: str, date: str = _DATE, as_email: str = _AS, sections: str = _SECTIONS,
+                 out: Path = typer.Option(None, help="folder for the .html and .txt parts; default var/previews"),
+                 open_: bool = typer.Option(False, "--open", help="open the HTML part in a browser"),
+                 diff: bool = typer.Option(False, "--diff", help="new, gone and moved headlines vs the last sent")):
+        """What a reader would get, written as HTML and text; changes nothing.
+
+        An edition not built yet is computed, shown and forgotten."""
+        settings = get_settings()
+        with session_scope() as session:
+            p, shown = _shown(session, "preview", pub, date, as_email, sections, diff)
+            if not shown.items:
+                fail(f"the {p.slug} edition of {shown.edition.date} is empty for {shown.reader.label}: "
+                     "nothing to preview")
+            rendered = render_preview(settings, shown, p)
+            stem = f"{p.slug}-{shown.edition.date.isoformat()}" + (
+                f"-{shown.reader.label}" if shown.reader.sections or shown.reader.email else "")
+        html_path, text_path = write_parts(rendered, out or settings.var_dir / "previews", stem)
+        console.print(f"subject: {rendered.subject}", highlight=False, markup=False)
+        console.print(f"html: {html_path}\ntext: {text_path}", highlight=False, markup=False)
+        if open_:
+            webbrowser.open(html_path.absolute().as_uri())
+
+    @app.command("test-send")
+    def test_send(pub: str, to: str = typer.Option(..., help="where the test message goes (you)"),
+                  date: str = _DATE, as_email: str = _AS, sections: str = _SECTIONS,
+                  diff: bool = typer.Option(False, "--diff", help="also list new, gone and moved headlines")):
+        """Send one test copy of what a reader would get to yourself, marked as a test.
+
+        "[TEST] " before the subject and an X-Newsletter-Test header; through the configured
+        backend; not a delivery (nothing is recorded) and its links are inert."""
+        settings = get_settings()
+        with session_scope() as session:
+            p, shown = _shown(session, "test message", pub, date, as_email, sections, diff)
+            proof = send_proof(session, settings, runtime.backend(settings), shown, p, to)
+        console.print(f"sent to {proof.to}: {proof.subject} ({proof.headline_count} headlines; "
+                      f"{settings.delivery_backend})", highlight=False, markup=False)

@@ -1,0 +1,33 @@
+"""One email to one person, outside any edition: the double opt-in confirmation, an
+alert to the operators. Rendered by the caller (render/emails.py:render_email, the path
+every email takes); built here with the same policy, From and DKIM signature as the
+digest, but as a personal message: no List-Unsubscribe, no Precedence: bulk, and no
+delivery row (it is never counted as a delivery of an edition). Auto-Submitted is set
+on every message the service builds (render/message.py), these included."""
+from __future__ import annotations
+
+from newsletter.db import utcnow
+from newsletter.delivery.backends import Backend
+from newsletter.delivery.dkim import signer_for
+from newsletter.publications.models import Publication
+from newsletter.render.emails import RenderedEmail
+from newsletter.render.message import build_message
+
+
+def send_one_off(backend: Backend, pub: Publication, *, to_name: str, to_address: str, email: RenderedEmail,
+                 msg_id: str, list_id: str = "") -> str:
+    """Sent from the publication's sender address; returns the Message-ID. Raises the
+    backend's SendFailure (the caller decides on retries) and ConfigurationError for a
+    DKIM key that cannot be read (never sends unsigned what should be signed)."""
+    data = build_message(
+        sender_name=pub.sender_name, sender_address=pub.sender_address,
+        to_name=to_name, to_address=to_address,
+        subject=email.subject, text=email.text, html=email.html,
+        msg_id=msg_id, date=utcnow(), reply_to=pub.reply_to, list_id=list_id, bulk=False,
+        signer=signer_for(pub))
+    backend.open()
+    try:
+        backend.send(pub.sender_address, to_address, data, msg_id)
+    finally:
+        backend.close()
+    return msg_id

@@ -1,0 +1,37 @@
+"""Finding one row by the id a caller gave: the one way, for every front door.
+
+An id outside what an INTEGER column holds is simply not found (never a database error),
+and "not found" is the same NotFound error everywhere.
+"""
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.errors import NotFound
+from newsletter.publications.models import Publication
+
+T = TypeVar("T")
+MAX_ID = 2**31 - 1
+
+
+def valid_id(row_id: int) -> bool:
+    return isinstance(row_id, int) and 0 < row_id <= MAX_ID
+
+
+def get_or_404(session: Session, model: type[T], row_id: int, what: str) -> T:
+    row = session.get(model, row_id) if valid_id(row_id) else None
+    if row is None:
+        raise NotFound(f"no {what} {row_id}")
+    return row
+
+
+def with_publication_slug(session: Session, model, row_id: int, what: str) -> tuple:
+    """(row, its publication's slug) for a model with a publication_id."""
+    row = session.execute(select(model, Publication.slug).join(Publication, Publication.id == model.publication_id)
+                          .where(model.id == row_id)).first() if valid_id(row_id) else None
+    if row is None:
+        raise NotFound(f"no {what} {row_id}")
+    return row[0], row[1]

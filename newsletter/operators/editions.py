@@ -1,0 +1,91 @@
+"""Editions as operators see them (progress, failures by class, holds, pauses) and the
+operator's actions on a send: pause, resume, cancel, each role-checked and audited.
+The state changes themselves are delivery/control.py's."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsletter.delivery import control
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.report import Report, report
+from newsletter.editions.models import Edition, EditionStatus
+from newsletter.errors import InvalidInput
+from newsletter.lookups import with_publication_slug
+from newsletter.publications.models import Publication
+from newsletter.staff.access import Actor, Permission, require
+from newsletter.staff.audit import change
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def progress(r: Report) -> dict:
+    failed = {k or "unknown": v for k, v in r.failures.items()}
+    return {"status": r.status, "counts": r.counts, "failed_by_class": failed,
+            "hard_bounces": r.hard_bounces, "audience": r.audience, "remaining": r.remaining,
+            "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at), "last_sent_at": _iso(r.last_sent_at),
+            "duration_seconds": r.duration, "rate_per_second": round(r.rate, 2), "eta_seconds": r.eta_seconds,
+            "pause_reason": r.pause_reason or None, "waiting_for_relay": r.relay_error or None,
+            "held_domains": [{"domain": d, "refusals": n, "last_refusal": why} for d, n, why in r.held_domains]}
+
+
+def editions(session: Session, actor: Actor, publication: str = "", status: str = "", before: int | None = None,
+             limit: int = 50) -> tuple[list[dict], int | None]:
+    """Newest first, keyset-paged; each with its delivery counts by state."""
+    require(actor, Permission.READ)
+    limit = max(1, min(limit, 200))
+    q = (select(Edition, Publication.slug).join(Publication).order_by(Edition.id.desc()).limit(limit))
+    if publication:
+        q = q.where(Publication.slug == publication)
+    if status:
+        if status not in {s.value for s in EditionStatus}:
+            raise InvalidInput(f"unknown status {status!r} ({', '.join(s.value for s in EditionStatus)})")
+        q = q.where(Edition.status == status)
+    if before is not None:
+        q = q.where(Edition.id < before)
+    rows = session.execute(q).all()
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    ids = [e.id for e, _ in rows]
+    if ids:
+        for eid, st, n in session.execute(select(Delivery.edition_id, Delivery.status, func.count())
+                                          .where(Delivery.edition_id.in_(ids))
+                                          .group_by(Delivery.edition_id, Delivery.status)):
+            counts[eid][st] = n
+    items = [{"id": e.id, "publication": slug, "date": e.date.isoformat(), "status": e.status,
+              "headlines": len(e.items), "public_id": e.public_id, "built_at": _iso(e.built_at),
+              "started_at": _iso(e.started_at), "finished_at": _iso(e.finished_at), "deliveries": counts[e.id]}
+             for e, slug in rows]
+    return items, (rows[-1][0].id if len(rows) == limit else None)
+
+
+def edition(session: Session, actor: Actor, edition_id: int) -> dict:
+    require(actor, Permission.READ)
+    e, slug = with_publication_slug(session, Edition, edition_id, "edition")
+    return {"id": e.id, "publication": slug, "date": e.date.isoformat(), "public_id": e.public_id,
+            "built_at": _iso(e.built_at), "window": [_iso(e.window_start), _iso(e.window_end)],
+            "sections": sorted({i.section_slug for i in e.items}), "headlines": len(e.items),
+            "progress": progress(report(session.connection(), e.id))}
+
+
+def _act(session: Session, actor: Actor, edition_id: int, verb: str, action) -> str:
+    with change(session, actor, Permission.EDITIONS, f"edition.{verb}", f"edition:{edition_id}") as ch:
+        status = action(session.connection(), edition_id)
+        ch.detail = {"status": status}
+    return status
+
+
+def pause(session: Session, actor: Actor, edition_id: int) -> str:
+    return _act(session, actor, edition_id, "pause", control.pause)
+
+
+def resume(session: Session, actor: Actor, edition_id: int) -> str:
+    """The caller starts the delivery again once this commits (dispatcher.deliver_edition)."""
+    return _act(session, actor, edition_id, "resume", control.resume)
+
+
+def cancel(session: Session, actor: Actor, edition_id: int) -> str:
+    return _act(session, actor, edition_id, "cancel", control.cancel)

@@ -1,0 +1,134 @@
+"""GDPR erasure: the person is removed everywhere, and only a keyed hash of the address
+stays, in a suppression, so that they are never mailed again.
+
+Removed: the subscriber row (and so every link: each carries the row's random key, and
+a new row after a new sign-up gets a new key), subscriptions, deliveries, the free text
+and the link to the person in their events (the events stay, anonymous, so that the
+figures of past editions hold), every plain suppression of the address, the address
+wherever else it appears in a text column (a relay's answer kept on another row, an old
+audit entry), the outbox files that carry it, and the sign-up counters named after it.
+The audit entry names the subscriber's id, never the address.
+
+The database work is one transaction; files and counters are removed after it commits.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import JSON, Engine, String, Text, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from newsletter.addresses import wire_address
+from newsletter.config import Settings
+from newsletter.db import utcnow
+from newsletter.delivery.models import Delivery
+from newsletter.limits import Counters, person_key
+from newsletter.models import Base
+from newsletter.staff.access import Actor, Permission, require
+from newsletter.staff.audit import change
+from newsletter.subscribers.address_hash import address_hash
+from newsletter.subscribers.admin import get
+from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason, new_token_key
+from newsletter.tracking.models import Event
+
+log = logging.getLogger(__name__)
+ERASED = "[erased]"
+# Accounts are staff, not subscribers; the rows of the erased person go as a whole.
+_NOT_SCANNED = {"staff_accounts", "staff_sessions", "api_tokens", "subscribers", "subscriptions"}
+_REASON_CODE = re.compile(r"[a-z0-9_-]{1,32}")  # e.g. "too-many": a choice from a list, kept
+
+
+@dataclass
+class Erasure:
+    subscriber_id: int
+    deliveries: int
+    events: int
+    scrubbed: int  # other rows where the address was found and replaced
+    outbox_files: int = 0
+
+
+def erase(engine: Engine, settings: Settings, counters: Counters, actor: Actor, subscriber_id: int) -> Erasure:
+    require(actor, Permission.SUBSCRIBERS)  # before any lookup: a refusal tells nothing
+    with Session(engine) as session:
+        subscriber = get(session, subscriber_id)
+        with change(session, actor, Permission.SUBSCRIBERS, "subscriber.erase", f"subscriber:{subscriber.id}") as ch:
+            email = subscriber.email
+            done = erase_rows(session, settings.signing_key(), subscriber)
+            ch.detail = {"deliveries": done.deliveries, "events": done.events, "scrubbed": done.scrubbed}
+        session.commit()
+    done.outbox_files = forget_outside(settings, counters, email)
+    return done
+
+
+def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure:
+    """The database part, in the caller's transaction (the subscriber's own deletion
+    from the preference centre calls this too)."""
+    sid, email = subscriber.id, subscriber.email
+    subscriber.token_key = new_token_key()  # no link of theirs works from here on
+    session.flush()
+    free_text = [event_id for event_id, reason in session.execute(
+        select(Event.id, Event.reason).where(Event.subscriber_id == sid, Event.reason != ""))
+        if not _REASON_CODE.fullmatch(reason)]
+    if free_text:
+        session.execute(update(Event).where(Event.id.in_(free_text)).values(reason=""))
+    events = session.execute(update(Event).where(Event.subscriber_id == sid)
+                             .values(subscriber_id=None, detail="")).rowcount
+    deliveries = session.execute(delete(Delivery).where(Delivery.subscriber_id == sid)).rowcount
+    session.execute(delete(Subscription).where(Subscription.subscriber_id == sid))
+    session.execute(delete(Suppression).where(Suppression.email == email))
+    digest = address_hash(secret, email)
+    if session.scalar(select(Suppression.id).where(Suppression.email_hash == digest)) is None:
+        session.add(Suppression(email="", email_hash=digest, publication_id=None, reason=SuppressionReason.ERASED,
+                                created_at=utcnow()))
+    session.expunge(subscriber)
+    session.execute(delete(Subscriber).where(Subscriber.id == sid))
+    session.flush()
+    return Erasure(sid, deliveries, events, scrub(session, email))
+
+
+def scrub(session: Session, email: str) -> int:
+    """Replace the address in every other text column of every table (any case)."""
+    pattern = re.compile(re.escape(email), re.IGNORECASE)
+    changed = 0
+    for table in Base.metadata.sorted_tables:
+        if table.name in _NOT_SCANNED or "id" not in table.c:
+            continue
+        columns = [c for c in table.c if isinstance(c.type, String | Text) and not isinstance(c.type, JSON)
+                   and not c.primary_key and (c.type.length is None or c.type.length >= 6)]
+        if not columns:
+            continue
+        hits = session.execute(select(table.c.id, *columns).where(
+            or_(*(func.lower(c).contains(email.lower(), autoescape=True) for c in columns)))).all()
+        for row in hits:
+            values = {c.name: pattern.sub(ERASED, row[i + 1]) for i, c in enumerate(columns)
+                      if row[i + 1] and pattern.search(row[i + 1])}
+            session.execute(update(table).where(table.c.id == row[0]).values(**values))
+            changed += 1
+    return changed
+
+
+def forget_outside(settings: Settings, counters: Counters, email: str) -> int:
+    """Sign-up counters named after the address, and the outbox files that carry it."""
+    counters.forget(f"email:{person_key(settings.signing_key(), email)}")
+    return erase_outbox_files(settings.effective_outbox_dir, email)
+
+
+def erase_outbox_files(folder: Path, email: str) -> int:
+    if not folder.is_dir():
+        return 0
+    needles = {email.lower().encode(), wire_address(email).address.lower().encode()}
+    removed = 0
+    for path in folder.glob("*.eml"):
+        try:
+            data = path.read_bytes().lower()
+        except OSError:
+            continue  # written or removed meanwhile
+        if any(n in data for n in needles):
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("erasure: %d outbox file(s) removed", removed)
+    return removed

@@ -1,0 +1,155 @@
+"""Import jobs: a CSV validated first and reported by line, then imported in one
+transaction, with a record the console and the API poll for progress.
+
+    queued -> validating -> importing -> done
+                  |              '-----> failed (nothing imported; the message says why)
+                  '-> invalid (bad rows and no skip_invalid: nothing imported)
+
+The job runs after the request that started it was answered (the web), or in the
+command's own process; the data and the job's final counts commit together.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from newsletter.db import utcnow
+from newsletter.errors import InvalidInput
+from newsletter.lookups import with_publication_slug
+from newsletter.publications.models import Publication
+from newsletter.staff.access import Actor, Permission, require
+from newsletter.staff.audit import change, record
+from newsletter.staff.models import Role
+from newsletter.subscribers import import_rows, import_sql
+from newsletter.subscribers.models import ImportJob
+
+log = logging.getLogger(__name__)
+REPORT_LIMIT = 1000  # lines listed per kind of problem; the counts are complete
+STALLED_AFTER = timedelta(minutes=10)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    VALIDATING = "validating"
+    IMPORTING = "importing"
+    DONE = "done"
+    INVALID = "invalid"
+    FAILED = "failed"
+
+
+FINAL = frozenset({JobStatus.DONE, JobStatus.INVALID, JobStatus.FAILED})
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start})") from None
+
+
+def start(session: Session, actor: Actor, publication: str, skip_invalid: bool = False) -> ImportJob:
+    """Record a new job (audited); run it with `run`."""
+    with change(session, actor, Permission.SUBSCRIBERS, "import.start") as ch:
+        pub = session.scalar(select(Publication).where(Publication.slug == publication))
+        if pub is None:
+            raise InvalidInput(f"no publication {publication!r}")
+        now = utcnow()
+        job = ImportJob(publication_id=pub.id, status=JobStatus.QUEUED, skip_invalid=skip_invalid, report={},
+                        staff_id=actor.staff_id, actor=actor.label, created_at=now, updated_at=now)
+        session.add(job)
+        session.flush()
+        ch.target, ch.detail = f"import:{job.id}", {"publication": pub.slug, "skip_invalid": skip_invalid}
+    return job
+
+
+def _set(engine: Engine, job_id: int, **values) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values))
+
+
+def run(engine: Engine, secret: str, job_id: int, text: str) -> JobStatus:
+    """Validate, then import; never raises (the job records what happened)."""
+    try:
+        return _run(engine, secret, job_id, text)
+    except InvalidInput as exc:
+        _set(engine, job_id, status=JobStatus.INVALID, message=str(exc), finished_at=utcnow())
+        return JobStatus.INVALID
+    except Exception as exc:  # noqa: BLE001 - a background job reports, it cannot raise to anyone
+        log.exception("import %s failed", job_id)
+        _set(engine, job_id, status=JobStatus.FAILED, finished_at=utcnow(),
+             message=f"the import failed and nothing was imported ({type(exc).__name__})")
+        return JobStatus.FAILED
+
+
+def _run(engine: Engine, secret: str, job_id: int, text: str) -> JobStatus:
+    with Session(engine) as s:
+        job = s.get(ImportJob, job_id)
+        if job is None or job.status != JobStatus.QUEUED:
+            return JobStatus(job.status) if job else JobStatus.FAILED
+        pub = s.get(Publication, job.publication_id)
+        s.expunge_all()
+    _set(engine, job_id, status=JobStatus.VALIDATING)
+    read = import_rows.read(pub, text, progress=lambda n: _set(engine, job_id, processed=n))
+    report = {"errors": read.errors[:REPORT_LIMIT], "duplicates": read.duplicates[:REPORT_LIMIT],
+              "not_resubscribed": []}
+    counts = {"rows": read.total, "processed": read.total, "invalid": len(read.errors),
+              "duplicates": len(read.duplicates)}
+    if read.errors and not job.skip_invalid:
+        _set(engine, job_id, status=JobStatus.INVALID, report=report, finished_at=utcnow(), **counts,
+             message=f"{len(read.errors)} invalid row(s): nothing imported (fix them, or skip invalid rows)")
+        return JobStatus.INVALID
+    _set(engine, job_id, status=JobStatus.IMPORTING, **counts)
+    with Session(engine) as s:
+        applied = import_sql.apply(s, pub.id, read.rows, secret, f"import #{job_id}", REPORT_LIMIT)
+        report["not_resubscribed"] = applied.not_resubscribed
+        s.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+            status=JobStatus.DONE, report=report, added=applied.added, existing=applied.existing,
+            not_resubscribed=applied.left, finished_at=utcnow(), updated_at=utcnow()))
+        record(s, Actor(Role.ADMIN, job.actor, "import", "", job.staff_id), "import.done", f"import:{job_id}",
+               {"added": applied.added, "existing": applied.existing, "not_resubscribed": applied.left,
+                "invalid": len(read.errors), "duplicates": len(read.duplicates)})
+        s.commit()
+    return JobStatus.DONE
+
+
+def as_dict(job: ImportJob, publication_slug: str) -> dict:
+    stalled = job.status not in FINAL and utcnow() - job.updated_at > STALLED_AFTER
+    return {"id": job.id, "publication": publication_slug, "status": job.status, "stalled": stalled,
+            "skip_invalid": job.skip_invalid, "rows": job.rows, "processed": job.processed, "invalid": job.invalid,
+            "duplicates": job.duplicates, "added": job.added, "existing": job.existing,
+            "not_resubscribed": job.not_resubscribed, "message": job.message,
+            "errors": [{"line": n, "problem": p} for n, p in (job.report or {}).get("errors", [])],
+            "duplicate_lines": [{"line": n, "same_as_line": m} for n, m in (job.report or {}).get("duplicates", [])],
+            "not_resubscribed_lines": [{"line": n, "why": w}
+                                       for n, w in (job.report or {}).get("not_resubscribed", [])],
+            "created_by": job.actor, "created_at": job.created_at.isoformat(),
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None}
+
+
+def get(session: Session, actor: Actor, job_id: int) -> dict:
+    require(actor, Permission.READ)
+    job, slug = with_publication_slug(session, ImportJob, job_id, "import")
+    session.refresh(job)
+    return as_dict(job, slug)
+
+
+def recent(session: Session, actor: Actor, limit: int = 20) -> list[dict]:
+    require(actor, Permission.READ)
+    rows = session.execute(select(ImportJob, Publication.slug).join(Publication)
+                           .order_by(ImportJob.id.desc()).limit(max(1, min(limit, 200)))).all()
+    return [as_dict(job, slug) for job, slug in rows]
+
+
+def import_now(engine: Engine, secret: str, actor: Actor, publication: str, text: str,
+               skip_invalid: bool = False) -> dict:
+    """Start and run a job in this process (the command line); returns its report."""
+    with Session(engine) as s:
+        job_id = start(s, actor, publication, skip_invalid).id
+        s.commit()
+    run(engine, secret, job_id, text)
+    with Session(engine) as s:
+        return get(s, actor, job_id)

@@ -1,0 +1,113 @@
+"""The suppression list as admins see it: list, search, add (with a reason), remove (with
+a reason). An erased person's suppression holds no address, only its keyed hash
+(address_hash.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from newsletter.db import utcnow
+from newsletter.errors import Conflict, InvalidInput
+from newsletter.lookups import get_or_404
+from newsletter.publications.models import Publication
+from newsletter.staff.access import Actor, Permission, require
+from newsletter.staff.audit import change
+from newsletter.subscribers.address_hash import address_hash
+from newsletter.subscribers.lifecycle import erased
+from newsletter.subscribers.models import Suppression, SuppressionReason
+from newsletter.subscribers.service import SubscriberError, normalise_email
+from newsletter.text import clean_field, has_controls
+
+# Removing these needs an explicit override: a complaint is the person's own "never again"
+# and an erasure was asked for by the person.
+NEEDS_OVERRIDE = frozenset({SuppressionReason.COMPLAINT, SuppressionReason.ERASED})
+
+
+def as_dict(s: Suppression, publication_slug: str | None = None) -> dict:
+    return {"id": s.id, "email": s.email or None, "erased": s.reason == SuppressionReason.ERASED,
+            "email_hash": s.email_hash[:12] if s.email_hash else None, "publication": publication_slug,
+            "reason": s.reason, "note": s.note, "created_at": s.created_at.isoformat()}
+
+
+@dataclass
+class Page:
+    items: list[dict]
+    next_cursor: int | None
+
+
+def _publication(session: Session, slug: str) -> Publication:
+    pub = session.scalar(select(Publication).where(Publication.slug == slug))
+    if pub is None:
+        raise InvalidInput(f"no publication {slug!r}")
+    return pub
+
+
+def search(session: Session, actor: Actor, secret: str, q: str = "", reason: str = "", publication: str = "",
+           before: int | None = None, limit: int = 50) -> Page:
+    """Newest first. `q`: an address prefix; a whole address also finds its erased row."""
+    require(actor, Permission.READ)
+    query = (select(Suppression, Publication.slug).outerjoin(Publication, Publication.id == Suppression.publication_id)
+             .order_by(Suppression.id.desc()).limit(max(1, min(limit, 500))))
+    q = (q or "").strip().lower()
+    if has_controls(q):
+        raise InvalidInput("the search text holds control characters")
+    if q:
+        match = Suppression.email.startswith(q, autoescape=True)
+        if "@" in q:
+            match = or_(match, Suppression.email_hash == address_hash(secret, q))
+        query = query.where(match)
+    if reason:
+        try:
+            query = query.where(Suppression.reason == SuppressionReason(reason))
+        except ValueError:
+            raise InvalidInput(f"unknown reason {reason!r} ({', '.join(r.value for r in SuppressionReason)})") from None
+    if publication:
+        query = query.where(Suppression.publication_id == _publication(session, publication).id)
+    if before is not None:
+        query = query.where(Suppression.id < before)
+    rows = session.execute(query).all()
+    items = [as_dict(s, slug) for s, slug in rows]
+    return Page(items, rows[-1][0].id if len(rows) == limit else None)
+
+
+def add(session: Session, actor: Actor, secret: str, email: str, note: str, publication: str = "") -> Suppression:
+    """An admin stops mail to an address (for one publication or all), with their reason."""
+    with change(session, actor, Permission.SUPPRESSIONS, "suppression.add") as ch:
+        try:
+            email = normalise_email(email)
+        except SubscriberError as exc:
+            raise InvalidInput(str(exc)) from None
+        note = clean_field(note, "reason", 500)
+        if not note:
+            raise InvalidInput("give the reason for the suppression")
+        pub = _publication(session, publication) if publication else None
+        if erased(session, secret, email) is not None:
+            raise Conflict("this address was erased at its owner's request; it is suppressed already")
+        scope = Suppression.publication_id.is_(None) if pub is None else Suppression.publication_id == pub.id
+        if session.scalar(select(Suppression.id).where(Suppression.email == email, scope)) is not None:
+            raise Conflict(f"{email} is already suppressed" + (f" for {pub.slug}" if pub else ""))
+        row = Suppression(email=email, publication_id=pub.id if pub else None, reason=SuppressionReason.ADMIN,
+                          note=note, created_at=utcnow())
+        session.add(row)
+        session.flush()
+        ch.target, ch.detail = f"suppression:{row.id}", {"publication": pub.slug if pub else None, "note": note}
+    return row
+
+
+def remove(session: Session, actor: Actor, suppression_id: int, note: str, override: bool = False) -> None:
+    """Lift a suppression, with the reason. Complaints and erasures only with `override`."""
+    require(actor, Permission.SUPPRESSIONS)  # before any lookup: a refusal tells nothing
+    row = get_or_404(session, Suppression, suppression_id, "suppression")
+    with change(session, actor, Permission.SUPPRESSIONS, "suppression.remove", f"suppression:{row.id}") as ch:
+        note = clean_field(note, "reason", 500)
+        if not note:
+            raise InvalidInput("give the reason for lifting the suppression")
+        if row.reason in NEEDS_OVERRIDE and not override:
+            raise Conflict(f"this suppression is for a {row.reason.replace('_', ' ')}: lifting it needs an "
+                           "explicit override (the person must have asked for mail again)")
+        ch.detail = {"reason": row.reason, "publication_id": row.publication_id, "note": note,
+                     "override": bool(override)}
+        session.delete(row)
+        session.flush()

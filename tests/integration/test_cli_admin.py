@@ -1,0 +1,91 @@
+"""The admin commands as a script uses them, in subprocesses: staff and tokens, the
+subscriber list (list, show, export, disable, enable, erase), suppressions, the audit log."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200",
+               NEWSLETTER_WEB_BASE_URL="https://news.example.com")
+
+    def _run(*args, ok=True, stdin=None):
+        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=env, input=stdin,
+                             capture_output=True, text=True, timeout=120)
+        if ok:
+            assert out.returncode == 0, out.stderr
+        return out
+    return _run
+
+
+def test_staff_and_tokens(run):
+    out = run("staff", "add", "boss@example.org", "--role", "admin", stdin="a long enough password\n" * 2)
+    assert "staff account 1: boss@example.org (admin)" in out.stdout and "set-password" not in out.stdout
+    out = run("staff", "add", "ops@example.org", "--role", "operator", "--link")
+    assert "https://news.example.com/admin/set-password/" in out.stdout
+    short = run("staff", "add", "v@example.org", "--role", "viewer", stdin="short\nshort\n", ok=False)
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
+    assert run("staff", "add", "x@example.org", "--role", "root", "--link", ok=False).returncode == 2
+    assert run("staff", "list").stdout.splitlines()[1].split("\t")[:4] == ["2", "ops@example.org", "operator",
+                                                                           "active"]
+    out = run("tokens", "create", "--account", "ops@example.org", "--name", "deploy")
+    token = out.stdout.strip().splitlines()[-1]
+    assert token.startswith("nlt_") and "operator" in out.stdout
+    assert run("tokens", "create", "--account", "ops@example.org", "--name", "x", "--role", "admin",
+               ok=False).returncode == 2
+    listed = run("tokens", "list").stdout
+    assert "deploy" in listed and token not in listed
+    run("tokens", "revoke", "1")
+    revoked_at = run("tokens", "list").stdout.strip().split("\t")[-1]
+    assert revoked_at.startswith("20")
+    assert run("staff", "disable", "boss@example.org", ok=False).returncode == 2  # the last admin
+    run("staff", "disable", "ops@example.org")
+    actions = [json.loads(line)["action"] for line in run("audit", "list").stdout.splitlines()]
+    assert actions[:3] == ["staff.disable", "token.revoke", "token.create"]
+    exported = list(csv.reader(io.StringIO(run("audit", "export").stdout)))
+    assert exported[0][0] == "id" and len(exported) == len(actions) + 1
+
+
+def test_subscriber_list_commands(run, tmp_path):
+    run("publications", "load")
+    (tmp_path / "list.csv").write_text("email,name,sections\nann@example.org,Ann,superpowers\n"
+                                       "bob@example.org,@Bob,\nann@example.org,Again,\n")
+    out = run("subscribers", "import", "spacewar-daily", str(tmp_path / "list.csv"))
+    assert "2 added" in out.stdout and "1 duplicate rows" in out.stdout
+    lines = run("subscribers", "list").stdout.splitlines()
+    assert [line.split("\t")[1] for line in lines] == ["bob@example.org", "ann@example.org"]
+    assert run("subscribers", "list", "--q", "an", "--json").stdout.count("\n") == 1
+    assert run("subscribers", "list", "--status", "zzz", ok=False).returncode == 2
+    shown = json.loads(run("subscribers", "show", "ann@example.org").stdout)
+    assert shown["subscriptions"][0]["sections"] == ["superpowers"] and shown["events"][0]["method"] == "admin"
+    assert run("subscribers", "show", "nobody@example.org", ok=False).returncode == 2
+    rows = list(csv.reader(io.StringIO(run("subscribers", "export", "--publication", "spacewar-daily").stdout)))
+    assert rows[0][:4] == ["email", "name", "sections", "timezone"] and rows[2][1] == "'@Bob"
+    person = json.loads(run("subscribers", "export", "--person", "1").stdout)
+    assert person["subscriber"]["email"] == "ann@example.org"
+    assert "is disabled" in run("subscribers", "disable", "bob@example.org").stdout
+    assert "is active" in run("subscribers", "enable", "2").stdout
+
+    out = run("suppressions", "add", "eve@example.org", "--reason", "asked by phone")
+    assert "suppression 1" in out.stdout
+    assert run("suppressions", "add", "eve@example.org", "--reason", "again", ok=False).returncode == 2
+    assert "asked by phone" in run("suppressions", "list").stdout
+    assert run("suppressions", "remove", "1", ok=False).returncode == 2  # --reason is required
+    run("suppressions", "remove", "1", "--reason", "a mistake")
+
+    assert run("subscribers", "erase", "ann@example.org", stdin="n\n", ok=False).returncode == 2
+    out = run("subscribers", "erase", "ann@example.org", "--yes")
+    assert "erased subscriber 1" in out.stdout
+    listed = run("suppressions", "list", "--q", "ann@example.org").stdout
+    assert "erased" in listed and "ann@example.org" not in listed
+    again = run("subscribers", "add", "spacewar-daily", "ann@example.org", ok=False)
+    assert again.returncode == 2 and "erased" in again.stderr

@@ -1,0 +1,197 @@
+"""An operator's day on the command line (issue 9): previews that write nothing, a
+publications file that refuses mistakes, test sends, edition control, the views."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session
+
+from newsletter.config import sample_file
+from newsletter.db import get_engine
+from newsletter.subscribers.lifecycle import suppress
+from newsletter.subscribers.models import SuppressionReason
+from tests.conftest import at
+from tests.helpers import rss
+from tests.integration.servers import SMTPServer
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200",
+               NEWSLETTER_WEB_BASE_URL="https://news.example.com")
+
+    def _run(*args, ok=True, **extra_env):
+        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env={**env, **extra_env},
+                             capture_output=True, text=True, timeout=120)
+        if ok:
+            assert out.returncode == 0, out.stderr
+        return out
+    return _run
+
+
+def query(tmp_path, sql: str, *params):
+    with sqlite3.connect(tmp_path / "var" / "newsletter.sqlite3") as db:
+        return db.execute(sql, params).fetchall()
+
+
+def publications_file(tmp_path, text: str):
+    path = tmp_path / "publications.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def feed(tmp_path, items: list[tuple[str, str, datetime]], name="feed.xml") -> str:
+    path = tmp_path / name
+    path.write_bytes(rss([{"title": t, "link": f"https://x.example.com/{abs(hash(t))}", "category": s, "date": d}
+                          for t, s, d in items]))
+    return str(path)
+
+
+SAMPLE = sample_file("publications.toml").read_text()
+
+
+def test_a_preview_writes_nothing(run, tmp_path):
+    """Issue 9, item 1: fails on the code before it (preview built and froze the edition)."""
+    weekdays = SAMPLE.replace('schedule = "0 6 * * *"', 'schedule = "0 6 * * 1-5"')
+    run("publications", "load", "--file", publications_file(tmp_path, weekdays))
+    run("build", "spacewar-daily", "--date", "2026-11-20")  # Friday: Monday's window starts at its cut-off
+    saturday = [(f"Weekend story {n}", "SUPERPOWERS", at("2026-11-21T12:00:00") + timedelta(minutes=n))
+                for n in range(3)]
+    run("ingest", feed(tmp_path, saturday))
+    out = run("preview", "spacewar-daily", "--date", "2026-11-21")  # a Saturday: no send
+    assert "3 headlines for every section (not built yet: computed now, nothing stored" in out.stdout
+    assert "Weekend story 2" in (tmp_path / "var" / "previews" / "spacewar-daily-2026-11-21.html").read_text()
+    assert query(tmp_path, "SELECT date FROM editions") == [("2026-11-20",)]
+    assert "3 headlines" in run("build", "spacewar-daily", "--date", "2026-11-23").stdout  # Monday gets them
+
+    tomorrow = (datetime.now(NY) + timedelta(days=1)).date().isoformat()
+    run("preview", "spacewar-daily", "--date", tomorrow, ok=False)  # empty or not: it writes nothing
+    assert query(tmp_path, "SELECT count(*) FROM editions WHERE date = ?", tomorrow) == [(0,)]
+    assert query(tmp_path, "SELECT count(*) FROM editions") == [(2,)]
+
+
+def test_the_publications_file_refuses_mistakes_and_deactivates_what_is_gone(run, tmp_path):
+    weekly = SAMPLE[SAMPLE.index("[[publications]]"):].replace("spacewar-daily", "spacewar-weekly").replace(
+        'schedule = "0 6 * * *"', 'schedule = "0 7 30 2 *"')
+    out = run("publications", "load", "--file", publications_file(
+        tmp_path, SAMPLE.replace('"0 6 * * *"', '"*/5 * * * *"') + weekly + SAMPLE[SAMPLE.index("[[publications]]"):]),
+        ok=False)
+    assert out.returncode == 2 and "3 problems, nothing loaded" in out.stderr
+    assert "publication 'spacewar-daily': schedule: '*/5 * * * *' fires more than once a day" in out.stderr
+    assert "publication 'spacewar-weekly': schedule: '0 7 30 2 *' never fires" in out.stderr
+    assert "publication 'spacewar-daily' is declared more than once" in out.stderr
+    assert "pydantic" not in out.stderr and "http" not in out.stderr and "Traceback" not in out.stderr
+    assert query(tmp_path, "SELECT count(*) FROM publications") == [(0,)]
+
+    run("publications", "load", "--file", publications_file(
+        tmp_path, SAMPLE + weekly.replace('"0 7 30 2 *"', '"0 7 * * 1"')))
+    run("subscribers", "add", "spacewar-weekly", "ann@example.org")
+    out = run("publications", "load", "--file", publications_file(tmp_path, SAMPLE))
+    assert "deactivated spacewar-weekly: no longer in the file" in out.stdout
+    listing = run("publications", "list").stdout
+    assert "spacewar-weekly (SpaceWar Daily): inactive; every Monday at 07:00" in listing
+    assert "spacewar-daily (SpaceWar Daily): active; every day at 06:00 ('0 6 * * *'), America/New_York; " \
+           "0 subscribers" in listing
+    assert listing.count("  next: ") == 5 and " UTC)" in listing
+    assert query(tmp_path, "SELECT count(*) FROM subscriptions") == [(1,)]  # kept
+
+
+def test_preview_as_a_subscriber_and_a_test_send_through_the_relay(run, tmp_path):
+    smtp = SMTPServer()
+    smtp.handler.keep_messages = True
+    smtp.start()
+    relay = {"NEWSLETTER_DELIVERY_BACKEND": "smtp", "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+             "NEWSLETTER_SMTP_PORT": str(smtp.port)}
+    try:
+        run("publications", "load")
+        day = at("2026-11-26T09:00:00")
+        run("ingest", feed(tmp_path, [("Summit talks", "SUPERPOWERS", day), ("Drone fair", "DRONE WAR", day)]))
+        run("subscribers", "add", "spacewar-daily", "ann@example.org", "--name", "Ann Reader",
+            "--sections", "drone-war")
+        out = run("preview", "spacewar-daily", "--date", "2026-11-26", "--as", "ann@example.org")
+        assert "1 headlines for ann@example.org" in out.stdout
+        html = (tmp_path / "var" / "previews" / "spacewar-daily-2026-11-26-ann_example.org.html").read_text()
+        text = (tmp_path / "var" / "previews" / "spacewar-daily-2026-11-26-ann_example.org.txt").read_text()
+        assert "Ann Reader" in html and "Drone fair" in text and "Summit talks" not in text
+        out = run("preview", "spacewar-daily", "--date", "2026-11-26", "--sections", "superpowers,drone-war")
+        assert "2 headlines for sections superpowers, drone-war" in out.stdout
+
+        out = run("test-send", "spacewar-daily", "--to", "me@example.com", "--as", "ann@example.org",
+                  "--date", "2026-11-26", **relay)
+        assert "sent to me@example.com: [TEST] Drone fair" in out.stdout
+        (message,) = smtp.handler.parsed()
+        assert message["Subject"].startswith("[TEST] ") and message["X-Newsletter-Test"]
+        assert smtp.handler.received["me@example.com"] == 1
+        assert query(tmp_path, "SELECT count(*) FROM deliveries") == [(0,)]
+        assert query(tmp_path, "SELECT count(*) FROM editions") == [(0,)]
+
+        run("subscribers", "add", "spacewar-daily", "gone@example.org")
+        run("send", "spacewar-daily", "--date", "2026-11-26", **relay)  # everyone gets it; gone then leaves
+        with Session(get_engine(f"sqlite:///{tmp_path / 'var' / 'newsletter.sqlite3'}")) as session:
+            suppress(session, "gone@example.org", None, SuppressionReason.ADMIN)
+            session.commit()
+        out = run("test-send", "spacewar-daily", "--to", "gone@example.org", "--date", "2026-11-26", ok=False, **relay)
+        assert out.returncode == 2 and "suppressed" in out.stderr
+        assert smtp.handler.received["gone@example.org"] == 1  # the edition, not the test
+
+        run("ingest", feed(tmp_path, [("Next day", "DRONE WAR", at("2026-11-27T09:00:00"))], "next.xml"))
+        out = run("preview", "spacewar-daily", "--date", "2026-11-27", "--diff")
+        assert "against edition 1 of 2026-11-26 (the last sent): 1 new, 2 gone, 0 moved" in out.stdout
+        assert "  + [drone-war] Next day" in out.stdout and "  - [superpowers] Summit talks" in out.stdout
+    finally:
+        smtp.stop()
+
+
+def test_edition_control_and_what_the_operator_sees(run, tmp_path):
+    smtp = SMTPServer()
+    smtp.handler.reject = {"nobody@example.org", "ghost@example.org"}
+    smtp.start()
+    relay = {"NEWSLETTER_DELIVERY_BACKEND": "smtp", "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+             "NEWSLETTER_SMTP_PORT": str(smtp.port)}
+    try:
+        run("publications", "load")
+        run("ingest", feed(tmp_path, [("First story", "SUPERPOWERS", at("2026-11-26T09:00:00"))]))
+        for who in ("ann", "nobody", "ghost"):
+            run("subscribers", "add", "spacewar-daily", f"{who}@example.org")
+        assert "1 headlines" in run("build", "spacewar-daily", "--date", "2026-11-26").stdout
+        run("editions", "hold", "1", "--reason", "checking the lead")
+        out = run("send", "spacewar-daily", "--date", "2026-11-26", **relay)
+        assert "edition 1 is held" in out.stdout and smtp.handler.total() == 0
+        run("ingest", feed(tmp_path, [("Late story", "DRONE WAR", at("2026-11-26T10:00:00"))], "late.xml"))
+        out = run("editions", "rebuild", "1")
+        assert "edition 1 rebuilt: held, 2 headlines (1 new, 0 gone, 0 moved; 1 before)" in out.stdout
+        assert "  + [drone-war] Late story" in out.stdout
+        assert "edition 1: built" in run("editions", "release", "1").stdout
+        run("editions", "cancel", "1")
+        out = run("send", "spacewar-daily", "--date", "2026-11-26", "--force", ok=False)
+        assert out.returncode == 2 and "needs a reason" in out.stderr
+        out = run("send", "spacewar-daily", "--date", "2026-11-26", "--force", "--reason", "held by mistake", **relay)
+        assert "edition 2 replaces cancelled edition 1" in out.stdout
+        assert "edition 2: sent, 3/3 done (1 sent, 2 failed, 0 skipped)" in out.stdout  # plain lines, no terminal
+        assert smtp.handler.received["ann@example.org"] == 1
+
+        listing = run("editions", "list", "spacewar-daily").stdout
+        assert "superseded by 2" in listing and "replaces 1" in listing
+        show = run("editions", "show", "2").stdout
+        assert "edition 2 of spacewar-daily for 2026-11-26: sent" in show and "1. First story" in show
+        assert "recipient_refused (2):" in show
+        assert "nobody@example.org  1 attempt  " in show and "550" in show
+        assert "history: " in show and "replaces edition 1: held by mistake" in show
+        old = run("editions", "show", "1").stdout
+        assert "held: checking the lead" in old and "rebuilt (1 headlines before)" in old
+        assert "superseded by edition 2: held by mistake" in old
+        status = run("editions", "status", "2").stdout
+        assert "3 in total, 3 recorded, 0 to go" in status and "messages/s since the start" in status
+        out = run("editions", "rebuild", "2", ok=False)
+        assert out.returncode == 2 and "only an edition that has not started sending" in out.stderr
+    finally:
+        smtp.stop()

@@ -1,0 +1,151 @@
+"""Refusals that are not about the recipient never punish the recipient (issue 7, item 1).
+
+A real SMTP server on loopback refuses MAIL FROM, refuses DATA with 554 5.7.1, answers
+552, or refuses one domain with 5.7.1 policy codes; the delivery runs inline through
+the same driver the workers use, on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsletter.db import utcnow
+from newsletter.delivery import control
+from newsletter.delivery.backends import SMTPBackend
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.report import report
+from newsletter.editions.build import build_edition, window_for
+from newsletter.jobs import InlineDispatcher
+from newsletter.publications.schedule import local_date
+from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
+from newsletter.subscribers.service import import_csv
+from newsletter.tracking.models import Event
+from tests.helpers import add_article
+from tests.integration.servers import SMTPServer
+
+pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture
+def smtp():
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def seed(engine, publication, addresses: list[str]) -> int:
+    with Session(engine, expire_on_commit=False) as s:
+        pub = s.merge(publication)
+        now = utcnow()
+        day = local_date(pub.timezone, now)
+        end = window_for(s, pub, day, now)[1]
+        add_article(s, "superpowers", "A headline", end - timedelta(hours=1))
+        import_csv(s, pub, "email,name\n" + "".join(f"{a},Reader\n" for a in addresses))
+        edition, _ = build_edition(s, pub, day, now)
+        s.commit()
+        return edition.id
+
+
+def deliver(settings, smtp, edition_id):
+    return InlineDispatcher(settings, SMTPBackend("127.0.0.1", smtp.port, timeout=5)).run_edition(edition_id)
+
+
+def punished(engine) -> tuple[int, int, int]:
+    """(suppressions, unsubscribe events, bounce events)"""
+    with Session(engine) as s:
+        return (s.scalar(select(func.count()).select_from(Suppression)),
+                s.scalar(select(func.count()).select_from(Event).where(Event.kind == "unsubscribe")),
+                s.scalar(select(func.count()).select_from(Event).where(Event.kind == "bounce")))
+
+
+EVERYONE = [f"r{i}@example.org" for i in range(12)]
+
+
+@pytest.mark.parametrize("where", ["data", "mail"])
+def test_a_refused_message_pauses_the_edition_and_suppresses_nobody(engine, settings, publication, smtp, where):
+    settings.retry_base_seconds = 0
+    edition_id = seed(engine, publication, EVERYONE)
+    if where == "data":
+        smtp.handler.data_reply = lambda envelope: "554 5.7.1 Message content rejected as spam"
+    else:
+        smtp.handler.mail_reply = lambda sender: "550 5.7.1 Sender address rejected"
+    status, counts = deliver(settings, smtp, edition_id)
+    assert status == "paused"
+    assert punished(engine) == (0, 0, 0)
+    with engine.connect() as conn:
+        r = report(conn, edition_id)
+    assert "refusals of the message" in r.pause_reason and "5.7.1" in r.pause_reason
+    with Session(engine) as s:
+        refused = s.scalars(select(Delivery).where(Delivery.error_class == "message_refused")).all()
+        assert len(refused) == settings.message_refusals_to_pause
+        assert all(d.attempts >= 1 and "5.7.1" in d.last_error for d in refused)
+        assert all(sub.status == SubscriptionStatus.ACTIVE for sub in s.scalars(select(Subscription)))
+    # The operator fixes the cause and resumes: everyone gets it exactly once.
+    smtp.handler.data_reply = smtp.handler.mail_reply = lambda _: None
+    with engine.begin() as conn:
+        control.resume(conn, edition_id)
+    status, _ = deliver(settings, smtp, edition_id)
+    assert status == "sent"
+    assert smtp.handler.received == {a: 1 for a in EVERYONE}
+    assert punished(engine) == (0, 0, 0)
+
+
+def test_a_full_mailbox_is_temporary(engine, settings, publication, smtp):
+    settings.retry_base_seconds = 0.05
+    edition_id = seed(engine, publication, EVERYONE[:4])
+    full = {"r1@example.org": 2}  # two refusals, then room in the mailbox
+
+    def mailbox_full(envelope):
+        rcpt = envelope.rcpt_tos[0]
+        if full.get(rcpt):
+            full[rcpt] -= 1
+            return "552 5.2.2 Mailbox full"
+        return None
+    smtp.handler.data_reply = mailbox_full
+    status, counts = deliver(settings, smtp, edition_id)
+    assert status == "sent" and smtp.handler.received == {a: 1 for a in EVERYONE[:4]}
+    assert punished(engine) == (0, 0, 0)
+    with Session(engine) as s:
+        assert s.scalar(select(Delivery.attempts).where(Delivery.message_id != "").order_by(
+            Delivery.attempts.desc()).limit(1)) == 2
+
+
+def test_policy_refusals_from_one_domain_hold_that_domain_only(engine, settings, publication, smtp):
+    settings.policy_refusals_to_hold_domain = 2
+    blocked = [f"b{i}@blocked.example" for i in range(5)]
+    edition_id = seed(engine, publication, EVERYONE[:6] + blocked)
+    smtp.handler.rcpt_reply = lambda a: "550 5.7.1 Refused by policy" if a.endswith("@blocked.example") else None
+    status, _ = deliver(settings, smtp, edition_id)
+    assert status == "sending"  # the held domain keeps it open
+    assert smtp.handler.received == {a: 1 for a in EVERYONE[:6]}
+    assert punished(engine) == (0, 0, 0)
+    with engine.connect() as conn:
+        r = report(conn, edition_id)
+    assert [d for d, _, _ in r.held_domains] == ["blocked.example"]
+    assert r.counts["held"] + r.counts["retry"] == 5 and r.counts["held"] >= 3
+    # Released after the cause is fixed: they get it, once.
+    smtp.handler.rcpt_reply = lambda a: None
+    with engine.begin() as conn:
+        assert control.release_domain(conn, edition_id, "blocked.example") >= 3
+    settings.retry_base_seconds = 0
+    with Session(engine) as s:  # the two that were refused wait for their back-off: make them due
+        for d in s.scalars(select(Delivery).where(Delivery.status == "retry")):
+            d.next_attempt_at = utcnow()
+        s.commit()
+    status, _ = deliver(settings, smtp, edition_id)
+    assert status == "sent"
+    assert smtp.handler.received == {a: 1 for a in EVERYONE[:6] + blocked}
+
+
+def test_recipient_refusals_still_bounce(engine, settings, publication, smtp):
+    edition_id = seed(engine, publication, EVERYONE[:3])
+    smtp.handler.reject = {"r1@example.org"}
+    status, _ = deliver(settings, smtp, edition_id)
+    assert status == "sent"
+    assert punished(engine) == (1, 1, 1)
+    with engine.connect() as conn:
+        assert report(conn, edition_id).failures == {"recipient_refused": 1}

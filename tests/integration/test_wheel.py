@@ -1,0 +1,40 @@
+"""The package as an operator installs it: a wheel in a fresh virtual environment outside
+the repository, with its templates, migrations and sample configuration inside it, and
+its data directory in the current folder (issue 8, item 2)."""
+from __future__ import annotations
+
+import os
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_wheel_runs_the_demo_outside_the_repository(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(dist), str(ROOT)], check=True, capture_output=True, timeout=300)
+    (wheel,) = dist.glob("newsletter-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True,
+                   capture_output=True, timeout=300)
+    # The dependencies are borrowed from the test's own environment (no network needed);
+    # the package itself can only come from the wheel: the repository is not on the path.
+    (site_dir,) = (venv / "lib").glob("python3*/site-packages")
+    (site_dir / "borrowed-dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    work = tmp_path / "operator"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSLETTER_", "PYTHON"))}
+    where = subprocess.run([str(python), "-c", "import newsletter; print(newsletter.__file__)"], cwd=work,
+                           env=env, capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(site_dir)), where
+    out = subprocess.run([str(venv / "bin" / "newsletter"), "demo", "--subscribers", "20"], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "messages written now: 20" in out.stdout.replace("\n", " ") or "20" in out.stdout
+    assert len(list((work / "var" / "outbox").glob("*.eml"))) == 20
+    assert not (site_dir / "var").exists() and not (site_dir / "newsletter" / "var").exists()

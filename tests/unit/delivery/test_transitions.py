@@ -1,0 +1,131 @@
+"""The delivery state machine: each transition the code makes, made by the code that makes
+it, and checked against the one table (states.TRANSITIONS)."""
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from newsletter.config import Settings
+from newsletter.db import utcnow
+from newsletter.delivery import control, holds, plan
+from newsletter.delivery.batch import claim
+from newsletter.delivery.compose import Recipient
+from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
+from newsletter.delivery.marks import SentMarks
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.outcomes import give_back, record_failure, set_status
+from newsletter.delivery.states import TRANSITIONS, DeliveryStatus, can_move
+from newsletter.editions.build import build_edition
+from newsletter.subscribers.service import add_subscriber
+from tests.conftest import at
+from tests.helpers import add_article
+
+D = DeliveryStatus
+rows = Delivery.__table__
+
+
+@pytest.fixture
+def world(engine, session, publication, settings):
+    add_article(session, "superpowers", "A headline", at("2026-11-26T10:00:00"))
+    subs = [add_subscriber(session, publication, f"r{i}@example.org") for i in range(2)]
+    add_subscriber(session, publication, "x@held.example")
+    ed, _ = build_edition(session, publication, date(2026, 11, 26), now=at("2026-11-26T12:00:00"))
+    session.commit()
+    with engine.begin() as conn:
+        plan.start(conn, ed.id)
+        plan.next_batch(conn, ed.id, 100)
+    return ed.id, publication.id, subs[0]
+
+
+def status(conn, did):
+    return conn.scalar(select(rows.c.status).where(rows.c.id == did))
+
+
+def first(conn, edition_id):
+    return conn.scalar(select(rows.c.id).where(rows.c.edition_id == edition_id).order_by(rows.c.id))
+
+
+def move_and_check(conn, did, before, action, after):
+    conn.execute(update(rows).where(rows.c.id == did).values(status=before, claimed_by="t",
+                                                             next_attempt_at=utcnow() - timedelta(seconds=1)))
+    action()
+    assert status(conn, did) == after
+    assert can_move(before, after), f"{before} -> {after} is not in the table"
+
+
+def recipient(sub):
+    return Recipient(sub.subscriber_id, sub.subscriber.email, "", None, sub.subscriber.token_key, 0)
+
+
+@pytest.mark.parametrize("before", [D.PENDING, D.RETRY])
+def test_claim(engine, world, before):
+    edition_id, _, _ = world
+    with engine.begin() as conn:
+        did = first(conn, edition_id)
+        move_and_check(conn, did, before, lambda: claim(conn, edition_id, 0, 10**9, "t2", utcnow()), D.SENDING)
+
+
+def test_sent(engine, world):
+    edition_id, _, _ = world
+    with engine.connect() as conn:
+        did = first(conn, edition_id)
+        marks = SentMarks(conn)
+        move_and_check(conn, did, D.SENDING, lambda: marks.sent(did, "<m@x>", utcnow()), D.SENT)
+        marks.close()
+        conn.commit()
+
+
+@pytest.mark.parametrize("failure, after", [
+    (refusal(Stage.DATA, 451, "4.3.0 later"), D.RETRY),
+    (refusal(Stage.DATA, 554, "5.7.1 spam"), D.RETRY),
+    (refusal(Stage.RCPT, 550, "5.1.1 unknown"), D.FAILED),
+    (SendFailure(FailureClass.UNDELIVERABLE, "no SMTPUTF8"), D.FAILED),
+    (SendFailure(FailureClass.INTERNAL_ERROR, "boom"), D.FAILED),
+], ids=["temporary", "message", "recipient", "undeliverable", "internal"])
+def test_failures(engine, world, failure, after):
+    edition_id, pub_id, sub = world
+    settings = Settings(secret_key="k", database_url="sqlite://")
+    with engine.connect() as conn:
+        did = first(conn, edition_id)
+        move_and_check(conn, did, D.SENDING, lambda: record_failure(
+            conn, settings, edition_id, pub_id, did, recipient(sub), failure, utcnow()), after)
+
+
+def test_attempts_used_up(engine, world):
+    edition_id, pub_id, sub = world
+    settings = Settings(secret_key="k", database_url="sqlite://", max_attempts=1)
+    with engine.connect() as conn:
+        did = first(conn, edition_id)
+        move_and_check(conn, did, D.SENDING, lambda: record_failure(
+            conn, settings, edition_id, pub_id, did, recipient(sub), refusal(Stage.DATA, 451, "later"),
+            utcnow()), D.FAILED)
+
+
+def test_given_back_and_skipped(engine, world):
+    edition_id, _, _ = world
+    with engine.begin() as conn:
+        did = first(conn, edition_id)
+        move_and_check(conn, did, D.SENDING, lambda: give_back(conn, [did], utcnow()), D.PENDING)
+        move_and_check(conn, did, D.SENDING, lambda: set_status(conn, [did], D.SKIPPED), D.SKIPPED)
+
+
+@pytest.mark.parametrize("before", [D.PENDING, D.RETRY])
+def test_held_and_released(engine, world, before):
+    edition_id, _, _ = world
+    with engine.begin() as conn:
+        did = conn.scalar(select(rows.c.id).where(rows.c.edition_id == edition_id).order_by(rows.c.id.desc()))
+        move_and_check(conn, did, before, lambda: holds.count_refusal(conn, edition_id, "held.example", "5.7.1", 1),
+                       D.HELD)
+        move_and_check(conn, did, D.HELD, lambda: holds.release(conn, edition_id, "held.example"), D.PENDING)
+
+
+@pytest.mark.parametrize("before", [D.PENDING, D.RETRY, D.HELD])
+def test_cancelled(engine, world, before):
+    edition_id, _, _ = world
+    with engine.begin() as conn:
+        did = first(conn, edition_id)
+        move_and_check(conn, did, before, lambda: control.cancel(conn, edition_id), D.SKIPPED)
+
+
+def test_final_states_are_final():
+    assert all(TRANSITIONS[s] == frozenset() for s in (D.SENT, D.FAILED, D.SKIPPED))

@@ -1,0 +1,57 @@
+"""The edition state machine: every pair of states, through the one function that moves them."""
+from datetime import date
+
+import pytest
+from sqlalchemy import update
+
+from newsletter.editions import lifecycle
+from newsletter.editions.models import Edition, EditionStatus
+from newsletter.errors import Conflict, NotFound
+from tests.conftest import at
+
+ALL = list(EditionStatus)
+PAIRS = [(a, b) for a in ALL for b in ALL if a != b]
+
+
+@pytest.fixture
+def edition_id(session, publication):
+    ed = Edition(publication_id=publication.id, date=date(2026, 11, 26), status="built",
+                 window_start=at("2026-11-25T11:00:00"), window_end=at("2026-11-26T11:00:00"))
+    session.add(ed)
+    session.commit()
+    return ed.id
+
+
+@pytest.mark.parametrize("current, to", PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
+def test_every_transition_is_allowed_or_refused_by_the_table(engine, edition_id, current, to):
+    with engine.begin() as conn:
+        conn.execute(update(Edition.__table__).where(Edition.__table__.c.id == edition_id).values(status=current))
+        if to in lifecycle.TRANSITIONS[current]:
+            assert lifecycle.move(conn, edition_id, to) == to
+            assert lifecycle.status_of(conn, edition_id) == to
+        else:
+            with pytest.raises(Conflict, match=f"is {current}"):
+                lifecycle.move(conn, edition_id, to)
+            assert lifecycle.status_of(conn, edition_id) == current
+
+
+def test_moves_are_idempotent_and_unknown_editions_are_not_found(engine, edition_id):
+    with engine.begin() as conn:
+        assert lifecycle.hold(conn, edition_id) == lifecycle.hold(conn, edition_id) == EditionStatus.HELD
+        with pytest.raises(NotFound):
+            lifecycle.pause(conn, 987654)
+
+
+def test_final_states_have_no_way_out():
+    for final in (EditionStatus.SENT, EditionStatus.CANCELLED):  # empty can be rebuilt
+        assert lifecycle.TRANSITIONS[final] == frozenset()
+
+
+def test_resume_clears_the_reason_and_the_refusal_count(engine, edition_id):
+    with engine.begin() as conn:
+        lifecycle.start(conn, edition_id, 10)
+        lifecycle.pause(conn, edition_id, "paused after 3 refusals")
+        conn.execute(update(Edition.__table__).values(message_refusals=3))
+        lifecycle.resume(conn, edition_id)
+        row = conn.execute(Edition.__table__.select()).one()
+    assert (row.status, row.pause_reason, row.message_refusals) == ("sending", "", 0)
