@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import driver
+from newsletter.delivery import account_mail, driver
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.confirmation import send_confirmation
 from newsletter.delivery.failures import FailureClass, SendFailure
@@ -90,18 +90,32 @@ class InlineDispatcher:
             self.send_confirmation(subscription_id)
 
     def send_confirmation(self, subscription_id: int) -> None:
+        self._one_off(f"confirmation for subscription {subscription_id}",
+                      lambda session, backend: send_confirmation(session, self.settings, backend, subscription_id))
+
+    def send_welcome(self, subscription_id: int) -> None:
+        self._one_off(f"welcome for subscription {subscription_id}", lambda session, backend:
+                      account_mail.send_welcome(session, self.settings, backend, subscription_id))
+
+    def send_address_change(self, change_id: int) -> None:
+        for side in ("old", "new"):
+            self._one_off(f"address change {change_id} ({side} address)", lambda session, backend, side=side:
+                          account_mail.send_address_change(session, self.settings, backend, change_id, side))
+
+    def _one_off(self, what: str, send) -> None:
+        """One personal email, with retries after temporary failures while this process waits."""
         from newsletter import runtime
 
         settings = self.settings
         for retries in itertools.count():
             try:
                 with Session(runtime.engine_for(settings)) as session:
-                    send_confirmation(session, settings, self.backend or runtime.backend(settings), subscription_id)
+                    send(session, self.backend or runtime.backend(settings))
                 return
             except SendFailure as exc:
                 delay = driver.confirmation_retry_in(settings, retries)
                 if exc.failure_class not in (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN) or delay is None \
                         or delay > settings.inline_wait_seconds:
-                    log.warning("confirmation for subscription %s not sent: %s", subscription_id, exc)
+                    log.warning("%s not sent: %s", what, exc)
                     return
                 time.sleep(delay)

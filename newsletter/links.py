@@ -34,6 +34,9 @@ class Links:
     def confirm_path(self, subscription_id: int, key: int, nonce: int) -> str:
         return f"/confirm/{self.tokens.confirm(subscription_id, key, nonce)}"
 
+    def address_change_path(self, change_id: int, key: int, nonce: int) -> str:
+        return f"/address/{self.tokens.address_change(change_id, key, nonce)}"
+
     def edition_path(self, public_id: str, personal_token: str = "") -> str:
         return f"/editions/{public_id}" + (f"?t={personal_token}" if personal_token else "")
 
@@ -53,6 +56,9 @@ class Links:
 
     def confirm(self, subscription_id: int, key: int, nonce: int) -> str:
         return self.base + self.confirm_path(subscription_id, key, nonce)
+
+    def address_change(self, change_id: int, key: int, nonce: int) -> str:
+        return self.base + self.address_change_path(change_id, key, nonce)
 
     def edition(self, public_id: str) -> str:
         return self.base + self.edition_path(public_id)

@@ -25,8 +25,9 @@ CONTEXT_FIELDS = ("edition_id", "batch", "delivery_id")
 _SAFE_END = r"\s?#&\"'<>"  # where a token in a path or a query value ends
 
 _SECRETS = [
-    # /u/<token>, /u/<token>/reason, /preferences/<token>, /confirm/<token>
-    (re.compile(rf"(/(?:u|preferences|confirm)/)[^/{_SAFE_END}]+"), rf"\1{REDACTED}"),
+    # /u/<token>, /u/<token>/reason, /preferences/<token>, /confirm/<token>, /address/<token>,
+    # /admin/set-password/<token>
+    (re.compile(rf"(/(?:u|preferences|confirm|address|admin/set-password)/)[^/{_SAFE_END}]+"), rf"\1{REDACTED}"),
     # query values: ?t= (the edition view) and any name ending in token, password or secret
     (re.compile(rf"([?&;](?:t|[\w.-]*token|[\w.-]*password|[\w.-]*passwd|[\w.-]*secret)=)[^{_SAFE_END}]*",
                 re.IGNORECASE), rf"\1{REDACTED}"),

@@ -8,11 +8,13 @@ from newsletter.ingest.models import Feed
 from newsletter.publications.models import Publication, PublicationSection
 from newsletter.staff.models import ApiToken, AuditEntry, StaffAccount, StaffSession
 from newsletter.store.models import Article, Section
+from newsletter.subscribers.address_change import AddressChange
 from newsletter.subscribers.models import ImportJob, Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event
 
 __all__ = [
-    "Base", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold", "Edition",
+    "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold",
+    "Edition",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
     "Section", "StaffAccount", "StaffSession", "Subscriber", "Subscription", "Suppression",
 ]

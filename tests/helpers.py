@@ -38,3 +38,19 @@ def rss(items: list[dict]) -> bytes:
     return ("<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel><title>t</title>"
             "<link>https://x.example.com/</link><description>d</description>"
             + "".join(out) + "</channel></rss>").encode()
+
+
+# A second publication (publications files in tests: the sample's text + this).
+WEEKLY = """
+[[publications]]
+slug = "spacewar-weekly"
+name = "SpaceWar Weekly"
+sender_name = "SpaceWar Weekly"
+sender_address = "weekly@spacewar.example.com"
+postal_address = "Space Media Network, 1 Orbit Way, Canberra ACT 2600, Australia"
+site_url = "https://www.spacewar.example.com"
+sections = ["superpowers", "drone-war"]
+schedule = "0 7 * * 1"
+timezone = "Europe/London"
+list_id = "SpaceWar Weekly <spacewar-weekly.spacewar.example.com>"
+"""

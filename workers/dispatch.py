@@ -20,6 +20,17 @@ class CeleryDispatcher:
 
         send_confirmation.delay(subscription_id)
 
+    def send_welcome(self, subscription_id: int) -> None:
+        from workers.tasks import send_welcome
+
+        send_welcome.delay(subscription_id)
+
+    def send_address_change(self, change_id: int) -> None:
+        from workers.tasks import send_address_change
+
+        for side in ("old", "new"):
+            send_address_change.delay(change_id, side)
+
     def process_signup(self, request: SignupRequest) -> None:
         from workers.tasks import process_signup
 

@@ -8,6 +8,8 @@ dispatch_due()        beat, every minute: build and start the editions that are 
 poll_feeds()          beat, every minute: one poll_feed per feed that is due
 poll_feed(name)       one conditional GET of one feed, its entries stored
 send_confirmation(s)  the double opt-in email
+send_welcome(s)       the welcome after a confirmed sign-up
+send_address_change(c, side)  an address change: the old address told, the new one asked
 process_signup(...)   a sign-up that the web already answered
 process_bounces()     beat: read the bounce mailbox, process reports still waiting
 """
@@ -22,7 +24,7 @@ from newsletter import runtime
 from newsletter.bounces import intake as bounce_intake
 from newsletter.config import get_settings
 from newsletter.db import utcnow
-from newsletter.delivery import driver
+from newsletter.delivery import account_mail, driver
 from newsletter.delivery.confirmation import send_confirmation as send_confirmation_step
 from newsletter.delivery.failures import FailureClass, SendFailure
 from newsletter.editions.models import EditionStatus
@@ -115,6 +117,31 @@ def send_confirmation(self, subscription_id: int) -> str:
             if exc.failure_class in (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN) and delay is not None:
                 raise self.retry(exc=exc, countdown=delay) from exc
             return ""
+
+
+def _one_off(task, send) -> str:
+    """A personal email; retried later after a temporary failure, like the confirmation."""
+    settings = get_settings()
+    with Session(_engine()) as session:
+        try:
+            return send(session, settings, runtime.backend(settings))
+        except SendFailure as exc:
+            delay = driver.confirmation_retry_in(settings, task.request.retries)
+            if exc.failure_class in (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN) and delay is not None:
+                raise task.retry(exc=exc, countdown=delay) from exc
+            return ""
+
+
+@shared_task(name="newsletter.send_welcome", bind=True, max_retries=None)
+def send_welcome(self, subscription_id: int) -> str:
+    return _one_off(self, lambda s, settings, backend: account_mail.send_welcome(s, settings, backend,
+                                                                                  subscription_id))
+
+
+@shared_task(name="newsletter.send_address_change", bind=True, max_retries=None)
+def send_address_change(self, change_id: int, side: str) -> str:
+    return _one_off(self, lambda s, settings, backend: account_mail.send_address_change(s, settings, backend,
+                                                                                         change_id, side))
 
 
 @shared_task(name="newsletter.process_signup")

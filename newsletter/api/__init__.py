@@ -8,6 +8,8 @@ from fastapi import APIRouter, FastAPI
 from newsletter.api import (
     docs,
     import_routes,
+    operator_routes,
+    preview_routes,
     publication_routes,
     session_routes,
     staff_routes,
@@ -24,7 +26,7 @@ IMPORT_PATH = PREFIX + import_routes.PATH
 def router() -> APIRouter:
     api = APIRouter(prefix=PREFIX)
     for module in (session_routes, subscriber_routes, suppression_routes, import_routes, staff_routes,
-                   publication_routes):
+                   publication_routes, operator_routes, preview_routes):
         api.include_router(module.router)
     return api
 

@@ -14,6 +14,8 @@ from newsletter.delivery import control
 from newsletter.editions import control as edition_control
 from newsletter.editions.build import build_edition
 from newsletter.editions.models import EditionStatus as E
+from newsletter.operators import editions as operator_editions
+from newsletter.staff.access import cli_actor
 
 
 def register(app: typer.Typer, editions_app: typer.Typer) -> None:
@@ -58,27 +60,27 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
         if watch:
             follow_edition(engine, edition_id, console)
 
-    def _control(edition_id: int, action, *args) -> None:
-        engine = runtime.engine_for(get_settings())
-        with engine.begin() as conn:
-            status = action(conn, edition_id, *args)
+    def _control(edition_id: int, action) -> None:
+        """The same audited function as the console and the API (operators/editions.py)."""
+        with session_scope() as session:
+            status = action(session, cli_actor(), edition_id)
         console.print(f"edition {edition_id}: {status}")
 
     @editions_app.command("pause")
     def editions_pause(edition_id: int):
         """Stop sending at the next message; resume continues from the checkpoint."""
-        _control(edition_id, control.pause)
+        _control(edition_id, operator_editions.pause)
 
     @editions_app.command("resume")
     def editions_resume(edition_id: int, watch: bool = typer.Option(False, "--watch")):
         """Continue a paused edition (after fixing what paused it)."""
-        _control(edition_id, control.resume)
+        _control(edition_id, operator_editions.resume)
         _deliver(edition_id, E.SENDING, watch)
 
     @editions_app.command("cancel")
     def editions_cancel(edition_id: int):
         """Send nothing more of this edition (a new send of its date needs `send --force`)."""
-        _control(edition_id, control.cancel)
+        _control(edition_id, operator_editions.cancel)
 
     @editions_app.command("release-domain")
     def editions_release_domain(edition_id: int, domain: str):
@@ -95,7 +97,7 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
 
         The items it replaces are kept in the edition's history."""
         with session_scope() as session:
-            result = edition_control.rebuild(session, edition_id)
+            result = operator_editions.rebuild(session, cli_actor(), edition_id)
             d = result.diff
             console.print(f"edition {edition_id} rebuilt: {result.edition.status}, {len(result.edition.items)} "
                           f"headlines ({len(d.new)} new, {len(d.gone)} gone, {len(d.moved)} moved; "
@@ -106,14 +108,14 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
     def editions_hold(edition_id: int, reason: str = typer.Option("", help="kept in the edition's history")):
         """Keep an edition that has not started from being sent (by the scheduler or `send`)."""
         with session_scope() as session:
-            status = edition_control.hold(session, edition_id, reason)
+            status = operator_editions.hold(session, cli_actor(), edition_id, reason)
         console.print(f"edition {edition_id}: {status} (`newsletter editions release {edition_id}` to let it go)")
 
     @editions_app.command("release")
     def editions_release(edition_id: int, reason: str = typer.Option("", help="kept in the edition's history")):
         """Let a held edition go: the scheduler starts it when due, or `send` now."""
         with session_scope() as session:
-            status = edition_control.release(session, edition_id, reason)
+            status = operator_editions.release(session, cli_actor(), edition_id, reason)
         console.print(f"edition {edition_id}: {status}")
 
     edition_views.register(editions_app)

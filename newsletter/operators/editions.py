@@ -1,6 +1,8 @@
-"""Editions as operators see them (progress, failures by class, holds, pauses) and the
-operator's actions on a send: pause, resume, cancel, each role-checked and audited.
-The state changes themselves are delivery/control.py's."""
+"""Editions as operators see them (progress, failures by class, holds, pauses, headlines
+and history) and the operator's actions: pause, resume, cancel a send; rebuild, hold,
+release an edition before it goes out. Each action is role-checked and audited; the
+state changes themselves are delivery/control.py's and editions/control.py's. The
+console, the API and the command line call these."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from newsletter.delivery import control
 from newsletter.delivery.models import Delivery
-from newsletter.delivery.report import Report, report
+from newsletter.delivery.report import FailureGroup, Report, failures_by_class, report
+from newsletter.editions import control as edition_control
 from newsletter.editions.models import Edition, EditionStatus
-from newsletter.errors import InvalidInput
-from newsletter.lookups import with_publication_slug
+from newsletter.editions.overview import EditionDetail, edition_detail
+from newsletter.errors import InvalidInput, NotFound
+from newsletter.lookups import valid_id, with_publication_slug
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
@@ -72,6 +76,8 @@ def edition(session: Session, actor: Actor, edition_id: int) -> dict:
 
 
 def _act(session: Session, actor: Actor, edition_id: int, verb: str, action) -> str:
+    require(actor, Permission.EDITIONS)
+    _in_range(edition_id)
     with change(session, actor, Permission.EDITIONS, f"edition.{verb}", f"edition:{edition_id}") as ch:
         status = action(session.connection(), edition_id)
         ch.detail = {"status": status}
@@ -89,3 +95,55 @@ def resume(session: Session, actor: Actor, edition_id: int) -> str:
 
 def cancel(session: Session, actor: Actor, edition_id: int) -> str:
     return _act(session, actor, edition_id, "cancel", control.cancel)
+
+
+def _in_range(edition_id: int) -> None:
+    if not valid_id(edition_id):
+        raise NotFound(f"no edition {edition_id}")
+
+
+def rebuild(session: Session, actor: Actor, edition_id: int) -> edition_control.Rebuilt:
+    """Run the selection again with the same cut-off (only before sending starts)."""
+    require(actor, Permission.EDITIONS)
+    _in_range(edition_id)
+    with change(session, actor, Permission.EDITIONS, "edition.rebuild", f"edition:{edition_id}") as ch:
+        done = edition_control.rebuild(session, edition_id)
+        ch.detail = {"status": done.edition.status, "headlines": len(done.edition.items),
+                     "before": len(done.before), "new": len(done.diff.new), "gone": len(done.diff.gone),
+                     "moved": len(done.diff.moved)}
+    return done
+
+
+def hold(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
+    require(actor, Permission.EDITIONS)
+    _in_range(edition_id)
+    with change(session, actor, Permission.EDITIONS, "edition.hold", f"edition:{edition_id}") as ch:
+        status = edition_control.hold(session, edition_id, reason)
+        ch.detail = {"status": status, "reason": reason[:200]}
+    return status
+
+
+def release(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
+    require(actor, Permission.EDITIONS)
+    _in_range(edition_id)
+    with change(session, actor, Permission.EDITIONS, "edition.release", f"edition:{edition_id}") as ch:
+        status = edition_control.release(session, edition_id, reason)
+        ch.detail = {"status": status, "reason": reason[:200]}
+    return status
+
+
+def failures(session: Session, actor: Actor, edition_id: int, per_class: int = 10) -> list[FailureGroup]:
+    """Failed deliveries by class, each with its first recipients and their errors."""
+    require(actor, Permission.READ)
+    _in_range(edition_id)
+    return failures_by_class(session.connection(), edition_id, per_class)
+
+
+def contents(session: Session, actor: Actor, edition_id: int) -> EditionDetail:
+    """Headlines and history (rebuilt, held, released, replaced)."""
+    require(actor, Permission.READ)
+    _in_range(edition_id)
+    found = edition_detail(session, edition_id)
+    if found is None:
+        raise NotFound(f"no edition {edition_id}")
+    return found

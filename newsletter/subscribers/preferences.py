@@ -1,4 +1,9 @@
-"""The preference centre's changes: sections and subscriptions per publication."""
+"""The preference centre's changes, each the person's own act from their authenticated
+link: sections and subscriptions per publication (leave, come back, add another
+publication: no double opt-in, since the link already proves the address, and never
+past a suppression that is not their own unsubscribe: lifecycle.py's rules), their
+name, everything held about them, and their own erasure. Address changes are
+address_change.py's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,9 +11,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.errors import Conflict
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
+from newsletter.subscribers.erase import erase_rows
+from newsletter.subscribers.export import person_data
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
+from newsletter.subscribers.service import clean_name
 from newsletter.tracking.models import EventKind, Method
 
 
@@ -70,3 +79,57 @@ def unsubscribe_all(session: Session, subscriber: Subscriber, method: Method, ed
             changed += lifecycle.unsubscribe(session, subscriber, choice.publication, method, edition_id)
     return changed
 
+
+
+def others(session: Session, subscriber: Subscriber) -> list[Publication]:
+    """Active publications the person has no subscription to (yet)."""
+    mine = select(Subscription.publication_id).where(Subscription.subscriber_id == subscriber.id)
+    return list(session.scalars(select(Publication).where(Publication.active.is_(True), Publication.id.not_in(mine))
+                                .order_by(Publication.name)))
+
+
+def add(session: Session, subscriber: Subscriber, wanted: dict[int, set[str]], secret: str) -> int:
+    """Subscribe to other publications (publication id -> sections; empty: every section).
+    Conflict, nothing added, when something only an admin can lift stands in the way."""
+    offered = {p.id: p for p in others(session, subscriber)}
+    added = 0
+    for pid, sections in wanted.items():
+        pub = offered.get(pid)
+        if pub is None:
+            continue  # subscribed meanwhile, or not offered: the form is stale
+        known = [s.slug for s in pub.ordered_sections()]
+        chosen = [s for s in known if s in sections] or None
+        try:
+            lifecycle.activate(session, subscriber, pub, chosen, Method.PREFERENCE_CENTRE, EventKind.SUBSCRIBE,
+                               secret=secret)
+        except Conflict:
+            raise Conflict(f"{pub.name} cannot be added for your address from here (it was stopped after a "
+                           "bounce, a complaint or by us); please write to us") from None
+        added += 1
+    session.flush()
+    return added
+
+
+def rename(session: Session, subscriber: Subscriber, name: str) -> bool:
+    """InvalidInput for a name with control characters or over 200 characters."""
+    name = clean_name(name)
+    if name == subscriber.name:
+        return False
+    subscriber.name = name
+    lifecycle.record_event(session, EventKind.PROFILE, Method.PREFERENCE_CENTRE, subscriber.id, None, detail="name")
+    session.flush()
+    return True
+
+
+def download(session: Session, subscriber: Subscriber) -> dict:
+    """Everything held about them: the same document as an admin's data export."""
+    return person_data(session, subscriber)
+
+
+def erase_self(session: Session, secret: str, subscriber: Subscriber) -> str:
+    """The same erasure as an admin's (erase.py), in the caller's transaction; returns the
+    address, for the caller to forget outside the database once this commits
+    (erase.forget_outside: sign-up counters and outbox files)."""
+    email = subscriber.email
+    erase_rows(session, secret, subscriber)
+    return email

@@ -54,6 +54,13 @@ class PreferencesClaim:
 
 
 @dataclass(frozen=True)
+class AddressClaim:
+    change_id: int  # the pending change (subscribers/address_change.py), never the address
+    key: int
+    nonce: int
+
+
+@dataclass(frozen=True)
 class ConfirmClaim:
     subscription_id: int
     key: int
@@ -107,6 +114,7 @@ class Tokens:
         self._preferences_signer = _IntsSigner(self._preferences)
         self._confirm = URLSafeTimedSerializer(secret, salt="confirm-subscription")
         self._csrf = URLSafeTimedSerializer(secret, salt="csrf")
+        self._address = URLSafeTimedSerializer(secret, salt="address-change")
         # itsdangerous derives the key for the purpose; the MAC is ours (its signatures
         # are case-sensitive base64). Made once: one token per message sent.
         self._verp_key = Signer(secret, salt="verp-bounce", digest_method=hashlib.sha256).derive_key()
@@ -133,6 +141,13 @@ class Tokens:
 
     def read_confirm(self, token: str, max_age: int) -> ConfirmClaim:
         return ConfirmClaim(*_ints(self._load(self._confirm, token, max_age=max_age), 3))
+
+    # a change of address, confirmed from the new address: expires
+    def address_change(self, change_id: int, key: int, nonce: int) -> str:
+        return self._address.dumps([change_id, key, nonce])
+
+    def read_address_change(self, token: str, max_age: int) -> AddressClaim:
+        return AddressClaim(*_ints(self._load(self._address, token, max_age=max_age), 3))
 
     # VERP: the envelope sender of one delivery, so that a bounce names the delivery
     def verp(self, delivery_id: int) -> str:

@@ -21,6 +21,7 @@ from newsletter.config import Settings, get_settings
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.web import (
+    admin,
     bounce_routes,
     edition_routes,
     health,
@@ -40,6 +41,8 @@ def error_response(request: Request, status: int, title: str, message: str,
     if request.url.path.startswith("/api/"):
         return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": message},
                             status_code=status, media_type="application/problem+json", headers=headers)
+    if admin.is_console(request.url.path):
+        return admin.error_page(request, status, title, message, headers)
     page = request.app.state.web.page("error.html", status=status, title=title, message=message)
     if headers:
         page.headers.update(headers)
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bounce_routes.router)  # POST /bounces/inbound (relays, shared secret)
     app.include_router(metrics_routes.router)  # /metrics (Prometheus)
     api.include(app)  # /api/v1 (newsletter/api/)
+    admin.include(app)  # /admin, the console (newsletter/web/admin/)
 
     @app.exception_handler(InvalidToken)
     async def invalid_token(request: Request, exc: InvalidToken):
@@ -126,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Bounce reports carry the returned message, imports a whole list: their own, larger limits.
     app.add_middleware(BodyLimit, limit=settings.web_max_body_bytes,
                        overrides={bounce_routes.PATH: settings.bounce_max_bytes,
-                                  api.IMPORT_PATH: settings.import_max_bytes})
+                                  api.IMPORT_PATH: settings.import_max_bytes,
+                                  admin.IMPORT_PATH: settings.import_max_bytes})
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     return app

@@ -110,11 +110,12 @@ def confirm_page(request: Request, token: str):
 
 
 @router.post("/confirm/{token}")
-def confirm_post(request: Request, token: str):
+def confirm_post(request: Request, token: str, background: BackgroundTasks):
     w = ctx(request)
     claim = w.tokens.read_confirm(token, w.settings.confirm_link_max_age_seconds)
     with w.session() as s:
         sub = confirm(s, claim)
         pub = s.get(Publication, sub.publication_id)
+        background.add_task(w.dispatcher.send_welcome, sub.id)  # once this commits and is answered
         return w.page("confirmed.html", publication=pub,
                       preferences_url=w.links.preferences_path(sub.subscriber_id, sub.subscriber.token_key))

@@ -193,5 +193,10 @@ def test_edition_control_and_what_the_operator_sees(run, tmp_path):
         assert "3 in total, 3 recorded, 0 to go" in status and "messages/s since the start" in status
         out = run("editions", "rebuild", "2", ok=False)
         assert out.returncode == 2 and "only an edition that has not started sending" in out.stderr
+        # The same audited functions as the console and the API; a refused act is not recorded.
+        audited = query(tmp_path, "SELECT action, via, target FROM audit_log WHERE action LIKE 'edition.%' "
+                                  "ORDER BY id")
+        assert audited == [(f"edition.{verb}", "cli", "edition:1") for verb in ("hold", "rebuild", "release",
+                                                                                  "cancel")]
     finally:
         smtp.stop()

@@ -18,6 +18,8 @@ TOKEN = "WzEsMiwzLG51bGxd.Xk3-aB_c9"
     (f"POST /u/{TOKEN}/reason", "POST /u/[redacted]/reason"),
     (f"https://news.example.com/preferences/{TOKEN}?x=1", "https://news.example.com/preferences/[redacted]?x=1"),
     (f"/confirm/{TOKEN}", "/confirm/[redacted]"),
+    (f'"POST /address/{TOKEN} HTTP/1.1" 200', '"POST /address/[redacted] HTTP/1.1" 200'),
+    (f"https://news.example.com/admin/set-password/{TOKEN}", "https://news.example.com/admin/set-password/[redacted]"),
     (f"/editions/abc?t={TOKEN}", "/editions/abc?t=[redacted]"),
     (f"/x?a=1&token={TOKEN}&b=2", "/x?a=1&token=[redacted]&b=2"),
     ("/x?csrf_token=abc&Password=hunter2", "/x?csrf_token=[redacted]&Password=[redacted]"),

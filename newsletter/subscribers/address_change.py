@@ -1,0 +1,117 @@
+"""A subscriber changes their address: asked from the preference centre, done only when
+the link sent to the new address is used.
+
+    request (preference centre) --> pending row --> emails (account_mail.py):
+        the old address is told; the new one gets the link (or, if it is someone
+        else's, a note that nothing changed; if it must never be mailed, nothing)
+    confirm (the new address's link) --> the address changes, old links stop working
+
+Nothing the person who asks can see depends on the new address: the answer is the same
+whether it is free, another subscriber's or suppressed, and the emails are decided and
+sent after the answer. People are never merged: an address that already belongs to a
+subscriber is refused when the link is used, and one that an admin, a hard bounce, a
+complaint or an erasure suppressed for every publication is never taken over. The
+person's own unsubscribes move with them (they are theirs); every other suppression
+stays with the old address (it is about that mailbox).
+
+Tokens and links name the pending row, never an address; a newer request replaces the
+older one (one pending change per subscriber).
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, String, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from newsletter.db import Base, UTCDateTime, utcnow
+from newsletter.errors import Conflict, InvalidInput
+from newsletter.subscribers import lifecycle
+from newsletter.subscribers.models import OWN_SUPPRESSIONS, Subscriber, Suppression, new_token_key
+from newsletter.subscribers.service import normalise_email
+from newsletter.tracking.models import EventKind, Method
+from newsletter.tracking.tokens import AddressClaim, InvalidToken, check_key
+
+
+class AddressChange(Base):
+    __tablename__ = "address_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), unique=True)
+    new_email: Mapped[str] = mapped_column(String(320))
+    nonce: Mapped[int] = mapped_column(BigInteger)  # the link carries it; a newer request replaces it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Target(StrEnum):
+    """What the new address is, decided when the emails go out (never shown to the asker)."""
+
+    FREE = "free"
+    TAKEN = "taken"  # another subscriber's
+    NEVER = "never"  # suppressed for every publication by an admin, a bounce, a complaint, an erasure
+
+
+def request_change(session: Session, subscriber: Subscriber, new_address: str) -> AddressChange:
+    """Record the request (InvalidInput for a malformed address or the current one)."""
+    email = normalise_email(new_address)
+    if email == subscriber.email:
+        raise InvalidInput("that is already your address")
+    change = session.scalar(select(AddressChange).where(AddressChange.subscriber_id == subscriber.id))
+    if change is None:
+        change = AddressChange(subscriber_id=subscriber.id)
+        session.add(change)
+    change.new_email, change.nonce, change.created_at = email, secrets.randbits(62) or 1, utcnow()
+    session.flush()
+    return change
+
+
+def pending(session: Session, subscriber: Subscriber) -> AddressChange | None:
+    return session.scalar(select(AddressChange).where(AddressChange.subscriber_id == subscriber.id))
+
+
+def target_of(session: Session, secret: str, email: str, subscriber_id: int) -> Target:
+    """NEVER first: an address that must not be mailed is not mailed, whoever holds it."""
+    if lifecycle.admin_only_suppression(session, email, None, secret) is not None:
+        return Target.NEVER
+    other = session.scalar(select(Subscriber.id).where(Subscriber.email == email, Subscriber.id != subscriber_id))
+    return Target.TAKEN if other is not None else Target.FREE
+
+
+def claimed(session: Session, claim: AddressClaim) -> tuple[AddressChange, Subscriber]:
+    """The pending change a link names, if the link is still the one that counts."""
+    change = session.get(AddressChange, claim.change_id) if claim.change_id < 2**31 else None
+    subscriber = session.get(Subscriber, change.subscriber_id) if change is not None else None
+    check_key(subscriber, claim.key)
+    if change.nonce != claim.nonce:
+        raise InvalidToken("this link was replaced by a newer one: use the most recent email")
+    return change, subscriber
+
+
+def confirm(session: Session, secret: str, claim: AddressClaim) -> Subscriber:
+    """The owner of the new address confirms: the subscriber's address becomes it, their
+    own unsubscribes move along, and every old link stops working (a new link key).
+    Conflict, with nothing changed, when the address cannot be taken over."""
+    change, subscriber = claimed(session, claim)
+    old, new = subscriber.email, change.new_email
+    if target_of(session, secret, new, subscriber.id) != Target.FREE:
+        raise Conflict("this address cannot take over the subscription (it already has one of its own, or "
+                       "must not be mailed); nothing was changed")
+    for row in session.scalars(select(Suppression).where(Suppression.email == old,
+                                                         Suppression.reason.in_(list(OWN_SUPPRESSIONS)))):
+        lifecycle.suppress(session, new, row.publication_id, row.reason)
+        session.delete(row)
+    session.delete(change)
+    try:
+        session.execute(update(Subscriber).where(Subscriber.id == subscriber.id)
+                        .values(email=new, token_key=new_token_key()))
+        session.flush()
+    except IntegrityError:  # the address became a subscriber's since the check
+        raise Conflict("this address already has a subscription of its own; nothing was changed") from None
+    session.refresh(subscriber)
+    lifecycle.record_event(session, EventKind.PROFILE, Method.PREFERENCE_CENTRE, subscriber.id, None,
+                           detail="email")
+    session.flush()
+    return subscriber

@@ -1,0 +1,59 @@
+"""Editions: the list (by publication and state), one edition (progress that updates
+itself while it sends, failures by class with who and why, held domains, headlines,
+history) and the operators' actions: pause, resume, cancel a send; rebuild, hold,
+release before it goes out. operators/editions.py checks and records each."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Path, Request
+
+from newsletter.editions.models import EditionStatus
+from newsletter.errors import InvalidInput
+from newsletter.operators import editions, publications
+from newsletter.text import one_line
+from newsletter.web.admin.console import Form, Id, console, done
+from newsletter.web.admin.dashboard_routes import LIVE, meter
+from newsletter.web.pages import ctx
+
+router = APIRouter()
+Action = Annotated[str, Path(pattern=r"^(pause|resume|cancel|rebuild|hold|release)$")]
+DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled", "rebuild": "rebuilt", "hold": "held",
+        "release": "released"}
+
+
+@router.get("/admin/editions")
+def editions_page(request: Request):
+    q = request.query_params
+    publication, status, before = q.get("publication", "")[:64], q.get("status", "")[:32], q.get("before", "")
+    if before and (not before.isdigit() or not 0 < int(before) < 2**31):
+        raise InvalidInput("before must be an edition id")
+    with console(request) as c:
+        items, cursor = editions.editions(c.db, c.actor, publication, status, int(before) if before else None, 50)
+        return c.page("editions.html", items=items, cursor=cursor, publication=publication, state=status,
+                      statuses=[s.value for s in EditionStatus], pubs=publications.publications(c.db, c.actor))
+
+
+@router.get("/admin/editions/{edition_id}")
+def edition_page(request: Request, edition_id: Id):
+    with console(request) as c:
+        e = editions.edition(c.db, c.actor, edition_id)
+        live = e["progress"]["status"] in LIVE
+        return c.page("edition.html", polls=live, e=e, live=live, meter=meter(e["progress"]),
+                      contents=editions.contents(c.db, c.actor, edition_id),
+                      failures=editions.failures(c.db, c.actor, edition_id))
+
+
+@router.post("/admin/editions/{edition_id}/{action}")
+def act(request: Request, edition_id: Id, action: Action, form: Form, background: BackgroundTasks):
+    reason = one_line(str(form.get("reason", "")))[:500]
+    with console(request, form) as c:
+        if action in ("pause", "resume", "cancel"):
+            getattr(editions, action)(c.db, c.actor, edition_id)
+        elif action == "rebuild":
+            editions.rebuild(c.db, c.actor, edition_id)
+        else:
+            getattr(editions, action)(c.db, c.actor, edition_id, reason)
+    if action == "resume":  # once the change is committed: the senders pick up from the checkpoint
+        background.add_task(ctx(request).dispatcher.deliver_edition, edition_id)
+    return done(f"/admin/editions/{edition_id}", DONE[action])

@@ -1,0 +1,92 @@
+"""Changing one's address: the pending change, what the new address is (free, someone
+else's, never to be mailed: erased ones included), and the confirmation, which moves the
+person's own unsubscribes, leaves every other suppression with the old address, ends
+every old link and merges nobody."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from newsletter.errors import Conflict, InvalidInput
+from newsletter.limits import Counters
+from newsletter.staff.access import cli_actor
+from newsletter.subscribers import address_change, erase, lifecycle
+from newsletter.subscribers.address_change import Target, confirm, request_change, target_of
+from newsletter.subscribers.models import Subscriber, Suppression, SuppressionReason
+from newsletter.subscribers.service import add_subscriber
+from newsletter.tracking.models import Event, Method
+from newsletter.tracking.tokens import AddressClaim, InvalidToken
+
+SECRET = "test-secret-key-for-signing"
+
+
+@pytest.fixture
+def ann(session, publication):
+    sub = add_subscriber(session, publication, "ann@example.org", "Ann")
+    session.commit()
+    return sub.subscriber
+
+
+
+def test_a_request_is_checked_and_a_newer_one_replaces_it(session, ann):
+    with pytest.raises(InvalidInput):
+        request_change(session, ann, "not an address")
+    with pytest.raises(InvalidInput, match="already your address"):
+        request_change(session, ann, " ANN@example.org ")
+    first = request_change(session, ann, "Ann.New@Example.org")
+    nonce = first.nonce
+    second = request_change(session, ann, "ann.other@example.org")
+    assert second.id == first.id and second.nonce != nonce and second.new_email == "ann.other@example.org"
+    assert session.scalar(select(Subscriber.email).where(Subscriber.id == ann.id)) == "ann@example.org"
+    with pytest.raises(InvalidToken, match="replaced by a newer one"):
+        confirm(session, SECRET, AddressClaim(first.id, ann.token_key, nonce))
+
+
+def test_what_the_new_address_is(session, settings, publication, ann):
+    add_subscriber(session, publication, "bob@example.org", "Bob")
+    lifecycle.suppress(session, "bounced@example.org", None, SuppressionReason.HARD_BOUNCE)
+    lifecycle.suppress(session, "left@example.org", publication.id, SuppressionReason.UNSUBSCRIBE)
+    cara = add_subscriber(session, publication, "cara@example.org", "Cara").subscriber
+    session.commit()
+    erase.erase(session.get_bind(), settings, Counters(), cli_actor(), cara.id)
+    assert target_of(session, SECRET, "free@example.org", ann.id) == Target.FREE
+    assert target_of(session, SECRET, "left@example.org", ann.id) == Target.FREE  # no one's, not barred
+    assert target_of(session, SECRET, "bob@example.org", ann.id) == Target.TAKEN
+    assert target_of(session, SECRET, "bounced@example.org", ann.id) == Target.NEVER
+    assert target_of(session, SECRET, "cara@example.org", ann.id) == Target.NEVER  # erased: by its hash
+
+
+def test_confirming_moves_the_person_not_the_mailbox(session, publication, ann):
+    lifecycle.unsubscribe(session, ann, publication, Method.LINK)  # theirs: moves along
+    lifecycle.suppress(session, "ann@example.org", None, SuppressionReason.ADMIN)  # about the mailbox: stays
+    change = request_change(session, ann, "ann.new@example.org")
+    old_key = ann.token_key
+    moved = confirm(session, SECRET, AddressClaim(change.id, old_key, change.nonce))
+    session.commit()
+    assert moved.id == ann.id and moved.email == "ann.new@example.org" and moved.token_key != old_key
+    rows = {(s.email, s.reason) for s in session.scalars(select(Suppression))}
+    assert rows == {("ann.new@example.org", "unsubscribe"), ("ann@example.org", "admin")}
+    assert session.scalar(select(Event.detail).order_by(Event.id.desc()).limit(1)) == "email"
+    assert address_change.pending(session, moved) is None
+    with pytest.raises(InvalidToken):  # the link works once
+        confirm(session, SECRET, AddressClaim(change.id, old_key, change.nonce))
+
+
+def test_nobody_is_merged(session, publication, ann):
+    change = request_change(session, ann, "bob@example.org")
+    add_subscriber(session, publication, "bob@example.org", "Bob")  # taken after the request
+    with pytest.raises(Conflict, match="nothing was changed"):
+        confirm(session, SECRET, AddressClaim(change.id, ann.token_key, change.nonce))
+    session.rollback()
+    assert session.scalar(select(Subscriber.email).where(Subscriber.id == ann.id)) == "ann@example.org"
+    with pytest.raises(InvalidToken):  # a link for someone else's key is nobody's
+        confirm(session, SECRET, AddressClaim(change.id, ann.token_key + 1, change.nonce))
+
+
+def test_an_erasure_takes_the_pending_change_with_it(session, settings, ann):
+    change = request_change(session, ann, "ann.new@example.org")
+    session.commit()
+    change_id = change.id
+    erase.erase(session.get_bind(), settings, Counters(), cli_actor(), ann.id)
+    session.expire_all()
+    assert session.get(address_change.AddressChange, change_id) is None
