@@ -26,6 +26,6 @@ lint: install
 test: install test-env lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# Unit tests only: no servers, no subprocesses; for the edit-run loop.
+# Unit tests on SQLite only: no servers, no subprocesses; for the edit-run loop.
 test-fast: install lint
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not postgres"

@@ -115,19 +115,19 @@ def rebuild(session: Session, actor: Actor, edition_id: int) -> edition_control.
 
 
 def hold(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
-    require(actor, Permission.EDITIONS)
-    _in_range(edition_id)
-    with change(session, actor, Permission.EDITIONS, "edition.hold", f"edition:{edition_id}") as ch:
-        status = edition_control.hold(session, edition_id, reason)
-        ch.detail = {"status": status, "reason": reason[:200]}
-    return status
+    return _with_reason(session, actor, edition_id, reason, "edition.hold", edition_control.hold)
 
 
 def release(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
+    return _with_reason(session, actor, edition_id, reason, "edition.release", edition_control.release)
+
+
+def _with_reason(session: Session, actor: Actor, edition_id: int, reason: str, action: str, step) -> str:
+    """Hold and release: the same checks and audit entry around edition_control's step."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
-    with change(session, actor, Permission.EDITIONS, "edition.release", f"edition:{edition_id}") as ch:
-        status = edition_control.release(session, edition_id, reason)
+    with change(session, actor, Permission.EDITIONS, action, f"edition:{edition_id}") as ch:
+        status = step(session, edition_id, reason)
         ch.detail = {"status": status, "reason": reason[:200]}
     return status
 

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from newsletter.db import utcnow
+from newsletter.editions.models import EditionStatus
 from newsletter.operators import editions, publications
 from newsletter.tracking import figures
 from newsletter.web.admin.console import console
 
 router = APIRouter()
-LIVE = ("sending", "paused")
+LIVE = (EditionStatus.SENDING, EditionStatus.PAUSED)
 CHART_W, CHART_H, BAR_GAP = 350, 120, 8
 
 
