@@ -1,12 +1,12 @@
 """What operators do besides pause, resume and cancel: /api/v1/editions/{id}/rebuild|hold|
 release (before an edition goes out: run its selection again with the same cut-off, keep
-it from being sent, let it go), and /api/v1/feeds (what each feed's polls did; a poll
-now, a conditional GET all the same)."""
+it from being sent, let it go), held-domains/{domain}/release (after policy refusals), and
+/api/v1/feeds (what each feed's polls did; a poll now, a conditional GET all the same)."""
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Request
 from pydantic import Field
 
 from newsletter.api.auth import Caller
@@ -16,6 +16,7 @@ from newsletter.operators import editions, feeds
 from newsletter.web.pages import ctx
 
 router = APIRouter(tags=["publications and editions"])
+Domain = Annotated[str, Path(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.-]+$")]
 FeedName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 
@@ -47,6 +48,16 @@ def hold_edition(request: Request, actor: Caller, edition_id: Id, body: Reason |
 def release_edition(request: Request, actor: Caller, edition_id: Id, body: Reason | None = None):
     with ctx(request).session() as s:
         return {"id": edition_id, "status": editions.release(s, actor, edition_id, body.reason if body else "")}
+
+
+@router.post("/editions/{edition_id}/held-domains/{domain}/release",
+             summary="Let a domain held after policy refusals receive this edition again (operators)")
+def release_domain(request: Request, actor: Caller, edition_id: Id, domain: Domain, background: BackgroundTasks):
+    w = ctx(request)
+    with w.session() as s:
+        released = editions.release_domain(s, actor, edition_id, domain)
+    background.add_task(w.dispatcher.deliver_edition, edition_id)  # once the release is committed
+    return {"id": edition_id, "domain": domain.lower(), "released": released}
 
 
 @router.get("/feeds", tags=["feeds"], summary="Feeds: last success, last error, articles added, next poll")

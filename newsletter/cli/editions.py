@@ -10,8 +10,6 @@ from newsletter.cli import edition_views
 from newsletter.cli.common import console, edition_date, fail, publication, session_scope
 from newsletter.cli.progress import follow_edition
 from newsletter.config import get_settings
-from newsletter.delivery import control
-from newsletter.editions import control as edition_control
 from newsletter.editions.build import build_edition
 from newsletter.editions.models import EditionStatus as E
 from newsletter.operators import editions as operator_editions
@@ -31,7 +29,7 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             p = publication(session, pub)
             day = edition_date(p, date)
             if force:
-                old, edition = edition_control.replace_cancelled(session, p, day, reason)
+                old, edition = operator_editions.replace_cancelled(session, cli_actor(), p, day, reason)
                 console.print(f"edition {edition.id} replaces cancelled edition {old.id} of {p.slug} for {day}: "
                               f"{edition.status}, {len(edition.items)} headlines", highlight=False)
             else:
@@ -85,9 +83,8 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
     @editions_app.command("release-domain")
     def editions_release_domain(edition_id: int, domain: str):
         """Let a recipient domain held after policy refusals receive this edition again."""
-        engine = runtime.engine_for(get_settings())
-        with engine.begin() as conn:
-            released = control.release_domain(conn, edition_id, domain)
+        with session_scope() as session:
+            released = operator_editions.release_domain(session, cli_actor(), edition_id, domain)
         console.print(f"edition {edition_id}: {released} deliveries to {domain} are pending again")
         _deliver(edition_id, E.SENDING, False)
 

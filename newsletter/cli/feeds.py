@@ -12,8 +12,9 @@ from newsletter import runtime
 from newsletter.cli.common import console, session_scope
 from newsletter.config import get_settings
 from newsletter.db import utcnow
-from newsletter.ingest import feeds as polling
 from newsletter.ingest.models import Feed
+from newsletter.operators import feeds as operator_feeds
+from newsletter.staff.access import cli_actor
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
                 select(Feed.name).where(Feed.active.is_(True)).order_by(Feed.name)))
         failed = 0
         for feed_name in names:
-            r = polling.poll_feed(engine, settings, feed_name, force=True)
+            r = operator_feeds.poll(engine, settings, cli_actor(), feed_name)
             if r.outcome == "error":
                 failed += 1
                 console.print(f"[red]{feed_name}: {r.error}[/]", highlight=False)

@@ -12,6 +12,7 @@ import typer
 
 from newsletter import runtime
 from newsletter.cli.common import console, fail, session_scope
+from newsletter.cli.progress import counting
 from newsletter.config import get_settings
 from newsletter.errors import InvalidInput
 from newsletter.staff.access import cli_actor
@@ -76,8 +77,11 @@ def register(subscribers_app: typer.Typer) -> None:
         except OSError as exc:
             fail(f"cannot read {file}: {exc}")
         settings = get_settings()
-        job = imports.import_now(runtime.engine_for(settings), settings.signing_key(), cli_actor(), pub, text,
-                                 skip_invalid)
+        rows = max(text.count("\n") - 1, 1)  # a line a row but for quoted line breaks: the bar's first guess
+        with counting(console, f"reading {file.name}", rows) as advance:
+            job = imports.import_now(runtime.engine_for(settings), settings.signing_key(), cli_actor(), pub, text,
+                                     skip_invalid, progress=advance)
+            advance(job["processed"] or 0, job["processed"] or 0)
         for item in job["errors"][:50]:
             console.print(f"[red]line {item['line']}:[/] {item['problem']}", highlight=False)
         for item in job["not_resubscribed_lines"][:50]:

@@ -6,6 +6,7 @@ console, the API and the command line call these."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -95,6 +96,29 @@ def resume(session: Session, actor: Actor, edition_id: int) -> str:
 
 def cancel(session: Session, actor: Actor, edition_id: int) -> str:
     return _act(session, actor, edition_id, "cancel", control.cancel)
+
+
+def release_domain(session: Session, actor: Actor, edition_id: int, domain: str) -> int:
+    """Let a domain held after policy refusals receive this edition again; how many
+    deliveries are pending again. The caller re-drives the edition once this commits."""
+    require(actor, Permission.EDITIONS)
+    _in_range(edition_id)
+    domain = domain.strip().lower()
+    with change(session, actor, Permission.EDITIONS, "edition.release_domain", f"edition:{edition_id}") as ch:
+        released = control.release_domain(session.connection(), edition_id, domain)
+        ch.detail = {"domain": domain[:253], "released": released}
+    return released
+
+
+def replace_cancelled(session: Session, actor: Actor, publication: Publication, day: date,
+                      reason: str) -> tuple[Edition, Edition]:
+    """A new send for the date of a cancelled edition (`send --force`): (old, new)."""
+    require(actor, Permission.EDITIONS)
+    with change(session, actor, Permission.EDITIONS, "edition.replace", f"publication:{publication.slug}") as ch:
+        old, new = edition_control.replace_cancelled(session, publication, day, reason)
+        ch.target = f"edition:{new.id}"
+        ch.detail = {"replaces": old.id, "date": day.isoformat(), "reason": reason[:200]}
+    return old, new
 
 
 def _in_range(edition_id: int) -> None:

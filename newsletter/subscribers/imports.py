@@ -11,6 +11,7 @@ command's own process; the data and the job's final counts commit together.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
 
@@ -71,10 +72,12 @@ def _set(engine: Engine, job_id: int, **values) -> None:
         conn.execute(update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values))
 
 
-def run(engine: Engine, secret: str, job_id: int, text: str) -> JobStatus:
-    """Validate, then import; never raises (the job records what happened)."""
+def run(engine: Engine, secret: str, job_id: int, text: str,
+        progress: Callable[[int], None] | None = None) -> JobStatus:
+    """Validate, then import; never raises (the job records what happened). `progress(rows
+    read)` is told as the job's own record is, for a display in the same process."""
     try:
-        return _run(engine, secret, job_id, text)
+        return _run(engine, secret, job_id, text, progress)
     except InvalidInput as exc:
         _set(engine, job_id, status=JobStatus.INVALID, message=str(exc), finished_at=utcnow())
         return JobStatus.INVALID
@@ -85,7 +88,7 @@ def run(engine: Engine, secret: str, job_id: int, text: str) -> JobStatus:
         return JobStatus.FAILED
 
 
-def _run(engine: Engine, secret: str, job_id: int, text: str) -> JobStatus:
+def _run(engine: Engine, secret: str, job_id: int, text: str, progress: Callable[[int], None] | None) -> JobStatus:
     with Session(engine) as s:
         job = s.get(ImportJob, job_id)
         if job is None or job.status != JobStatus.QUEUED:
@@ -93,7 +96,12 @@ def _run(engine: Engine, secret: str, job_id: int, text: str) -> JobStatus:
         pub = s.get(Publication, job.publication_id)
         s.expunge_all()
     _set(engine, job_id, status=JobStatus.VALIDATING)
-    read = import_rows.read(pub, text, progress=lambda n: _set(engine, job_id, processed=n))
+    def read_so_far(n: int) -> None:
+        _set(engine, job_id, processed=n)
+        if progress is not None:
+            progress(n)
+
+    read = import_rows.read(pub, text, progress=read_so_far)
     report = {"errors": read.errors[:REPORT_LIMIT], "duplicates": read.duplicates[:REPORT_LIMIT],
               "not_resubscribed": []}
     counts = {"rows": read.total, "processed": read.total, "invalid": len(read.errors),
@@ -145,11 +153,11 @@ def recent(session: Session, actor: Actor, limit: int = 20) -> list[dict]:
 
 
 def import_now(engine: Engine, secret: str, actor: Actor, publication: str, text: str,
-               skip_invalid: bool = False) -> dict:
+               skip_invalid: bool = False, progress: Callable[[int], None] | None = None) -> dict:
     """Start and run a job in this process (the command line); returns its report."""
     with Session(engine) as s:
         job_id = start(s, actor, publication, skip_invalid).id
         s.commit()
-    run(engine, secret, job_id, text)
+    run(engine, secret, job_id, text, progress)
     with Session(engine) as s:
         return get(s, actor, job_id)

@@ -197,6 +197,7 @@ def test_edition_control_and_what_the_operator_sees(run, tmp_path):
         audited = query(tmp_path, "SELECT action, via, target FROM audit_log WHERE action LIKE 'edition.%' "
                                   "ORDER BY id")
         assert audited == [(f"edition.{verb}", "cli", "edition:1") for verb in ("hold", "rebuild", "release",
-                                                                                  "cancel")]
+                                                                                  "cancel")] + [
+            ("edition.replace", "cli", "edition:2")]
     finally:
         smtp.stop()

@@ -19,7 +19,10 @@ from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import report
 from newsletter.editions.build import build_edition, window_for
 from newsletter.jobs import InlineDispatcher
+from newsletter.operators import editions as operator_editions
 from newsletter.publications.schedule import local_date
+from newsletter.staff.access import cli_actor
+from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
 from newsletter.subscribers.service import import_csv
 from newsletter.tracking.models import Event
@@ -129,8 +132,11 @@ def test_policy_refusals_from_one_domain_hold_that_domain_only(engine, settings,
     assert r.counts["held"] + r.counts["retry"] == 5 and r.counts["held"] >= 3
     # Released after the cause is fixed: they get it, once.
     smtp.handler.rcpt_reply = lambda a: None
-    with engine.begin() as conn:
-        assert control.release_domain(conn, edition_id, "blocked.example") >= 3
+    with Session(engine) as s:  # as the CLI, the console and the API do it: role-checked and audited
+        assert operator_editions.release_domain(s, cli_actor(), edition_id, "Blocked.Example ") >= 3
+        s.commit()
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "edition.release_domain")).one()
+        assert entry.target == f"edition:{edition_id}" and '"blocked.example"' in entry.detail
     settings.retry_base_seconds = 0
     with Session(engine) as s:  # the two that were refused wait for their back-off: make them due
         for d in s.scalars(select(Delivery).where(Delivery.status == "retry")):

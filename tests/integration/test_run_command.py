@@ -87,6 +87,10 @@ allow_private = true
     status = cli("feeds", "status")
     assert "wire" in status and "2 / 2" in status
     assert "wire: not modified, 0 added" in cli("feeds", "poll", "wire")  # by hand: a conditional GET, 304
+    with db.connect() as c:  # the same audited function as the console and the API
+        assert c.execute(text("SELECT action, via, target FROM audit_log WHERE action = 'feed.poll'")).all() == [
+            ("feed.poll", "cli", "feed:wire")]
+    db.dispose()
 
 
 def _get(url: str) -> int:

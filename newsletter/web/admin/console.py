@@ -151,7 +151,8 @@ DONE = {
     "suppressed": "Suppression added.", "lifted": "Suppression removed.",
     "paused": "Paused.", "resumed": "Resumed: sending goes on from where it stopped.",
     "cancelled": "Cancelled: nothing more of it is sent.", "rebuilt": "Rebuilt.", "held": "Held.",
-    "released": "Released.", "test_sent": "Test message sent.", "polled": "Feed polled.",
+    "released": "Released.", "domain_released": "Domain released: its deliveries go out with the rest.",
+    "test_sent": "Test message sent.", "polled": "Feed polled.",
     "staff_enabled": "Account enabled.", "staff_disabled": "Account disabled; its sessions ended.",
     "role_changed": "Role changed.", "revoked": "Token revoked.",
 }

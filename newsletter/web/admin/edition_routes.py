@@ -44,6 +44,15 @@ def edition_page(request: Request, edition_id: Id):
                       failures=editions.failures(c.db, c.actor, edition_id))
 
 
+@router.post("/admin/editions/{edition_id}/release-domain")
+def release_domain(request: Request, edition_id: Id, form: Form, background: BackgroundTasks):
+    domain = one_line(str(form.get("domain", "")))[:253]
+    with console(request, form) as c:
+        editions.release_domain(c.db, c.actor, edition_id, domain)
+    background.add_task(ctx(request).dispatcher.deliver_edition, edition_id)  # after the commit, as resume
+    return done(f"/admin/editions/{edition_id}", "domain_released")
+
+
 @router.post("/admin/editions/{edition_id}/{action}")
 def act(request: Request, edition_id: Id, action: Action, form: Form, background: BackgroundTasks):
     reason = one_line(str(form.get("reason", "")))[:500]

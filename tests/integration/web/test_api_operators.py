@@ -5,9 +5,13 @@ with nothing changed) and bad input (a problem document, nothing changed)."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
+from newsletter.delivery import holds
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.states import DeliveryStatus
 from newsletter.ingest.models import Feed
 from newsletter.staff.models import AuditEntry
 from tests.integration.feed_server import FeedServer
@@ -131,3 +135,37 @@ def test_bad_input_is_a_problem_document_and_changes_nothing(engine, world):
         assert answer.headers["content-type"] == "application/problem+json", path
         assert answer.json()["status"] == status and answer.json()["detail"]
         assert fingerprint(engine) == before, (method, path)
+
+
+@both
+def test_a_domain_held_after_policy_refusals_is_released_by_operators_only(engine, world):
+    e2 = world.ids["e2"]  # sending
+    with Session(engine) as s:  # two readers at example.org still to be sent
+        s.add_all([Delivery(edition_id=e2, subscriber_id=world.ids[who]) for who in ("ann", "bob")])
+        s.commit()
+    with engine.begin() as conn:
+        assert holds.count_refusal(conn, e2, "example.org", "550 5.7.1 blocked by policy", threshold=1)
+        waiting = conn.execute(select(func.count()).where(Delivery.edition_id == e2,
+                                                          Delivery.status == DeliveryStatus.HELD)).scalar()
+    assert waiting == 2
+    url = f"/api/v1/editions/{e2}/held-domains/example.org/release"
+    for role, status in ((None, 401), ("viewer", 403)):
+        before = fingerprint(engine)
+        answer = world.api[role].post(url)
+        assert answer.status_code == status and answer.headers["content-type"] == "application/problem+json"
+        assert fingerprint(engine) == before
+    for path, status in ((f"/api/v1/editions/{e2}/held-domains/other.example/release", 404),  # not held
+                         (f"/api/v1/editions/{e2}/held-domains/no_such%20domain/release", 400),
+                         ("/api/v1/editions/99999/held-domains/example.org/release", 404)):
+        before = fingerprint(engine)
+        answer = world.api["operator"].post(path)
+        assert answer.status_code == status, (path, answer.text)
+        assert answer.json()["detail"] and fingerprint(engine) == before
+    answer = world.api["operator"].post(url)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"id": e2, "domain": "example.org", "released": waiting}
+    with engine.connect() as conn:
+        assert holds.held(conn, e2) == []
+    with Session(engine) as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "edition.release_domain")).one()
+    assert (entry.via, entry.target, entry.actor) == ("api", f"edition:{e2}", "operator@staff.example.org")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
+from newsletter.delivery import holds
 from newsletter.ingest.models import Feed
 from newsletter.staff.models import ApiToken, AuditEntry, StaffAccount
 from newsletter.subscribers.models import Subscriber, Suppression
@@ -97,6 +98,7 @@ class Form:
 
 FORMS = [
     Form("/admin/editions/{e2}/pause", "operator"), Form("/admin/editions/{e2}/resume", "operator"),
+    Form("/admin/editions/{e2}/release-domain", "operator", {"domain": "example.org"}),
     Form("/admin/editions/{e3}/hold", "operator", {"reason": "check the lead"}),
     Form("/admin/editions/{e3}/release", "operator"), Form("/admin/editions/{e3}/cancel", "operator"),
     Form("/admin/editions/{e4}/rebuild", "operator"),
@@ -139,6 +141,8 @@ def _post(world, role, form: Form, ids: dict, csrf: str | None = None):
 
 @both
 def test_every_form_for_every_role(engine, world):
+    with engine.begin() as conn:  # a domain held after policy refusals, for its release
+        holds.count_refusal(conn, world.ids["e2"], "example.org", "550 5.7.1 blocked by policy", threshold=1)
     for form in FORMS:
         ids = _ids_so_far(engine, world.ids)
         for role in (None, *ROLES):
@@ -162,7 +166,10 @@ def test_every_form_for_every_role(engine, world):
         assert s.scalar(select(Subscriber.id).where(Subscriber.email == "dan@example.org")) is None  # erased
         assert s.scalar(select(Feed.total_added).where(Feed.name == "wire")) == 2  # polled
     actions = [a for a, _ in done]
-    for expected in ("edition.pause", "edition.resume", "edition.hold", "edition.release", "edition.rebuild",
+    with engine.connect() as conn:
+        assert holds.held(conn, world.ids["e2"]) == []
+    for expected in ("edition.pause", "edition.resume", "edition.release_domain",
+                     "edition.hold", "edition.release", "edition.rebuild",
                      "edition.cancel", "edition.test_send", "feed.poll", "subscriber.create", "subscriber.update",
                      "subscriber.resubscribe", "suppression.add", "suppression.remove", "import.start",
                      "staff.add", "staff.role", "staff.password_link", "staff.disable", "staff.enable",
