@@ -125,6 +125,9 @@ class Settings(BaseSettings):
         if self.visibility_timeout <= self.lease_seconds:
             raise ValueError(f"NEWSLETTER_VISIBILITY_TIMEOUT ({self.visibility_timeout}s) must be longer than "
                              f"NEWSLETTER_LEASE_SECONDS ({self.lease_seconds}s)")
+        # The sweep interval has no such bound: the sweeper takes back only rows whose
+        # claim is older than a lease (delivery/driver.py), so any interval is safe and it
+        # only sets how soon a dead sender's rows go out again.
         if self.relay_down_retry_seconds >= self.visibility_timeout:
             raise ValueError(f"NEWSLETTER_RELAY_DOWN_RETRY_SECONDS ({self.relay_down_retry_seconds}s) must be "
                              f"shorter than NEWSLETTER_VISIBILITY_TIMEOUT ({self.visibility_timeout}s)")

@@ -138,5 +138,5 @@ class Scheduler:
             action(*args)
         except Stopping:
             log.info("%s: stopped between two messages; the rest is given back", what)
-        except Exception:  # noqa: BLE001 - logged, and the next interval tries again
+        except Exception:  # logged, and the next interval tries again
             log.exception("%s failed", what)

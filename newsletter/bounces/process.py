@@ -62,7 +62,7 @@ def process_report(session: Session, settings: Settings, report_id: int, tokens:
             outcome = _apply(session, settings, tokens or Tokens(secret), secret, report, parsed)
     except ReportUnreadable as exc:
         outcome = _failed(report, str(exc))
-    except Exception as exc:  # noqa: BLE001 - a bug in reading: keep the report, say why, reprocess later
+    except Exception as exc:  # a bug in reading: keep the report, say why, reprocess later
         log.exception("bounce report %s could not be processed", report_id)
         outcome = _failed(report, f"{type(exc).__name__}: {exc}")
     report.status, report.outcome, report.processed_at = outcome.status, outcome.text[:2000], utcnow()

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     except NewsletterError as exc:
         common.print_error(str(exc))
         sys.exit(2)
-    except Exception as exc:  # noqa: BLE001 - the promise: never a traceback on the command line
+    except Exception as exc:  # the promise: never a traceback on the command line
         if os.environ.get("NEWSLETTER_DEBUG"):
             raise
         common.print_error(f"{type(exc).__name__}: {exc} (set NEWSLETTER_DEBUG=1 for the traceback)",

@@ -15,7 +15,7 @@ deliveries = Delivery.__table__
 
 def pause(conn: Connection, edition_id: int) -> EditionStatus:
     """Senders stop at their next message and give back what they had claimed."""
-    return lifecycle.pause(conn, edition_id, "paused by an operator")
+    return lifecycle.pause(conn, edition_id, "by an operator")
 
 
 def resume(conn: Connection, edition_id: int) -> EditionStatus:

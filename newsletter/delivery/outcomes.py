@@ -98,7 +98,7 @@ def _count_message_refusal(conn: Connection, settings: Settings, edition_id: int
                          .returning(editions.c.message_refusals)).scalar_one()
     if count < settings.message_refusals_to_pause:
         return False
-    reason = (f"paused after {count} refusals of the message by the relay (nobody was suppressed); "
+    reason = (f"after {count} refusals of the message by the relay (nobody was suppressed); "
               f"last: {failure}. Fix the cause, then resume.")
     try:
         lifecycle.pause(conn, edition_id, reason)

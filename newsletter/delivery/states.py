@@ -33,7 +33,7 @@ D = DeliveryStatus
 TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
     D.PENDING: frozenset({D.SENDING, D.SKIPPED, D.HELD}),
     D.SENDING: frozenset({D.SENT, D.RETRY, D.FAILED, D.SKIPPED, D.HELD, D.PENDING}),
-    D.RETRY: frozenset({D.SENDING, D.SKIPPED, D.HELD, D.FAILED}),
+    D.RETRY: frozenset({D.SENDING, D.SKIPPED, D.HELD}),  # a retry fails only once claimed (sending)
     D.HELD: frozenset({D.PENDING, D.SKIPPED}),
     D.SENT: frozenset(),
     D.FAILED: frozenset(),

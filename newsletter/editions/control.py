@@ -37,7 +37,6 @@ from newsletter.publications.models import Publication
 from newsletter.text import one_line
 
 E = EditionStatus
-NOT_STARTED = (E.BUILT, E.HELD, E.EMPTY)
 
 
 @dataclass
@@ -59,7 +58,7 @@ def rebuild(session: Session, edition_id: int, now: datetime | None = None,
     now = now or utcnow()
     edition = get_edition(session, edition_id)
     claimed = session.execute(update(Edition).where(
-        Edition.id == edition_id, Edition.status.in_(NOT_STARTED), Edition.started_at.is_(None),
+        Edition.id == edition_id, Edition.status.in_(lifecycle.NOT_STARTED), Edition.started_at.is_(None),
         Edition.superseded_at.is_(None)).values(built_at=now)).rowcount
     session.refresh(edition)
     if not claimed:

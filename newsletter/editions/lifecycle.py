@@ -63,13 +63,44 @@ def move(conn: Connection, edition_id: int, to: EditionStatus, **values) -> Edit
     return to
 
 
+# An operator's act, the state it moves an edition to, and the states it moves it from
+# (a subset of the table: resuming is from paused only, releasing from held only).
+ACTS: dict[str, tuple[EditionStatus, frozenset[EditionStatus]]] = {
+    "pause": (E.PAUSED, frozenset({E.SENDING})),
+    "resume": (E.SENDING, frozenset({E.PAUSED})),
+    "hold": (E.HELD, frozenset({E.BUILT})),
+    "release": (E.BUILT, frozenset({E.HELD})),
+    "cancel": (E.CANCELLED, frozenset(s for s, to in TRANSITIONS.items() if E.CANCELLED in to)),
+}
+NOT_STARTED = (E.BUILT, E.HELD, E.EMPTY)  # what a rebuild may touch (editions/control.py)
+
+
+def acts(status: str, started: bool) -> list[str]:
+    """What an operator can do to an edition now: the console's buttons, the API's `acts`."""
+    current = EditionStatus(status)
+    found = [act for act, (to, sources) in ACTS.items() if current in sources and to in TRANSITIONS[current]]
+    if current in NOT_STARTED and not started:
+        found.append("rebuild")
+    return found
+
+
+def _act(conn: Connection, edition_id: int, act: str, **values) -> EditionStatus:
+    """An operator's act: only from the states ACTS names (resuming a built edition would
+    skip its start), idempotent when already there, then the table's own check."""
+    to, sources = ACTS[act]
+    current = status_of(conn, edition_id)
+    if current != to and current not in sources:
+        raise Conflict(f"edition {edition_id} is {current}: cannot {act} it")
+    return move(conn, edition_id, to, **values)
+
+
 def pause(conn: Connection, edition_id: int, reason: str = "") -> EditionStatus:
     """By an operator (no reason) or by the delivery code (the reason is shown by status)."""
-    return move(conn, edition_id, E.PAUSED, pause_reason=reason[:2000])
+    return _act(conn, edition_id, "pause", pause_reason=reason[:2000])
 
 
 def resume(conn: Connection, edition_id: int) -> EditionStatus:
-    return move(conn, edition_id, E.SENDING, pause_reason="", message_refusals=0)
+    return _act(conn, edition_id, "resume", pause_reason="", message_refusals=0)
 
 
 def start(conn: Connection, edition_id: int, audience_top: int) -> EditionStatus:
@@ -81,12 +112,12 @@ def finish(conn: Connection, edition_id: int) -> EditionStatus:
 
 
 def hold(conn: Connection, edition_id: int) -> EditionStatus:
-    return move(conn, edition_id, E.HELD)
+    return _act(conn, edition_id, "hold")
 
 
 def release(conn: Connection, edition_id: int) -> EditionStatus:
-    return move(conn, edition_id, E.BUILT)
+    return _act(conn, edition_id, "release")
 
 
 def cancel(conn: Connection, edition_id: int) -> EditionStatus:
-    return move(conn, edition_id, E.CANCELLED, finished_at=utcnow())
+    return _act(conn, edition_id, "cancel", finished_at=utcnow())

@@ -15,6 +15,7 @@ from newsletter.delivery import control
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import FailureGroup, Report, failures_by_class, report
 from newsletter.editions import control as edition_control
+from newsletter.editions import lifecycle
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.editions.overview import EditionDetail, edition_detail
 from newsletter.errors import InvalidInput, NotFound
@@ -73,6 +74,7 @@ def edition(session: Session, actor: Actor, edition_id: int) -> dict:
     return {"id": e.id, "publication": slug, "date": e.date.isoformat(), "public_id": e.public_id,
             "built_at": _iso(e.built_at), "window": [_iso(e.window_start), _iso(e.window_end)],
             "sections": sorted({i.section_slug for i in e.items}), "headlines": len(e.items),
+            "acts": lifecycle.acts(e.status, e.started_at is not None),
             "progress": progress(report(session.connection(), e.id))}
 
 

@@ -81,7 +81,7 @@ def run(engine: Engine, secret: str, job_id: int, text: str,
     except InvalidInput as exc:
         _set(engine, job_id, status=JobStatus.INVALID, message=str(exc), finished_at=utcnow())
         return JobStatus.INVALID
-    except Exception as exc:  # noqa: BLE001 - a background job reports, it cannot raise to anyone
+    except Exception as exc:  # a background job reports, it cannot raise to anyone
         log.exception("import %s failed", job_id)
         _set(engine, job_id, status=JobStatus.FAILED, finished_at=utcnow(),
              message=f"the import failed and nothing was imported ({type(exc).__name__})")

@@ -6,6 +6,9 @@ the same driver the workers use, on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -57,6 +60,17 @@ def deliver(settings, smtp, edition_id):
     return InlineDispatcher(settings, SMTPBackend("127.0.0.1", smtp.port, timeout=5)).run_edition(edition_id)
 
 
+def status_lines(settings, edition_id) -> str:
+    """What `newsletter editions status` prints to the operator (a process of its own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(NEWSLETTER_DATABASE_URL=settings.database_url, NEWSLETTER_SECRET_KEY="x", COLUMNS="200",
+               NEWSLETTER_VAR_DIR=str(settings.var_dir))
+    out = subprocess.run([sys.executable, "-m", "newsletter.cli", "editions", "status", str(edition_id)],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
 def punished(engine) -> tuple[int, int, int]:
     """(suppressions, unsubscribe events, bounce events)"""
     with Session(engine) as s:
@@ -71,6 +85,7 @@ EVERYONE = [f"r{i}@example.org" for i in range(12)]
 @pytest.mark.parametrize("where", ["data", "mail"])
 def test_a_refused_message_pauses_the_edition_and_suppresses_nobody(engine, settings, publication, smtp, where):
     settings.retry_base_seconds = 0
+    settings.message_refusals_to_pause = 2  # not the default (3): the setting is what counts
     edition_id = seed(engine, publication, EVERYONE)
     if where == "data":
         smtp.handler.data_reply = lambda envelope: "554 5.7.1 Message content rejected as spam"
@@ -84,9 +99,14 @@ def test_a_refused_message_pauses_the_edition_and_suppresses_nobody(engine, sett
     assert "refusals of the message" in r.pause_reason and "5.7.1" in r.pause_reason
     with Session(engine) as s:
         refused = s.scalars(select(Delivery).where(Delivery.error_class == "message_refused")).all()
-        assert len(refused) == settings.message_refusals_to_pause
+        assert len(refused) == 2
         assert all(d.attempts >= 1 and "5.7.1" in d.last_error for d in refused)
         assert all(sub.status == SubscriptionStatus.ACTIVE for sub in s.scalars(select(Subscription)))
+    shown = status_lines(settings, edition_id)
+    assert f"edition {edition_id}: paused" in shown
+    assert "paused: after 2 refusals of the message by the relay (nobody was suppressed)" in shown, shown
+    assert "5.7.1" in shown
+    assert "failed by class" not in shown  # nobody failed for good: they wait for the resume
     # The operator fixes the cause and resumes: everyone gets it exactly once.
     smtp.handler.data_reply = smtp.handler.mail_reply = lambda _: None
     with engine.begin() as conn:
@@ -130,6 +150,9 @@ def test_policy_refusals_from_one_domain_hold_that_domain_only(engine, settings,
         r = report(conn, edition_id)
     assert [d for d, _, _ in r.held_domains] == ["blocked.example"]
     assert r.counts["held"] + r.counts["retry"] == 5 and r.counts["held"] >= 3
+    shown = status_lines(settings, edition_id)
+    assert "held domain blocked.example after 2 policy refusals (last: " in shown and "5.7.1" in shown, shown
+    assert f"`newsletter editions release-domain {edition_id} blocked.example` when fixed" in shown
     # Released after the cause is fixed: they get it, once.
     smtp.handler.rcpt_reply = lambda a: None
     with Session(engine) as s:  # as the CLI, the console and the API do it: role-checked and audited

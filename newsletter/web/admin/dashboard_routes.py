@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from newsletter.db import utcnow
+from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import EditionStatus
 from newsletter.operators import editions, publications
 from newsletter.tracking import figures
@@ -22,12 +23,12 @@ CHART_W, CHART_H, BAR_GAP = 350, 120, 8
 def meter(progress: dict) -> dict:
     """How far a send is: messages done (sent, failed, skipped) of the whole audience."""
     counts = progress["counts"]
-    finished = counts.get("sent", 0) + counts.get("failed", 0) + counts.get("skipped", 0)
-    total = finished + progress["remaining"] + counts.get("held", 0)
+    finished = sum(counts.get(state, 0) for state in (D.SENT, D.FAILED, D.SKIPPED))
+    total = finished + progress["remaining"] + counts.get(D.HELD, 0)
     pct = int(100 * finished / total) if total else 0
     rate = progress.get("rate_per_second") or 0
     eta = progress.get("eta_seconds")
-    label = f"{finished:,} of {total:,} ({pct}%), {counts.get('sent', 0):,} sent, {counts.get('failed', 0):,} failed"
+    label = f"{finished:,} of {total:,} ({pct}%), {counts.get(D.SENT, 0):,} sent, {counts.get(D.FAILED, 0):,} failed"
     if rate:
         label += f", {rate:.1f}/s"
     if eta:

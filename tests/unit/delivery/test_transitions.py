@@ -8,17 +8,21 @@ from sqlalchemy import select, update
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import control, holds, plan
-from newsletter.delivery.batch import claim
+from newsletter.delivery.batch import claim, send_batch
 from newsletter.delivery.compose import Recipient
+from newsletter.delivery.driver import load
 from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
 from newsletter.delivery.marks import SentMarks
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.outcomes import give_back, record_failure, set_status
+from newsletter.delivery.ratelimit import NoLimit
 from newsletter.delivery.states import TRANSITIONS, DeliveryStatus, can_move
 from newsletter.editions.build import build_edition
+from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.service import add_subscriber
 from tests.conftest import at
 from tests.helpers import add_article
+from tests.unit.delivery.test_batch import Scripted
 
 D = DeliveryStatus
 rows = Delivery.__table__
@@ -117,6 +121,37 @@ def test_held_and_released(engine, world, before):
         move_and_check(conn, did, before, lambda: holds.count_refusal(conn, edition_id, "held.example", "5.7.1", 1),
                        D.HELD)
         move_and_check(conn, did, D.HELD, lambda: holds.release(conn, edition_id, "held.example"), D.PENDING)
+
+
+def test_a_policy_refusal_at_the_threshold_holds_the_one_being_sent(engine, world):
+    edition_id, pub_id, _ = world
+    settings = Settings(secret_key="k", database_url="sqlite://", policy_refusals_to_hold_domain=1)
+    with engine.connect() as conn:
+        did = conn.scalar(select(rows.c.id).where(rows.c.edition_id == edition_id).order_by(rows.c.id.desc()))
+        sub = conn.execute(select(Subscriber).where(Subscriber.email == "x@held.example")).one()
+        held = Recipient(sub.id, sub.email, "", None, sub.token_key, 0)
+        move_and_check(conn, did, D.SENDING, lambda: record_failure(
+            conn, settings, edition_id, pub_id, did, held, refusal(Stage.RCPT, 550, "5.7.1 blocked"), utcnow()),
+            D.HELD)
+
+
+def test_a_claimed_row_of_a_held_domain_is_held_at_its_turn(engine, world, settings):
+    """A hold made by another sender after this one claimed its rows: the row is held at
+    its turn (sending -> held), the others go out."""
+    edition_id, _, _ = world
+    edition, pub = load(engine, edition_id)
+    backend = Scripted()
+    with engine.connect() as conn:
+        claimed = claim(conn, edition_id, 0, 10**9, "t", utcnow())
+        conn.commit()
+        did = conn.scalar(select(rows.c.id).where(rows.c.edition_id == edition_id).order_by(rows.c.id.desc()))
+        assert did in claimed and status(conn, did) == D.SENDING
+        holds.count_refusal(conn, edition_id, "held.example", "5.7.1 blocked", 1)  # another sender's
+        conn.commit()
+        assert status(conn, did) == D.SENDING  # claimed rows are not moved under their sender
+        send_batch(conn, settings, edition, pub, 0, 10**9, "t", backend, NoLimit())
+        assert status(conn, did) == D.HELD and can_move(D.SENDING, D.HELD)
+    assert sorted(backend.accepted) == ["r0@example.org", "r1@example.org"]
 
 
 @pytest.mark.parametrize("before", [D.PENDING, D.RETRY, D.HELD])

@@ -7,6 +7,8 @@ from sqlalchemy import update
 from newsletter.editions import lifecycle
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import Conflict, NotFound
+from newsletter.operators import editions as operator_editions
+from newsletter.staff.access import cli_actor
 from tests.conftest import at
 
 ALL = list(EditionStatus)
@@ -55,3 +57,31 @@ def test_resume_clears_the_reason_and_the_refusal_count(engine, edition_id):
         lifecycle.resume(conn, edition_id)
         row = conn.execute(Edition.__table__.select()).one()
     assert (row.status, row.pause_reason, row.message_refusals) == ("sending", "", 0)
+
+
+ACT_NAMES = [*lifecycle.ACTS, "rebuild"]
+CASES = [(s, started) for s in ALL for started in (False, True)]
+
+
+@pytest.mark.parametrize("current, started", CASES, ids=[f"{s}{'-started' if st else ''}" for s, st in CASES])
+def test_the_acts_offered_are_the_ones_that_work(engine, session, edition_id, current, started):
+    """The console shows a button for each of `acts`; each one offered works, and each one
+    not offered is refused or changes nothing."""
+    offered = lifecycle.acts(current, started)
+    for act in ACT_NAMES:
+        with engine.begin() as conn:
+            conn.execute(update(Edition.__table__).where(Edition.__table__.c.id == edition_id).values(
+                status=current, started_at=at("2026-11-26T11:00:00") if started else None))
+        session.expire_all()
+        try:
+            with session.begin():
+                getattr(operator_editions, act)(session, cli_actor(), edition_id)
+        except Conflict:
+            assert act not in offered, (act, current)
+            continue
+        with engine.connect() as conn:
+            now = lifecycle.status_of(conn, edition_id)
+        if act in offered and act != "rebuild":
+            assert now == lifecycle.ACTS[act][0], (act, current)
+        elif act not in offered:
+            assert now == current, (act, current)  # idempotent: already there
