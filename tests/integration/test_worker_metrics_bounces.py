@@ -1,5 +1,6 @@
 """Real Celery workers: the pool's metrics collected across processes and served by the
-worker's main process; the broker's queue depth; beat's bounce task reading a Maildir."""
+worker's main process (a message sent, one refused, one deferred once and retried); the
+broker's queue depth; beat's bounce task reading a Maildir."""
 from __future__ import annotations
 
 import mailbox
@@ -26,6 +27,7 @@ def test_pool_metrics_queue_depth_and_the_bounce_task(stack, tmp_path):
     stack.env.update(NEWSLETTER_METRICS_DIR=str(tmp_path / "metrics"), NEWSLETTER_METRICS_PORT=str(port),
                      NEWSLETTER_BATCH_SIZE="10", NEWSLETTER_BOUNCE_MAILBOX=str(folder))
     stack.smtp.handler.reject = {"reader000003@example.org"}  # a hard bounce while sending
+    stack.smtp.handler.defer_once = lambda rcpt: rcpt == "reader000005@example.org"  # 451 once: a retry
 
     # Before any worker: three tasks wait in the broker.
     for _ in range(3):
@@ -49,6 +51,9 @@ def test_pool_metrics_queue_depth_and_the_bounce_task(stack, tmp_path):
     assert value(scraped, "newsletter_send_seconds_count") == 39
     assert value(scraped, "newsletter_messages_failed_total", failure_class="recipient_refused") == 1
     assert value(scraped, "newsletter_bounces_total", kind="hard", source="smtp") == 1
+    assert stack.smtp.handler.deferred == {"reader000005@example.org"}
+    assert value(scraped, "newsletter_messages_retried_total") == 1  # then sent: among the 39
+    assert value(scraped, "newsletter_messages_failed_total", failure_class="temporary") == 0
     # The main process sends nothing: what it serves was counted in its pool's processes.
     files = list((tmp_path / "metrics").glob("counter_*.db"))
     assert files and str(worker.proc.pid) not in {f.stem.rsplit("_", 1)[1] for f in files}
