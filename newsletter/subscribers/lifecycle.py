@@ -126,15 +126,16 @@ def activate(session: Session, subscriber, publication: Publication, sections: l
 def add_by_admin(session: Session, subscriber, publication: Publication, sections: list[str] | None,
                  secret: str | None = None) -> Subscription:
     """An admin adds someone. Someone who left is not moved back in by this: that is
-    `resubscribe`, a separate and recorded act. Returns the (possibly unchanged) subscription."""
+    `resubscribe`, a separate and recorded act. Someone already subscribed is refused too:
+    adding is not a way to change what they chose (an update is, and it is recorded)."""
     sub = subscription(session, subscriber.id, publication.id)
     if sub is not None and sub.status == S.UNSUBSCRIBED:
         raise Conflict(f"{subscriber.email} unsubscribed from {publication.slug}; only they can come back, "
                        "or an admin at their request: `newsletter subscribers resubscribe`")
+    refuse_if_blocked(session, subscriber, publication, secret)
     if sub is not None and sub.status == S.ACTIVE:
-        sub.sections = sections
-        session.flush()
-        return sub
+        raise Conflict(f"{subscriber.email} is already subscribed to {publication.slug} (subscriber "
+                       f"{subscriber.id}); change their name or sections with an update")
     return activate(session, subscriber, publication, sections, Method.ADMIN, EventKind.SUBSCRIBE, secret=secret)
 
 

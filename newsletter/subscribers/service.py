@@ -109,7 +109,7 @@ def add_subscriber(session: Session, publication: Publication, email: str, name:
         subscriber = Subscriber(email=row.email, name=row.name)
         session.add(subscriber)
         session.flush()
-    elif row.name:
+    elif row.name and not subscriber.name:  # a name they gave themselves is theirs
         subscriber.name = row.name
     return lifecycle.add_by_admin(session, subscriber, publication, row.sections, secret)
 
