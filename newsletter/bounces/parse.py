@@ -8,11 +8,17 @@ Three shapes, tried in this order:
   message/delivery-status part (Final-Recipient, Original-Recipient, Action, Status,
   Diagnostic-Code), the original message or its headers (text/rfc822-headers);
 - anything else that flufl.bounce's heuristics recognise (classic Exim, qmail and
-  other plain-text bounces), with the status code read from the text when it has one.
+  other plain-text bounces), with the status code read from the text when it has one;
+  one without a code that says the user is unknown (Exchange 5.5's "The recipient name
+  is not recognized") counts as 5.1.1.
+
+A DSN names the recipient as we sent it in Original-Recipient and, after a rewrite or
+forwarding, as the receiving system knows it in Final-Recipient: the first is ours.
 
 What a status means is decided by delivery/failures.py, as for a refusal to RCPT
 while sending: 5.1.x and 5.2.1 are hard, 5.2.2/5.2.3 and 4.x.x soft, 5.7.x is the
-receiver's policy about us and never the address's fault.
+receiver's policy about us and never the address's fault. A code that says nothing
+(x.0.0, or none) next to words of a full mailbox ("quota") is soft too.
 """
 from __future__ import annotations
 
@@ -66,6 +72,9 @@ _MESSAGE_ID_LINE = re.compile(rb"^message-id:[ \t]*(<[^>\s]{3,250}>)", re.I | re
 _SMTP_AND_ENHANCED = re.compile(r"\b[245]\d\d[ -]#?([245]\.\d{1,3}\.\d{1,3})\b")
 _ENHANCED_ANYWHERE = re.compile(r"(?<![\d.])#?([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _SMTP_CODE = re.compile(r"\b([245]\d\d)\b")
+_UNKNOWN_USER = re.compile(r"user unknown|unknown user|unknown recipient|recipient name is not recognized|"
+                           r"no such user|no mailbox here by that name", re.I)
+_MAILBOX_FULL = re.compile(r"quota|mailbox (?:is )?full", re.I)
 COMPLAINT_TYPES = frozenset({"abuse", "fraud"})
 _SCAN_CHARS = 8000  # the notification text is at the top; the returned message follows
 
@@ -99,6 +108,8 @@ def kind_of(action: str, status: str, diagnostic: str) -> BounceKind:
     if action.startswith(("delivered", "relayed", "expanded")):
         return BounceKind.OTHER
     ext = enhanced_code(status) or enhanced_code(_enhanced_in(diagnostic))
+    if (ext is None or (ext.subject, ext.detail) == (0, 0)) and _MAILBOX_FULL.search(f"{status} {diagnostic}"):
+        return BounceKind.SOFT  # "5.0.0 (recipient reached disk quota)": the mailbox exists
     smtp = _SMTP_CODE.search(diagnostic.partition(";")[2] or diagnostic)
     if ext is None and smtp is None:
         return BounceKind.SOFT  # a failure without a code: no proof the address is gone
@@ -137,13 +148,13 @@ def _status_blocks(part: Message) -> list[Message]:
 
 
 def _dsn_recipient(block: Message) -> RecipientReport | None:
-    address = _address(block.get("final-recipient")) or _address(block.get("original-recipient"))
+    address = _address(block.get("original-recipient")) or _address(block.get("final-recipient"))
     if not address:
         return None  # the per-message block (Reporting-MTA, Arrival-Date)
     action = one_line(block.get("action", "")).lower()
-    status = one_line(block.get("status", ""))[:16]
+    status = one_line(block.get("status", ""))
     diagnostic = one_line(block.get("diagnostic-code", ""))[:2000]
-    return RecipientReport(address, action, status, diagnostic, kind_of(action, status, diagnostic))
+    return RecipientReport(address, action, status[:16], diagnostic, kind_of(action, status[:200], diagnostic))
 
 
 def _feedback(part: Message, msg: Message) -> list[RecipientReport]:
@@ -167,8 +178,10 @@ def _heuristic(msg: Message) -> list[RecipientReport]:
     except Exception:  # noqa: BLE001 - its detectors choke on odd input: treat as none found
         return []
     text = _notification_text(msg)
-    code = _enhanced_in(text)
-    line = next((one_line(x) for x in text.splitlines() if code and code in x), "")[:2000]
+    code, marker = _enhanced_in(text), ""
+    if not code and (unknown := _UNKNOWN_USER.search(text)):
+        code, marker = "5.1.1", unknown[0]
+    line = next((one_line(x) for x in text.splitlines() if code and (marker or code) in x), "")[:2000]
     found = []
     for raw_address, action in [(a, "failed") for a in sorted(permanent)] + [(a, "delayed") for a in sorted(temporary)]:
         address = raw_address.decode("ascii", "replace")
@@ -181,7 +194,10 @@ def _notification_text(msg: Message) -> str:
     for part in msg.walk():
         if part.get_content_type() == "text/plain":
             payload = part.get_payload(decode=True) or b""
-            return payload.decode(part.get_content_charset() or "utf-8", "replace")[:_SCAN_CHARS]
+            try:
+                return payload.decode(part.get_content_charset() or "utf-8", "replace")[:_SCAN_CHARS]
+            except LookupError:  # a charset Python does not know (ansi_x3.110-1983)
+                return payload.decode("utf-8", "replace")[:_SCAN_CHARS]
     return ""
 
 
