@@ -39,6 +39,19 @@ class Counters:
             self._local[key] = (start, count + 1)
             return count + 1 <= limit
 
+    def give_back(self, key: str, window: int) -> None:
+        """Take back this window's last hit (a sign-in that succeeded counts as no attempt;
+        counting first and giving back after keeps parallel guesses inside the limit)."""
+        if self.redis is not None:
+            full = f"{self.prefix}:{key}:{int(self.clock() // window)}"
+            if self.redis.decr(full) < 0:
+                self.redis.set(full, 0, ex=window * 2)
+            return
+        with self._lock:
+            start, count = self._local.get(key, (0.0, 0))
+            if count:
+                self._local[key] = (start, count - 1)
+
     def forget(self, key: str) -> None:
         """Erase every window of a key (GDPR erase of the person it names)."""
         if self.redis is not None:

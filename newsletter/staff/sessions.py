@@ -68,8 +68,9 @@ def login(db: Session, settings: Settings, counters: Counters, email: str, passw
     all three); TooManyAttempts past either limit, whatever the password."""
     email = (email or "").strip().lower()[:320]
     secret = settings.signing_key()
-    per_account = counters.hit(f"acct:{person_key(secret, email)}", *settings.login_per_account)
-    per_client = counters.hit(f"ip:{address}", *settings.login_per_client)
+    account_key, client_key = f"acct:{person_key(secret, email)}", f"ip:{address}"
+    per_account = counters.hit(account_key, *settings.login_per_account)
+    per_client = counters.hit(client_key, *settings.login_per_client)
     if not (per_account and per_client):
         log.warning("sign-in refused: too many attempts (%s)", "account" if not per_account else "client address")
         raise TooManyAttempts("too many sign-in attempts; wait a few minutes and try again")
@@ -77,6 +78,9 @@ def login(db: Session, settings: Settings, counters: Counters, email: str, passw
     good = passwords.verify(account.password_hash if account else "", password)
     if not good or account is None or not account.active:
         raise NotSignedIn("wrong address or password")
+    # Only failures count: someone signing in from several tabs is never locked out.
+    counters.give_back(account_key, settings.login_limit_window_seconds)
+    counters.give_back(client_key, settings.login_limit_window_seconds)
     now = utcnow()
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)

@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from newsletter.csvout import plain_cell
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
 from newsletter.subscribers.service import SubscriberError, clean_name, clean_timezone, normalise_email, parse_sections
@@ -65,8 +66,8 @@ def _read(publication: Publication, text: str, progress, every: int) -> ReadResu
             continue
         values += [""] * (width - len(values))
         try:
-            email = _address(values[where["email"]])
-            name = clean_name(values[where["name"]]) if "name" in where else ""
+            email = _address(plain_cell(values[where["email"]]))  # an export of ours imports back
+            name = clean_name(plain_cell(values[where["name"]])) if "name" in where else ""
             raw = values[where["sections"]].strip() if "sections" in where else ""
             if raw not in sections_cache:  # a list repeats a few section sets many times
                 sections_cache[raw] = parse_sections(publication, raw) if raw else None

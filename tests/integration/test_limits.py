@@ -20,3 +20,14 @@ def test_counters_in_redis_are_shared():
 def test_counters_in_process():
     c = Counters(None)
     assert [c.hit("email:x", 2, 3600) for _ in range(3)] == [True, True, False]
+
+
+def test_a_hit_given_back_does_not_count_in_redis_or_in_process():
+    client = redis.Redis.from_url(os.environ.get("NEWSLETTER_TEST_REDIS", "redis://127.0.0.1:6379/9"))
+    for c in (Counters(client, f"test:{uuid.uuid4().hex}"), Counters(None)):
+        for _ in range(5):  # five sign-ins that worked
+            assert c.hit("acct:x", 2, 3600)
+            c.give_back("acct:x", 3600)
+        assert [c.hit("acct:x", 2, 3600) for _ in range(3)] == [True, True, False]
+        c.give_back("acct:never-hit", 3600)  # nothing to give back: never below zero
+        assert [c.hit("acct:never-hit", 1, 3600) for _ in range(2)] == [True, False]

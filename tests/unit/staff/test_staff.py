@@ -125,6 +125,21 @@ def test_login_is_throttled_per_account_and_per_client(session, settings):
     assert _login(session, settings, fresh, address="10.0.0.2").account.email == "boss@example.org"
 
 
+def test_sign_ins_that_work_are_not_counted(session, settings):
+    add(session, settings, "boss@example.org", "admin")
+    settings.login_limit_per_account, settings.login_limit_per_client = 2, 2
+    counters = Counters()
+    for _ in range(6):  # several tabs and devices
+        assert _login(session, settings, counters).account.email == "boss@example.org"
+    with pytest.raises(NotSignedIn):
+        _login(session, settings, counters, password="wrong password!")
+    assert _login(session, settings, counters).account.email == "boss@example.org"
+    with pytest.raises(NotSignedIn):
+        _login(session, settings, counters, password="wrong password!")
+    with pytest.raises(TooManyAttempts):  # two failures: the limit, whatever comes next
+        _login(session, settings, counters)
+
+
 def test_disabled_accounts_cannot_sign_in_and_the_last_admin_stays(session, settings):
     add(session, settings, "boss@example.org", "admin")
     add(session, settings, "view@example.org", "viewer")

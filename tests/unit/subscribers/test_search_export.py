@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
-from newsletter.csvout import csv_chunks, safe_cell
+from newsletter.csvout import csv_chunks, plain_cell, safe_cell
 from newsletter.db import utcnow
 from newsletter.errors import Forbidden, InvalidInput
 from newsletter.staff.access import Actor, cli_actor
 from newsletter.staff.models import Role
-from newsletter.subscribers import export, lifecycle, search
+from newsletter.subscribers import export, import_rows, lifecycle, search
 from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.service import SubscriberError, add_subscriber, normalise_email
 from newsletter.tracking.models import Method
@@ -87,6 +87,10 @@ def test_csv_export_is_streamed_safe_and_imports_back(engine, session, publicati
     assert rows[1]["name"] == "'=HYPERLINK(\"x\")"
     assert rows[0]["sections"] == "superpowers" and rows[1]["sections"] == ""
     assert rows[2]["subscriptions"] == "spacewar-daily:unsubscribed"
+    back = import_rows.read(publication, "".join(chunks))  # the import's own reading of the file
+    assert not back.errors
+    assert [(r.email, r.name) for r in back.rows][:2] == [("ann@example.org", "Ann Reader"),
+                                                          ("anna_b@example.org", "=HYPERLINK(\"x\")")]
 
 
 def test_spreadsheet_formulas_are_escaped():
@@ -94,6 +98,14 @@ def test_spreadsheet_formulas_are_escaped():
         assert safe_cell(cell) == "'" + cell
     assert safe_cell("Ann") == "Ann" and safe_cell(None) == "" and safe_cell(3) == "3"
     assert "".join(csv_chunks([["=x", "a,b"]])) == "'=x,\"a,b\"\r\n"
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'=x", "''=x", "'x", "'", "Ann",
+                                  "o'neil@x.ie", "'+1@example.org", ""])
+def test_every_cell_comes_back_as_it_was(cell):
+    assert plain_cell(safe_cell(cell)) == cell
+    (written,) = csv_chunks([[cell]])
+    assert plain_cell(next(csv.reader(io.StringIO(written)))[0] if cell else "") == cell
 
 
 def test_person_data_holds_everything(session, publication, people):

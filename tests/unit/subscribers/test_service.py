@@ -1,8 +1,12 @@
 import pytest
 from sqlalchemy import func, select
 
-from newsletter.subscribers.models import Subscriber, Subscription
+from newsletter.errors import Conflict
+from newsletter.staff.access import cli_actor
+from newsletter.subscribers import admin
+from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription
 from newsletter.subscribers.service import SubscriberError, add_subscriber, import_csv
+from newsletter.tracking.models import Event
 
 
 def test_add_normalises_and_validates(session, publication):
@@ -84,3 +88,22 @@ def test_a_sign_up_keeps_a_valid_browser_zone_and_drops_anything_else(session, p
     sign_up(session, publication, validate(publication, "old@example.org", timezone="Asia/Tokyo"))
     zones = dict(session.execute(select(Subscriber.email, Subscriber.timezone)).all())
     assert zones == {"new@example.org": "Asia/Tokyo", "old@example.org": ""}  # a sign-up never moves a known one
+
+
+def test_adding_someone_already_there_changes_nothing_of_theirs(session, publication, settings):
+    ann = add_subscriber(session, publication, "ann@example.org", "Ann", "drone-war")
+    session.commit()
+    events = session.scalar(select(func.count()).select_from(Event))
+    with pytest.raises(Conflict, match="already subscribed"):
+        add_subscriber(session, publication, "ann@example.org", "Changed?")
+    session.rollback()
+    session.expire_all()
+    assert (ann.subscriber.name, ann.sections) == ("Ann", ["drone-war"])
+    assert session.scalar(select(func.count()).select_from(Event)) == events
+    bob = add_subscriber(session, publication, "bob@example.org", "Bob")
+    bob.status = "pending"  # signed up, not confirmed: an admin's add confirms it
+    bob.subscriber.status = SubscriberStatus.DISABLED
+    session.commit()
+    with pytest.raises(Conflict, match="disabled"):
+        admin.create(session, cli_actor(), settings.signing_key(), publication.slug, "bob@example.org")
+    session.rollback()
