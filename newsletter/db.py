@@ -53,7 +53,18 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: safe against a killed process
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free pages (erasure)
     cur.close()
+
+
+def purge_deleted(engine: Engine) -> None:
+    """After an erasure. On SQLite, copy the write-ahead log into the database and empty
+    it: the pages that still held the erased rows (the log keeps them until then) are
+    gone from both files, and secure_delete has zeroed the freed space. PostgreSQL keeps
+    deleted rows as dead tuples until VACUUM reuses the space, as with any deletion."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 @lru_cache(maxsize=8)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.addresses import wire_address
 from newsletter.config import Settings
-from newsletter.db import utcnow
+from newsletter.db import purge_deleted, utcnow
 from newsletter.delivery.models import Delivery
 from newsletter.limits import Counters, person_key
 from newsletter.models import Base
@@ -59,6 +59,7 @@ def erase(engine: Engine, settings: Settings, counters: Counters, actor: Actor, 
             done = erase_rows(session, settings.signing_key(), subscriber)
             ch.detail = {"deliveries": done.deliveries, "events": done.events, "scrubbed": done.scrubbed}
         session.commit()
+    purge_deleted(engine)
     done.outbox_files = forget_outside(settings, counters, email)
     return done
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
 from newsletter.api.auth import same_origin
+from newsletter.db import purge_deleted
 from newsletter.errors import InvalidInput
 from newsletter.subscribers import address_change, preferences
 from newsletter.subscribers.erase import forget_outside
@@ -166,7 +167,8 @@ def erase_post(request: Request, token: str, form: Form):
     with w.session() as s:
         subscriber, _ = _checked(w, request, s, token, form)
         email = preferences.erase_self(s, w.settings.signing_key(), subscriber)
-    forget_outside(w.settings, w.counters, email)  # after the commit: counters and outbox files
+    purge_deleted(w.engine)  # after the commit: the database files, counters and outbox files
+    forget_outside(w.settings, w.counters, email)
     return w.page("erased_me.html")
 
 

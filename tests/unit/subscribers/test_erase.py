@@ -3,6 +3,7 @@ keyed hash stops every way back in (sign-up, admin add, import, the sender)."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Integer, String, Text, cast, select, text
@@ -72,6 +73,11 @@ def test_erase_removes_the_person_everywhere(engine, settings, session, publicat
     assert (done.deliveries, done.outbox_files) == (1, 1) and done.scrubbed >= 3
     assert find_everywhere(engine, ANN) == []
     assert find_everywhere(engine, "Ann Reader") == []
+    if engine.dialect.name == "sqlite":  # nor in the files themselves: free pages, the write-ahead log
+        database = Path(engine.url.database)
+        for path in (database, database.with_name(database.name + "-wal")):
+            data = path.read_bytes().lower() if path.exists() else b""
+            assert ANN.lower().encode() not in data and b"ann reader" not in data, path.name
     assert not (outbox / "ann.eml").exists() and (outbox / "bob.eml").exists()
     assert key not in counters._local
     with Session(engine) as s:
