@@ -14,7 +14,7 @@ from newsletter.config import get_settings
 from newsletter.db import utcnow
 from newsletter.delivery.report import counts_by_edition
 from newsletter.delivery.states import DeliveryStatus as D
-from newsletter.editions.build import build_edition
+from newsletter.editions import manual
 from newsletter.editions.overview import publications_overview
 from newsletter.ingest.load import ingest as ingest_source
 from newsletter.publications.load import apply_publications_file
@@ -78,7 +78,7 @@ def register(app: typer.Typer, publications_app: typer.Typer) -> None:
         """Build (once) the edition of a publication for a date."""
         with session_scope() as session:
             p = publication(session, pub)
-            edition, created = build_edition(session, p, edition_date(p, date))
+            edition, created = manual.build_by_hand(session, p, edition_date(p, date))
             console.print(f"edition {edition.id} of {p.slug} for {edition.date}: {edition.status}, "
                           f"{len(edition.items)} headlines" + ("" if created else " (already built)"))
 

@@ -10,7 +10,7 @@ from newsletter.cli import edition_views
 from newsletter.cli.common import console, edition_date, fail, publication, session_scope
 from newsletter.cli.progress import follow_edition
 from newsletter.config import get_settings
-from newsletter.editions.build import build_edition
+from newsletter.editions import manual
 from newsletter.editions.models import EditionStatus as E
 from newsletter.operators import editions as operator_editions
 from newsletter.staff.access import cli_actor
@@ -33,7 +33,7 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
                 console.print(f"edition {edition.id} replaces cancelled edition {old.id} of {p.slug} for {day}: "
                               f"{edition.status}, {len(edition.items)} headlines", highlight=False)
             else:
-                edition, _ = build_edition(session, p, day)
+                edition, _ = manual.build_by_hand(session, p, day)
             edition_id, status = edition.id, edition.status
         _deliver(edition_id, status, watch)
         if status == E.CANCELLED:

@@ -30,7 +30,7 @@ TRANSITIONS: dict[EditionStatus, frozenset[EditionStatus]] = {
     E.HELD: frozenset({E.BUILT, E.CANCELLED, E.EMPTY}),
     E.SENDING: frozenset({E.PAUSED, E.SENT, E.CANCELLED}),
     E.PAUSED: frozenset({E.SENDING, E.CANCELLED}),
-    E.EMPTY: frozenset({E.BUILT}),
+    E.EMPTY: frozenset({E.BUILT, E.CANCELLED}),  # rebuilt with headlines, or cancelled to be replaced
     E.SENT: frozenset(),
     E.CANCELLED: frozenset(),
 }
