@@ -87,7 +87,9 @@ def record_failure(conn: Connection, settings: Settings, edition_id: int, public
     elif cls == F.POLICY_REFUSED:
         domain = holds.email_domain(recipient.email)
         if holds.count_refusal(conn, edition_id, domain, str(failure), settings.policy_refusals_to_hold_domain, now):
-            status, held_domain = D.HELD, domain
+            held_domain = domain
+            if status == D.RETRY:  # the hold took this row too; one whose attempts are used up stays failed
+                status = D.HELD
     conn.commit()
     return Recorded(status, paused, held_domain)
 

@@ -135,6 +135,22 @@ def test_a_policy_refusal_at_the_threshold_holds_the_one_being_sent(engine, worl
             D.HELD)
 
 
+def test_a_policy_refusal_that_uses_up_the_attempts_is_failed_and_says_so(engine, world):
+    """The hold comes at this refusal, but the row is out of attempts: it is failed, and
+    what record_failure reports (what the command line adds up) says failed too."""
+    edition_id, pub_id, _ = world
+    settings = Settings(secret_key="k", database_url="sqlite://", policy_refusals_to_hold_domain=1, max_attempts=1)
+    with engine.connect() as conn:
+        did = conn.scalar(select(rows.c.id).where(rows.c.edition_id == edition_id).order_by(rows.c.id.desc()))
+        sub = conn.execute(select(Subscriber).where(Subscriber.email == "x@held.example")).one()
+        held = Recipient(sub.id, sub.email, "", None, sub.token_key, 0)
+        recorded = []
+        move_and_check(conn, did, D.SENDING, lambda: recorded.append(record_failure(
+            conn, settings, edition_id, pub_id, did, held, refusal(Stage.RCPT, 550, "5.7.1 blocked"), utcnow())),
+            D.FAILED)
+    assert (recorded[0].status, recorded[0].held_domain) == (D.FAILED, "held.example")
+
+
 def test_a_claimed_row_of_a_held_domain_is_held_at_its_turn(engine, world, settings):
     """A hold made by another sender after this one claimed its rows: the row is held at
     its turn (sending -> held), the others go out."""
