@@ -82,7 +82,10 @@ def rebuild(session: Session, edition_id: int, now: datetime | None = None,
 
 
 def hold(session: Session, edition_id: int, reason: str = "") -> EditionStatus:
+    """Idempotent: holding a held edition changes and records nothing."""
     edition = get_edition(session, edition_id)
+    if lifecycle.status_of(session.connection(), edition_id) == E.HELD:
+        return E.HELD
     status = lifecycle.hold(session.connection(), edition_id)
     session.expire(edition, ["status"])  # changed underneath the ORM object
     record(session, edition_id, Act.HELD, one_line(reason))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from newsletter.editions.history import EditionHistory, history_of
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.publications.models import Publication
-from newsletter.publications.schedule import describe, next_send_times
+from newsletter.publications.schedule import cut_off, describe, next_send_times
 from newsletter.subscribers.models import Subscription, SubscriptionStatus
 
 
@@ -88,9 +88,11 @@ def publications_overview(session: Session, now: datetime, count: int = 5) -> li
     out = []
     for pub in session.scalars(select(Publication).order_by(Publication.slug)):
         last = editions_of(session, pub.id, limit=1)
+        # A date that has its edition already (sent early) is not a send to come.
+        after = max(now, cut_off(pub.schedule_cron, pub.timezone, last[0].date)) if last else now
         out.append(PublicationSummary(
             pub.slug, pub.name, pub.active, pub.schedule_cron, describe(pub.schedule_cron), pub.timezone,
-            next_send_times(pub.schedule_cron, pub.timezone, now, count) if pub.active else [],
+            next_send_times(pub.schedule_cron, pub.timezone, after, count) if pub.active else [],
             subscribers.get(pub.id, 0), last[0] if last else None))
     return out
 

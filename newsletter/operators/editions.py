@@ -82,8 +82,10 @@ def _act(session: Session, actor: Actor, edition_id: int, verb: str, action) -> 
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     with change(session, actor, Permission.EDITIONS, f"edition.{verb}", f"edition:{edition_id}") as ch:
+        before = lifecycle.status_of(session.connection(), edition_id)
         status = action(session.connection(), edition_id)
         ch.detail = {"status": status}
+        ch.nothing_changed = status == before  # already there: nothing to record
     return status
 
 
@@ -153,8 +155,10 @@ def _with_reason(session: Session, actor: Actor, edition_id: int, reason: str, a
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     with change(session, actor, Permission.EDITIONS, action, f"edition:{edition_id}") as ch:
+        before = lifecycle.status_of(session.connection(), edition_id)
         status = step(session, edition_id, reason)
         ch.detail = {"status": status, "reason": reason[:200]}
+        ch.nothing_changed = status == before  # held again: nothing to record
     return status
 
 

@@ -27,6 +27,7 @@ class Change:
     action: str
     target: str = ""
     detail: dict = field(default_factory=dict)
+    nothing_changed: bool = False  # set by an idempotent act that found it done: nothing to record
 
 
 def record(session: Session, actor: Actor, action: str, target: str = "", detail: dict | None = None) -> None:
@@ -42,7 +43,8 @@ def change(session: Session, actor: Actor, permission: Permission, action: str, 
     require(actor, permission)
     ch = Change(action, target)
     yield ch
-    record(session, actor, ch.action, ch.target, ch.detail)
+    if not ch.nothing_changed:
+        record(session, actor, ch.action, ch.target, ch.detail)
 
 
 def entries(session: Session, actor: Actor, action: str = "", target: str = "", staff_id: int | None = None,

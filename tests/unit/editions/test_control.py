@@ -11,6 +11,9 @@ from newsletter.editions.due import due_editions
 from newsletter.editions.history import Act, history_of
 from newsletter.editions.models import EditionStatus
 from newsletter.errors import Conflict, InvalidInput
+from newsletter.operators import editions as operator_editions
+from newsletter.staff.access import cli_actor
+from newsletter.staff.models import AuditEntry
 from newsletter.store.models import Article
 from tests.conftest import at
 from tests.helpers import add_article
@@ -98,3 +101,13 @@ def test_a_cancelled_edition_is_replaced_only_with_a_reason(session, engine, pub
         control.replace_cancelled(session, publication, DAY, "again")  # the new one is not cancelled
     nxt, _ = build_edition(session, publication, DAY + timedelta(days=1), now=CUT + timedelta(days=1))
     assert nxt.window_start == new.window_end  # the replacement is the previous edition now
+
+
+def test_holding_twice_records_once(session, built):
+    for _ in range(2):
+        assert operator_editions.hold(session, cli_actor(), built.id, "check the lead") == EditionStatus.HELD
+    assert [h.act for h in history_of(session, built.id)].count(Act.HELD) == 1
+    assert session.scalars(select(AuditEntry.action)).all() == ["edition.hold"]
+    operator_editions.release(session, cli_actor(), built.id)
+    with pytest.raises(Conflict):  # a release is not idempotent: it says the edition was not held
+        operator_editions.release(session, cli_actor(), built.id)

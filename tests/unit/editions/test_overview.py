@@ -17,6 +17,11 @@ def test_publications_and_editions_as_operators_see_them(session, publication):
     assert (row.slug, row.active, row.schedule, row.timezone, row.subscribers) == (
         "spacewar-daily", True, "every day at 06:00", "America/New_York", 2)
     assert row.next_sends == [at("2026-11-29T11:00:00") + timedelta(days=n) for n in range(3)]
+    early, _ = build_edition(session, publication, date(2026, 11, 29), now=at("2026-11-28T12:30:00"))  # sent early
+    (later,) = publications_overview(session, at("2026-11-28T13:00:00"), count=3)
+    assert later.next_sends == [at("2026-11-30T11:00:00") + timedelta(days=n) for n in range(3)]  # not the 29th
+    session.delete(early)
+    session.flush()
     assert row.last_edition.id == second.id and row.last_edition.status == "empty"
     assert [(e.id, e.headlines) for e in editions_of(session, publication.id)] == [(second.id, 0), (first.id, 1)]
     detail = edition_detail(session, first.id)
