@@ -154,6 +154,19 @@ def describe(cron: str) -> str:
     return f"{when} {at}"
 
 
+def period_words(cron: str) -> str:
+    """How the default greeting names what an edition holds: "today's" for a daily,
+    "this week's" for one a week, "this month's" for one a month, "the latest" otherwise."""
+    _, _, doms, months, dows = croniter(cron).expanded[:5]
+    if doms == ["*"] and dows == ["*"]:
+        return "today's"
+    if doms == ["*"] and len(dows) == 1:
+        return "this week's"
+    if dows == ["*"] and months == ["*"] and len(doms) == 1:
+        return "this month's"
+    return "the latest"
+
+
 # Delivery at each subscriber's local time ("06:00 wherever you are"). An edition for
 # local date D goes to each zone at the schedule's first time on D in that zone: the
 # zones make waves, earliest first (Pacific/Auckland before Europe/Berlin before

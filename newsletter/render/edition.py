@@ -14,6 +14,7 @@ from pathlib import Path
 
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
+from newsletter.publications.schedule import period_words
 from newsletter.render.emails import render_with
 from newsletter.render.personal import PLACEHOLDERS, Personal, check_rendered, template_values
 from newsletter.render.personal import personalise as _personalise
@@ -103,6 +104,7 @@ class EditionRenderer:
             "publication": self.publication,
             "edition": self.edition,
             "edition_date": self.edition.date.strftime("%A, %B %-d, %Y"),
+            "period": period_words(self.publication.schedule_cron),  # today's, this week's, ...
             "sections": groups,
             "headline_count": sum(len(g.entries) for g in groups),
             "lead_headline": one_line(groups[0].entries[0].headline) if groups else "",

@@ -12,6 +12,7 @@ from newsletter.publications.schedule import (
     never_fires,
     next_send_times,
     period_start,
+    period_words,
     previous_send_time,
     send_times_on,
 )
@@ -127,3 +128,10 @@ def test_schedules_that_never_fire_or_fire_more_than_daily():
     assert fires_more_than_daily("*/5 * * * *") and fires_more_than_daily("0 6,18 * * *")
     assert fires_more_than_daily("0 * * * *")
     assert not fires_more_than_daily("0 6 * * 1-5") and not fires_more_than_daily("@weekly")
+
+
+@pytest.mark.parametrize("cron, words", [("0 6 * * *", "today's"), ("30 7 * * 1", "this week's"),
+                                         ("0 7 1 * *", "this month's"), ("0 6 * * 1,4", "the latest"),
+                                         ("0 7 1 1 *", "the latest")])
+def test_the_greeting_names_the_period(cron, words):
+    assert period_words(cron) == words
