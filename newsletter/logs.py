@@ -28,9 +28,13 @@ _SECRETS = [
     # /u/<token>, /u/<token>/reason, /preferences/<token>, /confirm/<token>, /address/<token>,
     # /admin/set-password/<token>
     (re.compile(rf"(/(?:u|preferences|confirm|address|admin/set-password)/)[^/{_SAFE_END}]+"), rf"\1{REDACTED}"),
-    # query values: ?t= (the edition view) and any name ending in token, password or secret
-    (re.compile(rf"([?&;](?:t|[\w.-]*token|[\w.-]*password|[\w.-]*passwd|[\w.-]*secret)=)[^{_SAFE_END}]*",
-                re.IGNORECASE), rf"\1{REDACTED}"),
+    # query values: ?t= (the edition view), csrf=, session= (and session_id=), and any name
+    # ending in token, password, secret or key (key=, api_key=, apiKey=)
+    (re.compile(rf"([?&;](?:t|csrf|[\w.-]*session(?:[_-]?id)?|[\w.-]*token|[\w.-]*password|[\w.-]*passwd"
+                rf"|[\w.-]*secret|[\w.-]*key)=)[^{_SAFE_END}]*", re.IGNORECASE), rf"\1{REDACTED}"),
+    # an API token (nlt_ and 43 characters) anywhere: a path, any query value, a header; the
+    # 10 characters a token list shows to recognise one (nlt_ and 6) stay readable
+    (re.compile(r"(?<![A-Za-z0-9])nlt_[\w-]{7,}"), f"nlt_{REDACTED}"),
     # scheme://user:password@host (database, broker and relay URLs)
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/\s@]*:)[^@\s/]+(@)", re.IGNORECASE), rf"\1{REDACTED}\2"),
 ]

@@ -3,9 +3,10 @@ console; routers only parse input, name the caller (auth.py) and present the res
 Errors are RFC 9457 problem documents (web/app.py maps every NewsletterError)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from newsletter.api import (
+    common,
     docs,
     import_routes,
     operator_routes,
@@ -24,7 +25,7 @@ IMPORT_PATH = PREFIX + import_routes.PATH
 
 
 def router() -> APIRouter:
-    api = APIRouter(prefix=PREFIX)
+    api = APIRouter(prefix=PREFIX, dependencies=[Depends(common.single_query_values)])
     for module in (session_routes, subscriber_routes, suppression_routes, import_routes, staff_routes,
                    publication_routes, operator_routes, preview_routes):
         api.include_router(module.router)

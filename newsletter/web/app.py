@@ -30,7 +30,14 @@ from newsletter.web import (
     signup_routes,
     unsubscribe_routes,
 )
-from newsletter.web.middleware import SECURITY_HEADERS, BodyLimit, HeadAsGet, SecurityHeaders
+from newsletter.web.middleware import (
+    SECURITY_HEADERS,
+    TOO_LARGE,
+    BodyLimit,
+    HeadAsGet,
+    SecurityHeaders,
+    is_api,
+)
 from newsletter.web.pages import WebContext
 
 log = logging.getLogger(__name__)
@@ -38,7 +45,7 @@ log = logging.getLogger(__name__)
 
 def error_response(request: Request, status: int, title: str, message: str,
                    headers: dict[str, str] | None = None) -> Response:
-    if request.url.path.startswith("/api/"):
+    if is_api(request.url.path):
         return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": message},
                             status_code=status, media_type="application/problem+json", headers=headers)
     if admin.is_console(request.url.path):
@@ -115,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
-        title = {404: "Not here", 405: "Method not allowed"}.get(exc.status_code, "Request refused")
+        title = {404: "Not here", 405: "Method not allowed", 413: TOO_LARGE,
+                 415: "Unsupported media type"}.get(exc.status_code, "Request refused")
         return error_response(request, exc.status_code, title, str(exc.detail), headers)
 
     @app.exception_handler(Exception)

@@ -4,9 +4,15 @@
   are in URLs), nothing loaded from elsewhere, no caching of personal pages.
 - HeadAsGet: HEAD works wherever GET does (the GET's headers, no body).
 - BodyLimit: 413 for bodies over the limit, whether or not they announce their length.
+  An announced length is answered here: under /api/ an RFC 9457 problem document, as
+  every other API error (web/app.py), else plain text. A limit found while reading is
+  answered by the app's error handler (a problem document or the error page).
 """
 from __future__ import annotations
 
+import json
+
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SECURITY_HEADERS = {
@@ -18,6 +24,14 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 _RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+
+TOO_LARGE = "Request body too large"
+
+
+def is_api(path: str) -> bool:
+    """Errors under /api/ are problem documents; elsewhere pages (web/app.py)."""
+    return path.startswith("/api/")
 
 
 def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -60,8 +74,13 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised while the app reads a body past the limit. An HTTPException, so that FastAPI's
+    body parsing lets it through (anything else becomes a 400 "error parsing the body") and
+    the app answers it the way it answers every error (web/app.py)."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"The request body may be at most {limit} bytes.")
 
 
 class BodyLimit:
@@ -76,7 +95,7 @@ class BodyLimit:
         limit = self.overrides.get(scope.get("path", ""), self.default)
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return await _too_large(send)
+            return await _too_large(scope, send, limit)
         seen = 0
         started = False
 
@@ -85,7 +104,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _TooLarge()
+                raise _TooLarge(limit)
             return message
 
         async def tracking(message: Message) -> None:
@@ -97,12 +116,16 @@ class BodyLimit:
             await self.app(scope, limited, tracking)
         except _TooLarge:
             if not started:
-                await _too_large(send)
+                await _too_large(scope, send, limit)
 
 
-async def _too_large(send: Send) -> None:
-    body = b"Request body too large."
+async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+    if is_api(scope.get("path", "")):
+        body = json.dumps({"type": "about:blank", "title": TOO_LARGE, "status": 413,
+                           "detail": _TooLarge(limit).detail}).encode()
+        content_type = b"application/problem+json"
+    else:
+        body, content_type = f"{TOO_LARGE}.".encode(), b"text/plain; charset=utf-8"
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

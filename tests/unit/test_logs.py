@@ -11,6 +11,7 @@ from newsletter.config import Settings
 from newsletter.logs import JsonFormatter, RedactSecrets, TextFormatter, logging_config, redact
 
 TOKEN = "WzEsMiwzLG51bGxd.Xk3-aB_c9"
+API_TOKEN = "nlt_q3V-x_9LbZk2mT0aYw8e1RfHcJ4sUoPn6iDgE5vKtQ"  # the shape api_tokens.create makes
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -24,6 +25,13 @@ TOKEN = "WzEsMiwzLG51bGxd.Xk3-aB_c9"
     (f"/x?a=1&token={TOKEN}&b=2", "/x?a=1&token=[redacted]&b=2"),
     ("/x?csrf_token=abc&Password=hunter2", "/x?csrf_token=[redacted]&Password=[redacted]"),
     ("postgresql://newsletter:s3cret@postgres:5432/newsletter", "postgresql://newsletter:[redacted]@postgres:5432/newsletter"),
+    ("/admin/logout?csrf=c5rf-Val_ue&next=/admin", "/admin/logout?csrf=[redacted]&next=/admin"),
+    ("/x?api_key=k1&apiKey=k2&key=k3&session=s1&session_id=s2",
+     "/x?api_key=[redacted]&apiKey=[redacted]&key=[redacted]&session=[redacted]&session_id=[redacted]"),
+    (f'"GET /api/v1/subscribers?q={API_TOKEN} HTTP/1.1" 401',
+     '"GET /api/v1/subscribers?q=nlt_[redacted] HTTP/1.1" 401'),
+    (f"/api/v1/tokens/{API_TOKEN}/x", "/api/v1/tokens/nlt_[redacted]/x"),
+    (f"Authorization: Bearer {API_TOKEN}", "Authorization: Bearer nlt_[redacted]"),
 ])
 def test_redact_replaces_tokens_and_passwords(text, expected):
     assert redact(text) == expected
@@ -31,7 +39,9 @@ def test_redact_replaces_tokens_and_passwords(text, expected):
 
 
 @pytest.mark.parametrize("text", ["/editions/abc123?publication=spacewar-daily", "/subscribe", "/healthz",
-                                  "GET /static/u.css", "redis://redis:6379/0", "edition 3: 500 sent"])
+                                  "GET /static/u.css", "redis://redis:6379/0", "edition 3: 500 sent",
+                                  "/api/v1/subscribers?q=session&keyset=1&status=active",
+                                  "token nlt_q3V-x_ revoked"])  # the prefix a token list shows
 def test_redact_leaves_other_text_alone(text):
     assert redact(text) == text
 
@@ -62,6 +72,19 @@ def test_json_lines_carry_the_context_ids_and_no_token():
     assert "delivery_id" not in second and "Traceback" in second["exception"]
     assert "/confirm/[redacted]" in second["exception"]
     assert TOKEN not in stream.getvalue()
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+def test_access_lines_carry_no_key_session_csrf_or_api_token(formatter):
+    logger, stream = _logger(formatter)
+    logger.info('%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5000", "GET",
+                f"/api/v1/x/{API_TOKEN}?csrf=c1&api_key=k1&key=k2&session=s1&q={API_TOKEN}", 401)
+    line = stream.getvalue()
+    message = json.loads(line)["message"] if isinstance(formatter, JsonFormatter) else line
+    assert "/api/v1/x/nlt_[redacted]?csrf=[redacted]&api_key=[redacted]&key=[redacted]&session=[redacted]" \
+           "&q=nlt_[redacted] HTTP/1.1" in message
+    for secret in (API_TOKEN, "c1", "k1", "k2", "s1"):
+        assert f"={secret}" not in line and f"/{secret}" not in line
 
 
 def test_text_lines_are_one_line_per_event_even_with_a_traceback():
