@@ -43,9 +43,11 @@ class Forbidden(NewsletterError):
 
 
 class ConfigurationError(NewsletterError):
-    """Settings or the publications file are wrong; the message says which and how."""
+    """Settings or the publications file are wrong; the message says which and how. On
+    the web: 503 (this service cannot do it until an operator fixes it; the message is
+    logged, not shown)."""
 
-    status = 500
+    status = 503
     title = "Configuration error"
 
 

@@ -81,8 +81,8 @@ def compose_proof(settings: Settings, preview: Preview, publication: Publication
 def send_proof(session: Session, settings: Settings, backend: Backend, preview: Preview,
                publication: Publication, to: str, now: datetime | None = None) -> Proof:
     """Send one test copy of `preview` to `to` through `backend`; writes nothing."""
+    address = check_recipient(session, publication, to)  # bad input first: a 4xx whatever the settings
     check_sendable(settings)
-    address = check_recipient(session, publication, to)
     proof, data = compose_proof(settings, preview, publication, address, now or utcnow())
     try:
         backend.open()

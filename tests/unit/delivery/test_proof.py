@@ -10,7 +10,7 @@ from newsletter.delivery.models import Delivery
 from newsletter.delivery.proof import HEADER, send_proof
 from newsletter.editions.models import Edition
 from newsletter.editions.preview import preview, reader_for
-from newsletter.errors import ConfigurationError, Conflict
+from newsletter.errors import ConfigurationError, Conflict, InvalidInput
 from newsletter.subscribers.lifecycle import suppress
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, SuppressionReason
 from newsletter.subscribers.service import add_subscriber
@@ -68,3 +68,6 @@ def test_nothing_to_send_and_http_links_are_refused(session, settings, publicati
     with pytest.raises(ConfigurationError, match="https"):
         send_proof(session, settings, OutboxBackend(tmp_path), preview(session, publication, DAY, everyone, now=NOW),
                    publication, "editor@example.com", now=NOW)
+    with pytest.raises(InvalidInput):  # bad input is said first, whatever the settings
+        send_proof(session, settings, OutboxBackend(tmp_path), preview(session, publication, DAY, everyone, now=NOW),
+                   publication, "not an address", now=NOW)
