@@ -52,13 +52,18 @@ def create(session: Session, actor: Actor, name: str, role: str | None = None,
     """Returns the row and the token itself, which is never shown again."""
     owner = _owner(session, actor, account)
     with change(session, actor, Permission.OWN_TOKENS, "token.create") as ch:
-        wanted = parse_role(role) if role else Role(owner.role)
+        # Without a role: the highest this caller may give (a viewer token of an operator
+        # makes viewer tokens).
+        wanted = parse_role(role) if role else lower_of(Role(owner.role), actor.role)
         if not at_most(wanted, owner.role) or not at_most(wanted, actor.role):
             raise Forbidden(f"a token's role is at most its account's ({owner.role}) and yours ({actor.role})")
         if not owner.active:
             raise InvalidInput(f"{owner.email} is disabled")
         raw = PREFIX + secrets.token_urlsafe(32)
-        token = ApiToken(staff_id=owner.id, name=clean_field(name, "token name", 100), role=wanted,
+        label = clean_field(name, "token name", 100)
+        if not label.strip():
+            raise InvalidInput("a token needs a name (what uses it: 'billing export', 'monitoring')")
+        token = ApiToken(staff_id=owner.id, name=label.strip(), role=wanted,
                          token_hash=_hash(raw), prefix=raw[:10], created_at=utcnow())
         session.add(token)
         session.flush()

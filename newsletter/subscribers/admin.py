@@ -133,6 +133,7 @@ def update(session: Session, actor: Actor, subscriber_id: int, changes: Changes)
                 lifecycle.record_event(session, kind, Method.ADMIN, s.id, None)
                 fields.append("status")
         ch.detail = {"fields": fields, "status": s.status} if "status" in fields else {"fields": fields}
+        ch.nothing_changed = not fields  # asked for what already is: nothing to record
         session.flush()
     return s
 
@@ -155,4 +156,5 @@ def resubscribe(session: Session, actor: Actor, secret: str, subscriber_id: int,
         pub = publication(session, publication_slug)
         changed = lifecycle.resubscribe(session, s, pub, Method.ADMIN, secret=secret)
         ch.detail = {"publication": pub.slug, "changed": changed}
+        ch.nothing_changed = not changed
     return changed

@@ -183,6 +183,17 @@ def test_api_tokens_are_hashed_revocable_and_capped_by_the_account(session, sett
         assert api_tokens.authenticate(session, bogus, "x") is None
 
 
+def test_a_token_needs_a_name_and_takes_no_more_than_its_maker_may_give(session, settings):
+    op = add(session, settings, "op@example.org", "operator").account
+    for blank in ("", "   "):
+        with pytest.raises(InvalidInput, match="needs a name"):
+            api_tokens.create(session, cli_actor(), blank, None, op.id)
+        session.rollback()
+    as_viewer = Actor(Role.VIEWER, op.email, "api", staff_id=op.id)  # the operator, through a viewer token
+    row, _ = api_tokens.create(session, as_viewer, "read only", None)
+    assert row.role == "viewer"
+
+
 def test_changes_are_audited_refusals_and_failures_are_not(session, settings):
     viewer = Actor(Role.VIEWER, "view@example.org", "api", "10.0.0.9", None)
     before = session.scalar(select(func.count()).select_from(AuditEntry))
