@@ -30,7 +30,8 @@ class Handler:
     once (451), and answer anything at MAIL, RCPT or DATA through the `*_reply` hooks
     (a callable returning a reply line, or None to accept)."""
 
-    def __init__(self):
+    def __init__(self, pipelining: bool = True):
+        self.pipelining = pipelining  # offered, as Postfix and most relays do (aiosmtpd does not by itself)
         self.lock = threading.Lock()
         self.received: Counter[str] = Counter()
         self.messages: list[bytes] = []
@@ -43,6 +44,12 @@ class Handler:
         self.data_reply = lambda envelope: None
         self.mail_options: list[list[str]] = []
         self.mail_from: list[str] = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         reply = self.mail_reply(address)
@@ -88,9 +95,9 @@ class Handler:
 
 
 class SMTPServer:
-    def __init__(self, port: int | None = None, smtputf8: bool = False):
+    def __init__(self, port: int | None = None, smtputf8: bool = False, pipelining: bool = True):
         self.port = port or free_port()
-        self.handler = Handler()
+        self.handler = Handler(pipelining)
         self.smtputf8 = smtputf8  # advertise SMTPUTF8 (RFC 6531)
         self.controller: Controller | None = None
 

@@ -4,6 +4,7 @@ its gate would not look on its own for another ten seconds. And the mark is sett
 (committed) before the next message's MAIL, though it is sent without waiting."""
 from __future__ import annotations
 
+import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
@@ -104,26 +105,40 @@ def test_the_mark_returns_the_state_it_read(stack):
             marks.close()
 
 
-class CountingSentAtMail:
-    """At every MAIL, counts the edition's rows already committed as sent."""
+class CountingSent:
+    """At every MAIL and every DATA, counts the edition's rows already committed as sent;
+    offers PIPELINING or not (aiosmtpd reads a pipelined group a line at a time)."""
 
-    def __init__(self, engine, edition_id):
-        self.engine, self.edition_id, self.seen = engine, edition_id, []
+    def __init__(self, engine, edition_id, pipelining: bool):
+        self.engine, self.edition_id, self.pipelining = engine, edition_id, pipelining
+        self.at_mail, self.at_data, self.grouped = [], [], []
+
+    def _sent(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.edition_id == self.edition_id, Delivery.status == "sent"))
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        with self.engine.connect() as conn:
-            self.seen.append(conn.scalar(select(func.count()).select_from(Delivery).where(
-                Delivery.edition_id == self.edition_id, Delivery.status == "sent")))
+        self.grouped.append(b"RCPT TO:" in bytes(server._reader._buffer))
+        self.at_mail.append(self._sent())
         envelope.mail_from = address
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.at_data.append(self._sent())  # before our final 250: this message is not marked yet
         return "250 OK"
 
 
-def test_every_mail_comes_after_the_last_message_is_committed(stack):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "no-pipelining"])
+def test_every_message_is_marked_after_its_final_reply_and_before_the_next_mail(stack, pipelining):
     _, edition_id = stack.seed(150)
-    handler = CountingSentAtMail(stack.engine, edition_id)
+    handler = CountingSent(stack.engine, edition_id, pipelining)
     server = Controller(handler, hostname="127.0.0.1", port=free_port())
     server.start()
     try:
@@ -131,4 +146,6 @@ def test_every_mail_comes_after_the_last_message_is_committed(stack):
     finally:
         server.stop()
     assert result.outcome == BatchOutcome.DONE and counts == {"sent": 150}
-    assert handler.seen == list(range(150))  # the k-th MAIL saw k messages committed
+    assert handler.grouped[1:] == [pipelining] * 149  # the send path this run was meant to take
+    assert handler.at_mail == list(range(150))  # the k-th MAIL saw k messages committed
+    assert handler.at_data == list(range(150))  # and none was marked before the relay's final reply

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -47,7 +48,9 @@ def _edition_id(stack):
         return s.scalar(select(Edition.id).where(Edition.status.in_(("sending", "sent"))))
 
 
-def test_killed_worker_loses_nobody_and_duplicates_stay_within_the_bound(stack):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "no-pipelining"])
+def test_killed_worker_loses_nobody_and_duplicates_stay_within_the_bound(stack, pipelining):
+    stack.smtp.handler.pipelining = pipelining  # both send paths keep the guarantee
     _, edition_id = stack.seed(2000)
     worker = stack.worker(concurrency=2)
     stack.send("drive", edition_id)
