@@ -5,6 +5,7 @@ import re
 import statistics
 import time
 
+import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,8 @@ from tests.integration.web.test_http import state, unsubscribe_url
 from tests.integration.web.test_signup_preferences import confirm_link, confirmations
 
 PUB = "spacewar-daily"
+# The rules are SQL (conditional updates, nonces, joins): both databases.
+pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 
 
 def sign_up(http, email, **extra):
@@ -76,16 +79,25 @@ def test_an_anonymous_signup_changes_nobody_elses_state(http, engine, web_settin
         s.add_all([Suppression(email="bounced@example.org", publication_id=None, reason="hard_bounce"),
                    Suppression(email="complained@example.org", publication_id=None, reason="complaint")])
         s.commit()
-    for address in ("left@example.org", "active@example.org", "disabled@example.org",
-                    "bounced@example.org", "complained@example.org"):
-        sign_up(http, address, sections=["superpowers"])
+    with Session(engine) as s:
+        before = {sub.subscriber.email: (sub.status, sub.sections, sub.subscriber.status)
+                  for sub in s.scalars(select(Subscription))}
+    answers = {address: sign_up(http, address, sections=["superpowers"])
+               for address in ("left@example.org", "active@example.org", "disabled@example.org",
+                               "bounced@example.org", "complained@example.org", "new@example.org")}
+    # One answer for all: nothing in it says who is subscribed, left, disabled or suppressed.
+    assert len({(a.status_code, a.content) for a in answers.values()}) == 1
     # Nobody's subscription changed: the one who left is still out, with her own sections.
     with Session(engine) as s:
         subs = {sub.subscriber.email: sub for sub in s.scalars(select(Subscription))}
+        after = {email: (sub.status, sub.sections, sub.subscriber.status) for email, sub in subs.items()
+                 if email in before}
+        assert after == before
         assert subs["left@example.org"].status == SubscriptionStatus.UNSUBSCRIBED
         assert subs["left@example.org"].sections == ["drone-war"]
         assert subs["active@example.org"].status == SubscriptionStatus.ACTIVE
         assert subs["active@example.org"].sections is None
+        assert before["disabled@example.org"][2] == SubscriberStatus.DISABLED
         assert s.scalar(select(func.count()).select_from(Suppression)) == 3
     # No email to the disabled, the bounced, the complaining or the active; the one who
     # left by herself gets a confirmation (that is the way back, and only hers).
