@@ -20,7 +20,7 @@ from newsletter.db import utcnow
 from newsletter.delivery import account_mail, driver
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.confirmation import send_confirmation
-from newsletter.delivery.failures import FailureClass, SendFailure
+from newsletter.delivery.failures import SendFailure
 from newsletter.editions import lifecycle
 from newsletter.editions.models import EditionStatus
 from newsletter.subscribers import signup
@@ -113,9 +113,8 @@ class InlineDispatcher:
                     send(session, self.backend or runtime.backend(settings))
                 return
             except SendFailure as exc:
-                delay = driver.confirmation_retry_in(settings, retries)
-                if exc.failure_class not in (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN) or delay is None \
-                        or delay > settings.inline_wait_seconds:
+                delay = driver.one_off_retry_in(settings, exc, retries)
+                if delay is None or delay > settings.inline_wait_seconds:
                     log.warning("%s not sent: %s", what, exc)
                     return
                 time.sleep(delay)

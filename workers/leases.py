@@ -10,8 +10,8 @@ _RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
 
 
 class Lease:
-    def __init__(self, redis, key: str, seconds: int):
-        self.redis, self.key, self.ms = redis, key, seconds * 1000
+    def __init__(self, redis, key: str, seconds: int, renew_every: float):
+        self.redis, self.key, self.ms, self.renew_every = redis, key, seconds * 1000, renew_every
         self.owner = uuid.uuid4().hex
         self._renewed = 0.0
 
@@ -21,8 +21,8 @@ class Lease:
         return bool(self.redis.set(self.key, self.owner, nx=True, px=self.ms))
 
     def renew(self) -> None:
-        """Called between messages; talks to Redis at most every few seconds."""
-        if self.redis is None or time.monotonic() - self._renewed < self.ms / 4000:
+        """Called between messages; talks to Redis at most every `renew_every` seconds."""
+        if self.redis is None or time.monotonic() - self._renewed < self.renew_every:
             return
         self._renewed = time.monotonic()
         self.redis.eval(_RENEW, 1, self.key, self.owner, self.ms)

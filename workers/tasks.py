@@ -26,7 +26,7 @@ from newsletter.config import get_settings
 from newsletter.db import utcnow
 from newsletter.delivery import account_mail, driver
 from newsletter.delivery.confirmation import send_confirmation as send_confirmation_step
-from newsletter.delivery.failures import FailureClass, SendFailure
+from newsletter.delivery.failures import SendFailure
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
 from newsletter.subscribers import signup
@@ -49,7 +49,8 @@ def drive(self, edition_id: int, hand_back: bool = True) -> None:
     started = utcnow()
     if driver.start(engine, settings, edition_id) != EditionStatus.SENDING:
         return
-    lease = Lease(runtime.redis_client(settings), f"nl:drive:{edition_id}", settings.lease_seconds)
+    lease = Lease(runtime.redis_client(settings), f"nl:drive:{edition_id}", settings.lease_seconds,
+                  driver.lease_renew_every(settings))
     if not lease.acquire():
         return
     try:
@@ -62,7 +63,8 @@ def drive(self, edition_id: int, hand_back: bool = True) -> None:
 def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
     settings, engine = get_settings(), _engine()
     token = self.request.id or driver.new_token(f"local-{edition_id}-{lo}-{hi}")
-    lease = Lease(runtime.redis_client(settings), f"nl:lease:{token}", settings.lease_seconds)
+    lease = Lease(runtime.redis_client(settings), f"nl:lease:{token}", settings.lease_seconds,
+                  driver.lease_renew_every(settings))
     if not lease.acquire():
         # The same task is running elsewhere (a broker redelivery while it is alive):
         # come back later instead of sending its claimed rows a second time.
@@ -108,26 +110,19 @@ def poll_feed(name: str) -> dict:
 
 @shared_task(name="newsletter.send_confirmation", bind=True, max_retries=None)
 def send_confirmation(self, subscription_id: int) -> str:
-    settings = get_settings()
-    with Session(_engine()) as session:
-        try:
-            return send_confirmation_step(session, settings, runtime.backend(settings), subscription_id)
-        except SendFailure as exc:
-            delay = driver.confirmation_retry_in(settings, self.request.retries)
-            if exc.failure_class in (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN) and delay is not None:
-                raise self.retry(exc=exc, countdown=delay) from exc
-            return ""
+    return _one_off(self, lambda s, settings, backend: send_confirmation_step(s, settings, backend,
+                                                                              subscription_id))
 
 
 def _one_off(task, send) -> str:
-    """A personal email; retried later after a temporary failure, like the confirmation."""
+    """A personal email; tried again when the driver says so (driver.one_off_retry_in)."""
     settings = get_settings()
     with Session(_engine()) as session:
         try:
             return send(session, settings, runtime.backend(settings))
         except SendFailure as exc:
-            delay = driver.confirmation_retry_in(settings, task.request.retries)
-            if exc.failure_class in (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN) and delay is not None:
+            delay = driver.one_off_retry_in(settings, exc, task.request.retries)
+            if delay is not None:
                 raise task.retry(exc=exc, countdown=delay) from exc
             return ""
 

@@ -23,6 +23,7 @@ from newsletter.delivery import alerts, plan
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.batch import BatchResult, send_batch
 from newsletter.delivery.compose import Composer
+from newsletter.delivery.failures import FailureClass, SendFailure
 from newsletter.delivery.ratelimit import Limiter
 from newsletter.delivery.states import BatchOutcome
 from newsletter.editions.due import check_schedule
@@ -236,8 +237,17 @@ def new_token(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def confirmation_retry_in(settings: Settings, retries: int) -> float | None:
-    """When to try a confirmation email again after a temporary failure; None: give up."""
+def one_off_retry_in(settings: Settings, failure: SendFailure, retries: int) -> float | None:
+    """When to try a personal email (confirmation, welcome, address change) again after
+    `failure`, its `retries`-th; None: give up (a refusal, or too many tries)."""
+    if failure.failure_class not in (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN):
+        return None
     if retries >= settings.confirmation_max_retries:
         return None
     return min(settings.retry_base_seconds * 2 ** retries, settings.confirmation_max_delay_seconds)
+
+
+def lease_renew_every(settings: Settings) -> float:
+    """How often a running task renews its lease: four times a lease, so a slow Redis
+    call or two never lets it lapse under a live task."""
+    return settings.lease_seconds / 4
