@@ -25,6 +25,18 @@ def has_controls(text: str | None) -> bool:
     return bool(_CONTROLS.search(text or ""))
 
 
+def visible_controls(text: str | None) -> str:
+    """Control characters written as their escapes (ESC as \\x1b): for echoing a value
+    someone typed (a path, a name) onto a terminal, where a raw one would act."""
+    return _CONTROLS.sub(lambda m: repr(m.group())[1:-1], text or "")
+
+
+def shown(text: str | None) -> str:
+    """A value as an error message shows it: as typed when printable, else quoted with escapes."""
+    text = text or ""
+    return text if text.isprintable() else repr(text)
+
+
 def one_line(text: str | None) -> str:
     """Collapse all white space, CR and LF included, to single spaces; drop control characters."""
     return " ".join(strip_controls(text).split())
@@ -46,3 +58,11 @@ def clean_field(value: str | None, what: str, max_length: int) -> str:
     if len(value) > max_length:
         raise InvalidInput(f"{what} longer than {max_length} characters")
     return value
+
+
+def clean_reason(value: str | None, what: str = "the reason") -> str:
+    """A reason given for an act (kept in a history and the audit log): one line, line
+    breaks folded to spaces; refused, not silently changed, with control characters."""
+    if has_controls(value):
+        raise InvalidInput(f"{what} must not contain control characters (such as ESC or BEL)")
+    return one_line(value)

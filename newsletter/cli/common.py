@@ -1,6 +1,7 @@
 """Shared by the command modules: settings, sessions, lookups, error display."""
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from datetime import date
 
@@ -13,16 +14,26 @@ from sqlalchemy.orm import Session
 from newsletter import db, runtime
 from newsletter.config import get_settings
 from newsletter.db import utcnow
+from newsletter.lookups import valid_id
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
+from newsletter.text import visible_controls
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 
 
-def print_error(message: str, label: str = "error") -> None:
-    """One line on stderr; the message is printed as is (no markup: `[...]` stays)."""
-    err.print(f"[bold red]{label}:[/] {escape(' '.join(str(message).split()))}", markup=True, highlight=False)
+def _line(text: object) -> str:
+    """One line, shown as is (no markup: `[...]` stays), a control character as its escape."""
+    return escape(" ".join(visible_controls(str(text)).split()))
+
+
+def print_error(message: str, label: str = "error", details: list[str] | tuple[str, ...] = ()) -> None:
+    """One line on stderr, whatever the message holds; `details` (a list of problems) each
+    on a line of its own below it, indented."""
+    err.print(f"[bold red]{label}:[/] {_line(message)}", markup=True, highlight=False)
+    for detail in details:
+        err.print(f"  {_line(detail)}", markup=True, highlight=False)
 
 
 def fail(message: str) -> None:
@@ -46,10 +57,31 @@ def publication(session: Session, slug: str) -> Publication:
     return pub
 
 
+def _edition_id(value: int | None) -> int | None:
+    """Refused before any database work: an id no edition can have."""
+    if value is not None and not valid_id(value):
+        fail(f"no edition {value}")
+    return value
+
+
+PUB_ARG = typer.Argument(..., metavar="PUB", help="the publication's slug", show_default=False)
+EDITION_ID = typer.Argument(..., metavar="ID", help="the edition's id (`newsletter editions list PUB`)",
+                            callback=_edition_id, show_default=False)
+DATE_HELP = "YYYY-MM-DD; default today in the publication's time zone"
+MAX_YEARS = 10  # a --date further than this from today either way is a typing mistake
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def edition_date(pub: Publication, value: str | None) -> date:
+    today = local_date(pub.timezone, utcnow())
     if not value:
-        return local_date(pub.timezone, utcnow())
+        return today
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
+        if _ISO_DAY.fullmatch(value):
+            fail(f"--date {value} is not a date (no such day)")
         fail(f"--date must be YYYY-MM-DD, not {value!r}")
+    if abs((day - today).days) > MAX_YEARS * 366:
+        fail(f"--date {day} is more than {MAX_YEARS} years from today ({today}): check the year")
+    return day

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from newsletter.cli import preview as preview_commands
-from newsletter.cli.common import console, edition_date, publication, session_scope
+from newsletter.cli.common import DATE_HELP, PUB_ARG, console, edition_date, publication, session_scope
 from newsletter.config import get_settings
 from newsletter.db import utcnow
 from newsletter.delivery.report import counts_by_edition
@@ -57,7 +57,7 @@ def register(app: typer.Typer, publications_app: typer.Typer) -> None:
         for r in rows:
             state = "active" if r.active else "[yellow]inactive[/]"
             console.print(f"[bold]{r.slug}[/] ({escape(r.name)}): {state}; {r.schedule} ({r.cron!r}), {r.timezone}; "
-                          f"{r.subscribers} subscribers", highlight=False)
+                          f"{r.subscribers} subscriber{'' if r.subscribers == 1 else 's'}", highlight=False)
             zone = ZoneInfo(r.timezone)
             for t in r.next_sends:
                 local = t.astimezone(zone)
@@ -74,7 +74,7 @@ def register(app: typer.Typer, publications_app: typer.Typer) -> None:
                           f"{outcome}", highlight=False)
 
     @app.command()
-    def build(pub: str, date: str = typer.Option(None, help="YYYY-MM-DD; default today in the publication's zone")):
+    def build(pub: str = PUB_ARG, date: str = typer.Option(None, help=DATE_HELP)):
         """Build (once) the edition of a publication for a date."""
         with session_scope() as session:
             p = publication(session, pub)

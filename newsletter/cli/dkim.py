@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from newsletter.cli.common import console, publication, session_scope
+from newsletter.cli.common import PUB_ARG, console, publication, session_scope
 from newsletter.config import get_settings
 from newsletter.db import utcnow
 from newsletter.delivery.dkim import KEY_SIZES, generate_key
@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dkim_app, name="dkim")
 
     @dkim_app.command()
-    def keygen(pub: str,
+    def keygen(pub: str = PUB_ARG,
                dir: Path = typer.Option(None, "--dir", help="default: NEWSLETTER_VAR_DIR/dkim"),
                selector: str = typer.Option("", help="default: the configured one, else nlYYYYMM"),
                domain: str = typer.Option("", help="default: the configured one, else the sender's domain"),
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
                    f'  key_file = "{made.private_path.absolute()}"')
 
     @dkim_app.command()
-    def check(pub: str, dns: bool = typer.Option(False, "--dns", help="also verify against the key in DNS")):
+    def check(pub: str = PUB_ARG, dns: bool = typer.Option(False, "--dns", help="also verify against the key in DNS")):
         """Sign a freshly composed sample message and verify it with dkimpy."""
         settings = get_settings()
         with session_scope() as session:

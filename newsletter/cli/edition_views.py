@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from newsletter import runtime
-from newsletter.cli.common import console, fail, publication, session_scope
+from newsletter.cli.common import EDITION_ID, PUB_ARG, console, fail, publication, session_scope
 from newsletter.cli.progress import follow_edition
 from newsletter.config import get_settings
 from newsletter.delivery.report import counts_by_edition, failures_by_class, report
@@ -55,7 +55,7 @@ def _history_detail(detail: dict) -> str:
 
 def register(editions_app: typer.Typer) -> None:
     @editions_app.command("status")
-    def editions_status(edition_id: int):
+    def editions_status(edition_id: int = EDITION_ID):
         """Total, counts by delivery state, failures by class, holds, pauses, rate and time left."""
         engine = runtime.engine_for(get_settings())
         with engine.connect() as conn:
@@ -82,12 +82,12 @@ def register(editions_app: typer.Typer) -> None:
                       f"{seconds(r.duration)}, {r.rate:.1f} messages/s since the start{eta}", highlight=False)
 
     @editions_app.command("watch")
-    def editions_watch(edition_id: int):
+    def editions_watch(edition_id: int = EDITION_ID):
         """Follow an edition's delivery (sent by workers or another process) until it stops."""
         follow_edition(runtime.engine_for(get_settings()), edition_id, console)
 
     @editions_app.command("list")
-    def editions_list(pub: str, limit: int = typer.Option(30, min=1, max=10000, help="the newest N")):
+    def editions_list(pub: str = PUB_ARG, limit: int = typer.Option(30, min=1, max=10000, help="the newest N")):
         """A publication's editions, newest first: date, state, headlines, deliveries, timings."""
         with session_scope() as session:
             p = publication(session, pub)
@@ -111,7 +111,7 @@ def register(editions_app: typer.Typer) -> None:
         console.print(table)
 
     @editions_app.command("show")
-    def editions_show(edition_id: int, per_class: int = typer.Option(10, min=1, max=1000,
+    def editions_show(edition_id: int = EDITION_ID, per_class: int = typer.Option(10, min=1, max=1000,
                                                                    help="recipients listed per failure class")):
         """One edition: window, timings, headlines, deliveries, failures by class, history.
 

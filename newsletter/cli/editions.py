@@ -7,7 +7,17 @@ import typer
 
 from newsletter import runtime
 from newsletter.cli import edition_views
-from newsletter.cli.common import console, edition_date, fail, publication, session_scope
+from newsletter.cli.common import (
+    DATE_HELP,
+    EDITION_ID,
+    PUB_ARG,
+    console,
+    edition_date,
+    fail,
+    print_error,
+    publication,
+    session_scope,
+)
 from newsletter.cli.progress import follow_edition
 from newsletter.config import get_settings
 from newsletter.editions import manual
@@ -15,10 +25,13 @@ from newsletter.editions.models import EditionStatus as E
 from newsletter.operators import editions as operator_editions
 from newsletter.staff.access import cli_actor
 
+_REASON = typer.Option("", help="kept in the edition's history")
+
 
 def register(app: typer.Typer, editions_app: typer.Typer) -> None:
-    @app.command()
-    def send(pub: str, date: str = typer.Option(None, help="YYYY-MM-DD; default today"),
+    @app.command(epilog="Exit codes: 0 sent (or sending, or sent before); 1 nothing was sent: the edition is "
+                 "held, cancelled or empty (the line on stderr says what to do); 2 bad input or a refusal.")
+    def send(pub: str = PUB_ARG, date: str = typer.Option(None, help=DATE_HELP),
              force: bool = typer.Option(False, "--force", help="replace a cancelled edition of that date"),
              reason: str = typer.Option("", help="why (required with --force; kept in the edition's history)"),
              watch: bool = typer.Option(False, "--watch", help="with workers: follow the progress until done")):
@@ -35,13 +48,20 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             else:
                 edition, _ = manual.build_by_hand(session, p, day)
             edition_id, status = edition.id, edition.status
+        if status == E.EMPTY:  # started all the same: that is what alerts its operators (delivery/alerts.py)
+            runtime.dispatcher(get_settings()).deliver_edition(edition_id)
+        not_sent = {
+            E.HELD: f"edition {edition_id} of {pub} for {day} is held: release it first "
+                    f"(`newsletter editions release {edition_id}`), then send again",
+            E.CANCELLED: f"edition {edition_id} of {pub} for {day} was cancelled: to send this date again, "
+                         f"`newsletter send {pub} --date {day} --force --reason \"...\"`",
+            E.EMPTY: f"edition {edition_id} of {pub} for {day} is empty (no headlines in its window): nothing to "
+                     "send; its operators are alerted",
+        }.get(status)
+        if not_sent:
+            print_error(not_sent, "not sent")
+            raise typer.Exit(1)
         _deliver(edition_id, status, watch)
-        if status == E.CANCELLED:
-            console.print(f"edition {edition_id} was cancelled; to send this date again: `newsletter send {pub} "
-                          f"--date {day} --force --reason \"...\"`", highlight=False)
-        elif status == E.HELD:
-            console.print(f"edition {edition_id} is held: `newsletter editions release {edition_id}` first",
-                          highlight=False)
 
     def _deliver(edition_id: int, status: str, watch: bool) -> None:
         settings = get_settings()
@@ -65,23 +85,24 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
         console.print(f"edition {edition_id}: {status}")
 
     @editions_app.command("pause")
-    def editions_pause(edition_id: int):
+    def editions_pause(edition_id: int = EDITION_ID):
         """Stop sending at the next message; resume continues from the checkpoint."""
         _control(edition_id, operator_editions.pause)
 
     @editions_app.command("resume")
-    def editions_resume(edition_id: int, watch: bool = typer.Option(False, "--watch")):
+    def editions_resume(edition_id: int = EDITION_ID, watch: bool = typer.Option(False, "--watch")):
         """Continue a paused edition (after fixing what paused it)."""
         _control(edition_id, operator_editions.resume)
         _deliver(edition_id, E.SENDING, watch)
 
     @editions_app.command("cancel")
-    def editions_cancel(edition_id: int):
+    def editions_cancel(edition_id: int = EDITION_ID):
         """Send nothing more of this edition (a new send of its date needs `send --force`)."""
         _control(edition_id, operator_editions.cancel)
 
     @editions_app.command("release-domain")
-    def editions_release_domain(edition_id: int, domain: str):
+    def editions_release_domain(edition_id: int = EDITION_ID,
+                                domain: str = typer.Argument(..., metavar="DOMAIN", show_default=False)):
         """Let a recipient domain held after policy refusals receive this edition again."""
         with session_scope() as session:
             released = operator_editions.release_domain(session, cli_actor(), edition_id, domain)
@@ -89,7 +110,7 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
         _deliver(edition_id, E.SENDING, False)
 
     @editions_app.command("rebuild")
-    def editions_rebuild(edition_id: int):
+    def editions_rebuild(edition_id: int = EDITION_ID):
         """Run the selection again with the same cut-off (before sending starts only).
 
         The items it replaces are kept in the edition's history."""
@@ -102,14 +123,14 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             edition_views.print_diff(d)
 
     @editions_app.command("hold")
-    def editions_hold(edition_id: int, reason: str = typer.Option("", help="kept in the edition's history")):
+    def editions_hold(edition_id: int = EDITION_ID, reason: str = _REASON):
         """Keep an edition that has not started from being sent (by the scheduler or `send`)."""
         with session_scope() as session:
             status = operator_editions.hold(session, cli_actor(), edition_id, reason)
         console.print(f"edition {edition_id}: {status} (`newsletter editions release {edition_id}` to let it go)")
 
     @editions_app.command("release")
-    def editions_release(edition_id: int, reason: str = typer.Option("", help="kept in the edition's history")):
+    def editions_release(edition_id: int = EDITION_ID, reason: str = _REASON):
         """Let a held edition go: the scheduler starts it when due, or `send` now."""
         with session_scope() as session:
             status = operator_editions.release(session, cli_actor(), edition_id, reason)

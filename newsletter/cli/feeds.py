@@ -18,7 +18,7 @@ from newsletter.staff.access import cli_actor
 
 
 def register(app: typer.Typer) -> None:
-    feeds_app = typer.Typer(help="Feeds that poll themselves (declared as [[feeds]] in the publications file).",
+    feeds_app = typer.Typer(help="Feeds that poll themselves (declared as \\[\\[feeds]] in the publications file).",
                             no_args_is_help=True)
     app.add_typer(feeds_app, name="feeds")
 
@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
             rows = list(session.scalars(select(Feed).order_by(Feed.active.desc(), Feed.name)))
         if not rows:
             console.print("no feeds: declare [[feeds]] in the publications file, then "
-                          "`newsletter publications load`")
+                          "`newsletter publications load`", markup=False)
             return
         table = Table("feed", "every", "last success", "last error", "added (last / total)", "next poll")
         for f in rows:

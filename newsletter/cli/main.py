@@ -1,8 +1,9 @@
 """`newsletter`: the command line. Each area registers its commands from its own module.
 
-Errors: every NewsletterError is one line on stderr and exit code 2; anything else
+Errors: every NewsletterError is one line on stderr and exit code 2 (a publications
+file with several problems: one line, then each problem on its own line); anything else
 is one line too ("unexpected error"), exit code 1, with the traceback only when
-NEWSLETTER_DEBUG is set.
+NEWSLETTER_DEBUG is set. `send` exits 1 when it sent nothing (held, cancelled, empty).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from newsletter.cli import (
     web,
 )
 from newsletter.errors import NewsletterError
+from newsletter.publications.problems import PublicationsFileError
 
 app = typer.Typer(help="Daily digest newsletters: build, render and deliver.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # Standalone mode: Click answers usage errors itself, in one line, and exits.
         app(args=argv, prog_name="newsletter")
+    except PublicationsFileError as exc:
+        several = len(exc.problems) > 1
+        common.print_error(str(exc).split("\n")[0] if several else str(exc), details=exc.problems if several else ())
+        sys.exit(2)
     except NewsletterError as exc:
         common.print_error(str(exc))
         sys.exit(2)

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from newsletter import runtime
-from newsletter.cli.common import console, fail, session_scope
+from newsletter.cli.common import PUB_ARG, console, fail, session_scope
 from newsletter.cli.progress import counting
 from newsletter.config import get_settings
 from newsletter.errors import InvalidInput
@@ -47,7 +47,8 @@ TO = typer.Option(None, "--created-to", help="YYYY-MM-DD (UTC), exclusive")
 
 def register(subscribers_app: typer.Typer) -> None:
     @subscribers_app.command("add")
-    def subscribers_add(pub: str, email: str, name: str = "",
+    def subscribers_add(pub: str = PUB_ARG, email: str = typer.Argument(..., metavar="EMAIL", show_default=False),
+                        name: str = "",
                         sections: str = typer.Option("", help="section slugs, comma separated; default all"),
                         timezone: str = typer.Option("", help="IANA time zone; default the publication's")):
         """Add one subscriber (active at once: you have their consent). Someone who left is not
@@ -58,7 +59,8 @@ def register(subscribers_app: typer.Typer) -> None:
             console.print(f"subscribed {subscriber.email} to {pub} (subscriber {subscriber.id})", highlight=False)
 
     @subscribers_app.command("resubscribe")
-    def subscribers_resubscribe(pub: str, subscriber: str = typer.Argument(..., help="id or address")):
+    def subscribers_resubscribe(pub: str = PUB_ARG,
+                                subscriber: str = typer.Argument(..., metavar="SUBSCRIBER", help="id or address")):
         """At their request: bring back someone who unsubscribed (lifts their own unsubscribe,
         recorded with the admin method). Refused for bounces, complaints and admin suppressions."""
         with session_scope() as session:
@@ -68,7 +70,7 @@ def register(subscribers_app: typer.Typer) -> None:
                           highlight=False)
 
     @subscribers_app.command("import")
-    def subscribers_import(pub: str, file: Path,
+    def subscribers_import(pub: str = PUB_ARG, file: Path = typer.Argument(..., metavar="FILE", show_default=False),
                            skip_invalid: bool = typer.Option(False, help="import the good rows anyway")):
         """Import a CSV (columns: email, name, sections, timezone). One bad row: nothing imported.
         Nobody who left or is suppressed is subscribed again (they are reported by line)."""
@@ -114,7 +116,7 @@ def register(subscribers_app: typer.Typer) -> None:
         typer.echo(f"{len(page.items)} shown of {total}{more}", err=True)
 
     @subscribers_app.command("show")
-    def subscribers_show(subscriber: str = typer.Argument(..., help="id or address")):
+    def subscribers_show(subscriber: str = typer.Argument(..., metavar="SUBSCRIBER", help="id or address")):
         """One subscriber as JSON: subscriptions, suppressions, deliveries and events."""
         with session_scope() as session:
             print(json.dumps(admin.detail(session, cli_actor(), admin.find(session, subscriber).id), indent=2))
@@ -147,16 +149,16 @@ def register(subscribers_app: typer.Typer) -> None:
             console.print(f"subscriber {s.id} ({s.email}) is {s.status}", highlight=False)
 
     @subscribers_app.command("disable")
-    def subscribers_disable(subscriber: str = typer.Argument(..., help="id or address")):
+    def subscribers_disable(subscriber: str = typer.Argument(..., metavar="SUBSCRIBER", help="id or address")):
         """Never mail them, whatever their subscriptions say (until enabled)."""
         _status(subscriber, admin.disable)
 
     @subscribers_app.command("enable")
-    def subscribers_enable(subscriber: str = typer.Argument(..., help="id or address")):
+    def subscribers_enable(subscriber: str = typer.Argument(..., metavar="SUBSCRIBER", help="id or address")):
         _status(subscriber, admin.enable)
 
     @subscribers_app.command("erase")
-    def subscribers_erase(subscriber: str = typer.Argument(..., help="id or address"),
+    def subscribers_erase(subscriber: str = typer.Argument(..., metavar="SUBSCRIBER", help="id or address"),
                           yes: bool = typer.Option(False, "--yes", help="do not ask")):
         """GDPR erasure: removes them everywhere; a keyed hash of the address stays suppressed."""
         settings = get_settings()

@@ -34,7 +34,7 @@ from newsletter.editions.history import Act, item_record, record
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import Conflict, InvalidInput, NotFound
 from newsletter.publications.models import Publication
-from newsletter.text import one_line
+from newsletter.text import clean_reason
 
 E = EditionStatus
 
@@ -83,24 +83,26 @@ def rebuild(session: Session, edition_id: int, now: datetime | None = None,
 
 def hold(session: Session, edition_id: int, reason: str = "") -> EditionStatus:
     """Idempotent: holding a held edition changes and records nothing."""
+    reason = clean_reason(reason)  # refused before anything changes
     edition = get_edition(session, edition_id)
     if lifecycle.status_of(session.connection(), edition_id) == E.HELD:
         return E.HELD
     status = lifecycle.hold(session.connection(), edition_id)
     session.expire(edition, ["status"])  # changed underneath the ORM object
-    record(session, edition_id, Act.HELD, one_line(reason))
+    record(session, edition_id, Act.HELD, reason)
     session.flush()
     return status
 
 
 def release(session: Session, edition_id: int, reason: str = "") -> EditionStatus:
+    reason = clean_reason(reason)
     edition = get_edition(session, edition_id)
     current = lifecycle.status_of(session.connection(), edition_id)
     if current != E.HELD:
         raise Conflict(f"edition {edition_id} is {current}: only a held edition can be released")
     status = lifecycle.release(session.connection(), edition_id)
     session.expire(edition, ["status"])
-    record(session, edition_id, Act.RELEASED, one_line(reason))
+    record(session, edition_id, Act.RELEASED, reason)
     session.flush()
     return status
 
@@ -108,7 +110,7 @@ def release(session: Session, edition_id: int, reason: str = "") -> EditionStatu
 def replace_cancelled(session: Session, pub: Publication, day: date, reason: str,
                       now: datetime | None = None) -> tuple[Edition, Edition]:
     """(the cancelled edition, its replacement, built now). Needs a reason."""
-    reason = one_line(reason or "").strip()
+    reason = clean_reason(reason)
     if not reason:
         raise InvalidInput("replacing a cancelled edition needs a reason (--reason \"...\")")
     now = now or utcnow()

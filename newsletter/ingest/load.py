@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from newsletter.db import utcnow
 from newsletter.ingest.parse import FeedError, ParseResult, parse_any
 from newsletter.store.models import Article, Section
+from newsletter.text import shown
 
 MAX_FEED_BYTES = 20 * 1024 * 1024
 
@@ -86,7 +87,7 @@ def read_source(source: str) -> bytes:
     else:
         path = Path(source)
         if not path.is_file():
-            raise FeedError(f"no such file: {source}")
+            raise FeedError(f"no such file: {shown(source)}")
         data = path.read_bytes()
     if len(data) > MAX_FEED_BYTES:
         raise FeedError(f"feed larger than {MAX_FEED_BYTES} bytes: {source}")

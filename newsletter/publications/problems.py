@@ -15,7 +15,7 @@ from typing import get_args
 from pydantic import BaseModel, ValidationError
 
 from newsletter.errors import ConfigurationError
-from newsletter.text import one_line
+from newsletter.text import one_line, shown
 
 # Pattern mismatches in words (pydantic would print the regular expression).
 _PATTERN_HINTS = {
@@ -32,10 +32,11 @@ class PublicationsFileError(ConfigurationError):
 
     def __init__(self, path: Path, problems: list[str]):
         self.problems = problems
+        where = shown(str(path))  # as typed, or quoted with escapes when it holds control characters
         if len(problems) == 1:
-            super().__init__(f"{path}: {problems[0]}")
+            super().__init__(f"{where}: {problems[0]}")
         else:
-            super().__init__(f"{path}: {len(problems)} problems, nothing loaded:\n"
+            super().__init__(f"{where}: {len(problems)} problems, nothing loaded:\n"
                              + "\n".join(f"  {p}" for p in problems))
 
 

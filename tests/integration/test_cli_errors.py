@@ -141,3 +141,37 @@ def test_an_admin_re_subscribe_is_explicit_and_recorded(run, tmp_path):
         lifecycle.unsubscribe(s, s.scalar(select(Subscriber)), s.scalar(select(Publication)), "one-click")
         s.commit()
     assert "hard_bounce" in one_clear_line(run("subscribers", "resubscribe", "spacewar-daily", "ann@example.org"))
+
+
+def test_dates_and_edition_ids_out_of_range(run):
+    """Never an OverflowError: a --date far from today, an id no INTEGER column holds."""
+    run("publications", "load")
+    for command in ("preview", "build", "send", "test-send"):
+        extra = ("--to", "me@example.com") if command == "test-send" else ()
+        for day in ("0001-01-01", "9999-12-31"):
+            out = run(command, "spacewar-daily", "--date", day, *extra)
+            line = one_clear_line(out)
+            assert out.returncode == 2 and f"--date {day} is more than 10 years from today" in line, (command, line)
+    line = one_clear_line(run("preview", "spacewar-daily", "--date", "2026-02-30"))
+    assert line == "error: --date 2026-02-30 is not a date (no such day)"
+    assert "must be YYYY-MM-DD, not '26-11-2026'" in one_clear_line(run("build", "spacewar-daily", "--date",
+                                                                        "26-11-2026"))
+    big = ("99999999999999999999999", "9223372036854775808", "2147483648", "0")
+    for args in (("show",), ("status",), ("watch",), ("pause",), ("resume",), ("cancel",), ("rebuild",), ("hold",),
+                 ("release",), ("release-domain", "{}", "example.org")):
+        for value in big:
+            argv = [a.replace("{}", value) for a in args] if "{}" in args else [*args, value]
+            out = run("editions", *argv)
+            assert out.returncode == 2 and one_clear_line(out) == f"error: no edition {value}", (argv, out.stderr)
+    out = run("editions", "status", "--", "-1")  # a negative id reaches the check after `--`
+    assert out.returncode == 2 and one_clear_line(out) == "error: no edition -1"
+
+
+def test_paths_with_control_characters_are_shown_escaped(run):
+    for args in (("publications", "load", "--file", "pubs\x1b[2J.toml"), ("ingest", "feed\x1b[2J\x07.xml")):
+        line = one_clear_line(run(*args))
+        assert "\\x1b[2J" in line and "no such file" in line, line
+    out = run("ingest", "a\nb.xml")  # a line break in a message does not make it two lines
+    assert one_clear_line(out) == "error: no such file: 'a\\nb.xml'"
+    for out in (run("publications", "load", "--file", "pubs\x1b[2J.toml"), run("ingest", "feed\x1b[2J\x07.xml")):
+        assert "\x1b" not in out.stderr and "\x07" not in out.stderr

@@ -43,6 +43,13 @@ def query(tmp_path, sql: str, *params):
         return db.execute(sql, params).fetchall()
 
 
+def one_line_on_stderr(out) -> str:
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert not any(c in out.stderr for c in "\x1b\x07"), out.stderr
+    return lines[0]
+
+
 def publications_file(tmp_path, text: str):
     path = tmp_path / "publications.toml"
     path.write_text(text)
@@ -86,11 +93,18 @@ def test_the_publications_file_refuses_mistakes_and_deactivates_what_is_gone(run
         tmp_path, SAMPLE.replace('"0 6 * * *"', '"*/5 * * * *"') + weekly + SAMPLE[SAMPLE.index("[[publications]]"):]),
         ok=False)
     assert out.returncode == 2 and "3 problems, nothing loaded" in out.stderr
+    first, *problems = out.stderr.splitlines()  # one line, then each problem on its own, indented
+    assert first.startswith("error: ") and first.endswith("publications.toml: 3 problems, nothing loaded:")
+    assert len(problems) == 3 and all(p.startswith("  publication 'spacewar-") for p in problems), out.stderr
     assert "publication 'spacewar-daily': schedule: '*/5 * * * *' fires more than once a day" in out.stderr
     assert "publication 'spacewar-weekly': schedule: '0 7 30 2 *' never fires" in out.stderr
     assert "publication 'spacewar-daily' is declared more than once" in out.stderr
     assert "pydantic" not in out.stderr and "http" not in out.stderr and "Traceback" not in out.stderr
     assert query(tmp_path, "SELECT count(*) FROM publications") == [(0,)]
+    out = run("publications", "load", "--file", publications_file(tmp_path, SAMPLE.replace('"0 6 * * *"', '"x"')),
+              ok=False)  # a single problem stays one line
+    assert out.returncode == 2 and "publications.toml: publication 'spacewar-daily': schedule: " in \
+        one_line_on_stderr(out)
 
     run("publications", "load", "--file", publications_file(
         tmp_path, SAMPLE + weekly.replace('"0 7 30 2 *"', '"0 7 * * 1"')))
@@ -103,6 +117,8 @@ def test_the_publications_file_refuses_mistakes_and_deactivates_what_is_gone(run
            "0 subscribers" in listing
     assert listing.count("  next: ") == 5 and " UTC)" in listing
     assert query(tmp_path, "SELECT count(*) FROM subscriptions") == [(1,)]  # kept
+    run("subscribers", "add", "spacewar-daily", "bob@example.org")
+    assert "America/New_York; 1 subscriber\n" in run("publications", "list").stdout
 
 
 def test_preview_as_a_subscriber_and_a_test_send_through_the_relay(run, tmp_path):
@@ -122,6 +138,12 @@ def test_preview_as_a_subscriber_and_a_test_send_through_the_relay(run, tmp_path
         html = (tmp_path / "var" / "previews" / "spacewar-daily-2026-11-26-ann_example.org.html").read_text()
         text = (tmp_path / "var" / "previews" / "spacewar-daily-2026-11-26-ann_example.org.txt").read_text()
         assert "Ann Reader" in html and "Drone fair" in text and "Summit talks" not in text
+        (tmp_path / "a-file").write_text("")
+        for out_arg, said in ((tmp_path / "a-file", "is not a folder"), ("/proc/nope", "cannot make the folder")):
+            out = run("preview", "spacewar-daily", "--date", "2026-11-26", "--out", str(out_arg), ok=False)
+            assert out.returncode == 2 and out.stdout == "", out.stdout  # checked before anything is shown
+            line = one_line_on_stderr(out)
+            assert line.startswith(f"error: --out {out_arg}") and said in line
         out = run("preview", "spacewar-daily", "--date", "2026-11-26", "--sections", "superpowers,drone-war")
         assert "2 headlines for sections superpowers, drone-war" in out.stdout
 
@@ -140,7 +162,9 @@ def test_preview_as_a_subscriber_and_a_test_send_through_the_relay(run, tmp_path
             suppress(session, "gone@example.org", None, SuppressionReason.ADMIN)
             session.commit()
         out = run("test-send", "spacewar-daily", "--to", "gone@example.org", "--date", "2026-11-26", ok=False, **relay)
-        assert out.returncode == 2 and "suppressed" in out.stderr
+        assert out.returncode == 2 and "suppressed" in one_line_on_stderr(out) and out.stdout == ""  # checked first
+        out = run("test-send", "spacewar-daily", "--to", "not an address", "--date", "2026-11-26", ok=False, **relay)
+        assert out.returncode == 2 and out.stdout == "" and "not an address" in one_line_on_stderr(out)
         assert smtp.handler.received["gone@example.org"] == 1  # the edition, not the test
 
         run("ingest", feed(tmp_path, [("Next day", "DRONE WAR", at("2026-11-27T09:00:00"))], "next.xml"))
@@ -163,17 +187,34 @@ def test_edition_control_and_what_the_operator_sees(run, tmp_path):
         for who in ("ann", "nobody", "ghost"):
             run("subscribers", "add", "spacewar-daily", f"{who}@example.org")
         assert "1 headlines" in run("build", "spacewar-daily", "--date", "2026-11-26").stdout
+        out = run("editions", "hold", "1", "--reason", "a\x1b[31mred\x07", ok=False)  # nothing stored
+        assert out.returncode == 2 and one_line_on_stderr(out) == (
+            "error: the reason must not contain control characters (such as ESC or BEL)")
+        assert query(tmp_path, "SELECT status FROM editions") == [("built",)]
+        assert query(tmp_path, "SELECT count(*) FROM edition_history") == [(0,)]
+        assert query(tmp_path, "SELECT count(*) FROM audit_log WHERE action LIKE 'edition.%'") == [(0,)]
         run("editions", "hold", "1", "--reason", "checking the lead")
-        out = run("send", "spacewar-daily", "--date", "2026-11-26", **relay)
-        assert "edition 1 is held" in out.stdout and smtp.handler.total() == 0
+        out = run("send", "spacewar-daily", "--date", "2026-11-26", ok=False, **relay)  # nothing sent: exit 1
+        assert out.returncode == 1 and out.stdout == "" and smtp.handler.total() == 0
+        assert one_line_on_stderr(out) == ("not sent: edition 1 of spacewar-daily for 2026-11-26 is held: release "
+                                           "it first (`newsletter editions release 1`), then send again")
         run("ingest", feed(tmp_path, [("Late story", "DRONE WAR", at("2026-11-26T10:00:00"))], "late.xml"))
         out = run("editions", "rebuild", "1")
         assert "edition 1 rebuilt: held, 2 headlines (1 new, 0 gone, 0 moved; 1 before)" in out.stdout
         assert "  + [drone-war] Late story" in out.stdout
         assert "edition 1: built" in run("editions", "release", "1").stdout
         run("editions", "cancel", "1")
+        out = run("send", "spacewar-daily", "--date", "2026-11-26", ok=False)
+        assert out.returncode == 1 and out.stdout == "" and one_line_on_stderr(out) == (
+            "not sent: edition 1 of spacewar-daily for 2026-11-26 was cancelled: to send this date again, "
+            '`newsletter send spacewar-daily --date 2026-11-26 --force --reason "..."`')
         out = run("send", "spacewar-daily", "--date", "2026-11-26", "--force", ok=False)
         assert out.returncode == 2 and "needs a reason" in out.stderr
+        out = run("send", "spacewar-daily", "--date", "2026-11-26", "--force", "--reason", "oops\x1b]0;pwned\x07",
+                  ok=False)
+        assert out.returncode == 2 and "must not contain control characters" in one_line_on_stderr(out)
+        assert query(tmp_path, "SELECT count(*) FROM editions") == [(1,)]
+        assert query(tmp_path, "SELECT count(*) FROM audit_log WHERE action = 'edition.replace'") == [(0,)]
         out = run("send", "spacewar-daily", "--date", "2026-11-26", "--force", "--reason", "held by mistake", **relay)
         assert "edition 2 replaces cancelled edition 1" in out.stdout
         assert "edition 2: sent, 3/3 done (1 sent, 2 failed, 0 skipped)" in out.stdout  # plain lines, no terminal
@@ -201,3 +242,29 @@ def test_edition_control_and_what_the_operator_sees(run, tmp_path):
             ("edition.replace", "cli", "edition:2")]
     finally:
         smtp.stop()
+
+
+def test_a_send_that_sends_nothing_says_so_and_exits_1(run, tmp_path):
+    """Exit 0 only when something was (or is being) sent; an empty edition: 1, one line on stderr."""
+    run("publications", "load")
+    said = ("not sent: edition 1 of spacewar-daily for 2026-11-26 is empty (no headlines in its window): nothing "
+            "to send; its operators are alerted")
+    out = run("send", "spacewar-daily", "--date", "2026-11-26", ok=False)
+    assert out.returncode == 1 and out.stdout == ""
+    alert, last = out.stderr.splitlines()  # the alert's own log line (raised once), then what the command says
+    assert alert.startswith("alert: spacewar-daily edition of 2026-11-26 is empty") and last == said
+    assert query(tmp_path, "SELECT kind FROM alerts") == [("empty",)]
+    out = run("send", "spacewar-daily", "--date", "2026-11-26", ok=False)
+    assert out.returncode == 1 and out.stdout == "" and one_line_on_stderr(out) == said
+    usage = run("send", "--help").stdout
+    assert "Exit codes: 0 sent" in usage and "1 nothing was sent" in usage and "2 bad input" in usage
+    assert "default today in the publication's time zone" in usage and "{PUB}" in usage
+
+
+def test_help_shows_what_is_typed(run):
+    assert "declared as [[feeds]] in the publications file" in run("feeds", "--help").stdout
+    for args, metavar in ((("editions", "show"), "{ID}"), (("editions", "hold"), "{ID}"),
+                          (("editions", "release-domain"), "{ID} {DOMAIN}"), (("preview",), "{PUB}"),
+                          (("editions", "list"), "{PUB}"), (("subscribers", "add"), "{PUB} {EMAIL}")):
+        usage = run(*args, "--help").stdout
+        assert metavar in usage and "{pub}" not in usage and "{edition_id}" not in usage, usage
