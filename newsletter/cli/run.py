@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 
 import typer
 
 from newsletter.config import get_settings
-from newsletter.errors import ConfigurationError
+from newsletter.errors import ConfigurationError, Unavailable
 
 log = logging.getLogger("newsletter.run")
 
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
         stop = threading.Event()
         scheduler = Scheduler(settings, stop=stop)
         server = _server(settings, host, port) if web else None
+        sockets = [_listen(host, port)] if web else None  # before anything starts: a port in use sends nothing
 
         def on_signal(signum, _frame) -> None:
             log.info("%s: stopping", signal.Signals(signum).name)
@@ -49,7 +51,7 @@ def register(app: typer.Typer) -> None:
         thread.start()
         try:
             if server is not None:
-                server.run()
+                server.run(sockets=sockets)
             else:
                 while not stop.wait(3600):
                     pass
@@ -60,6 +62,19 @@ def register(app: typer.Typer) -> None:
                 log.warning("the scheduler did not stop in time; its claimed rows return to the queue "
                             "after NEWSLETTER_LEASE_SECONDS")
         log.info("stopped")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}; nothing was started") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _server(settings, host: str, port: int):
