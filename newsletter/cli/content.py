@@ -43,6 +43,11 @@ def register(app: typer.Typer, publications_app: typer.Typer) -> None:
             for pub in result.deactivated:
                 console.print(f"[yellow]deactivated {pub.slug}[/]: no longer in the file (its editions and "
                               "subscribers are kept; put it back in the file to reactivate it)", highlight=False)
+            if result.feeds:
+                console.print(f"feeds: {', '.join(result.feeds)}", highlight=False, markup=False)
+            for name in result.feeds_stopped:
+                console.print(f"[yellow]stopped feed {name}[/]: no longer in the file (its articles are kept)",
+                              highlight=False)
 
     @publications_app.command("list")
     def publications_list(count: int = typer.Option(5, min=1, max=50, help="how many next send times")):
@@ -59,6 +64,9 @@ def register(app: typer.Typer, publications_app: typer.Typer) -> None:
             console.print(f"[bold]{r.slug}[/] ({escape(r.name)}): {state}; {r.schedule} ({r.cron!r}), {r.timezone}; "
                           f"{r.subscribers} subscriber{'' if r.subscribers == 1 else 's'}", highlight=False)
             zone = ZoneInfo(r.timezone)
+            if r.local_time:
+                console.print(f"  local time: each subscriber at {r.schedule.rsplit(' at ', 1)[-1]} in their own zone "
+                              f"(in waves; the times below are {r.timezone}'s)", highlight=False)
             for t in r.next_sends:
                 local = t.astimezone(zone)
                 console.print(f"  next: {local:%a %Y-%m-%d %H:%M %Z} ({t:%H:%M} UTC)", highlight=False)

@@ -51,6 +51,7 @@ class PublicationSummary:
     next_sends: list[datetime]  # UTC; empty for an inactive publication
     subscribers: int  # active subscriptions
     last_edition: EditionSummary | None
+    local_time: bool = False  # sent at the schedule's time in each subscriber's own zone, in waves
 
 
 _COLUMNS = (Edition.id, Edition.publication_id, Edition.date, Edition.status)
@@ -93,7 +94,7 @@ def publications_overview(session: Session, now: datetime, count: int = 5) -> li
         out.append(PublicationSummary(
             pub.slug, pub.name, pub.active, pub.schedule_cron, describe(pub.schedule_cron), pub.timezone,
             next_send_times(pub.schedule_cron, pub.timezone, after, count) if pub.active else [],
-            subscribers.get(pub.id, 0), last[0] if last else None))
+            subscribers.get(pub.id, 0), last[0] if last else None, bool(pub.local_time)))
     return out
 
 

@@ -73,23 +73,31 @@ def feed_problems(feeds: list[FeedSpec], sections: set[str]) -> list[str]:
     return problems
 
 
-def sync_feeds(session: Session, feeds: list[FeedSpec]) -> None:
+def sync_feeds(session: Session, feeds: list[FeedSpec]) -> list[str]:
     """The database's feeds become the file's: new ones polled at once, changed URLs polled
-    afresh (no conditional GET against another URL), feeds no longer declared stop."""
+    afresh (no conditional GET against another URL), a feed whose URL or private-address
+    permission changed polled at once (its back-off was about the old terms), feeds no
+    longer declared stop. Returns the names of the feeds stopped now."""
     known = {f.name: f for f in session.scalars(select(Feed))}
     for spec in feeds:
         feed = known.get(spec.name) or Feed(name=spec.name, url=spec.url)
         if feed.id is None:
             session.add(feed)
         if feed.url != spec.url:
-            feed.url, feed.etag, feed.last_modified, feed.next_poll_at = spec.url, "", "", None
+            feed.url, feed.etag, feed.last_modified = spec.url, "", ""
+            feed.consecutive_errors, feed.next_poll_at = 0, None
+        if bool(feed.allow_private) != spec.allow_private:
+            feed.consecutive_errors, feed.next_poll_at = 0, None
         feed.section, feed.categories = spec.section, dict(spec.categories)
         feed.interval_seconds, feed.allow_private, feed.active = spec.interval_minutes * 60, spec.allow_private, \
             spec.active
     declared = {f.name for f in feeds}
+    stopped = []
     for name, feed in known.items():
-        if name not in declared:
+        if name not in declared and feed.active:
             feed.active = False
+            stopped.append(name)
+    return stopped
 
 
 @dataclass

@@ -221,6 +221,8 @@ def _set_dkim(pub: Publication, dkim: DkimSpec | None, base: Path) -> None:
 class LoadResult:
     loaded: list[Publication] = field(default_factory=list)
     deactivated: list[Publication] = field(default_factory=list)  # active before, no longer in the file
+    feeds: list[str] = field(default_factory=list)  # declared in the file
+    feeds_stopped: list[str] = field(default_factory=list)  # active before, no longer in the file
 
 
 def load_publications(session: Session, path: Path) -> list[Publication]:
@@ -260,6 +262,7 @@ def apply_publications_file(session: Session, path: Path) -> LoadResult:
         if pub.slug not in in_file:
             pub.active = False  # the scheduler leaves it be; nothing of it is deleted
             result.deactivated.append(pub)
-    sync_feeds(session, spec.feeds)
+    result.feeds = [f.name for f in spec.feeds]
+    result.feeds_stopped = sync_feeds(session, spec.feeds)
     session.flush()
     return result

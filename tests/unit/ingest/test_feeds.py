@@ -13,7 +13,7 @@ from newsletter.ingest.feeds import backoff_seconds, map_sections
 from newsletter.ingest.fetch import AddressRefused, checked_addresses, public_only
 from newsletter.ingest.models import Feed
 from newsletter.ingest.parse import parse_feed
-from newsletter.publications.load import PublicationsFileError, load_publications
+from newsletter.publications.load import PublicationsFileError, apply_publications_file, load_publications
 from tests.conftest import at
 from tests.helpers import rss
 
@@ -54,6 +54,21 @@ def test_feeds_are_declared_in_the_publications_file(session, tmp_path):
     session.refresh(intranet)
     assert wire.url.endswith("atom.xml") and wire.etag == "" and wire.next_poll_at is None
     assert intranet.active is False
+
+
+def test_a_feed_allowed_private_addresses_is_polled_at_once(session, tmp_path):
+    """Refused for a private address, backed off; then allowed in the file: the back-off
+    was about the old terms, so the next poll is now."""
+    refused = FEEDS.replace("allow_private = true", "allow_private = false")
+    assert apply_publications_file(session, write(tmp_path, refused)).feeds == ["wire", "intranet"]
+    intranet = session.scalar(select(Feed).where(Feed.name == "intranet"))
+    intranet.consecutive_errors, intranet.next_poll_at = 3, at("2026-11-26T13:00:00")
+    session.flush()
+    result = apply_publications_file(session, write(tmp_path, FEEDS))
+    session.refresh(intranet)
+    assert (intranet.allow_private, intranet.consecutive_errors, intranet.next_poll_at) == (True, 0, None)
+    assert result.feeds_stopped == []
+    assert sorted(apply_publications_file(session, write(tmp_path, "")).feeds_stopped) == ["intranet", "wire"]
 
 
 @pytest.mark.parametrize("bad, message", [
