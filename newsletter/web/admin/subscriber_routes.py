@@ -83,7 +83,11 @@ def subscriber_page(request: Request, subscriber_id: Id):
 @router.post("/admin/subscribers/{subscriber_id}/edit")
 def edit(request: Request, subscriber_id: Id, form: Form):
     slugs = [str(x) for x in form.getlist("pubs")][:50]
-    changes = admin.Changes(name=str(form.get("name", "")), timezone=str(form.get("timezone", "")),
+    def field(name: str) -> str | None:  # a field left out of the post is left as it is
+        value = form.get(name)
+        return None if value is None else str(value)
+
+    changes = admin.Changes(name=field("name"), timezone=field("timezone"),
                             sections={slug: [str(x) for x in form.getlist(f"sections-{slug}")] or None
                                       for slug in slugs})
     with console(request, form) as c:
