@@ -31,9 +31,10 @@ def _describe(p, shown: Preview) -> str:
 
 
 def _diff(session, p, shown: Preview) -> None:
-    last = last_sent_edition(session, p.id, other_than=shown.edition.id if shown.stored else None)
+    last = last_sent_edition(session, p.id, other_than=shown.edition.id if shown.stored else None,
+                             before=shown.edition.date)
     if last is None:
-        console.print("no edition of this publication was sent yet: nothing to compare with")
+        console.print(f"no edition of this publication was sent before {shown.edition.date}: nothing to compare with")
         return
     print_diff(diff_items(last.items, shown.items), f"edition {last.id} of {last.date} (the last sent)")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,10 +84,14 @@ def diff_items(before: Iterable, after: Iterable) -> Diff:
     return result
 
 
-def last_sent_edition(session: Session, publication_id: int, other_than: int | None = None) -> Edition | None:
-    """The most recent edition of the publication that went out (status sent)."""
+def last_sent_edition(session: Session, publication_id: int, other_than: int | None = None,
+                      before: date | None = None) -> Edition | None:
+    """The most recent edition of the publication that went out (status sent), of a date
+    before `before` if given: an edition is compared with the one its readers had last."""
     query = (select(Edition).where(Edition.publication_id == publication_id, Edition.status == EditionStatus.SENT)
              .order_by(Edition.date.desc(), Edition.id.desc()).limit(1))
     if other_than is not None:
         query = query.where(Edition.id != other_than)
+    if before is not None:
+        query = query.where(Edition.date < before)
     return session.scalar(query)

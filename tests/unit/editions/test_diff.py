@@ -1,6 +1,9 @@
+from datetime import date
 from types import SimpleNamespace
 
-from newsletter.editions.diff import diff_items, entries
+from newsletter.editions.diff import diff_items, entries, last_sent_edition
+from newsletter.editions.models import Edition
+from tests.conftest import at
 
 
 def item(position, section, article_id, headline, url=""):
@@ -26,3 +29,17 @@ def test_history_records_and_deleted_articles_compare_by_url():
     d = diff_items(before, after)
     assert [e.headline for e in d.gone] == ["Gone"] and [e.headline for e in d.new] == ["Other"]
     assert d.unchanged == 1 and [e.key for e in entries(before)] == ["url:https://x/1", "article:7"]
+
+
+def test_an_edition_is_compared_with_the_one_sent_before_it(session, publication):
+    def sent(day):
+        ed = Edition(publication_id=publication.id, date=day, status="sent", window_start=at("2026-11-01T00:00:00"),
+                     window_end=at("2026-11-01T00:00:00"))
+        session.add(ed)
+        session.flush()
+        return ed
+
+    monday, tuesday = sent(date(2026, 11, 23)), sent(date(2026, 11, 24))
+    assert last_sent_edition(session, publication.id).id == tuesday.id
+    assert last_sent_edition(session, publication.id, before=date(2026, 11, 24)).id == monday.id
+    assert last_sent_edition(session, publication.id, before=date(2026, 11, 23)) is None
