@@ -93,12 +93,13 @@ def register(editions_app: typer.Typer) -> None:
             p = publication(session, pub)
             rows = editions_of(session, p.id, limit)
             counts = counts_by_edition(session.connection(), [r.id for r in rows])
-        table = Table(title=f"{p.slug}: editions")
-        for col in ("id", "date", "status", "headlines", "sent", "failed", "skipped", "to go", "started",
-                    "duration", "note"):
-            table.add_column(col, justify="right" if col in ("id", "headlines", "sent", "failed", "skipped",
-                                                              "to go") else "left",
-                             no_wrap=col in ("id", "date", "status", "started"))
+        # No borders, one space between columns: eleven columns fit 80 characters, and
+        # counts and dates never wrap or shrink (at 80 columns "3042" once became "…").
+        table = Table(title=f"{p.slug}: editions", box=None, padding=(0, 1, 0, 0), header_style="bold")
+        numbers = ("id", "items", "sent", "fail", "skip", "to go")
+        for col in ("id", "date", "status", "items", "sent", "fail", "skip", "to go", "started", "took", "note"):
+            table.add_column(col, justify="right" if col in numbers else "left", no_wrap=col != "note",
+                             min_width=len(col) if col != "note" else None)
         superseded = {r.replaces_id: r.id for r in rows if r.replaces_id}
         for r in rows:
             c = counts[r.id]
@@ -107,7 +108,7 @@ def register(editions_app: typer.Typer) -> None:
                     f"replaces {r.replaces_id}" if r.replaces_id else "")
             table.add_row(str(r.id), str(r.date), r.status, str(r.headlines), str(c.get(D.SENT, 0)),
                           str(c.get(D.FAILED, 0)), str(c.get(D.SKIPPED, 0)), str(to_go),
-                          when(r.started_at)[:16], seconds(r.duration), note)
+                          when(r.started_at)[5:16] if r.started_at else "-", seconds(r.duration), note)
         console.print(table)
 
     @editions_app.command("show")

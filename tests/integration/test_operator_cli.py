@@ -222,6 +222,8 @@ def test_edition_control_and_what_the_operator_sees(run, tmp_path):
 
         listing = run("editions", "list", "spacewar-daily").stdout
         assert "superseded by 2" in listing and "replaces 1" in listing
+        narrow = run("editions", "list", "spacewar-daily", COLUMNS="80").stdout
+        assert "…" not in narrow and "2026-11-26 sent" in narrow and max(map(len, narrow.splitlines())) <= 80
         show = run("editions", "show", "2").stdout
         assert "edition 2 of spacewar-daily for 2026-11-26: sent" in show and "1. First story" in show
         assert "recipient_refused (2):" in show
