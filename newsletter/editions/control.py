@@ -23,14 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
 from newsletter.editions import lifecycle
 from newsletter.editions.build import build_edition, find_edition, lock_publication, previous_cut_off, select_items
 from newsletter.editions.diff import Diff, diff_items
-from newsletter.editions.history import Act, item_record, record
+from newsletter.editions.history import Act, EditionHistory, item_record, record
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import Conflict, InvalidInput, NotFound
 from newsletter.publications.models import Publication
@@ -72,13 +72,22 @@ def rebuild(session: Session, edition_id: int, now: datetime | None = None,
     edition.items = items
     session.flush()
     status = E(edition.status)
-    target = E.EMPTY if not items else (E.BUILT if status == E.EMPTY else status)
+    target = E.EMPTY if not items else (_back_from_empty(session, edition_id) if status == E.EMPTY else status)
     if target != status:
         lifecycle.move(session.connection(), edition_id, target)
         session.expire(edition, ["status"])
     record(session, edition_id, Act.REBUILT, detail={"items": before, "status": str(status)}, at=now)
     session.flush()
     return Rebuilt(edition, before, diff_items(before, edition.items))
+
+
+def _back_from_empty(session: Session, edition_id: int) -> EditionStatus:
+    """An empty edition that gets headlines again: held if an operator held it before it
+    went empty (the hold is theirs to lift, not a rebuild's), built otherwise."""
+    last = session.scalar(select(EditionHistory.act).where(
+        EditionHistory.edition_id == edition_id, EditionHistory.act.in_((Act.HELD, Act.RELEASED)))
+        .order_by(EditionHistory.id.desc()).limit(1))
+    return E.HELD if last == Act.HELD else E.BUILT
 
 
 def hold(session: Session, edition_id: int, reason: str = "") -> EditionStatus:

@@ -30,7 +30,8 @@ TRANSITIONS: dict[EditionStatus, frozenset[EditionStatus]] = {
     E.HELD: frozenset({E.BUILT, E.CANCELLED, E.EMPTY}),
     E.SENDING: frozenset({E.PAUSED, E.SENT, E.CANCELLED}),
     E.PAUSED: frozenset({E.SENDING, E.CANCELLED}),
-    E.EMPTY: frozenset({E.BUILT, E.CANCELLED}),  # rebuilt with headlines, or cancelled to be replaced
+    E.EMPTY: frozenset({E.BUILT, E.HELD, E.CANCELLED}),  # rebuilt with headlines (held again if it was),
+    # or cancelled to be replaced
     E.SENT: frozenset(),
     E.CANCELLED: frozenset(),
 }
@@ -48,18 +49,21 @@ def status_of(conn: Connection, edition_id: int) -> EditionStatus:
     return EditionStatus(current)
 
 
-def move(conn: Connection, edition_id: int, to: EditionStatus, **values) -> EditionStatus:
-    """Change the status if the table allows it; idempotent when already there.
-    Conflict (with the reason) when the table does not allow it."""
+def move(conn: Connection, edition_id: int, to: EditionStatus, sources: frozenset[EditionStatus] | None = None,
+         **values) -> EditionStatus:
+    """Change the status if the table allows it (and, for an operator's act, if it is one
+    of `sources`); idempotent when already there. Conflict (with the reason) otherwise."""
     current = status_of(conn, edition_id)
     if current == to:
         return to
     if to not in TRANSITIONS[current]:
         raise Conflict(f"edition {edition_id} is {current}: cannot {_VERB.get(to, to)} it")
+    if sources is not None and current not in sources:
+        raise Conflict(f"edition {edition_id} is {current}: cannot {_VERB.get(to, to)} it")
     changed = conn.execute(update(editions).where(editions.c.id == edition_id, editions.c.status == current)
                            .values(status=to, **values)).rowcount
-    if not changed:  # someone moved it between our read and our write: decide again
-        return move(conn, edition_id, to, **values)
+    if not changed:  # someone moved it between our read and our write: decide again, by the same rules
+        return move(conn, edition_id, to, sources, **values)
     return to
 
 
@@ -91,7 +95,7 @@ def _act(conn: Connection, edition_id: int, act: str, **values) -> EditionStatus
     current = status_of(conn, edition_id)
     if current != to and current not in sources:
         raise Conflict(f"edition {edition_id} is {current}: cannot {act} it")
-    return move(conn, edition_id, to, **values)
+    return move(conn, edition_id, to, sources, **values)  # checked again if it moves under us
 
 
 def pause(conn: Connection, edition_id: int, reason: str = "") -> EditionStatus:

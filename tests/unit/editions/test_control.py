@@ -55,6 +55,19 @@ def test_a_rebuild_to_nothing_is_empty_and_an_empty_edition_can_come_back(sessio
     assert control.rebuild(session, built.id).edition.status == EditionStatus.BUILT
 
 
+def test_a_hold_outlives_a_rebuild_to_nothing(session, publication, built):
+    """Held, rebuilt empty, rebuilt with headlines again: still held, until released."""
+    control.hold(session, built.id, "check the lead")
+    article = session.scalar(select(Article))
+    article.published_at = CUT + timedelta(days=1)
+    session.commit()
+    assert control.rebuild(session, built.id).edition.status == EditionStatus.EMPTY
+    article.published_at = CUT - timedelta(hours=2)
+    session.commit()
+    assert control.rebuild(session, built.id).edition.status == EditionStatus.HELD
+    assert control.release(session, built.id) == EditionStatus.BUILT
+
+
 def test_only_an_edition_that_has_not_started_can_be_rebuilt(session, engine, built):
     with engine.begin() as conn:
         plan.start(conn, built.id)

@@ -85,3 +85,15 @@ def test_the_acts_offered_are_the_ones_that_work(engine, session, edition_id, cu
             assert now == lifecycle.ACTS[act][0], (act, current)
         elif act not in offered:
             assert now == current, (act, current)  # idempotent: already there
+
+
+def test_a_release_never_makes_an_empty_edition_built(engine, edition_id):
+    """The table allows empty -> built (a rebuild that found headlines), but a release is
+    from held only: if a rebuild emptied the edition under it, the release is refused."""
+    with engine.begin() as conn:
+        conn.execute(update(Edition.__table__).values(status=EditionStatus.EMPTY))
+        with pytest.raises(Conflict, match="is empty"):
+            lifecycle.release(conn, edition_id)
+        with pytest.raises(Conflict, match="is empty"):
+            lifecycle.move(conn, edition_id, EditionStatus.BUILT, sources=frozenset({EditionStatus.HELD}))
+        assert lifecycle.status_of(conn, edition_id) == EditionStatus.EMPTY
