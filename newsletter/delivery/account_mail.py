@@ -86,8 +86,9 @@ def send_address_change(session: Session, settings: Settings, backend: Backend, 
         return ""
     secret = settings.signing_key()
     if side == "old":
-        if lifecycle.admin_only_suppression(session, subscriber.email, None, secret) is not None:
-            return ""
+        if subscriber.status == SubscriberStatus.DISABLED or \
+                lifecycle.admin_only_suppression(session, subscriber.email, None, secret) is not None:
+            return ""  # disabled or suppressed addresses are never mailed, notices included
         return _send(session, settings, backend, pub, "address-old", change.id, subscriber.name, subscriber.email,
                      "address_notice", {"name": subscriber.name, "new_address": mask(change.new_email)})
     target = target_of(session, secret, change.new_email, subscriber.id)

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from newsletter.db import Base, UTCDateTime, utcnow
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.subscribers import lifecycle
-from newsletter.subscribers.models import OWN_SUPPRESSIONS, Subscriber, Suppression, new_token_key
+from newsletter.subscribers.models import OWN_SUPPRESSIONS, Subscriber, SubscriberStatus, Suppression, new_token_key
 from newsletter.subscribers.service import normalise_email
 from newsletter.tracking.models import EventKind, Method
 from newsletter.tracking.tokens import AddressClaim, InvalidToken, check_key
@@ -73,11 +73,15 @@ def pending(session: Session, subscriber: Subscriber) -> AddressChange | None:
 
 
 def target_of(session: Session, secret: str, email: str, subscriber_id: int) -> Target:
-    """NEVER first: an address that must not be mailed is not mailed, whoever holds it."""
+    """NEVER first: an address that must not be mailed (suppressed, erased, or held by a
+    subscriber an admin disabled) is not mailed, whoever holds it."""
     if lifecycle.admin_only_suppression(session, email, None, secret) is not None:
         return Target.NEVER
-    other = session.scalar(select(Subscriber.id).where(Subscriber.email == email, Subscriber.id != subscriber_id))
-    return Target.TAKEN if other is not None else Target.FREE
+    other = session.scalar(select(Subscriber.status).where(Subscriber.email == email,
+                                                            Subscriber.id != subscriber_id))
+    if other is None:
+        return Target.FREE
+    return Target.NEVER if other == SubscriberStatus.DISABLED else Target.TAKEN
 
 
 def claimed(session: Session, claim: AddressClaim) -> tuple[AddressChange, Subscriber]:
