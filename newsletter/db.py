@@ -5,6 +5,7 @@ Datetimes are stored in UTC and always come back timezone-aware, on SQLite
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,7 +65,10 @@ def purge_deleted(engine: Engine) -> None:
     deleted rows as dead tuples until VACUUM reuses the space, as with any deletion."""
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if busy:  # a long write held it past the busy timeout: the next checkpoint finishes the job
+            logging.getLogger("newsletter.db").warning(
+                "after an erasure: the write-ahead log could not be emptied now (the database is busy)")
 
 
 @lru_cache(maxsize=8)

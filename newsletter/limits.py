@@ -19,7 +19,7 @@ def person_key(secret: str, email: str) -> str:
 class Counters:
     def __init__(self, redis_client=None, prefix: str = "nl:signup", clock=time.time):
         self.redis, self.prefix, self.clock = redis_client, prefix, clock
-        self._local: dict[str, tuple[float, int]] = {}
+        self._local: dict[str, tuple[int, int]] = {}  # key -> (window index, count)
         self._lock = threading.Lock()
 
     def hit(self, key: str, limit: int, window: int) -> bool:
@@ -31,26 +31,31 @@ class Counters:
             pipe.expire(full, window * 2)
             count = pipe.execute()[0]
             return count <= limit
-        with self._lock:
-            start, count = self._local.get(key, (0.0, 0))
-            now = self.clock()
-            if now - start >= window:
-                start, count = now, 0
-            self._local[key] = (start, count + 1)
+        with self._lock:  # the same fixed windows as in Redis
+            index = int(self.clock() // window)
+            start, count = self._local.get(key, (index, 0))
+            if start != index:
+                count = 0
+            self._local[key] = (index, count + 1)
             return count + 1 <= limit
 
-    def give_back(self, key: str, window: int) -> None:
-        """Take back this window's last hit (a sign-in that succeeded counts as no attempt;
-        counting first and giving back after keeps parallel guesses inside the limit)."""
+    def give_back(self, key: str, window: int, hit_at: float) -> None:
+        """Take back a hit made at `hit_at` (the clock's reading before `hit`): a sign-in
+        that succeeded counts as no attempt, and counting first then giving back keeps
+        parallel guesses inside the limit. A window that has ended since is left alone,
+        so a give-back never spends another window's count."""
+        index = int(hit_at // window)
+        if int(self.clock() // window) != index:
+            return
         if self.redis is not None:
-            full = f"{self.prefix}:{key}:{int(self.clock() // window)}"
+            full = f"{self.prefix}:{key}:{index}"
             if self.redis.decr(full) < 0:
                 self.redis.set(full, 0, ex=window * 2)
             return
         with self._lock:
-            start, count = self._local.get(key, (0.0, 0))
-            if count:
-                self._local[key] = (start, count - 1)
+            start, count = self._local.get(key, (index, 0))
+            if start == index and count:
+                self._local[key] = (index, count - 1)
 
     def forget(self, key: str) -> None:
         """Erase every window of a key (GDPR erase of the person it names)."""

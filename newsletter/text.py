@@ -60,9 +60,16 @@ def clean_field(value: str | None, what: str, max_length: int) -> str:
     return value
 
 
+REASON_LIMIT = 500
+
+
 def clean_reason(value: str | None, what: str = "the reason") -> str:
     """A reason given for an act (kept in a history and the audit log): one line, line
-    breaks folded to spaces; refused, not silently changed, with control characters."""
+    breaks folded to spaces; refused, not silently changed, with control characters or
+    past REASON_LIMIT characters."""
     if has_controls(value):
         raise InvalidInput(f"{what} must not contain control characters (such as ESC or BEL)")
-    return one_line(value)
+    text = one_line(value)
+    if len(text) > REASON_LIMIT:
+        raise InvalidInput(f"{what} is longer than {REASON_LIMIT} characters")
+    return text

@@ -46,10 +46,11 @@ class Proof:
     headline_count: int
 
 
-def check_recipient(session: Session, publication: Publication, address: str) -> str:
-    """The normalised address, or Conflict when it must not be mailed."""
+def check_recipient(session: Session, publication: Publication, address: str, secret: str | None = None) -> str:
+    """The normalised address, or Conflict when it must not be mailed (with the secret
+    key, an erased address too: it is suppressed by its keyed hash only)."""
     email = normalise_email(address)
-    found = suppressions(session, email, publication.id)
+    found = suppressions(session, email, publication.id, secret)
     if found:
         raise Conflict(f"{email} is suppressed ({found[0].reason}): no test message is sent to it")
     status = session.scalar(select(Subscriber.status).where(Subscriber.email == email))
@@ -81,7 +82,7 @@ def compose_proof(settings: Settings, preview: Preview, publication: Publication
 def send_proof(session: Session, settings: Settings, backend: Backend, preview: Preview,
                publication: Publication, to: str, now: datetime | None = None) -> Proof:
     """Send one test copy of `preview` to `to` through `backend`; writes nothing."""
-    address = check_recipient(session, publication, to)  # bad input first: a 4xx whatever the settings
+    address = check_recipient(session, publication, to, settings.signing_key())  # bad input first: a 4xx
     check_sendable(settings)
     proof, data = compose_proof(settings, preview, publication, address, now or utcnow())
     try:

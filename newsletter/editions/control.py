@@ -122,6 +122,8 @@ def replace_cancelled(session: Session, pub: Publication, day: date, reason: str
     reason = clean_reason(reason)
     if not reason:
         raise InvalidInput("replacing a cancelled edition needs a reason (--reason \"...\")")
+    if not pub.active:
+        raise Conflict(f"{pub.slug} is not active (it is not in the publications file): nothing is built or sent")
     now = now or utcnow()
     old = find_edition(session, pub.id, day)
     if old is None:

@@ -23,6 +23,7 @@ from newsletter.lookups import valid_id, with_publication_slug
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
+from newsletter.text import clean_reason
 
 
 def _iso(value):
@@ -118,6 +119,7 @@ def replace_cancelled(session: Session, actor: Actor, publication: Publication, 
                       reason: str) -> tuple[Edition, Edition]:
     """A new send for the date of a cancelled edition (`send --force`): (old, new)."""
     require(actor, Permission.EDITIONS)
+    reason = clean_reason(reason)
     with change(session, actor, Permission.EDITIONS, "edition.replace", f"publication:{publication.slug}") as ch:
         old, new = edition_control.replace_cancelled(session, publication, day, reason)
         ch.target = f"edition:{new.id}"
@@ -154,6 +156,7 @@ def _with_reason(session: Session, actor: Actor, edition_id: int, reason: str, a
     """Hold and release: the same checks and audit entry around edition_control's step."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
+    reason = clean_reason(reason)  # refused before anything: the history and the audit keep the same text
     with change(session, actor, Permission.EDITIONS, action, f"edition:{edition_id}") as ch:
         before = lifecycle.status_of(session.connection(), edition_id)
         status = step(session, edition_id, reason)

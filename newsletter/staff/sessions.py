@@ -69,6 +69,7 @@ def login(db: Session, settings: Settings, counters: Counters, email: str, passw
     email = (email or "").strip().lower()[:320]
     secret = settings.signing_key()
     account_key, client_key = f"acct:{person_key(secret, email)}", f"ip:{address}"
+    hit_at = counters.clock()
     per_account = counters.hit(account_key, *settings.login_per_account)
     per_client = counters.hit(client_key, *settings.login_per_client)
     if not (per_account and per_client):
@@ -79,8 +80,8 @@ def login(db: Session, settings: Settings, counters: Counters, email: str, passw
     if not good or account is None or not account.active:
         raise NotSignedIn("wrong address or password")
     # Only failures count: someone signing in from several tabs is never locked out.
-    counters.give_back(account_key, settings.login_limit_window_seconds)
-    counters.give_back(client_key, settings.login_limit_window_seconds)
+    counters.give_back(account_key, settings.login_limit_window_seconds, hit_at)
+    counters.give_back(client_key, settings.login_limit_window_seconds, hit_at)
     now = utcnow()
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)

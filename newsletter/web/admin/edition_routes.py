@@ -55,7 +55,7 @@ def release_domain(request: Request, edition_id: Id, form: Form, background: Bac
 
 @router.post("/admin/editions/{edition_id}/{action}")
 def act(request: Request, edition_id: Id, action: Action, form: Form, background: BackgroundTasks):
-    reason = one_line(str(form.get("reason", "")))[:500]
+    reason = str(form.get("reason", ""))  # refused, not changed, if it holds control characters (clean_reason)
     with console(request, form) as c:
         if action in ("pause", "resume", "cancel"):
             getattr(editions, action)(c.db, c.actor, edition_id)

@@ -11,8 +11,9 @@ from newsletter.delivery.proof import HEADER, send_proof
 from newsletter.editions.models import Edition
 from newsletter.editions.preview import preview, reader_for
 from newsletter.errors import ConfigurationError, Conflict, InvalidInput
+from newsletter.subscribers.erase import erase_rows
 from newsletter.subscribers.lifecycle import suppress
-from newsletter.subscribers.models import Subscriber, SubscriberStatus, SuppressionReason
+from newsletter.subscribers.models import SubscriberStatus, SuppressionReason
 from newsletter.subscribers.service import add_subscriber
 from tests.conftest import at
 from tests.helpers import add_article
@@ -44,16 +45,17 @@ def test_a_test_message_is_marked_and_is_not_a_delivery(session, settings, publi
     assert session.scalar(select(func.count()).select_from(Edition)) == 0
 
 
-@pytest.mark.parametrize("blocked", ["suppressed", "disabled"])
-def test_never_to_a_suppressed_or_disabled_address(session, settings, publication, ann, tmp_path, blocked):
-    add_subscriber(session, publication, "editor@example.com")
+@pytest.mark.parametrize("blocked", ["suppressed", "disabled", "erased"])
+def test_never_to_a_suppressed_disabled_or_erased_address(session, settings, publication, ann, tmp_path, blocked):
+    editor = add_subscriber(session, publication, "editor@example.com").subscriber
     if blocked == "suppressed":
         suppress(session, "editor@example.com", None, SuppressionReason.HARD_BOUNCE)
-    else:
-        session.scalar(select(Subscriber).where(Subscriber.email == "editor@example.com")).status = \
-            SubscriberStatus.DISABLED
+    elif blocked == "disabled":
+        editor.status = SubscriberStatus.DISABLED
+    else:  # only a keyed hash of the address is left
+        erase_rows(session, settings.signing_key(), editor)
     session.flush()
-    with pytest.raises(Conflict, match=blocked):
+    with pytest.raises(Conflict, match="suppressed" if blocked == "erased" else blocked):
         send_proof(session, settings, OutboxBackend(tmp_path / "outbox"),
                    preview(session, publication, DAY, ann, now=NOW), publication, "editor@example.com", now=NOW)
     assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").iterdir())

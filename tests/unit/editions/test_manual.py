@@ -64,6 +64,10 @@ def test_an_empty_edition_can_be_cancelled_and_replaced(session, engine, weekly)
     with engine.begin() as conn:
         assert control.cancel(conn, edition.id) == "cancelled"
     session.expire_all()
+    weekly.active = False  # taken out of the publications file: nothing is sent, not even by --force
+    with pytest.raises(Conflict, match="not active"):
+        edition_control.replace_cancelled(session, weekly, MONDAY, "built before the headlines")
+    weekly.active = True
     old, new = edition_control.replace_cancelled(session, weekly, MONDAY, "built before the headlines",
                                                  now=at("2026-11-30T05:00:00"))
     assert old.id == edition.id and new.status == "built" and len(new.items) == 1
