@@ -178,16 +178,34 @@ def _heuristic(msg: Message) -> list[RecipientReport]:
     except Exception:  # noqa: BLE001 - its detectors choke on odd input: treat as none found
         return []
     text = _notification_text(msg)
-    code, marker = _enhanced_in(text), ""
-    if not code and (unknown := _UNKNOWN_USER.search(text)):
-        code, marker = "5.1.1", unknown[0]
-    line = next((one_line(x) for x in text.splitlines() if code and (marker or code) in x), "")[:2000]
     found = []
     for raw_address, action in [(a, "failed") for a in sorted(permanent)] + [(a, "delayed") for a in sorted(temporary)]:
         address = raw_address.decode("ascii", "replace")
+        # One failed address: the whole notice is about it. Several: only the lines that
+        # name each one speak for it (a full mailbox beside an unknown user stays soft).
+        code, line = _code_in(text if len(permanent) == 1 else _lines_about(text, address))
         status = code if action == "failed" else "4.0.0"
         found.append(RecipientReport(address, action, status, line, kind_of(action, status, line)))
     return found
+
+
+def _code_in(text: str) -> tuple[str, str]:
+    """(the enhanced status code the text gives, or 5.1.1 for words of an unknown user;
+    the line that says so)."""
+    code, marker = _enhanced_in(text), ""
+    if not code and (unknown := _UNKNOWN_USER.search(text)):
+        code, marker = "5.1.1", unknown[0]
+    return code, next((one_line(x) for x in text.splitlines() if code and (marker or code) in x), "")[:2000]
+
+
+def _lines_about(text: str, address: str, after: int = 2) -> str:
+    """The lines that name `address` and the few after each (where bounces put the reason)."""
+    lines, wanted = text.splitlines(), address.lower()
+    keep: list[str] = []
+    for i, line in enumerate(lines):
+        if wanted in line.lower():
+            keep.extend(lines[i:i + 1 + after])
+    return "\n".join(keep)
 
 
 def _notification_text(msg: Message) -> str:

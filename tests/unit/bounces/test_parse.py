@@ -80,3 +80,25 @@ def test_a_not_spam_report_is_no_complaint():
 def test_status_codes_mean_what_the_send_path_says(action, status, diagnostic, kind):
     assert kind_of(action, status, diagnostic) == kind
 
+
+
+MULTI = b"""From: Mail Delivery System <Mailer-Daemon@mx.example.org>
+To: bounces@news.example.com
+Subject: Mail delivery failed: returning message to sender
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  a@example.org
+    user unknown
+  b@example.org
+    mailbox is full
+"""
+
+
+def test_a_bounce_without_codes_speaks_for_each_address_by_its_own_lines():
+    """The unknown user is hard; the full mailbox beside it is not made hard by its words."""
+    found = {r.address: (r.status, r.kind) for r in parse(MULTI).recipients}
+    assert found == {"a@example.org": ("5.1.1", K.HARD), "b@example.org": ("", K.SOFT)}
