@@ -25,7 +25,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Handler:
+class OffersPipelining:
+    """aiosmtpd handles a pipelined group (it reads a line at a time) but does not offer
+    PIPELINING; a handler with this offers it when `self.pipelining` is true."""
+
+    pipelining = True
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
+
+
+class Handler(OffersPipelining):
     """Records every accepted recipient. Can refuse some recipients (550 5.1.1), defer some
     once (451), and answer anything at MAIL, RCPT or DATA through the `*_reply` hooks
     (a callable returning a reply line, or None to accept)."""
@@ -44,12 +57,6 @@ class Handler:
         self.data_reply = lambda envelope: None
         self.mail_options: list[list[str]] = []
         self.mail_from: list[str] = []
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        session.host_name = hostname
-        if self.pipelining:
-            responses.insert(1, "250-PIPELINING")
-        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         reply = self.mail_reply(address)

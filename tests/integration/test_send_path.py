@@ -15,7 +15,7 @@ from aiosmtpd.smtp import SMTP
 
 from newsletter.delivery.backends import SMTPBackend
 from newsletter.delivery.failures import FailureClass, SendFailure, Stage
-from tests.integration.servers import free_port
+from tests.integration.servers import OffersPipelining, free_port
 from tests.integration.test_smtp_backend import authenticator, tls_files  # noqa: F401 - a fixture
 
 SENDER = "bounces+abc@example.com"
@@ -25,18 +25,12 @@ EDGES = [b".", b"..", b".\r\n", b"Subject: x\r\n\r\n.\r\n", b"Subject: x\r\n\r\n
          b"x\r\n..\r\n...\r\n", b"Subject: x\r\n\r\n\r\n.\r\n\r\n"]
 
 
-class Handler:
+class Handler(OffersPipelining):
     def __init__(self, pipelining: bool):
         self.pipelining = pipelining
         self.sessions: set[int] = set()
         self.grouped: list[bool] = []  # per MAIL: RCPT already in the server's buffer
         self.messages: list[tuple[str, list[str], list[str], bytes]] = []
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        session.host_name = hostname
-        if self.pipelining:
-            responses.insert(1, "250-PIPELINING")
-        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.sessions.add(id(session))

@@ -16,7 +16,7 @@ from newsletter.delivery.marks import EditionState, SentMarks
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.ratelimit import NoLimit
 from newsletter.delivery.states import BatchOutcome
-from tests.integration.servers import free_port
+from tests.integration.servers import OffersPipelining, free_port
 
 
 class ActAfter:
@@ -105,7 +105,7 @@ def test_the_mark_returns_the_state_it_read(stack):
             marks.close()
 
 
-class CountingSent:
+class CountingSent(OffersPipelining):
     """At every MAIL and every DATA, counts the edition's rows already committed as sent;
     offers PIPELINING or not (aiosmtpd reads a pipelined group a line at a time)."""
 
@@ -117,12 +117,6 @@ class CountingSent:
         with self.engine.connect() as conn:
             return conn.scalar(select(func.count()).select_from(Delivery).where(
                 Delivery.edition_id == self.edition_id, Delivery.status == "sent"))
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        session.host_name = hostname
-        if self.pipelining:
-            responses.insert(1, "250-PIPELINING")
-        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.grouped.append(b"RCPT TO:" in bytes(server._reader._buffer))
