@@ -2,7 +2,7 @@
 
 Errors: every NewsletterError is one line on stderr and exit code 2 (a publications
 file with several problems: one line, then each problem on its own line); anything else
-is one line too ("unexpected error"), exit code 1, with the traceback only when
+is one line too ("unexpected error"), exit code 3, with the traceback only when
 NEWSLETTER_DEBUG is set. `send` exits 1 when it sent nothing (held, cancelled, empty).
 """
 from __future__ import annotations
@@ -70,4 +70,4 @@ def main(argv: list[str] | None = None) -> None:
             raise
         common.print_error(f"{type(exc).__name__}: {exc} (set NEWSLETTER_DEBUG=1 for the traceback)",
                            "unexpected error")
-        sys.exit(1)
+        sys.exit(3)  # not 1: that says "nothing was sent" (send)
