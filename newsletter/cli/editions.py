@@ -30,7 +30,8 @@ _REASON = typer.Option("", help="kept in the edition's history")
 
 def register(app: typer.Typer, editions_app: typer.Typer) -> None:
     @app.command(epilog="Exit codes: 0 sent (or sending, or sent before); 1 nothing was sent: the edition is "
-                 "held, cancelled or empty (the line on stderr says what to do); 2 bad input or a refusal.")
+                 "held, cancelled or empty (the line on stderr says what to do); 2 bad input or a refusal; "
+                 "3 an unexpected error.")
     def send(pub: str = PUB_ARG, date: str = typer.Option(None, help=DATE_HELP),
              force: bool = typer.Option(False, "--force", help="replace a cancelled edition of that date"),
              reason: str = typer.Option("", help="why (required with --force; kept in the edition's history)"),
