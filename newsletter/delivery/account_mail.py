@@ -55,7 +55,9 @@ def send_welcome(session: Session, settings: Settings, backend: Backend, subscri
     links = Links.from_settings(settings)
     chosen = [s.name for s in pub.ordered_sections() if not sub.sections or s.slug in sub.sections]
     context = {"name": subscriber.name, "sections": chosen, "every_section": not sub.sections,
-               "schedule": describe(pub.schedule_cron), "timezone": subscriber.timezone or pub.timezone,
+               # the zone the schedule runs in for them: their own only for a local-time publication
+               "schedule": describe(pub.schedule_cron),
+               "timezone": (subscriber.timezone or pub.timezone) if pub.local_time else pub.timezone,
                "preferences_url": links.preferences(subscriber.id, subscriber.token_key),
                "unsubscribe_url": links.unsubscribe(subscriber.id, subscriber.token_key, pub.id, None)}
     return _send(session, settings, backend, pub, "welcome", sub.id, subscriber.name, subscriber.email,

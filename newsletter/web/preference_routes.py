@@ -121,12 +121,17 @@ def preferences_post(request: Request, token: str, form: Form, background: Backg
     return _bad(w, "Malformed request", "Unknown action.")
 
 
+def _id(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500)."""
+    return text.isascii() and text.isdigit() and len(text) <= 10
+
+
 def _save(w, s, subscriber, token, form: FormData, edition_id):
     choices = {c.publication.id: c for c in preferences.current(s, subscriber)}
     for key in form.keys():
         if key.startswith(("pub-", "sec-")):
             pid = key[4:]
-            if not pid.isdigit() or int(pid) not in choices:
+            if not _id(pid) or int(pid) not in choices:
                 return _bad(w, "Unknown publication", f"No publication {pid!r} in your subscriptions.")
     wanted = {}
     for pid, choice in choices.items():
@@ -145,7 +150,7 @@ def _add(w, s, subscriber, token, form: FormData):
     for key in form.keys():
         if key.startswith("add-"):
             pid = key[4:]
-            if not pid.isdigit() or int(pid) not in offered:
+            if not _id(pid) or int(pid) not in offered:
                 return _bad(w, "Unknown publication", f"No publication {pid!r} to add.")
             sections = set(map(str, form.getlist(f"addsec-{pid}")))
             known = {sec.slug for sec in offered[int(pid)].ordered_sections()}

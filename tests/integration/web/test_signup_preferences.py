@@ -121,6 +121,9 @@ def test_preferences_change_the_next_edition(http, engine, web_settings, publica
     assert http.post(path, data=form, headers={"Origin": "https://evil.example"}).status_code == 400
     assert http.post(path, data={**form, f"sec-{pid}": ["gardening"]}).status_code == 400
     assert http.post(path, data={**form, "pub-999": "on"}).status_code == 400
+    for odd in ("pub-²", "sec-¹", "add-²", "pub-99999999999999999999"):  # digits int() refuses, or too many
+        assert http.post(path, data={**form, "action": "add" if odd.startswith("add") else "save",
+                                     odd: "on"}).status_code == 400, odd
     with Session(engine) as s:
         assert s.scalar(select(Subscription.sections)) is None
     r = http.post(path, data=form, headers={"Origin": server.url})
