@@ -42,8 +42,12 @@ _VERB = {E.PAUSED: "pause", E.SENDING: "send or resume", E.CANCELLED: "cancel", 
 editions = Edition.__table__
 
 
-def status_of(conn: Connection, edition_id: int) -> EditionStatus:
-    current = conn.scalar(select(editions.c.status).where(editions.c.id == edition_id))
+def status_of(conn: Connection, edition_id: int, lock: bool = False) -> EditionStatus:
+    """`lock`: hold the row until the transaction ends (PostgreSQL), so that an operator's
+    act and its audit entry see the state no one else is changing meanwhile: of two
+    people holding one edition at once, the second finds it held and records nothing."""
+    query = select(editions.c.status).where(editions.c.id == edition_id)
+    current = conn.scalar(query.with_for_update() if lock else query)
     if current is None:
         raise NotFound(f"no edition {edition_id}")
     return EditionStatus(current)

@@ -83,7 +83,7 @@ def _act(session: Session, actor: Actor, edition_id: int, verb: str, action) -> 
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     with change(session, actor, Permission.EDITIONS, f"edition.{verb}", f"edition:{edition_id}") as ch:
-        before = lifecycle.status_of(session.connection(), edition_id)
+        before = lifecycle.status_of(session.connection(), edition_id, lock=True)
         status = action(session.connection(), edition_id)
         ch.detail = {"status": status}
         ch.nothing_changed = status == before  # already there: nothing to record
@@ -158,7 +158,7 @@ def _with_reason(session: Session, actor: Actor, edition_id: int, reason: str, a
     _in_range(edition_id)
     reason = clean_reason(reason)  # refused before anything: the history and the audit keep the same text
     with change(session, actor, Permission.EDITIONS, action, f"edition:{edition_id}") as ch:
-        before = lifecycle.status_of(session.connection(), edition_id)
+        before = lifecycle.status_of(session.connection(), edition_id, lock=True)
         status = step(session, edition_id, reason)
         ch.detail = {"status": status, "reason": reason[:200]}
         ch.nothing_changed = status == before  # held again: nothing to record
