@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     confirmation_max_delay_seconds: float = Field(default=600, ge=0)
 
     confirm_link_max_age_seconds: int = Field(default=7 * 24 * 3600, ge=60)  # a week
+    # The undo offered on the page that answers an unsubscribe (a signed form field, never a link).
+    undo_unsubscribe_max_age_seconds: int = Field(default=3600, ge=60)  # an hour
     web_max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # the forms here are small
     # Operators are alerted (delivery/alerts.py) when an edition finishes with more failed
     # deliveries than this percentage of the messages attempted.

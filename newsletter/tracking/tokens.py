@@ -47,6 +47,14 @@ class UnsubscribeClaim:
 
 
 @dataclass(frozen=True)
+class UndoClaim:
+    subscriber_id: int
+    key: int
+    publication_id: int
+    event_id: int  # the unsubscribe it undoes: works only while that is the latest event
+
+
+@dataclass(frozen=True)
 class PreferencesClaim:
     subscriber_id: int
     key: int
@@ -115,6 +123,7 @@ class Tokens:
         self._confirm = URLSafeTimedSerializer(secret, salt="confirm-subscription")
         self._csrf = URLSafeTimedSerializer(secret, salt="csrf")
         self._address = URLSafeTimedSerializer(secret, salt="address-change")
+        self._undo = URLSafeTimedSerializer(secret, salt="undo-unsubscribe")
         # itsdangerous derives the key for the purpose; the MAC is ours (its signatures
         # are case-sensitive base64). Made once: one token per message sent.
         self._verp_key = Signer(secret, salt="verp-bounce", digest_method=hashlib.sha256).derive_key()
@@ -126,6 +135,13 @@ class Tokens:
     def read_unsubscribe(self, token: str) -> UnsubscribeClaim:
         sid, key, pid, eid = _ints(self._load(self._unsubscribe, token), 4)
         return UnsubscribeClaim(sid, key, pid, eid or None)
+
+    # undoing an unsubscribe: only on the page that answered it, for a short while
+    def undo_unsubscribe(self, subscriber_id: int, key: int, publication_id: int, event_id: int) -> str:
+        return self._undo.dumps([subscriber_id, key, publication_id, event_id])
+
+    def read_undo_unsubscribe(self, token: str, max_age: int) -> UndoClaim:
+        return UndoClaim(*_ints(self._load(self._undo, token, max_age=max_age), 4))
 
     # preferences: one subscriber, every publication; carries the edition for tracking
     def preferences(self, subscriber_id: int, key: int, edition_id: int | None = None) -> str:

@@ -1,14 +1,22 @@
 """The List-Unsubscribe URL: one-click POST (RFC 8058), a GET that changes nothing,
-the link unsubscribe with undo and an optional reason."""
+the link unsubscribe with undo and an optional reason.
+
+The undo is not the link: it is a short-lived signed token in the form of the page that
+answered the unsubscribe, posted from this site only (tracking/unsubscribe.py). Later,
+signing up again (with its confirmation email) is the way back."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from newsletter.api.auth import same_origin
+from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import SubscriptionStatus
 from newsletter.subscribers.preferences import unsubscribe_all
 from newsletter.tracking.models import Method
-from newsletter.tracking.unsubscribe import resolve
+from newsletter.tracking.tokens import InvalidToken
+from newsletter.tracking.unsubscribe import resolve, undo_token, undo_with_token
+from newsletter.web.admin.console import FORMS_REFERRER_POLICY
 from newsletter.web.pages import ctx, mask
 
 router = APIRouter()
@@ -48,29 +56,55 @@ async def unsubscribe_post(request: Request, token: str):
     if not one_click and form.get("action") != "unsubscribe":
         return w.page("error.html", status=400, title="Malformed request",
                       message="Expected the body List-Unsubscribe=One-Click or the unsubscribe form.")
+    if one_click:
+        return _one_click(w, token)
     with w.session() as s:
         claim, subscriber, publication = _claim(w, s, token)
-        if one_click:
-            lifecycle.unsubscribe(s, subscriber, publication, Method.ONE_CLICK, claim.edition_id)
-            # RFC 8058: answer the POST itself; no redirect, no cookie.
-            return w.page("one_click_done.html", publication=publication)
+        sub = lifecycle.subscription(s, subscriber.id, publication.id)
+        was_active = sub is not None and sub.status == SubscriptionStatus.ACTIVE
         everything = form.get("scope") == "all"
         if everything:
             unsubscribe_all(s, subscriber, Method.LINK, claim.edition_id)
         lifecycle.unsubscribe(s, subscriber, publication, Method.LINK, claim.edition_id)
-        return w.page("unsubscribed.html", publication=publication, masked=mask(subscriber.email),
-                      token=token, everything=everything, reasons=REASONS,
+        # An undo only for the subscription this answer ended: never a way back in for
+        # whoever holds the link of someone who had already left.
+        undo = undo_token(s, w.tokens, subscriber, publication) if was_active else None
+        page = w.page("unsubscribed.html", publication=publication, masked=mask(subscriber.email),
+                      token=token, undo=undo, everything=everything, reasons=REASONS,
                       preferences_url=w.links.preferences_path(subscriber.id, subscriber.token_key, claim.edition_id))
+        page.headers["Referrer-Policy"] = FORMS_REFERRER_POLICY  # so that the undo's post names its Origin
+        return page
+
+
+def _one_click(w, token: str):
+    """RFC 8058: answer the POST itself; no redirect, no cookie. A genuine link whose
+    subscriber is gone (erased, or their link key rotated by a change of address) is
+    answered as a success, with nothing changed: a mailbox provider treats anything but
+    2xx as a failure of its unsubscribe button, and the answer says nothing about anyone."""
+    claim = w.tokens.read_unsubscribe(token)  # a forged or damaged link is still a 400
+    with w.session() as s:
+        try:
+            subscriber, publication = resolve(s, claim)
+        except InvalidToken:
+            return w.page("one_click_done.html", publication=s.get(Publication, claim.publication_id))
+        lifecycle.unsubscribe(s, subscriber, publication, Method.ONE_CLICK, claim.edition_id)
+        return w.page("one_click_done.html", publication=publication)
 
 
 @router.post("/u/{token}/resubscribe")
-def resubscribe_post(request: Request, token: str):
+async def resubscribe_post(request: Request, token: str):
+    """The undo form of the unsubscribed page: the link's token in the path and the undo
+    token, made for that subscriber, publication and unsubscribe, in the body."""
     w = ctx(request)
+    form = await request.form()
+    if not same_origin(request, w.settings.web_base_url):
+        raise InvalidToken("this form was posted from another site")
     with w.session() as s:
-        claim, subscriber, publication = _claim(w, s, token)
-        lifecycle.resubscribe(s, subscriber, publication, Method.LINK, claim.edition_id)
-        return w.page("resubscribed.html", publication=publication, masked=mask(subscriber.email),
-                      preferences_url=w.links.preferences_path(subscriber.id, subscriber.token_key, claim.edition_id))
+        out = undo_with_token(s, w.tokens, token, str(form.get("undo_token", "")),
+                              w.settings.undo_unsubscribe_max_age_seconds)
+        subscriber = out.subscriber
+        return w.page("resubscribed.html", publication=out.publication, masked=mask(subscriber.email),
+                      preferences_url=w.links.preferences_path(subscriber.id, subscriber.token_key, out.edition_id))
 
 
 @router.post("/u/{token}/reason")

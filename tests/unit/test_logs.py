@@ -17,6 +17,8 @@ API_TOKEN = "nlt_q3V-x_9LbZk2mT0aYw8e1RfHcJ4sUoPn6iDgE5vKtQ"  # the shape api_to
 @pytest.mark.parametrize(("text", "expected"), [
     (f'"GET /u/{TOKEN} HTTP/1.1" 200', '"GET /u/[redacted] HTTP/1.1" 200'),
     (f"POST /u/{TOKEN}/reason", "POST /u/[redacted]/reason"),
+    (f"POST /u/{TOKEN}/resubscribe", "POST /u/[redacted]/resubscribe"),
+    (f"/u/{TOKEN}/resubscribe?undo_token={TOKEN}", "/u/[redacted]/resubscribe?undo_token=[redacted]"),
     (f"https://news.example.com/preferences/{TOKEN}?x=1", "https://news.example.com/preferences/[redacted]?x=1"),
     (f"/confirm/{TOKEN}", "/confirm/[redacted]"),
     (f'"POST /address/{TOKEN} HTTP/1.1" 200', '"POST /address/[redacted] HTTP/1.1" 200'),

@@ -47,3 +47,21 @@ def test_fast_tokens_are_what_itsdangerous_makes():
     expected = URLSafeSerializer("secret", salt="unsubscribe").dumps([123456, 2**61, 7, 99])
     assert t.unsubscribe(123456, 2**61, 7, 99) == expected
     assert t.preferences(5, 9, None) == URLSafeSerializer("secret", salt="preferences").dumps([5, 9, 0])
+
+
+def test_undo_tokens_are_their_own_purpose_and_expire():
+    from newsletter.tracking.tokens import UndoClaim
+
+    t = Tokens("secret")
+    token = t.undo_unsubscribe(12, 555, 3, 4242)
+    assert t.read_undo_unsubscribe(token, max_age=60) == UndoClaim(12, 555, 3, 4242)
+    with pytest.raises(InvalidToken, match="expired"):
+        t.read_undo_unsubscribe(token, max_age=-1)
+    link = t.unsubscribe(12, 555, 3, 4242)
+    for other in (link, t.confirm(12, 555, 3), t.address_change(12, 555, 3)):
+        with pytest.raises(InvalidToken):
+            t.read_undo_unsubscribe(other, max_age=60)  # the List-Unsubscribe link is not an undo
+    with pytest.raises(InvalidToken):
+        t.read_unsubscribe(token)
+    with pytest.raises(InvalidToken):
+        Tokens("other-secret").read_undo_unsubscribe(token, max_age=60)
