@@ -19,7 +19,7 @@ from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import account_mail, driver
 from newsletter.delivery.backends import Backend
-from newsletter.delivery.confirmation import send_confirmation
+from newsletter.delivery.confirmation import rehearse, send_confirmation
 from newsletter.delivery.failures import SendFailure
 from newsletter.editions import lifecycle
 from newsletter.editions.models import EditionStatus
@@ -77,6 +77,9 @@ class InlineDispatcher:
         return status, totals
 
     def process_signup(self, request: SignupRequest) -> None:
+        """The work after a sign-up's answer, in this process (the next request waits for
+        it): a confirmation is rendered whatever the address's state and sent only when
+        one is due, so how long this takes does not say which it was."""
         from newsletter import runtime
 
         settings = self.settings
@@ -88,6 +91,12 @@ class InlineDispatcher:
             session.commit()
         if subscription_id is not None:
             self.send_confirmation(subscription_id)
+        else:
+            try:
+                with Session(runtime.engine_for(settings)) as session:
+                    rehearse(session, settings, request.publication_id, request.email)
+            except Exception:  # nothing is sent: a failure here must not differ from a sending's
+                log.debug("sign-up: rendering the unsent confirmation failed", exc_info=True)
 
     def send_confirmation(self, subscription_id: int) -> None:
         self._one_off(f"confirmation for subscription {subscription_id}",

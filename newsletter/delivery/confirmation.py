@@ -1,19 +1,35 @@
 """The double opt-in email: rendered from templates/email/confirm* (render_email, the path
 every email takes) and sent as a one-off message (oneoff.py) through the configured
-delivery backend."""
+delivery backend.
+
+It is addressed to the bare address: a display name would come from an unproven
+request (the name asked for is applied only on confirming, subscribers/signup.py).
+`rehearse` renders and builds the same message for a sign-up that is not due one and
+sends nothing, so that the work after a sign-up's answer is the same whatever the
+address's state (jobs.py)."""
 from __future__ import annotations
 
 import time
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.delivery.backends import Backend
-from newsletter.delivery.oneoff import send_one_off
+from newsletter.delivery.oneoff import build_one_off, send_built
 from newsletter.links import Links
+from newsletter.publications.models import Publication
 from newsletter.render.emails import render_email
 from newsletter.render.message import message_id
-from newsletter.subscribers.models import Subscription
+from newsletter.subscribers.models import Subscriber, Subscription
+
+
+def _build(settings: Settings, pub: Publication, sub_id: int, key: int, nonce: int, to: str) -> tuple[str, bytes]:
+    url = Links.from_settings(settings).confirm(sub_id, key, nonce)
+    email = render_email("confirm", {"confirm_url": url}, pub, settings)
+    # One per sending (a re-sent confirmation is a new message), unlike digest Message-IDs.
+    msg_id = message_id("confirm", (sub_id, time.time_ns()), pub.domain, settings.signing_key())
+    return msg_id, build_one_off(pub, to_name="", to_address=to, email=email, msg_id=msg_id, list_id=pub.list_id)
 
 
 def send_confirmation(session: Session, settings: Settings, backend: Backend, subscription_id: int) -> str:
@@ -21,12 +37,16 @@ def send_confirmation(session: Session, settings: Settings, backend: Backend, su
     sub = session.get(Subscription, subscription_id)
     if sub is None or not sub.confirm_nonce:
         return ""  # confirmed meanwhile, or nothing waits for a confirmation
-    from newsletter.publications.models import Publication
-
     pub = session.get(Publication, sub.publication_id)
-    url = Links.from_settings(settings).confirm(sub.id, sub.subscriber.token_key, sub.confirm_nonce)
-    email = render_email("confirm", {"confirm_url": url}, pub, settings)
-    # One per sending (a re-sent confirmation is a new message), unlike digest Message-IDs.
-    msg_id = message_id("confirm", (sub.id, time.time_ns()), pub.domain, settings.signing_key())
-    return send_one_off(backend, pub, to_name=sub.subscriber.name, to_address=sub.subscriber.email,
-                        email=email, msg_id=msg_id, list_id=pub.list_id)
+    to = sub.subscriber.email
+    msg_id, data = _build(settings, pub, sub.id, sub.subscriber.token_key, sub.confirm_nonce, to)
+    return send_built(backend, pub, to, data, msg_id)
+
+
+def rehearse(session: Session, settings: Settings, publication_id: int, email: str) -> None:
+    """The same reads, rendering and building as send_confirmation, for a link that does
+    not exist; nothing is sent or kept."""
+    session.scalar(select(Subscriber.token_key).where(Subscriber.email == email))
+    pub = session.get(Publication, publication_id)
+    if pub is not None:
+        _build(settings, pub, 0, 0, 1, email)

@@ -14,20 +14,30 @@ from newsletter.render.emails import RenderedEmail
 from newsletter.render.message import build_message
 
 
-def send_one_off(backend: Backend, pub: Publication, *, to_name: str, to_address: str, email: RenderedEmail,
-                 msg_id: str, list_id: str = "") -> str:
-    """Sent from the publication's sender address; returns the Message-ID. Raises the
-    backend's SendFailure (the caller decides on retries) and ConfigurationError for a
-    DKIM key that cannot be read (never sends unsigned what should be signed)."""
-    data = build_message(
+def build_one_off(pub: Publication, *, to_name: str, to_address: str, email: RenderedEmail, msg_id: str,
+                  list_id: str = "") -> bytes:
+    """The signed message, from the publication's sender address. ConfigurationError for
+    a DKIM key that cannot be read (never sends unsigned what should be signed)."""
+    return build_message(
         sender_name=pub.sender_name, sender_address=pub.sender_address,
         to_name=to_name, to_address=to_address,
         subject=email.subject, text=email.text, html=email.html,
         msg_id=msg_id, date=utcnow(), reply_to=pub.reply_to, list_id=list_id, bulk=False,
         signer=signer_for(pub))
+
+
+def send_built(backend: Backend, pub: Publication, to_address: str, data: bytes, msg_id: str) -> str:
+    """Returns the Message-ID. Raises the backend's SendFailure (the caller decides on retries)."""
     backend.open()
     try:
         backend.send(pub.sender_address, to_address, data, msg_id)
     finally:
         backend.close()
     return msg_id
+
+
+def send_one_off(backend: Backend, pub: Publication, *, to_name: str, to_address: str, email: RenderedEmail,
+                 msg_id: str, list_id: str = "") -> str:
+    """Built (build_one_off) and sent (send_built); returns the Message-ID."""
+    data = build_one_off(pub, to_name=to_name, to_address=to_address, email=email, msg_id=msg_id, list_id=list_id)
+    return send_built(backend, pub, to_address, data, msg_id)

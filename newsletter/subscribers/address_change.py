@@ -9,7 +9,10 @@ the link sent to the new address is used.
 Nothing the person who asks can see depends on the new address: the answer is the same
 whether it is free, another subscriber's or suppressed, and the emails are decided and
 sent after the answer. People are never merged: an address that already belongs to a
-subscriber is refused when the link is used, and one that an admin, a hard bounce, a
+subscriber is refused when the link is used (an unproven one excepted: a row made by
+sign-ups never confirmed, with no other history, belongs to nobody yet, since anyone can
+sign any address up; it counts as free, and confirming the change removes it and its
+pending sign-ups, mailing no one), and one that an admin, a hard bounce, a
 complaint or an erasure suppressed for every publication is never taken over. The
 person's own unsubscribes move with them (they are theirs); every other suppression
 stays with the old address (it is about that mailbox).
@@ -30,9 +33,17 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from newsletter.db import Base, UTCDateTime, utcnow
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.subscribers import lifecycle
-from newsletter.subscribers.models import OWN_SUPPRESSIONS, Subscriber, SubscriberStatus, Suppression, new_token_key
+from newsletter.subscribers.models import (
+    OWN_SUPPRESSIONS,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    new_token_key,
+)
 from newsletter.subscribers.service import normalise_email
-from newsletter.tracking.models import EventKind, Method
+from newsletter.tracking.models import Event, EventKind, Method
 from newsletter.tracking.tokens import AddressClaim, InvalidToken, check_key
 
 
@@ -77,11 +88,23 @@ def target_of(session: Session, secret: str, email: str, subscriber_id: int) -> 
     subscriber an admin disabled) is not mailed, whoever holds it."""
     if lifecycle.admin_only_suppression(session, email, None, secret) is not None:
         return Target.NEVER
-    other = session.scalar(select(Subscriber.status).where(Subscriber.email == email,
-                                                            Subscriber.id != subscriber_id))
+    other = session.scalar(select(Subscriber).where(Subscriber.email == email, Subscriber.id != subscriber_id))
     if other is None:
         return Target.FREE
-    return Target.NEVER if other == SubscriberStatus.DISABLED else Target.TAKEN
+    if other.status == SubscriberStatus.DISABLED:
+        return Target.NEVER
+    return Target.FREE if unproven(session, other.id) else Target.TAKEN
+
+
+def unproven(session: Session, subscriber_id: int) -> bool:
+    """A row that only sign-ups made: every subscription pending (never confirmed), and
+    nothing ever recorded for it but those sign-ups (no confirm, no unsubscribe, no admin's
+    act, no bounce)."""
+    held = session.scalar(select(Subscription.id).where(Subscription.subscriber_id == subscriber_id,
+                                                        Subscription.status != SubscriptionStatus.PENDING).limit(1))
+    lived = session.scalar(select(Event.id).where(Event.subscriber_id == subscriber_id,
+                                                  Event.kind != EventKind.SIGNUP).limit(1))
+    return held is None and lived is None
 
 
 def claimed(session: Session, claim: AddressClaim) -> tuple[AddressChange, Subscriber]:
@@ -108,6 +131,9 @@ def confirm(session: Session, secret: str, claim: AddressClaim) -> Subscriber:
         lifecycle.suppress(session, new, row.publication_id, row.reason)
         session.delete(row)
     session.delete(change)
+    for holder in session.scalars(select(Subscriber).where(Subscriber.email == new, Subscriber.id != subscriber.id)):
+        session.delete(holder)  # unproven (target_of): its pending sign-ups and their links go with it
+    session.flush()
     try:
         session.execute(update(Subscriber).where(Subscriber.id == subscriber.id)
                         .values(email=new, token_key=new_token_key()))

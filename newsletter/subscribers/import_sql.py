@@ -69,7 +69,8 @@ _EVENTS = ("INSERT INTO events (kind, method, subscriber_id, publication_id, rea
 _SUBSCRIBE = ("INSERT INTO subscriptions (subscriber_id, publication_id, status, sections, confirm_nonce, "
               "created_at, updated_at) SELECT {who}, :pub, 'active', {sections}, 0, :now, :now FROM {source}")
 _ACTIVATE = ("UPDATE subscriptions AS x SET status = 'active', sections = {sections}, confirm_nonce = 0, "
-             "requested_sections = NULL, updated_at = :now FROM import_stage AS st WHERE st.outcome = 'pending' "
+             "requested_sections = NULL, requested_name = '', requested_timezone = '', updated_at = :now "
+             "FROM import_stage AS st WHERE st.outcome = 'pending' "
              "AND x.subscriber_id = st.subscriber_id AND x.publication_id = :pub AND x.status = 'pending'")
 _NEW_SUBSCRIBERS = ("INSERT INTO subscribers (email, name, status, created_at, token_key, timezone) "
                     "SELECT email, name, 'active', :now, token_key, timezone FROM import_stage "

@@ -116,11 +116,16 @@ def activate(session: Session, subscriber, publication: Publication, sections: l
         session.add(sub)
     else:
         sub.status, sub.sections = S.ACTIVE, sections
-        sub.confirm_nonce, sub.requested_sections = 0, None
+        _clear_request(sub)
     _lift_own(session, subscriber.email, publication.id)
     record_event(session, kind, method, subscriber.id, publication.id, edition_id)
     session.flush()
     return sub
+
+
+def _clear_request(sub: Subscription) -> None:
+    """A pending sign-up's link and what it asked for (signup.py) end with any move."""
+    sub.confirm_nonce, sub.requested_sections, sub.requested_name, sub.requested_timezone = 0, None, "", ""
 
 
 def add_by_admin(session: Session, subscriber, publication: Publication, sections: list[str] | None,
@@ -158,7 +163,8 @@ def unsubscribe(session: Session, subscriber, publication: Publication, method: 
     sub = subscription(session, subscriber.id, publication.id)
     changed = sub is not None and sub.status != S.UNSUBSCRIBED
     if sub is not None:
-        sub.status, sub.confirm_nonce, sub.requested_sections = S.UNSUBSCRIBED, 0, None
+        sub.status = S.UNSUBSCRIBED
+        _clear_request(sub)
     suppress(session, subscriber.email, publication.id, SuppressionReason.UNSUBSCRIBE)
     if changed:
         record_event(session, EventKind.UNSUBSCRIBE, method, subscriber.id, publication.id, edition_id, reason, detail)

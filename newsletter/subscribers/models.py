@@ -83,7 +83,11 @@ class Subscription(Base):
     # A sign-up waiting for its confirmation link: the link carries this nonce, and
     # confirming clears it, so a link works once and an old one never re-subscribes.
     confirm_nonce: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What the pending request asked for, applied only when its own link is used
+    # (subscribers/signup.py): sections ([]: every one), the name and the time zone.
     requested_sections: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    requested_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    requested_timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

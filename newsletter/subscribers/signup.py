@@ -7,13 +7,28 @@ that link, opened by the owner of the address, changes anything. Each sign-up th
 needs confirming gets a nonce that its link carries; confirming clears it, so a link
 works once, and an old link kept after unsubscribing re-subscribes nobody.
 
+Nothing a request asks for is applied to the person before its own link is used: the
+sections, the name and the time zone wait on the subscription beside the nonce
+(requested_*), a new address's subscriber row is created blank, and the confirm page
+shows what pressing the button will apply. Each new request gets a new nonce and
+replaces the data of the one before: the latest link is the only valid one and applies
+exactly what that request asked, and the owner sees it before confirming. (Keeping the
+first request's data instead would let whoever asked first, perhaps not the owner,
+decide what the owner's own confirmation does.) A request refused by the limit of
+confirmations per address changes nothing, so the last link mailed keeps working. The
+name and time zone are taken only for someone with no active subscription: a sign-up,
+even confirmed, never changes a known subscriber's profile (the preference centre does).
+
 The web answers every well-formed sign-up identically and before any of this runs
 (web/signup_routes.py): nothing here is visible to the person who asked, not even in
-the time the answer takes.
+the time the answer takes; the dispatcher renders a confirmation for every sign-up and
+sends it only when one is due (jobs.py), so the work after the answer does not differ
+either.
 """
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -71,16 +86,18 @@ def _new_nonce() -> int:
 
 
 def sign_up(session: Session, publication: Publication, request: SignupRequest,
-            secret: str | None = None) -> SignupDecision:
+            secret: str | None = None, may_mail: Callable[[], bool] | None = None) -> SignupDecision:
     """Record the request and decide whether a confirmation email goes out. With the secret
-    key, an address erased at its owner's request is recognised and nothing is recorded."""
+    key, an address erased at its owner's request is recognised and nothing is recorded.
+    `may_mail` is asked only when a confirmation is due; False leaves the pending request
+    (its link and what it asked for) as it was."""
     if secret is not None and lifecycle.erased(session, secret, request.email) is not None:
         return SignupDecision(None, False)
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == request.email))
     if subscriber is None:
-        # The zone is taken for a new subscriber only: a sign-up is not proof of owning the
-        # address, so it never moves a known subscriber's delivery time.
-        subscriber = Subscriber(email=request.email, name=request.name, timezone=request.timezone)
+        # Blank: a sign-up is not proof of owning the address, so nothing it says is the
+        # person's until its link is used (confirm).
+        subscriber = Subscriber(email=request.email, name="", timezone="")
         session.add(subscriber)
         session.flush()
     if subscriber.status == SubscriberStatus.DISABLED:
@@ -90,19 +107,20 @@ def sign_up(session: Session, publication: Publication, request: SignupRequest,
     sub = lifecycle.subscription(session, subscriber.id, publication.id)
     if sub is not None and sub.status == S.ACTIVE:
         return SignupDecision(sub.id, False)  # nothing to confirm, nothing changes
-    if sub is None:
-        sub = Subscription(subscriber_id=subscriber.id, publication_id=publication.id, status=S.PENDING,
-                           sections=request.sections, confirm_nonce=_new_nonce())
-        session.add(sub)
-    else:
-        # Pending (never confirmed) or unsubscribed: the state stays as it is until the
-        # owner confirms; the sections asked for wait beside it.
-        sub.requested_sections = request.sections if request.sections is not None else []  # []: all
-        if sub.status == S.UNSUBSCRIBED or not sub.confirm_nonce:
-            sub.confirm_nonce = _new_nonce()
-    session.flush()
     lifecycle.record_event(session, EventKind.SIGNUP, Method.WEB, subscriber.id, publication.id)
     metrics.signed_up()
+    if may_mail is not None and not may_mail():
+        session.flush()
+        return SignupDecision(sub.id if sub is not None else None, False)
+    if sub is None:
+        sub = Subscription(subscriber_id=subscriber.id, publication_id=publication.id, status=S.PENDING)
+        session.add(sub)
+    # Pending (never confirmed) or unsubscribed: the state stays as it is until the owner
+    # confirms; this request, and only this one, waits beside it with its own link.
+    sub.confirm_nonce = _new_nonce()
+    sub.requested_sections = request.sections if request.sections is not None else []  # []: all
+    sub.requested_name, sub.requested_timezone = request.name, request.timezone
+    session.flush()
     return SignupDecision(sub.id, True)
 
 
@@ -114,12 +132,33 @@ def process(session: Session, counters: Counters, secret: str, request: SignupRe
     publication = session.get(Publication, request.publication_id)
     if publication is None or not publication.active:
         return None
-    decision = sign_up(session, publication, request, secret)
-    if not decision.send_confirmation:
-        return None
-    if not counters.hit(f"email:{person_key(secret, request.email)}", *per_email):
-        return None
-    return decision.subscription_id
+    decision = sign_up(session, publication, request, secret,
+                       may_mail=lambda: counters.hit(f"email:{person_key(secret, request.email)}", *per_email))
+    return decision.subscription_id if decision.send_confirmation else None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What confirming a pending request applies; the confirm page shows it first."""
+
+    publication: Publication
+    sections: list[str] | None  # slugs; None: every section
+    name: str | None  # None: the person's name stays as it is
+    timezone: str | None  # None: the person's zone stays as it is
+
+    def section_names(self) -> list[str]:
+        return [s.name for s in self.publication.ordered_sections()
+                if self.sections is None or s.slug in self.sections]
+
+
+def pending(session: Session, sub: Subscription) -> Pending:
+    asked = sub.requested_sections  # None: nothing asked beyond the sign-up itself; []: every section
+    sections = sub.sections if asked is None else (asked or None)
+    known = session.scalar(select(Subscription.id).where(Subscription.subscriber_id == sub.subscriber_id,
+                                                         Subscription.status == S.ACTIVE).limit(1))
+    name = sub.requested_name if known is None and sub.requested_name else None
+    zone = sub.requested_timezone if known is None and sub.requested_timezone else None
+    return Pending(session.get(Publication, sub.publication_id), sections, name, zone)
 
 
 def confirmation_target(session: Session, claim: ConfirmClaim) -> Subscription:
@@ -132,12 +171,18 @@ def confirmation_target(session: Session, claim: ConfirmClaim) -> Subscription:
 
 
 def confirm(session: Session, claim: ConfirmClaim) -> Subscription:
-    """The owner of the address confirms: active, with the sections they asked for, and
-    their own unsubscribe lifted. Conflict when an admin must act first."""
+    """The owner of the address confirms: active, with the sections, name and time zone
+    this link's request asked for, and their own unsubscribe lifted. Conflict when an
+    admin must act first."""
     sub = confirmation_target(session, claim)
-    publication = session.get(Publication, sub.publication_id)
-    asked = sub.requested_sections  # None: nothing asked beyond the sign-up itself; []: every section
-    sections = sub.sections if asked is None else (asked or None)
-    activated = lifecycle.activate(session, sub.subscriber, publication, sections, Method.WEB, EventKind.CONFIRM)
+    asked = pending(session, sub)
+    subscriber = sub.subscriber
+    activated = lifecycle.activate(session, subscriber, asked.publication, asked.sections, Method.WEB,
+                                   EventKind.CONFIRM)
+    if asked.name is not None:
+        subscriber.name = asked.name
+    if asked.timezone is not None:
+        subscriber.timezone = asked.timezone
+    session.flush()
     metrics.confirmed()
     return activated

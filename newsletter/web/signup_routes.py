@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
-from newsletter.subscribers.signup import confirm, confirmation_target, validate
+from newsletter.subscribers.signup import confirm, confirmation_target, pending, validate
 from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter()
@@ -101,12 +101,14 @@ async def signup_json(request: Request, background: BackgroundTasks):
 
 @router.get("/confirm/{token}")
 def confirm_page(request: Request, token: str):
-    """A button, not an action: mail scanners open links and must not confirm for people."""
+    """A button, not an action: mail scanners open links and must not confirm for people.
+    The page shows what pressing it applies: this link's request, nobody else's."""
     w = ctx(request)
     claim = w.tokens.read_confirm(token, w.settings.confirm_link_max_age_seconds)
     with w.session() as s:
-        confirmation_target(s, claim)
-    return w.page("confirm.html", token=token)
+        sub = confirmation_target(s, claim)
+        return w.page("confirm.html", token=token, asked=pending(s, sub), current_name=sub.subscriber.name,
+                      current_timezone=sub.subscriber.timezone)
 
 
 @router.post("/confirm/{token}")

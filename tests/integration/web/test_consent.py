@@ -18,7 +18,7 @@ from newsletter.subscribers.models import (
 )
 from newsletter.tracking.models import Event
 from tests.integration.web.conftest import deliver_today
-from tests.integration.web.test_http import state, unsubscribe_url
+from tests.integration.web.test_http import outbox_messages, state, unsubscribe_url
 from tests.integration.web.test_signup_preferences import confirm_link, confirmations
 
 PUB = "spacewar-daily"
@@ -200,3 +200,34 @@ def test_a_reason_annotates_only_ones_own_latest_unsubscribe_once(http, engine, 
     with Session(engine) as s:
         reasons = {(e.method, e.reason, e.detail) for e in s.scalars(select(Event).where(Event.kind == "unsubscribe"))}
     assert reasons == {("one-click", "too-many", "first"), ("bounce", "", "")}
+
+
+def test_a_link_applies_its_own_request_and_shows_it_first(http, engine, web_settings, publication):
+    """Whoever signs an address up decides nothing for its owner: a later request replaces
+    the earlier link (Hank's first link does not apply someone else's sections), and an
+    unproven request's name and zone reach neither the person nor the emails."""
+    sign_up(http, "hank@example.org", sections=["superpowers"])
+    sign_up(http, "hank@example.org", sections=["nuclear-weapons"])
+    hanks, latest = (path_of(confirm_link(m)) for m in confirmations(web_settings, "hank@example.org"))
+    assert http.get(hanks).status_code == 400 and http.post(hanks).status_code == 400
+    assert state(engine, "hank@example.org")[0] == SubscriptionStatus.PENDING
+    assert "NUCLEAR WEAPONS" in http.get(latest).text
+
+    sign_up(http, "george@example.org", name="Buy pills at http://spam.example", timezone="Pacific/Kiritimati")
+    sign_up(http, "george@example.org", name="George", timezone="Europe/London", sections=["drone-war"])
+    with Session(engine) as s:  # nothing of either request is his yet
+        assert s.execute(select(Subscriber.name, Subscriber.timezone)
+                         .where(Subscriber.email == "george@example.org")).one() == ("", "")
+    messages = confirmations(web_settings, "george@example.org")
+    assert [str(m["To"]) for m in messages] == ["george@example.org"] * 2  # the bare address
+    page = http.get(path_of(confirm_link(messages[-1])))
+    shown = re.sub(r"<[^>]+>", " ", page.text)
+    for what in ("SpaceWar Daily", "George", "DRONE WAR", "Europe/London"):
+        assert what in shown, what
+    assert "spam" not in shown and "Kiritimati" not in shown and "SUPERPOWERS" not in shown
+    assert http.post(path_of(confirm_link(messages[-1]))).status_code == 200
+    (welcome,) = [m for m in outbox_messages(web_settings) if m["Subject"].startswith("Welcome")
+                  and m["To"].addresses[0].addr_spec == "george@example.org"]
+    text = welcome.get_body(("plain",)).get_content()
+    assert "Welcome, George." in text and "Europe/London time" in text and "spam" not in str(welcome)
+    assert state(engine, "george@example.org")[0] == SubscriptionStatus.ACTIVE

@@ -10,13 +10,14 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.subscribers.models import Subscriber
+from newsletter.subscribers.models import Subscriber, Subscription
 from tests.integration.web.test_browser import ARGS, CHROMIUM
 
 
 def zone_of(engine, address: str) -> str | None:
+    """The zone the pending sign-up asked for: the person's once its link is used (signup.py)."""
     with Session(engine) as s:
-        return s.scalar(select(Subscriber.timezone).where(Subscriber.email == address))
+        return s.scalar(select(Subscription.requested_timezone).join(Subscriber).where(Subscriber.email == address))
 
 
 def test_the_browser_zone_reaches_the_subscriber(engine, publication, server):

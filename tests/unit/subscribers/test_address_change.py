@@ -106,3 +106,30 @@ def test_an_erasure_takes_the_pending_change_with_it(session, settings, ann):
     erase.erase(session.get_bind(), settings, Counters(), cli_actor(), ann.id)
     session.expire_all()
     assert session.get(address_change.AddressChange, change_id) is None
+
+
+def test_an_unconfirmed_sign_up_does_not_take_an_address_from_its_owner(session, settings, publication, ann):
+    from newsletter.subscribers.models import Subscription
+    from newsletter.subscribers.signup import sign_up, validate
+
+    for email in ("ann.new@example.org", "bounced@example.org", "gone@example.org"):  # anyone, anonymously
+        sign_up(session, publication, validate(publication, email, name="Squatter"), SECRET)
+    lifecycle.suppress(session, "bounced@example.org", None, SuppressionReason.HARD_BOUNCE)
+    gone = session.scalar(select(Subscriber).where(Subscriber.email == "gone@example.org"))
+    gone.status = SubscriberStatus.DISABLED
+    left = add_subscriber(session, publication, "left@example.org", "Left").subscriber
+    lifecycle.unsubscribe(session, left, publication, Method.LINK)  # was subscribed: still someone's
+    session.flush()
+    assert target_of(session, SECRET, "ann.new@example.org", ann.id) == Target.FREE
+    assert target_of(session, SECRET, "bounced@example.org", ann.id) == Target.NEVER
+    assert target_of(session, SECRET, "gone@example.org", ann.id) == Target.NEVER
+    assert target_of(session, SECRET, "left@example.org", ann.id) == Target.TAKEN
+    squatter = session.scalar(select(Subscriber.id).where(Subscriber.email == "ann.new@example.org"))
+    change = request_change(session, ann, "ann.new@example.org")
+    moved = confirm(session, SECRET, AddressClaim(change.id, ann.token_key, change.nonce))
+    session.commit()
+    assert moved.id == ann.id and moved.email == "ann.new@example.org"
+    rows = session.execute(select(Subscriber.id, Subscriber.name).where(Subscriber.email == "ann.new@example.org"))
+    assert rows.all() == [(ann.id, "Ann")]
+    assert session.get(Subscriber, squatter) is None  # removed, its pending sign-up with it
+    assert session.scalar(select(Subscription.id).where(Subscription.subscriber_id == squatter)) is None

@@ -88,7 +88,9 @@ def test_a_sign_up_keeps_a_valid_browser_zone_and_drops_anything_else(session, p
     add_subscriber(session, publication, "old@example.org")
     sign_up(session, publication, validate(publication, "old@example.org", timezone="Asia/Tokyo"))
     zones = dict(session.execute(select(Subscriber.email, Subscriber.timezone)).all())
-    assert zones == {"new@example.org": "Asia/Tokyo", "old@example.org": ""}  # a sign-up never moves a known one
+    assert zones == {"new@example.org": "", "old@example.org": ""}  # a sign-up never moves a known one
+    asked = dict(session.execute(select(Subscriber.email, Subscription.requested_timezone).join(Subscription)).all())
+    assert asked == {"new@example.org": "Asia/Tokyo", "old@example.org": ""}  # it waits for the link (signup.py)
 
 
 def test_adding_someone_already_there_changes_nothing_of_theirs(session, publication, settings):
