@@ -62,7 +62,7 @@ class _Metrics:
         self.complaints = Counter("newsletter_complaints", "Complaints (ARF abuse reports) processed.")
         self.reports = Counter("newsletter_bounce_reports", "Bounce and complaint reports stored, by source.",
                                ["source"])
-        self.signups = Counter("newsletter_signups", "Sign-ups recorded (double opt-in requested).")
+        self.signups = Counter("newsletter_signups", "Sign-up requests processed, whatever the address's state.")
         self.confirmations = Counter("newsletter_confirmations", "Subscriptions confirmed.")
         self.feed_polls = Counter("newsletter_feed_polls", "Feed polls made.")
         self.feed_poll_errors = Counter("newsletter_feed_poll_errors", "Feed polls that failed.")

@@ -91,6 +91,7 @@ def sign_up(session: Session, publication: Publication, request: SignupRequest,
     key, an address erased at its owner's request is recognised and nothing is recorded.
     `may_mail` is asked only when a confirmation is due; False leaves the pending request
     (its link and what it asked for) as it was."""
+    metrics.signed_up()  # every request, whatever the address's state: /metrics tells nothing about anyone
     if secret is not None and lifecycle.erased(session, secret, request.email) is not None:
         return SignupDecision(None, False)
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == request.email))
@@ -108,7 +109,6 @@ def sign_up(session: Session, publication: Publication, request: SignupRequest,
     if sub is not None and sub.status == S.ACTIVE:
         return SignupDecision(sub.id, False)  # nothing to confirm, nothing changes
     lifecycle.record_event(session, EventKind.SIGNUP, Method.WEB, subscriber.id, publication.id)
-    metrics.signed_up()
     if may_mail is not None and not may_mail():
         session.flush()
         return SignupDecision(sub.id if sub is not None else None, False)
