@@ -83,6 +83,9 @@ def pending(session: Session, subscriber: Subscriber) -> AddressChange | None:
     return session.scalar(select(AddressChange).where(AddressChange.subscriber_id == subscriber.id))
 
 
+PREVIOUS_ADDRESS = "email:"  # a profile event's detail: the address before the change
+
+
 def target_of(session: Session, secret: str, email: str, subscriber_id: int) -> Target:
     """NEVER first: an address that must not be mailed (suppressed, erased, or held by a
     subscriber an admin disabled) is not mailed, whoever holds it."""
@@ -141,7 +144,9 @@ def confirm(session: Session, secret: str, claim: AddressClaim) -> Subscriber:
     except IntegrityError:  # the address became a subscriber's since the check
         raise Conflict("this address already has a subscription of its own; nothing was changed") from None
     session.refresh(subscriber)
+    # The old address is kept with the person's history (their export shows it), so that
+    # erasing them later finds it too, in the database and in outbox files (erase.py).
     lifecycle.record_event(session, EventKind.PROFILE, Method.PREFERENCE_CENTRE, subscriber.id, None,
-                           detail="email")
+                           detail=f"{PREVIOUS_ADDRESS}{old}")
     session.flush()
     return subscriber

@@ -29,10 +29,11 @@ from newsletter.limits import Counters, person_key
 from newsletter.models import Base
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
+from newsletter.subscribers.address_change import PREVIOUS_ADDRESS
 from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.admin import get
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason, new_token_key
-from newsletter.tracking.models import Event
+from newsletter.tracking.models import Event, EventKind
 
 log = logging.getLogger(__name__)
 ERASED = "[erased]"
@@ -47,6 +48,7 @@ class Erasure:
     deliveries: int
     events: int
     scrubbed: int  # other rows where the address was found and replaced
+    addresses: list[str]  # the address and the ones the person had before (address changes)
     outbox_files: int = 0
 
 
@@ -55,12 +57,11 @@ def erase(engine: Engine, settings: Settings, counters: Counters, actor: Actor, 
     with Session(engine) as session:
         subscriber = get(session, subscriber_id)
         with change(session, actor, Permission.SUBSCRIBERS, "subscriber.erase", f"subscriber:{subscriber.id}") as ch:
-            email = subscriber.email
             done = erase_rows(session, settings.signing_key(), subscriber)
             ch.detail = {"deliveries": done.deliveries, "events": done.events, "scrubbed": done.scrubbed}
         session.commit()
     purge_deleted(engine)
-    done.outbox_files = forget_outside(settings, counters, email)
+    done.outbox_files = forget_outside(settings, counters, done.addresses)
     return done
 
 
@@ -70,6 +71,11 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
     sid, email = subscriber.id, subscriber.email
     subscriber.token_key = new_token_key()  # no link of theirs works from here on
     session.flush()
+    # Addresses they had before; one that is someone else's now is that person's, not theirs.
+    previous = [old for old in dict.fromkeys(detail.removeprefix(PREVIOUS_ADDRESS) for detail in session.scalars(
+        select(Event.detail).where(Event.subscriber_id == sid, Event.kind == EventKind.PROFILE,
+                                   Event.detail.startswith(PREVIOUS_ADDRESS))))
+                if old != email and session.scalar(select(Subscriber.id).where(Subscriber.email == old)) is None]
     free_text = [event_id for event_id, reason in session.execute(
         select(Event.id, Event.reason).where(Event.subscriber_id == sid, Event.reason != ""))
         if not _REASON_CODE.fullmatch(reason)]
@@ -87,7 +93,8 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
     session.expunge(subscriber)
     session.execute(delete(Subscriber).where(Subscriber.id == sid))
     session.flush()
-    return Erasure(sid, deliveries, events, scrub(session, email))
+    scrubbed = sum(scrub(session, address) for address in [email, *previous])
+    return Erasure(sid, deliveries, events, scrubbed, [email, *previous])
 
 
 def scrub(session: Session, email: str) -> int:
@@ -111,10 +118,13 @@ def scrub(session: Session, email: str) -> int:
     return changed
 
 
-def forget_outside(settings: Settings, counters: Counters, email: str) -> int:
-    """Sign-up counters named after the address, and the outbox files that carry it."""
-    counters.forget(f"email:{person_key(settings.signing_key(), email)}")
-    return erase_outbox_files(settings.effective_outbox_dir, email)
+def forget_outside(settings: Settings, counters: Counters, addresses: list[str]) -> int:
+    """Sign-up counters named after the addresses, and the outbox files that carry any."""
+    removed = 0
+    for email in addresses:
+        counters.forget(f"email:{person_key(settings.signing_key(), email)}")
+        removed += erase_outbox_files(settings.effective_outbox_dir, email)
+    return removed
 
 
 def erase_outbox_files(folder: Path, email: str) -> int:

@@ -126,10 +126,8 @@ def download(session: Session, subscriber: Subscriber) -> dict:
     return person_data(session, subscriber)
 
 
-def erase_self(session: Session, secret: str, subscriber: Subscriber) -> str:
+def erase_self(session: Session, secret: str, subscriber: Subscriber) -> list[str]:
     """The same erasure as an admin's (erase.py), in the caller's transaction; returns the
-    address, for the caller to forget outside the database once this commits
-    (erase.forget_outside: sign-up counters and outbox files)."""
-    email = subscriber.email
-    erase_rows(session, secret, subscriber)
-    return email
+    person's addresses (now and before), for the caller to forget outside the database
+    once this commits (erase.forget_outside: sign-up counters and outbox files)."""
+    return erase_rows(session, secret, subscriber).addresses

@@ -171,9 +171,9 @@ def erase_post(request: Request, token: str, form: Form):
         return _bad(w, "Not deleted", "Tick the box to confirm that everything should be deleted.")
     with w.session() as s:
         subscriber, _ = _checked(w, request, s, token, form)
-        email = preferences.erase_self(s, w.settings.signing_key(), subscriber)
+        addresses = preferences.erase_self(s, w.settings.signing_key(), subscriber)
     purge_deleted(w.engine)  # after the commit: the database files, counters and outbox files
-    forget_outside(w.settings, w.counters, email)
+    forget_outside(w.settings, w.counters, addresses)
     return w.page("erased_me.html")
 
 

@@ -120,7 +120,7 @@ def test_address_changes_only_by_the_new_address_link(http, engine, readers):
     assert done.status_code == 200 and "Your address is changed" in done.text
     moved = subscriber(engine, "ann.new@example.org")
     assert moved.id == ann.id and moved.token_key != ann.token_key and subscriber(engine, "ann@example.org") is None
-    assert events(engine, ann.id)[-1] == ("profile", "preference-centre", "email")
+    assert events(engine, ann.id)[-1] == ("profile", "preference-centre", "email:ann@example.org")
     new_prefs = re.search(r'href="(/preferences/[^"]+)"', done.text).group(1)
     assert http.get(new_prefs).status_code == 200
     for old in (path, unsubscribe, link):  # the old links are dead; the address link works once

@@ -82,7 +82,7 @@ def test_confirming_moves_the_person_not_the_mailbox(session, publication, ann):
     assert moved.id == ann.id and moved.email == "ann.new@example.org" and moved.token_key != old_key
     rows = {(s.email, s.reason) for s in session.scalars(select(Suppression))}
     assert rows == {("ann.new@example.org", "unsubscribe"), ("ann@example.org", "admin")}
-    assert session.scalar(select(Event.detail).order_by(Event.id.desc()).limit(1)) == "email"
+    assert session.scalar(select(Event.detail).order_by(Event.id.desc()).limit(1)) == "email:ann@example.org"
     assert address_change.pending(session, moved) is None
     with pytest.raises(InvalidToken):  # the link works once
         confirm(session, SECRET, AddressClaim(change.id, old_key, change.nonce))

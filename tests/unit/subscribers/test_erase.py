@@ -17,11 +17,12 @@ from newsletter.limits import Counters, person_key
 from newsletter.models import Base
 from newsletter.staff.access import cli_actor
 from newsletter.staff.audit import record
-from newsletter.subscribers import erase, imports, lifecycle, suppressions
+from newsletter.subscribers import address_change, erase, imports, lifecycle, suppressions
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason
 from newsletter.subscribers.service import add_subscriber
 from newsletter.subscribers.signup import sign_up, validate
 from newsletter.tracking.models import Event, EventKind, Method
+from newsletter.tracking.tokens import AddressClaim
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 ANN = "ann@example.org"
@@ -124,3 +125,29 @@ def test_an_erased_address_never_comes_back(engine, settings, session, publicati
         assert [w for _, _, w in recipients(conn, [did], publication.id, secret)] == [False]
 
 
+
+
+def test_erase_reaches_the_addresses_a_person_had_before(engine, settings, session, publication):
+    """Ann moved from ann@ to ann.new@; Bob moved from bob@, which Carol has now. Erasing
+    each takes their earlier address too, but never what is someone else's now."""
+    secret = settings.signing_key()
+    for person, new in (("ann@example.org", "ann.new@example.org"), ("bob@example.org", "bob.new@example.org")):
+        subscriber = add_subscriber(session, publication, person, person.split("@")[0].title()).subscriber
+        change = address_change.request_change(session, subscriber, new)
+        session.commit()
+        address_change.confirm(session, secret, AddressClaim(change.id, subscriber.token_key, change.nonce))
+        session.commit()
+    add_subscriber(session, publication, "bob@example.org", "Carol")  # Bob's old address is Carol's now
+    session.commit()
+    outbox = settings.effective_outbox_dir
+    outbox.mkdir(parents=True)
+    for name, to in (("ann-old", "ann@example.org"), ("ann-new", "ann.new@example.org"),
+                     ("carol", "bob@example.org"), ("bob-new", "bob.new@example.org")):
+        (outbox / f"{name}.eml").write_bytes(f"To: {to}\r\n\r\nhello\r\n".encode())
+    for email in ("ann.new@example.org", "bob.new@example.org"):
+        who = session.scalar(select(Subscriber.id).where(Subscriber.email == email))
+        done = erase.erase(engine, settings, Counters(), cli_actor(), who)
+        assert done.outbox_files == (2 if email.startswith("ann") else 1)
+    assert sorted(p.name for p in outbox.glob("*.eml")) == ["carol.eml"]
+    assert find_everywhere(engine, "ann@example.org") == [] and find_everywhere(engine, "ann.new@example.org") == []
+    assert session.scalar(select(Subscriber.name).where(Subscriber.email == "bob@example.org")) == "Carol"

@@ -72,7 +72,7 @@ def test_name_download_and_erasure(session, two):
     assert preferences.rename(session, ann, " Ann B. ") is True and ann.name == "Ann B."
     assert preferences.rename(session, ann, "Ann B.") is False
     assert preferences.download(session, ann) == person_data(session, ann)
-    assert preferences.erase_self(session, SECRET, ann) == "ann@example.org"
+    assert preferences.erase_self(session, SECRET, ann) == ["ann@example.org"]
     session.commit()
     assert session.scalar(select(Subscriber).where(Subscriber.email == "ann@example.org")) is None
     assert lifecycle.erased(session, SECRET, "ann@example.org") is not None
