@@ -37,8 +37,15 @@ from newsletter.tracking.models import Event, EventKind
 
 log = logging.getLogger(__name__)
 ERASED = "[erased]"
-# Accounts are staff, not subscribers; the rows of the erased person go as a whole.
-_NOT_SCANNED = {"staff_accounts", "staff_sessions", "api_tokens", "subscribers", "subscriptions"}
+# Accounts are staff, not subscribers; the rows of the erased person go as a whole; their
+# suppressions are replaced by keyed hashes (erase_rows), and the others are other people's.
+_NOT_SCANNED = {"staff_accounts", "staff_sessions", "api_tokens", "subscribers", "subscriptions", "suppressions"}
+# An address as a whole, not inside a longer one (bob@example.org is not in jimbob@example.org).
+_BEFORE, _AFTER = r"(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])", r"(?![A-Za-z0-9_-])(?!\.[A-Za-z0-9-])"
+
+
+def _whole(address: str) -> str:
+    return _BEFORE + re.escape(address) + _AFTER
 _REASON_CODE = re.compile(r"[a-z0-9_-]{1,32}")  # e.g. "too-many": a choice from a list, kept
 
 
@@ -85,11 +92,13 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
                              .values(subscriber_id=None, detail="")).rowcount
     deliveries = session.execute(delete(Delivery).where(Delivery.subscriber_id == sid)).rowcount
     session.execute(delete(Subscription).where(Subscription.subscriber_id == sid))
-    session.execute(delete(Suppression).where(Suppression.email == email))
-    digest = address_hash(secret, email)
-    if session.scalar(select(Suppression.id).where(Suppression.email_hash == digest)) is None:
-        session.add(Suppression(email="", email_hash=digest, publication_id=None, reason=SuppressionReason.ERASED,
-                                created_at=utcnow()))
+    for address in [email, *previous]:  # each of their addresses: suppressed by its keyed hash only
+        session.execute(delete(Suppression).where(Suppression.email == address))
+        digest = address_hash(secret, address)
+        if session.scalar(select(Suppression.id).where(Suppression.email_hash == digest)) is None:
+            session.add(Suppression(email="", email_hash=digest, publication_id=None,
+                                    reason=SuppressionReason.ERASED, created_at=utcnow()))
+        session.flush()
     session.expunge(subscriber)
     session.execute(delete(Subscriber).where(Subscriber.id == sid))
     session.flush()
@@ -98,8 +107,8 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
 
 
 def scrub(session: Session, email: str) -> int:
-    """Replace the address in every other text column of every table (any case)."""
-    pattern = re.compile(re.escape(email), re.IGNORECASE)
+    """Replace the address, as a whole, in every other text column of every table (any case)."""
+    pattern = re.compile(_whole(email), re.IGNORECASE)
     changed = 0
     for table in Base.metadata.sorted_tables:
         if table.name in _NOT_SCANNED or "id" not in table.c:
@@ -113,8 +122,9 @@ def scrub(session: Session, email: str) -> int:
         for row in hits:
             values = {c.name: pattern.sub(ERASED, row[i + 1]) for i, c in enumerate(columns)
                       if row[i + 1] and pattern.search(row[i + 1])}
-            session.execute(update(table).where(table.c.id == row[0]).values(**values))
-            changed += 1
+            if values:  # the database's `contains` found it inside a longer address only: not theirs
+                session.execute(update(table).where(table.c.id == row[0]).values(**values))
+                changed += 1
     return changed
 
 
@@ -130,14 +140,15 @@ def forget_outside(settings: Settings, counters: Counters, addresses: list[str])
 def erase_outbox_files(folder: Path, email: str) -> int:
     if not folder.is_dir():
         return 0
-    needles = {email.lower().encode(), wire_address(email).address.lower().encode()}
+    needles = [re.compile(_whole(a).encode(), re.IGNORECASE)
+               for a in dict.fromkeys([email, wire_address(email).address])]
     removed = 0
     for path in folder.glob("*.eml"):
         try:
-            data = path.read_bytes().lower()
+            data = path.read_bytes()
         except OSError:
             continue  # written or removed meanwhile
-        if any(n in data for n in needles):
+        if any(n.search(data) for n in needles):
             path.unlink(missing_ok=True)
             removed += 1
     if removed:

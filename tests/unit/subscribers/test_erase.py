@@ -151,3 +151,37 @@ def test_erase_reaches_the_addresses_a_person_had_before(engine, settings, sessi
     assert sorted(p.name for p in outbox.glob("*.eml")) == ["carol.eml"]
     assert find_everywhere(engine, "ann@example.org") == [] and find_everywhere(engine, "ann.new@example.org") == []
     assert session.scalar(select(Subscriber.name).where(Subscriber.email == "bob@example.org")) == "Carol"
+
+
+def test_earlier_addresses_stay_suppressed_and_longer_addresses_are_someone_elses(engine, settings, session,
+                                                                                  publication):
+    """Ann's and Bob's old addresses bounced hard; both moved, both are erased: each old
+    address stays blocked (by its keyed hash). Jim's jimbob@ contains bob@: it is his."""
+    secret = settings.signing_key()
+    for person, new in (("ann@example.org", "ann2@example.org"), ("bob@example.org", "bob2@example.org"),
+                        ("jimbob@example.org", "jimbob@example.net")):
+        subscriber = add_subscriber(session, publication, person, "X").subscriber
+        lifecycle.suppress(session, person, None, SuppressionReason.HARD_BOUNCE if person != "jimbob@example.org"
+                           else SuppressionReason.COMPLAINT)
+        change = address_change.request_change(session, subscriber, new)
+        session.commit()
+        address_change.confirm(session, secret, AddressClaim(change.id, subscriber.token_key, change.nonce))
+        session.commit()
+    outbox = settings.effective_outbox_dir
+    outbox.mkdir(parents=True)
+    (outbox / "jim.eml").write_bytes(b"To: jimbob@example.org\r\n\r\nhello\r\n")
+    for email in ("ann2@example.org", "bob2@example.org"):
+        who = session.scalar(select(Subscriber.id).where(Subscriber.email == email))
+        erase.erase(engine, settings, Counters(), cli_actor(), who)
+    session.expire_all()
+    for old in ("ann@example.org", "bob@example.org"):
+        assert lifecycle.erased(session, secret, old) is not None  # never mailed again
+        assert session.scalar(select(Suppression.id).where(Suppression.email == old)) is None
+        assert session.scalar(select(Event.id).where(Event.detail == f"email:{old}")) is None
+    assert find_everywhere(engine, "ann@example.org") == []  # bob@ is inside Jim's address: looked at below
+    jim = session.scalars(select(Suppression).where(Suppression.email == "jimbob@example.org")).all()
+    assert [s.reason for s in jim] == [SuppressionReason.COMPLAINT]
+    assert (outbox / "jim.eml").exists()
+    jims = session.scalar(select(Subscriber.id).where(Subscriber.email == "jimbob@example.net"))
+    assert session.scalar(select(Event.detail).where(Event.subscriber_id == jims, Event.kind == EventKind.PROFILE)) \
+        == "email:jimbob@example.org"
