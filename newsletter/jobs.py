@@ -79,7 +79,8 @@ class InlineDispatcher:
     def process_signup(self, request: SignupRequest) -> None:
         """The work after a sign-up's answer, in this process (the next request waits for
         it): a confirmation is rendered whatever the address's state and sent only when
-        one is due, so how long this takes does not say which it was."""
+        one is due, so the costly part takes the same time whichever it was (the send
+        itself remains; see subscribers/signup.py)."""
         from newsletter import runtime
 
         settings = self.settings

@@ -134,15 +134,20 @@ def confirm(session: Session, secret: str, claim: AddressClaim) -> Subscriber:
         lifecycle.suppress(session, new, row.publication_id, row.reason)
         session.delete(row)
     session.delete(change)
-    for holder in session.scalars(select(Subscriber).where(Subscriber.email == new, Subscriber.id != subscriber.id)):
-        session.delete(holder)  # unproven (target_of): its pending sign-ups and their links go with it
-    session.flush()
+    taken = Conflict("this address already has a subscription of its own; nothing was changed")
     try:
+        # Locked and judged again (PostgreSQL): its owner may have confirmed a sign-up since.
+        for holder in session.scalars(select(Subscriber).where(Subscriber.email == new, Subscriber.id != subscriber.id)
+                                      .with_for_update()):
+            if not unproven(session, holder.id):
+                raise taken
+            session.delete(holder)  # unproven: its pending sign-ups and their links go with it
+        session.flush()
         session.execute(update(Subscriber).where(Subscriber.id == subscriber.id)
                         .values(email=new, token_key=new_token_key()))
         session.flush()
     except IntegrityError:  # the address became a subscriber's since the check
-        raise Conflict("this address already has a subscription of its own; nothing was changed") from None
+        raise taken from None
     session.refresh(subscriber)
     # The old address is kept with the person's history (their export shows it), so that
     # erasing them later finds it too, in the database and in outbox files (erase.py).

@@ -21,9 +21,11 @@ even confirmed, never changes a known subscriber's profile (the preference centr
 
 The web answers every well-formed sign-up identically and before any of this runs
 (web/signup_routes.py): nothing here is visible to the person who asked, not even in
-the time the answer takes; the dispatcher renders a confirmation for every sign-up and
-sends it only when one is due (jobs.py), so the work after the answer does not differ
-either.
+the time the answer takes. With the inline dispatcher the work after the answer shares
+the process with the next request, so it renders a confirmation for every sign-up and
+sends it only when one is due (jobs.py): the costly part is the same whatever the state;
+the send itself (an outbox file or an SMTP transaction) still is not, and is what is
+left for a patient prober to time. On workers (a broker) that work runs elsewhere.
 """
 from __future__ import annotations
 

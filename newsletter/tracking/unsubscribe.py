@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
-from newsletter.subscribers.models import Subscriber, SubscriptionStatus
+from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.tracking.models import Event, EventKind, Method
 from newsletter.tracking.tokens import GONE, InvalidToken, Tokens, UndoClaim, UnsubscribeClaim, check_key
 
@@ -52,8 +52,11 @@ def unsubscribe_with_token(session: Session, tokens: Tokens, token: str, method:
 
 
 def _latest_event(session: Session, subscriber_id: int, publication_id: int) -> Event | None:
+    """The latest change of the subscription; a sign-up is not one (anyone can make it,
+    and it must not cancel the owner's undo)."""
     return session.scalar(select(Event).where(Event.subscriber_id == subscriber_id,
-                                              Event.publication_id == publication_id)
+                                              Event.publication_id == publication_id,
+                                              Event.kind != EventKind.SIGNUP)
                           .order_by(Event.id.desc()).limit(1))
 
 
@@ -76,8 +79,12 @@ def undo_with_token(session: Session, tokens: Tokens, link: str, token: str, max
                                                                   link_claim.publication_id):
         raise InvalidToken("this undo belongs to another link")
     subscriber, publication = resolve(session, claim)
+    # Locked (PostgreSQL) so that two posts of one undo resubscribe once: the second waits,
+    # then finds the unsubscribe no longer the latest change.
+    sub = session.scalar(select(Subscription).where(Subscription.subscriber_id == subscriber.id,
+                                                    Subscription.publication_id == publication.id)
+                         .with_for_update())
     event = _latest_event(session, subscriber.id, publication.id)
-    sub = lifecycle.subscription(session, subscriber.id, publication.id)
     if event is None or event.id != claim.event_id or sub is None or sub.status != SubscriptionStatus.UNSUBSCRIBED:
         raise InvalidToken(UNDONE)
     changed = lifecycle.resubscribe(session, subscriber, publication, Method.LINK, event.edition_id)

@@ -116,3 +116,14 @@ def test_one_click_for_someone_who_no_longer_exists_answers_200_and_changes_noth
     assert state(engine, "moved@example.org") == (SubscriptionStatus.ACTIVE, [])
     tampered = gone[:-3] + ("AAA" if not gone.endswith("AAA") else "BBB")
     assert http.post(tampered, data={"List-Unsubscribe": "One-Click"}).status_code == 400
+
+
+def test_a_strangers_sign_up_does_not_cancel_the_owners_undo(http, engine, web_settings, publication, server):
+    deliver_today(engine, web_settings, publication, [("ann@example.org", "Ann", None)])
+    url = unsubscribe_url(web_settings, "ann@example.org")
+    action, fields = _undo_form(http.post(url, data={"action": "unsubscribe"}).text)
+    signed_up = http.post("/api/subscribe", json={"publication": PUB, "email": "ann@example.org"})
+    assert signed_up.status_code == 202  # anyone may ask; it records a sign-up, not a change
+    back = http.post(action, data=fields, headers={"Origin": server.url})
+    assert back.status_code == 200 and "Welcome back" in back.text
+    assert state(engine, "ann@example.org")[0] == SubscriptionStatus.ACTIVE
