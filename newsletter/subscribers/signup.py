@@ -29,6 +29,7 @@ left for a patient prober to time. On workers (a broker) that work runs elsewher
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import metrics
+from newsletter.errors import Conflict
 from newsletter.limits import Counters, person_key
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
@@ -152,6 +154,13 @@ class Pending:
         return [s.name for s in self.publication.ordered_sections()
                 if self.sections is None or s.slug in self.sections]
 
+    def fingerprint(self) -> str:
+        """What the page showed, in a few characters: the form posts it back, and a
+        confirmation whose effect changed since (an unsubscribe elsewhere in between) is
+        refused rather than applying what the person did not see."""
+        shown = repr((self.publication.id, self.sections, self.name, self.timezone)).encode()
+        return hashlib.sha256(shown).hexdigest()[:16]
+
 
 def pending(session: Session, sub: Subscription) -> Pending:
     asked = sub.requested_sections  # None: nothing asked beyond the sign-up itself; []: every section
@@ -172,12 +181,15 @@ def confirmation_target(session: Session, claim: ConfirmClaim) -> Subscription:
     return sub
 
 
-def confirm(session: Session, claim: ConfirmClaim) -> Subscription:
+def confirm(session: Session, claim: ConfirmClaim, shown: str | None = None) -> Subscription:
     """The owner of the address confirms: active, with the sections, name and time zone
     this link's request asked for, and their own unsubscribe lifted. Conflict when an
     admin must act first."""
     sub = confirmation_target(session, claim)
     asked = pending(session, sub)
+    if shown is not None and shown != asked.fingerprint():
+        raise Conflict("what this confirmation applies has changed since the page was shown: "
+                       "open the link again to see it; nothing was changed")
     subscriber = sub.subscriber
     activated = lifecycle.activate(session, subscriber, asked.publication, asked.sections, Method.WEB,
                                    EventKind.CONFIRM)

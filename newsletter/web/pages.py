@@ -4,9 +4,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
 
 from newsletter.config import Settings
 from newsletter.db import session_scope
@@ -59,3 +61,11 @@ def mask(email: str) -> str:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+# A route's posted form, read before the (sync) route runs in the thread pool.
+Form = Annotated[FormData, Depends(_form)]

@@ -10,9 +10,7 @@ refused. The domain work is subscribers/preferences.py's and address_change.py's
 """
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
@@ -25,19 +23,13 @@ from newsletter.subscribers.models import Subscriber
 from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken, check_key
 from newsletter.web.admin.console import FORMS_REFERRER_POLICY
-from newsletter.web.pages import ctx, mask
+from newsletter.web.pages import Form, ctx, mask
 
 router = APIRouter()
 
 ADDRESS_ASKED = ("Thank you. If the new address can receive our newsletters, a link is on its way to it: the "
                  "change happens when you open it. We have told your current address too.")
 
-
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-Form = Annotated[FormData, Depends(_form)]
 
 
 def _subscriber(w, session, token) -> tuple[Subscriber, int | None]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
 from newsletter.subscribers.signup import confirm, confirmation_target, pending, validate
-from newsletter.web.pages import client_ip, ctx
+from newsletter.web.pages import Form, client_ip, ctx
 
 router = APIRouter()
 
@@ -112,11 +112,12 @@ def confirm_page(request: Request, token: str):
 
 
 @router.post("/confirm/{token}")
-def confirm_post(request: Request, token: str, background: BackgroundTasks):
+def confirm_post(request: Request, token: str, background: BackgroundTasks, form: Form):
     w = ctx(request)
     claim = w.tokens.read_confirm(token, w.settings.confirm_link_max_age_seconds)
+    shown = form.get("shown")  # what the page showed (absent: a client without the page)
     with w.session() as s:
-        sub = confirm(s, claim)
+        sub = confirm(s, claim, str(shown)[:64] if shown is not None else None)
         pub = s.get(Publication, sub.publication_id)
         background.add_task(w.dispatcher.send_welcome, sub.id)  # once this commits and is answered
         return w.page("confirmed.html", publication=pub,

@@ -229,5 +229,9 @@ def test_a_link_applies_its_own_request_and_shows_it_first(http, engine, web_set
     (welcome,) = [m for m in outbox_messages(web_settings) if m["Subject"].startswith("Welcome")
                   and m["To"].addresses[0].addr_spec == "george@example.org"]
     text = welcome.get_body(("plain",)).get_content()
-    assert "Welcome, George." in text and "Europe/London time" in text and "spam" not in str(welcome)
+    # His name is applied; the schedule runs in the publication's zone (not a local-time one)
+    assert "Welcome, George." in text and "America/New_York time" in text and "spam" not in str(welcome)
     assert state(engine, "george@example.org")[0] == SubscriptionStatus.ACTIVE
+    with Session(engine) as s:  # and his own zone is kept for local-time publications
+        assert s.scalar(select(Subscriber.timezone).where(Subscriber.email == "george@example.org")) == \
+            "Europe/London"

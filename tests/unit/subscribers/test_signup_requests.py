@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from newsletter.config import sample_file
 from newsletter.delivery.backends import OutboxBackend
+from newsletter.errors import Conflict
 from newsletter.jobs import InlineDispatcher
 from newsletter.limits import Counters
 from newsletter.publications.load import load_publications
@@ -91,3 +92,19 @@ def test_every_sign_up_renders_a_confirmation_and_only_a_due_one_is_sent(session
         dispatcher.process_signup(validate(publication, email))
     assert rendered == ["confirm"] * 3
     assert len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_a_confirmation_applies_only_what_its_page_showed(session, publication):
+    """The page shows 'name: unchanged' while Ann has another active subscription; if that
+    ends before she presses, the press would apply the request's name: refused instead."""
+    claim = ask(session, publication, "ann@example.org", name="Ann", timezone="Europe/Paris")
+    sub = session.get(Subscription, claim.subscription_id)
+    shown = pending(session, sub).fingerprint()
+    sub.requested_name = "Someone Else"  # what confirming applies changed after the page was shown
+    session.flush()
+    with pytest.raises(Conflict, match="changed since the page was shown"):
+        confirm(session, claim, shown)
+    assert session.get(Subscription, claim.subscription_id).status == SubscriptionStatus.PENDING
+    sub.requested_name = "Ann"
+    session.flush()
+    assert confirm(session, claim, shown).status == SubscriptionStatus.ACTIVE
