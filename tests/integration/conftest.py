@@ -73,8 +73,16 @@ class Stack:
             if ticks["n"] % 10 == 0:
                 self.send("sweep")
 
-        wait_for(lambda: self.status(edition_id) == "sent", timeout, interval=0.3, on_wait=beat,
-                 what=f"edition {edition_id} to be sent")
+        try:
+            wait_for(lambda: self.status(edition_id) == "sent", timeout, interval=0.3, on_wait=beat,
+                     what=f"edition {edition_id} to be sent")
+        except AssertionError as exc:  # say where it stands, and what the workers said last
+            with self.engine.connect() as c:
+                counts = c.exec_driver_sql(f"SELECT status, count(*) FROM deliveries WHERE edition_id = "
+                                           f"{int(edition_id)} GROUP BY status").all()
+            logs = "\n".join(f"--- {w.log_path.name}\n" + "\n".join(
+                w.log_path.read_text(errors="replace").splitlines()[-40:]) for w in self.workers)
+            raise AssertionError(f"{exc}; edition {self.status(edition_id)}, deliveries {counts}\n{logs}") from None
 
     def close(self) -> None:
         for w in self.workers:
