@@ -32,7 +32,8 @@ def include(app: FastAPI) -> None:
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_first(request: Request, exc: SignInNeeded):
-        back = request.url.path if request.method == "GET" else ""
+        back = (request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                if request.method == "GET" else "")
         return RedirectResponse(sign_in_path(back), status_code=303)
 
 

@@ -136,8 +136,10 @@ def sign_in_path(next_path: str = "") -> str:
 
 
 def safe_next(path: str) -> bool:
-    """Only a console path of this site: never another host (`//evil`, `/\\evil`, a scheme)."""
-    return bool(re.fullmatch(r"/admin(/[A-Za-z0-9/_.-]*)?", path or "")) and "//" not in path and ".." not in path
+    """Only a console path of this site, with its query if any (a search to come back to):
+    never another host (`//evil`, `/\\evil`, a scheme)."""
+    return (bool(re.fullmatch(r"/admin(/[A-Za-z0-9/_.-]*)?(\?[A-Za-z0-9_.~%=&+,:@-]{0,500})?", path or ""))
+            and "//" not in path and ".." not in path)
 
 
 # What the `done` code of a redirect says at the top of the page.
