@@ -51,6 +51,13 @@ app.conf.update(
 )
 
 
+# The default app in every thread: the web sends tasks from its threadpool (background
+# tasks after an answer), and a shared task looked up in a thread that did not make this
+# app would fall back to Celery's unconfigured default (amqp://localhost): a sign-up's
+# task would go to whatever listens there, or nowhere.
+app.set_default()
+
+
 @setup_logging.connect
 def _configure_logging(**_kwargs) -> None:
     """Worker and beat log like the web: one line per event, tokens redacted (a receiver

@@ -125,6 +125,17 @@ def test_the_compose_processes_come_up_and_pass_their_healthchecks(tmp_path, emp
         wait_for(lambda: all(p.alive() for p in running) and "newsletter.sweep" in worker.output()
                  and "succeeded" in worker.output(), 60, what="a sweep sent by beat, run by the worker")
 
+        # A sign-up on the web reaches the workers: the web sends its tasks from a thread of
+        # its own, and they must go to this broker (not to Celery's default amqp://localhost).
+        load = subprocess.run([str(BIN / "newsletter"), "publications", "load"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert load.returncode == 0, load.stdout + load.stderr
+        signed = httpx.post(f"http://127.0.0.1:{port}/api/subscribe", timeout=10,
+                            json={"publication": "spacewar-daily", "email": "new.reader@example.org"})
+        assert signed.status_code == 202
+        wait_for(lambda: relay.handler.received.get("new.reader@example.org"), 60,
+                 what="the confirmation, sent by the worker for a sign-up on the web")
+
         # Every process logs through newsletter/logs.py (one line per event, ISO time first).
         ours = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO (uvicorn|celery)\.", re.M)
         for process in running:
