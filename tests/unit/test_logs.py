@@ -34,6 +34,9 @@ API_TOKEN = "nlt_q3V-x_9LbZk2mT0aYw8e1RfHcJ4sUoPn6iDgE5vKtQ"  # the shape api_to
      '"GET /api/v1/subscribers?q=nlt_[redacted] HTTP/1.1" 401'),
     (f"/api/v1/tokens/{API_TOKEN}/x", "/api/v1/tokens/nlt_[redacted]/x"),
     (f"Authorization: Bearer {API_TOKEN}", "Authorization: Bearer nlt_[redacted]"),
+    ("POST /bounces/inbound?recipient=bounces+assrvcc3cosvjjtdoy@spacewar.example.com HTTP/1.1",
+     "POST /bounces/inbound?recipient=bounces+[redacted]@spacewar.example.com HTTP/1.1"),
+    ("recipient=bounces%2Bassrvcc3cosvjjtdoy%40news.example.com", "recipient=bounces%2B[redacted]%40news.example.com"),
 ])
 def test_redact_replaces_tokens_and_passwords(text, expected):
     assert redact(text) == expected
