@@ -67,7 +67,9 @@ def process_report(session: Session, settings: Settings, report_id: int, tokens:
         outcome = _failed(report, f"{type(exc).__name__}: {exc}")
     report.status, report.outcome, report.processed_at = outcome.status, outcome.text[:2000], utcnow()
     session.flush()
-    log.info("bounce report %s: %s: %s", report_id, outcome.status, outcome.text)
+    # Ids, not the text: the outcome names the address (kept on the report, for operators).
+    log.info("bounce report %s: %s %s (matched by %s)", report_id, outcome.status, report.kind or "-",
+             report.matched_by or "nothing", extra={"edition_id": report.edition_id, "delivery_id": report.delivery_id})
     return report.status
 
 

@@ -152,6 +152,9 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
             give_back(conn, order[done:], utcnow())
         conn.commit()
         marks.close()
+    log.info("batch %s-%s of edition %s: %s, %s", lo, hi, edition.id, result.outcome,
+             ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items())) or "nothing to send",
+             extra={"edition_id": edition.id, "batch": f"{lo}-{hi}"})
     return result
 
 
@@ -189,13 +192,17 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         if failure.failure_class == FailureClass.RELAY_DOWN:
             raise
         recorded = record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now)
+        # Class, stage and code: enough to follow; the relay's text (it may name the address) is on the row.
+        log.info("delivery %s: %s at %s (%s): %s", did, failure.failure_class, failure.stage, failure.code or "-",
+                 recorded.status, extra={"edition_id": edition.id, "delivery_id": did})
         if recorded.paused_edition:
             gate.force(EditionStatus.PAUSED)
         if recorded.held_domain:
             gate.hold(recorded.held_domain)
         return recorded.status
     except Exception as exc:  # noqa: BLE001 - one recipient never stops the batch
-        log.warning("delivery %s failed unexpectedly: %s: %s", did, type(exc).__name__, exc)
+        log.warning("delivery %s failed unexpectedly: %s", did, type(exc).__name__,
+                    extra={"edition_id": edition.id, "delivery_id": did})
         backend.reset()  # the connection's state is unknown now
         failure = SendFailure(FailureClass.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
         return record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now).status

@@ -156,3 +156,18 @@ def test_disabled_subscriber_is_never_mailed(engine, settings, session, edition_
     with engine.connect() as conn:
         send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
     assert first.email not in backend.accepted and len(backend.accepted) == 4
+
+
+def test_log_lines_carry_the_edition_the_batch_and_the_delivery(engine, settings, edition_id, caplog):
+    """One line per batch and per failed delivery, with their ids (JSON keys in production),
+    and no address: the relay's text, which may name one, stays on the row."""
+    lo, hi = _queue(engine, edition_id)
+    edition, pub = load(engine, edition_id)
+    backend = Scripted({"r2@example.org": refusal(Stage.RCPT, 550, "5.1.1 <r2@example.org> no such user")})
+    with caplog.at_level("INFO", logger="newsletter.delivery.batch"), engine.connect() as conn:
+        send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
+    (failed,) = [r for r in caplog.records if getattr(r, "delivery_id", None)]
+    (batch,) = [r for r in caplog.records if getattr(r, "batch", None)]
+    assert failed.edition_id == edition_id and "recipient_refused" in failed.getMessage()
+    assert batch.edition_id == edition_id and batch.batch == f"{lo}-{hi}" and "4 sent" in batch.getMessage()
+    assert not any("@" in r.getMessage() for r in caplog.records)
