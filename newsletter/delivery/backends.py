@@ -77,19 +77,21 @@ class SMTPBackend:
         self.session: SMTPSession | None = None
 
     def open(self) -> None:
-        conn = None
+        conn, step = None, "cannot connect to"
         try:
             conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname)
             conn.ehlo_or_helo_if_needed()
             if self.starttls:
+                step = "STARTTLS failed with"
                 conn.starttls(context=ssl.create_default_context(cafile=self.ca_file))
                 conn.ehlo()
             if self.username:
+                step = "cannot sign in to"  # connected: the relay refused the login (no password in the text)
                 conn.login(self.username, self.password)
         except (OSError, smtplib.SMTPException) as exc:
             if conn is not None:
                 conn.close()
-            raise SendFailure(FailureClass.RELAY_DOWN, f"cannot connect to {self.host}:{self.port}: {exc}",
+            raise SendFailure(FailureClass.RELAY_DOWN, f"{step} {self.host}:{self.port}: {exc}",
                               stage=Stage.CONNECT) from exc
         self.session = SMTPSession(conn)
 
