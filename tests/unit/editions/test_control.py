@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.delivery import plan
-from newsletter.editions import control, lifecycle
+from newsletter.editions import control
 from newsletter.editions.build import build_edition, find_edition
 from newsletter.editions.due import due_editions
 from newsletter.editions.history import Act, history_of
@@ -124,27 +124,3 @@ def test_holding_twice_records_once(session, built):
     operator_editions.release(session, cli_actor(), built.id)
     with pytest.raises(Conflict):  # a release is not idempotent: it says the edition was not held
         operator_editions.release(session, cli_actor(), built.id)
-
-
-def test_an_operators_act_reads_its_before_under_the_row_lock(engine, built):
-    """On PostgreSQL an act reads the state it starts from with the row locked, so a
-    second act on the same edition waits for the first to commit and then finds it done
-    (one history row, one audit entry), instead of reading the old state and recording
-    a change it did not make."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import OperationalError
-    from sqlalchemy.orm import Session
-
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time")
-    first = Session(engine)
-    try:
-        operator_editions.hold(first, cli_actor(), built.id, "first")  # not committed yet
-        with engine.connect() as other:
-            assert lifecycle.status_of(other, built.id) == EditionStatus.BUILT  # a plain read does not wait
-            other.execute(text("SET LOCAL lock_timeout = '200ms'"))
-            with pytest.raises(OperationalError, match="lock timeout"):
-                lifecycle.status_of(other, built.id, lock=True)  # the act's read waits for the first act
-    finally:
-        first.rollback()
-        first.close()
