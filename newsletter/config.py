@@ -73,9 +73,23 @@ class Settings(BaseSettings):
     # An article that enters the store after an edition's cut-off goes in the next edition
     # (editions/build.py), unless it was published more than this before that window opened.
     late_article_max_hours: int = Field(default=48, ge=0, le=24 * 366)
-    lease_seconds: int = Field(default=60, ge=5)
+    # Deliveries whose attempts are used up by temporary failures get one last round this
+    # long after their last attempt before they are final (delivery/outcomes.py).
+    last_round_seconds: float = Field(default=3600, ge=0)
+    # A relay (or the outbox's disk) unavailable this long: the operators are alerted once,
+    # and told again when it is back (delivery/outage.py). No attempt is charged meanwhile.
+    relay_down_alert_seconds: float = Field(default=600, ge=0)
+    # A batch that meets a database or broker error tries again after a short back-off,
+    # doubling from half a second up to this (workers/tasks.py, driver.interrupted_retry_in).
+    interrupted_retry_max_seconds: float = Field(default=5.0, gt=0, le=300)
+    # Sent marks committed with synchronous_commit on: a crash of the database server then
+    # loses none that it acknowledged (at a cost in messages/s: README, Benchmarks).
+    synchronous_marks: bool = False
+    # A sender's heartbeat is its claim's sign of life (delivery/claims.py): renewed every
+    # quarter lease while it works or waits on the relay; a claim silent for a lease is dead.
+    lease_seconds: int = Field(default=60, ge=2)
     visibility_timeout: int = Field(default=300, ge=5)
-    sweep_interval_seconds: int = Field(default=30, ge=1)
+    sweep_interval_seconds: int = Field(default=10, ge=1)
     pause_check_seconds: float = Field(default=0.2, gt=0, le=10)  # a pause takes effect within this
     # Refusals of the message (MAIL FROM, DATA, 5.3/5.4/5.6/5.7 after DATA) before the edition
     # pauses itself; policy refusals (5.7.x to RCPT) from one domain before that domain is held.

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import account_mail, driver
+from newsletter.delivery import account_mail, claims, driver
 from newsletter.delivery.backends import Backend
+from newsletter.delivery.claims import Handover
 from newsletter.delivery.confirmation import rehearse, send_confirmation
 from newsletter.delivery.failures import SendFailure
 from newsletter.editions import lifecycle
@@ -49,28 +50,30 @@ class InlineDispatcher:
         status = driver.start(engine, settings, edition_id, self.backend)
         if status != EditionStatus.SENDING:
             return status, totals
-        queue: list[tuple[float, int, int, int]] = []  # (due, order, lo, hi)
+        queue: list[tuple[float, int, int, int, Handover | None, int]] = []  # (due, order, lo, hi, handover, attempt)
         order = itertools.count()
 
-        def enqueue(_edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
-            heapq.heappush(queue, (time.monotonic() + delay, next(order), lo, hi))
+        def enqueue(_edition_id: int, lo: int, hi: int, delay: float = 0.0, handover: Handover | None = None,
+                    attempt: int = 0) -> None:
+            heapq.heappush(queue, (time.monotonic() + delay, next(order), lo, hi, handover, attempt))
 
         driver.fan_out(engine, settings, edition_id, enqueue, started=utcnow(), backend=self.backend)
         publication = driver.composer_for(settings, edition_id).publication
         limiter = runtime.limiter(settings, publication.domain_rate_per_second)
-        backend, token = self.backend or runtime.backend(settings), driver.new_token("inline")
+        backend = self.backend or runtime.backend(settings)
         deadline = time.monotonic() + settings.inline_wait_seconds
         while queue:
-            due, _, lo, hi = heapq.heappop(queue)
+            due, _, lo, hi, handover, attempt = heapq.heappop(queue)
             if due > deadline:
                 log.warning("edition %s: work is left for later (the next send or the sweeper)", edition_id)
                 break
             time.sleep(max(due - time.monotonic(), 0))
-            result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, token, backend, limiter)
+            result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, claims.new_token("inline"),
+                                              backend, limiter, handover=handover, attempt=attempt)
             totals.update(result.counts)
             if follow.again_in is not None:
-                log.info("edition %s (%s, %s]: %s; again in %.0fs", edition_id, lo, hi, follow.why, follow.again_in)
-                enqueue(edition_id, lo, hi, follow.again_in)
+                log.info("edition %s (%s, %s]: %s; again in %.1fs", edition_id, lo, hi, follow.why, follow.again_in)
+                enqueue(edition_id, lo, hi, follow.again_in, follow.handover, attempt + 1 if follow.handover else 0)
         driver.finish(engine, settings, edition_id, self.backend)
         with engine.begin() as conn:
             status = lifecycle.status_of(conn, edition_id)

@@ -1,7 +1,7 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
 from newsletter.bounces.models import BounceReport
 from newsletter.db import Base
-from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave
+from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave, SendClaim
 from newsletter.editions.history import EditionHistory
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.ingest.models import Feed
@@ -16,5 +16,5 @@ __all__ = [
     "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold",
     "Edition",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
-    "Section", "StaffAccount", "StaffSession", "Subscriber", "Subscription", "Suppression",
+    "Section", "SendClaim", "StaffAccount", "StaffSession", "Subscriber", "Subscription", "Suppression",
 ]

@@ -27,6 +27,11 @@ def redis_client(settings: Settings):
     return _redis(settings.effective_redis_url) if settings.effective_redis_url else None
 
 
+def redis_at(url: str):
+    """The client for a Redis named by URL (the broker's own: delivery/queued.py)."""
+    return _redis(url)
+
+
 @lru_cache(maxsize=4)
 def _redis(url: str):
     """One client (and connection pool) per process and URL."""

@@ -25,8 +25,10 @@ from datetime import datetime
 from newsletter import runtime
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import driver
+from newsletter.delivery import claims, driver
 from newsletter.delivery.backends import Backend
+from newsletter.delivery.claims import Handover
+from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
 
@@ -52,8 +54,8 @@ class Scheduler:
         self.engine = runtime.engine_for(settings)
         self.backend = backend or runtime.backend(settings)
         self.stop = stop or threading.Event()
-        self.token = driver.new_token("run")
-        self._queue: list[tuple[float, int, int, int, int]] = []  # (due, order, edition, lo, hi)
+        # (due, order, edition, lo, hi, handover of an interrupted run, its attempt)
+        self._queue: list[tuple[float, int, int, int, int, Handover | None, int]] = []
         self._order = itertools.count()
         self._limiters: dict[int, object] = {}
         # Feeds first: an edition that falls due in the same tick includes what they brought.
@@ -62,8 +64,10 @@ class Scheduler:
                      Job("sweep", settings.sweep_interval_seconds, self.sweep)]
 
     # The tasks, inline.
-    def enqueue(self, edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
-        heapq.heappush(self._queue, (time.monotonic() + delay, next(self._order), edition_id, lo, hi))
+    def enqueue(self, edition_id: int, lo: int, hi: int, delay: float = 0.0, handover: Handover | None = None,
+                attempt: int = 0) -> None:
+        heapq.heappush(self._queue, (time.monotonic() + delay, next(self._order), edition_id, lo, hi, handover,
+                                     attempt))
 
     def drive(self, edition_id: int, hand_back: bool = True) -> None:
         if driver.start(self.engine, self.settings, edition_id, self.backend) == EditionStatus.SENDING:
@@ -77,20 +81,33 @@ class Scheduler:
         return driver.dispatch(self.engine, self.settings, self.clock(), self.drive, self.backend)
 
     def sweep(self, queued_before: datetime | None = None) -> int:
-        return driver.sweep(self.engine, self.settings, self.enqueue, self.redrive, self.backend, queued_before)
+        return driver.sweep(self.engine, self.settings, self.enqueue, self.redrive, self.backend, queued_before,
+                            in_flight=self.queued)
+
+    def queued(self, edition_id: int) -> int:
+        """Batches of the edition waiting in this process's queue."""
+        return sum(1 for item in self._queue if item[2] == edition_id)
 
     def poll_feeds(self) -> list:
         return feeds.poll_due(self.engine, self.settings, self.clock())
 
-    def run_batch(self, edition_id: int, lo: int, hi: int) -> None:
-        if edition_id not in self._limiters:
-            pub = driver.composer_for(self.settings, edition_id).publication
-            self._limiters[edition_id] = runtime.limiter(self.settings, pub.domain_rate_per_second)
-        _, follow = driver.run_batch(self.engine, self.settings, edition_id, lo, hi, self.token, self.backend,
-                                     self._limiters[edition_id], heartbeat=self._heartbeat)
+    def run_batch(self, edition_id: int, lo: int, hi: int, handover: Handover | None = None,
+                  attempt: int = 0) -> None:
+        try:
+            if edition_id not in self._limiters:
+                pub = driver.composer_for(self.settings, edition_id).publication
+                self._limiters[edition_id] = runtime.limiter(self.settings, pub.domain_rate_per_second)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.enqueue(edition_id, lo, hi, driver.interrupted_retry_in(self.settings, attempt), handover, attempt + 1)
+            return
+        _, follow = driver.run_batch(self.engine, self.settings, edition_id, lo, hi, claims.new_token("run"),
+                                     self.backend, self._limiters[edition_id], heartbeat=self._heartbeat,
+                                     handover=handover, attempt=attempt)
         if follow.again_in is not None:
-            log.info("edition %s (%s, %s]: %s; again in %.0fs", edition_id, lo, hi, follow.why, follow.again_in)
-            self.enqueue(edition_id, lo, hi, follow.again_in)
+            log.info("edition %s (%s, %s]: %s; again in %.1fs", edition_id, lo, hi, follow.why, follow.again_in)
+            self.enqueue(edition_id, lo, hi, follow.again_in, follow.handover, attempt + 1 if follow.handover else 0)
 
     def _heartbeat(self) -> None:
         if self.stop.is_set():
@@ -111,8 +128,8 @@ class Scheduler:
         """Run every queued batch that is due now; how many ran."""
         ran = 0
         while self._queue and self._queue[0][0] <= time.monotonic() and not self.stop.is_set():
-            _, _, edition_id, lo, hi = heapq.heappop(self._queue)
-            self._guarded(f"edition {edition_id} ({lo}, {hi}]", self.run_batch, edition_id, lo, hi)
+            _, _, edition_id, lo, hi, handover, attempt = heapq.heappop(self._queue)
+            self._guarded(f"edition {edition_id} ({lo}, {hi}]", self.run_batch, edition_id, lo, hi, handover, attempt)
             ran += 1
         return ran
 

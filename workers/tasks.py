@@ -2,7 +2,8 @@
 the domain decided (newsletter/delivery/driver.py). No policy lives here.
 
 drive(edition)        start the edition and fan out: one send_batch per recorded range
-send_batch(e, lo, hi) claim, send over one SMTP connection, record; follow up as told
+send_batch(e, lo, hi) claim, send over one SMTP connection, record; follow up as told;
+                      after a database or broker error, retry itself within seconds
 sweep()               hand out again what nobody is doing; the next waves; finish editions; alerts
 dispatch_due()        beat, every minute: build and start the editions that are due; alerts
 poll_feeds()          beat, every minute: one poll_feed per feed that is due
@@ -15,6 +16,8 @@ process_bounces()     beat: read the bounce mailbox, process reports still waiti
 """
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import datetime
 
 from celery import shared_task
@@ -24,66 +27,111 @@ from newsletter import runtime
 from newsletter.bounces import intake as bounce_intake
 from newsletter.config import get_settings
 from newsletter.db import utcnow
-from newsletter.delivery import account_mail, driver
+from newsletter.delivery import account_mail, claims, driver, queued
+from newsletter.delivery.claims import Handover
 from newsletter.delivery.confirmation import send_confirmation as send_confirmation_step
 from newsletter.delivery.failures import SendFailure
+from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
 from newsletter.subscribers import signup
 from workers.leases import Lease
+
+log = logging.getLogger(__name__)
 
 
 def _engine():
     return runtime.engine_for(get_settings())
 
 
-def _enqueue(edition_id: int, lo: int, hi: int) -> None:
-    send_batch.delay(edition_id, lo, hi)
+def _enqueue(edition_id: int, lo: int, hi: int, countdown: float = 0.0) -> None:
+    """Hand a batch to the broker, noting it as queued work of its edition (queued.py)."""
+    task_id = str(uuid.uuid4())
+    notes = queued.for_settings(get_settings())
+    if notes is not None:
+        notes.add(edition_id, task_id, countdown)
+    send_batch.apply_async((edition_id, lo, hi), task_id=task_id, countdown=countdown or None)
+
+
+def _in_flight(edition_id: int) -> int | None:
+    notes = queued.for_settings(get_settings())
+    return notes.count(edition_id) if notes is not None else None
 
 
 @shared_task(name="newsletter.drive", bind=True, max_retries=None)
 def drive(self, edition_id: int, hand_back: bool = True) -> None:
     """One drive per edition at a time (a Redis lease); a second one has nothing to do.
-    hand_back=False: a re-drive by the sweeper (driver.fan_out says why)."""
-    settings, engine = get_settings(), _engine()
-    started = utcnow()
-    if driver.start(engine, settings, edition_id) != EditionStatus.SENDING:
-        return
-    lease = Lease(runtime.redis_client(settings), f"nl:drive:{edition_id}", settings.lease_seconds,
-                  driver.lease_renew_every(settings))
-    if not lease.acquire():
-        return
+    hand_back=False: a re-drive by the sweeper (driver.fan_out says why). A database or
+    broker error sends it round again after a short back-off."""
+    settings = get_settings()
     try:
-        driver.fan_out(engine, settings, edition_id, _enqueue, started, renew=lease.renew, hand_back=hand_back)
-    finally:
-        lease.release()
+        engine = _engine()
+        started = utcnow()
+        if driver.start(engine, settings, edition_id) != EditionStatus.SENDING:
+            return
+        lease = Lease(runtime.redis_client(settings), f"nl:drive:{edition_id}", settings.lease_seconds,
+                      driver.lease_renew_every(settings))
+        if not lease.acquire():
+            return
+        try:
+            driver.fan_out(engine, settings, edition_id, _enqueue, started, renew=lease.renew, hand_back=hand_back)
+        finally:
+            lease.release()
+    except Exception as exc:
+        if not _infrastructure(exc):
+            raise
+        delay = driver.interrupted_retry_in(settings, self.request.retries)
+        log.warning("drive of edition %s interrupted (%s); again in %.1fs", edition_id, type(exc).__name__, delay,
+                    extra={"edition_id": edition_id})
+        raise self.retry(countdown=delay, exc=exc) from exc
 
 
 @shared_task(name="newsletter.send_batch", bind=True, max_retries=None)
-def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
-    settings, engine = get_settings(), _engine()
-    token = self.request.id or driver.new_token(f"local-{edition_id}-{lo}-{hi}")
-    lease = Lease(runtime.redis_client(settings), f"nl:lease:{token}", settings.lease_seconds,
-                  driver.lease_renew_every(settings))
-    if not lease.acquire():
-        # The same task is running elsewhere (a broker redelivery while it is alive):
-        # come back later instead of sending its claimed rows a second time.
-        raise self.retry(countdown=driver.busy_retry_in(settings))
+def send_batch(self, edition_id: int, lo: int, hi: int, handover: dict | None = None) -> dict:
+    """One batch under a claim of its own (a new generation each time it runs: claims.py).
+    Interrupted by the database or the broker, it is retried within seconds with what
+    the interrupted run left (`handover`): not acknowledged as done, not left to the sweeper."""
+    settings = get_settings()
+    task_id = self.request.id or f"local-{edition_id}-{lo}-{hi}"
+    notes = queued.for_settings(settings)
+    if notes is not None:
+        notes.started(edition_id, task_id)
     try:
+        engine = _engine()
         publication = driver.composer_for(settings, edition_id).publication
-        result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, token, runtime.backend(settings),
-                                          runtime.limiter(settings, publication.domain_rate_per_second),
-                                          heartbeat=lease.renew)
-    finally:
-        lease.release()
+        limiter = runtime.limiter(settings, publication.domain_rate_per_second)
+    except Exception as exc:
+        if not _infrastructure(exc):
+            raise
+        result, follow = None, driver.FollowUp(driver.interrupted_retry_in(settings, self.request.retries),
+                                               "the database failed", Handover.from_dict(handover))
+    else:
+        result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, claims.new_token(task_id),
+                                          runtime.backend(settings), limiter, handover=Handover.from_dict(handover),
+                                          attempt=self.request.retries)
+    if follow.handover is not None or result is None:  # interrupted: the same task again, soon
+        if notes is not None:
+            notes.add(edition_id, task_id, follow.again_in)
+        raise self.retry(countdown=follow.again_in, kwargs={"handover": follow.handover.to_dict()
+                                                              if follow.handover else handover})
     if follow.again_in is not None:
-        send_batch.apply_async((edition_id, lo, hi), countdown=follow.again_in)
+        _enqueue(edition_id, lo, hi, follow.again_in)
     return {"outcome": result.outcome, **result.counts}
+
+
+def _infrastructure(exc: BaseException) -> bool:
+    """A database or broker error (a retry gets past it), as opposed to a bug."""
+    if is_outage(exc):
+        return True
+    from kombu.exceptions import OperationalError as BrokerError
+
+    return isinstance(exc, BrokerError)
 
 
 @shared_task(name="newsletter.sweep")
 def sweep() -> int:
-    return driver.sweep(_engine(), get_settings(), _enqueue, redrive=lambda edition_id: drive.delay(edition_id, False))
+    return driver.sweep(_engine(), get_settings(), _enqueue, redrive=lambda edition_id: drive.delay(edition_id, False),
+                        in_flight=_in_flight)
 
 
 @shared_task(name="newsletter.dispatch_due")

@@ -1,14 +1,15 @@
 """/api/v1/publications, /api/v1/editions, /api/v1/stats: what operators read, and
-pause, resume, cancel (operators and admins)."""
+pause, resume, cancel, retry failed deliveries (operators and admins)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
+from pydantic import Field
 
 from newsletter.api.auth import Caller
-from newsletter.api.common import Before, Id, Slug
+from newsletter.api.common import Before, Body, Id, Slug
 from newsletter.db import utcnow
 from newsletter.operators import editions, publications
 from newsletter.tracking import figures
@@ -40,8 +41,9 @@ def list_editions(request: Request, actor: Caller, publication: Short = "", stat
 
 @router.get("/editions/{edition_id}", summary="One edition: progress, failures by class, holds, pause reason")
 def get_edition(request: Request, actor: Caller, edition_id: Id):
-    with ctx(request).session() as s:
-        return editions.edition(s, actor, edition_id)
+    w = ctx(request)
+    with w.session() as s:
+        return editions.edition(s, actor, edition_id, w.settings)
 
 
 @router.post("/editions/{edition_id}/pause", summary="Stop sending at the next message (operators)")
@@ -63,6 +65,23 @@ def resume_edition(request: Request, actor: Caller, edition_id: Id, background: 
 def cancel_edition(request: Request, actor: Caller, edition_id: Id):
     with ctx(request).session() as s:
         return {"id": edition_id, "status": editions.cancel(s, actor, edition_id)}
+
+
+class Retry(Body):
+    failure_class: str = Field(default="", max_length=32, description="only this failure class (e.g. temporary); "
+                                                                        "empty: every failed delivery")
+
+
+@router.post("/editions/{edition_id}/retry",
+             summary="Send failed deliveries again, never to anyone unsubscribed, disabled or suppressed since")
+def retry_edition(request: Request, actor: Caller, edition_id: Id, background: BackgroundTasks,
+                  body: Retry | None = None):
+    w = ctx(request)
+    with w.session() as s:
+        done = editions.retry(s, actor, edition_id, body.failure_class if body else "")
+    if done.reopened and done.status == "sending":
+        background.add_task(w.dispatcher.deliver_edition, edition_id)  # once the retry is committed
+    return {"id": edition_id, "status": done.status, "reopened": done.reopened, "left": done.left}
 
 
 @router.get("/stats/daily", summary="Per UTC day: sent, failed by class, bounces, unsubscribes, sign-ups...")

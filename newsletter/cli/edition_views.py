@@ -11,7 +11,7 @@ from newsletter import runtime
 from newsletter.cli.common import EDITION_ID, PUB_ARG, console, fail, publication, session_scope
 from newsletter.cli.progress import follow_edition
 from newsletter.config import get_settings
-from newsletter.delivery.report import counts_by_edition, failures_by_class, report
+from newsletter.delivery.report import counts_by_edition, failures_by_class, report, report_now
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.diff import Diff
 from newsletter.editions.overview import edition_detail, editions_of
@@ -56,10 +56,11 @@ def _history_detail(detail: dict) -> str:
 def register(editions_app: typer.Typer) -> None:
     @editions_app.command("status")
     def editions_status(edition_id: int = EDITION_ID):
-        """Total, counts by delivery state, failures by class, holds, pauses, rate and time left."""
-        engine = runtime.engine_for(get_settings())
+        """Total, counts by delivery state, failures by class, holds, pauses, waits, rate and time left."""
+        settings = get_settings()
+        engine = runtime.engine_for(settings)
         with engine.connect() as conn:
-            r = report(conn, edition_id)
+            r = report_now(conn, settings, edition_id)
         table = Table(title=f"edition {edition_id}: {r.status}")
         states = (D.SENT, D.FAILED, D.SKIPPED, D.PENDING, D.SENDING, D.RETRY, D.HELD)
         for col in ("total", *states, "hard bounces"):
@@ -75,8 +76,16 @@ def register(editions_app: typer.Typer) -> None:
         for domain, refusals, last in r.held_domains:
             console.print(f"[yellow]held domain {domain}[/] after {refusals} policy refusals (last: {last}); "
                           f"`newsletter editions release-domain {edition_id} {domain}` when fixed", highlight=False)
-        if r.relay_error:
-            console.print(f"[yellow]waiting for the relay:[/] {r.relay_error}", highlight=False)
+        if r.relay_down_since:
+            console.print(f"[yellow]waiting for the relay[/] since {when(r.relay_down_since)} "
+                          f"({seconds((r.now - r.relay_down_since).total_seconds())}): {r.relay_error}; no attempt is "
+                          "charged, sending resumes by itself when it answers", highlight=False)
+        if r.idle:
+            console.print(f"[yellow]no work queued: recovering[/] (the sweeper hands the due work out again within "
+                          f"{settings.sweep_interval_seconds}s)", highlight=False)
+        elif r.only_retries_left:
+            console.print(f"{r.counts[D.RETRY]} wait for a retry (temporary failures), the next at "
+                          f"{when(r.next_retry_at)}", highlight=False)
         eta = f", about {seconds(r.eta_seconds)} left" if r.eta_seconds is not None else ""
         console.print(f"{r.total} in total, {r.audience} recorded, {r.remaining} to go; duration "
                       f"{seconds(r.duration)}, {r.rate:.1f} messages/s since the start{eta}", highlight=False)

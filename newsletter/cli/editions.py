@@ -1,5 +1,6 @@
 """Sending editions and controlling them: send (with progress), pause, resume, cancel,
-release a domain; before sending: rebuild, hold, release. What editions look like
+release a domain, send failed deliveries again (retry); before sending: rebuild, hold,
+release. What editions look like
 (status, list, show, watch) is in cli/edition_views.py."""
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from newsletter.cli.common import (
 )
 from newsletter.cli.progress import follow_edition
 from newsletter.config import get_settings
+from newsletter.delivery.report import report
 from newsletter.editions import manual
 from newsletter.editions.models import EditionStatus as E
 from newsletter.operators import editions as operator_editions
@@ -67,10 +69,19 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
     def _deliver(edition_id: int, status: str, watch: bool) -> None:
         settings = get_settings()
         dispatcher = runtime.dispatcher(settings)
-        if status not in (E.BUILT, E.SENDING, E.PAUSED):
+        engine = runtime.engine_for(settings)
+        if status == E.SENT:  # say what it is, not "queued" with nothing to send
+            console.print(_sent_before(engine, edition_id), highlight=False)
+            return
+        if status == E.PAUSED:
+            with engine.connect() as conn:
+                reason = report(conn, edition_id).pause_reason
+            print_error(f"edition {edition_id} is paused{f' ({reason})' if reason else ''}: nothing was sent; "
+                        f"`newsletter editions resume {edition_id}` continues it", "not sent")
+            raise typer.Exit(1)
+        if status not in (E.BUILT, E.SENDING):
             console.print(dispatcher.deliver_edition(edition_id))
             return
-        engine = runtime.engine_for(settings)
         if not settings.broker_url:  # inline: the work happens here, the progress beside it
             result, _ = follow_edition(engine, edition_id, console, work=lambda: dispatcher.deliver_edition(edition_id))
             console.print(result)
@@ -78,6 +89,17 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
         console.print(dispatcher.deliver_edition(edition_id))
         if watch:
             follow_edition(engine, edition_id, console)
+
+    def _sent_before(engine, edition_id: int) -> str:
+        with engine.connect() as conn:
+            r = report(conn, edition_id)
+        failed = r.counts["failed"]
+        by_class = ", ".join(f"{k or 'unknown'} {v}" for k, v in sorted(r.failures.items()))
+        line = (f"edition {edition_id} was sent before ({r.counts['sent']} sent, {failed} failed"
+                f"{f': {by_class}' if by_class else ''}, {r.counts['skipped']} skipped): nothing was sent now")
+        if failed:
+            line += f"; `newsletter editions retry {edition_id}` sends the failed ones again"
+        return line
 
     def _control(edition_id: int, action) -> None:
         """The same audited function as the console and the API (operators/editions.py)."""
@@ -109,6 +131,27 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             released = operator_editions.release_domain(session, cli_actor(), edition_id, domain)
         console.print(f"edition {edition_id}: {released} deliveries to {domain} are pending again")
         _deliver(edition_id, E.SENDING, False)
+
+    @editions_app.command("retry")
+    def editions_retry(edition_id: int = EDITION_ID,
+                       failure_class: str = typer.Option("", "--class", metavar="CLASS",
+                                                         help="only this failure class (e.g. temporary)"),
+                       watch: bool = typer.Option(False, "--watch")):
+        """Send an edition's failed deliveries again (never to anyone unsubscribed, disabled or
+        suppressed since: they stay failed). Audited."""
+        with session_scope() as session:
+            done = operator_editions.retry(session, cli_actor(), edition_id, failure_class)
+        which = f"{failure_class} " if failure_class else ""
+        left = f"; {done.left} left failed (no longer subscribed, disabled or suppressed)" if done.left else ""
+        console.print(f"edition {edition_id}: {done.reopened} failed {which}deliveries to send again{left}",
+                      highlight=False)
+        if not done.reopened:
+            return
+        if done.status == E.PAUSED:
+            console.print(f"edition {edition_id} is paused: `newsletter editions resume {edition_id}` sends them",
+                          highlight=False)
+            return
+        _deliver(edition_id, E.SENDING, watch)
 
     @editions_app.command("rebuild")
     def editions_rebuild(edition_id: int = EDITION_ID):

@@ -3,7 +3,9 @@
 Errors: every NewsletterError is one line on stderr and exit code 2 (a publications
 file with several problems: one line, then each problem on its own line); anything else
 is one line too ("unexpected error"), exit code 3, with the traceback only when
-NEWSLETTER_DEBUG is set. `send` exits 1 when it sent nothing (held, cancelled, empty).
+NEWSLETTER_DEBUG is set. The database or the broker unreachable (a restart, an outage)
+is one line saying so, exit code 4: try again. `send` exits 1 when it sent nothing
+(held, cancelled, empty, paused).
 """
 from __future__ import annotations
 
@@ -34,8 +36,8 @@ app = typer.Typer(help="Daily digest newsletters: build, render and deliver.", n
                   pretty_exceptions_enable=False)
 publications_app = typer.Typer(help="Publications and their sections.", no_args_is_help=True)
 subscribers_app = typer.Typer(help="The subscriber list.", no_args_is_help=True)
-editions_app = typer.Typer(help="Editions: list, show, status, watch; rebuild, hold, release; pause, resume, cancel.",
-                           no_args_is_help=True)
+editions_app = typer.Typer(help="Editions: list, show, status, watch; rebuild, hold, release; pause, resume, cancel; "
+                                "retry failed deliveries.", no_args_is_help=True)
 app.add_typer(publications_app, name="publications")
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(editions_app, name="editions")
@@ -66,8 +68,29 @@ def main(argv: list[str] | None = None) -> None:
         common.print_error(str(exc))
         sys.exit(2)
     except Exception as exc:  # the promise: never a traceback on the command line
+        if unavailable(exc) and not os.environ.get("NEWSLETTER_DEBUG"):
+            common.print_error(f"{unavailable(exc)} ({type(exc).__name__}: {_first_line(exc)}); "
+                               "try again when it is back", "unavailable")
+            sys.exit(4)
         if os.environ.get("NEWSLETTER_DEBUG"):
             raise
         common.print_error(f"{type(exc).__name__}: {exc} (set NEWSLETTER_DEBUG=1 for the traceback)",
                            "unexpected error")
         sys.exit(3)  # not 1: that says "nothing was sent" (send)
+
+
+def unavailable(exc: BaseException) -> str:
+    """What is unreachable, when `exc` says the database or the broker cannot be reached."""
+    from newsletter.delivery.interruptions import is_outage
+
+    if not is_outage(exc):
+        try:
+            from kombu.exceptions import OperationalError as BrokerError
+        except ImportError:  # pragma: no cover - kombu comes with Celery
+            return ""
+        return "the broker is unreachable" if isinstance(exc, BrokerError) else ""
+    return "the broker is unreachable" if type(exc).__module__.startswith("redis") else "the database is unreachable"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]

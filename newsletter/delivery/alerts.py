@@ -1,13 +1,18 @@
 """Alerts to a publication's operators: an edition that is empty, missed, paused by
-refusals of the message, or finished with failures over the threshold.
+refusals of the message, waiting for a relay that is unavailable (and the note that it
+is back: outage.py), or finished with failures over the threshold or with any reader
+lost to temporary failures.
 
-An alert is recorded once per (publication, edition date, kind): the unique row is
-what keeps it from being repeated every minute by the dispatcher or every sweep. When
+An alert is recorded once per (publication, edition date, kind, ref): the unique row is
+what keeps it from being repeated every minute by the dispatcher or every sweep (`ref`
+tells apart the outages of one day, and the finishes of an edition sent again). When
 it is first recorded it is logged (one warning line); then it is emailed to the
 publication's `operator_address`, when there is one, through the configured delivery
 backend, as a one-off message (oneoff.py: signed like confirmations, no
 List-Unsubscribe, never a delivery). A send that fails is tried again by the sweeper
-(each alert claimed by one process at a time), for a day at most.
+(each alert claimed by one process at a time), for a day at most; a relay that is
+unavailable costs the alert no attempt (it is told about that very relay, and goes out
+when it is back).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.backends import Backend
-from newsletter.delivery.failures import SendFailure
+from newsletter.delivery.failures import FailureClass, SendFailure
 from newsletter.delivery.models import Alert, Delivery
 from newsletter.delivery.oneoff import send_one_off
 from newsletter.delivery.states import DeliveryStatus as D
@@ -45,17 +50,23 @@ class AlertKind(StrEnum):
     EMPTY = "empty"  # no headlines: recorded and not sent
     MISSED = "missed"  # the send time passed more than the grace period ago: skipped
     PAUSED = "paused"  # the relay refused the message often enough to pause the edition
-    FAILURES = "failures"  # finished, with failed deliveries over the threshold
+    FAILURES = "failures"  # finished, with failed deliveries over the threshold, or readers lost
+    RELAY_DOWN = "relay_down"  # the relay (or the outbox's disk) unavailable past the threshold
+    RELAY_BACK = "relay_back"  # ... and available again
+
+
+# Failures that say nothing final about the reader: losing one to them is always told.
+TEMPORARY_CLASSES = (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN)
 
 
 def raise_alert(conn: Connection, publication_id: int, day: date, kind: AlertKind, detail: str,
-                edition_id: int | None = None) -> int | None:
+                edition_id: int | None = None, ref: str = "") -> int | None:
     """Record the alert and log it, once; the id when new, None when it was raised before."""
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     new_id = conn.execute(dialect.insert(alerts).values(
-        publication_id=publication_id, edition_id=edition_id, day=day, kind=kind, detail=detail[:4000],
-        created_at=utcnow(), attempts=0, last_error="")
-        .on_conflict_do_nothing(index_elements=["publication_id", "day", "kind"])
+        publication_id=publication_id, edition_id=edition_id, day=day, kind=kind, ref=ref[:64],
+        detail=detail[:4000], created_at=utcnow(), attempts=0, last_error="")
+        .on_conflict_do_nothing(index_elements=["publication_id", "day", "kind", "ref"])
         .returning(alerts.c.id)).scalar()
     if new_id is not None:
         slug = conn.scalar(select(publications.c.slug).where(publications.c.id == publication_id))
@@ -84,7 +95,8 @@ def check_paused(conn: Connection, settings: Settings, edition_id: int) -> int |
 
 def check_failures(conn: Connection, settings: Settings, edition_id: int) -> int | None:
     """A finished edition whose failed deliveries are over the threshold (a percentage of
-    the messages attempted: sent and failed)."""
+    the messages attempted: sent and failed), or that lost any reader to temporary
+    failures (after the last round): the alert counts them by class."""
     ed = _edition(conn, edition_id)
     if ed.status != EditionStatus.SENT:
         return None
@@ -92,14 +104,20 @@ def check_failures(conn: Connection, settings: Settings, edition_id: int) -> int
         deliveries.c.edition_id == edition_id, deliveries.c.status == D.FAILED)
         .group_by(deliveries.c.error_class)).all())
     failed = sum(by_class.values())
+    lost = sum(n for k, n in by_class.items() if k in TEMPORARY_CLASSES)
     sent = conn.scalar(select(func.count()).select_from(deliveries).where(
         deliveries.c.edition_id == edition_id, deliveries.c.status == D.SENT))
-    if not failed or failed * 100 <= settings.alert_failure_percent * (failed + sent):
+    over = failed * 100 > settings.alert_failure_percent * (failed + sent)
+    if not failed or not (over or lost):
         return None
     classes = ", ".join(f"{k or 'unknown'} {v}" for k, v in sorted(by_class.items()))
-    return raise_alert(conn, ed.publication_id, ed.date, AlertKind.FAILURES,
-                       f"{failed} of {failed + sent} messages failed ({failed * 100 / (failed + sent):.1f}%, "
-                       f"threshold {settings.alert_failure_percent:g}%): {classes}", edition_id)
+    detail = (f"{failed} of {failed + sent} messages failed ({failed * 100 / (failed + sent):.1f}%, "
+              f"threshold {settings.alert_failure_percent:g}%), by class: {classes}.")
+    if lost:
+        detail += (f" {lost} reader(s) did not get this edition because of temporary failures, after the last "
+                   f"round: `newsletter editions retry {edition_id} --class temporary` sends it to them again.")
+    ref = f"finished {ed.finished_at.isoformat(timespec='seconds')}" if ed.finished_at else ""
+    return raise_alert(conn, ed.publication_id, ed.date, AlertKind.FAILURES, detail, edition_id, ref=ref)
 
 
 def paused_by_refusals(conn: Connection, settings: Settings) -> list[int]:
@@ -144,6 +162,8 @@ def _send(engine: Engine, settings: Settings, backend: Backend, alert_id: int) -
             log.warning("alert %s to %s not sent (attempt %s): %s", alert.id, pub.operator_address,
                         alert.attempts, exc)
             alert.last_error = str(exc)[:500]
+            if isinstance(exc, SendFailure) and exc.failure_class == FailureClass.RELAY_DOWN:
+                alert.attempts -= 1  # nobody could have taken it: tried again, at no cost, until the day is over
             session.commit()
             return 0
         alert.sent_at = utcnow()

@@ -3,6 +3,8 @@
 A backend is opened once per batch and reused for every message of it. Every
 refusal leaves as a SendFailure whose class (delivery/failures.py) says what it
 means; the backend only reports where in the dialogue it came and what was said.
+A backend that cannot take mail at all (the relay unreachable, closing, refusing the
+login; the outbox's disk full) says RELAY_DOWN: the edition waits, no attempt charged.
 """
 from __future__ import annotations
 
@@ -40,16 +42,20 @@ class OutboxBackend:
 
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None:
         name = _UNSAFE.sub("_", name_hint.strip("<>"))[:180] + ".eml"
+        # A disk that is full (ENOSPC), over quota, read-only or failing refuses every
+        # message alike: the outbox is unavailable, nothing is wrong with the recipient.
         try:
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
         except OSError as exc:
-            raise SendFailure(FailureClass.TEMPORARY, f"outbox not writable: {exc}") from exc
+            raise SendFailure(FailureClass.RELAY_DOWN, f"outbox {self.folder} not writable: {exc}",
+                              stage=Stage.CONNECT) from exc
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, self.folder / name)
-        except OSError as exc:  # a full disk: try again later
-            raise SendFailure(FailureClass.TEMPORARY, f"outbox write failed: {exc}") from exc
+        except OSError as exc:
+            raise SendFailure(FailureClass.RELAY_DOWN, f"outbox {self.folder} write failed: {exc}",
+                              stage=Stage.CONNECT) from exc
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -96,19 +102,26 @@ class SMTPBackend:
         self.session = SMTPSession(conn)
 
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None:
-        if self.session is None or not self.session.alive:
-            self.open()
         rcpt, sender_wire = wire_address(recipient), wire_address(sender)
         smtputf8 = rcpt.needs_smtputf8 or sender_wire.needs_smtputf8
-        if smtputf8 and not self.session.smtputf8:
-            raise SendFailure(FailureClass.UNDELIVERABLE,
-                              f"{recipient}: a non-ASCII address needs SMTPUTF8, which the relay does not offer")
-        try:
-            self.session.send(sender_wire.address, rcpt.address, data, smtputf8)
-        except ConnectionLost as exc:
-            # The outcome of this message is unknown: retry it, on a new connection.
-            self.session = None
-            raise SendFailure(FailureClass.TEMPORARY, f"connection lost: {exc}", stage=Stage.DATA) from exc
+        for fresh_connection in (False, True):
+            if self.session is None or not self.session.alive:
+                self.open()
+                fresh_connection = True
+            if smtputf8 and not self.session.smtputf8:
+                raise SendFailure(FailureClass.UNDELIVERABLE,
+                                  f"{recipient}: a non-ASCII address needs SMTPUTF8, which the relay does not offer")
+            try:
+                self.session.send(sender_wire.address, rcpt.address, data, smtputf8)
+                return
+            except ConnectionLost as exc:
+                self.session = None
+                if not exc.unsent:  # the body went out: its outcome is unknown, retry it later
+                    raise SendFailure(FailureClass.TEMPORARY, f"connection lost: {exc}", stage=Stage.DATA) from exc
+                if fresh_connection:  # a new connection broke before the message: the relay is not taking mail
+                    raise SendFailure(FailureClass.RELAY_DOWN, f"connection to {self.host}:{self.port} lost "
+                                      f"before the message: {exc}", stage=Stage.CONNECT) from exc
+                # A reused connection the relay had closed meanwhile: once more, on a new one.
 
     def reset(self) -> None:
         """Drop the connection: after an unexpected error its state is unknown."""

@@ -1,24 +1,31 @@
 """Send one batch: claim its deliveries, send over one connection, record each outcome.
 
-The at-most-once argument, step by step:
-1. Claim: one UPDATE moves the batch's pending (or due retry) rows to `sending`,
-   stamped with this sender's token. A row can be claimed by one sender only.
-2. Each message is sent, and as soon as the relay accepts it its row is
-   committed as `sent` before the next message goes out (marks.py: the mark's
-   statement is sent at once, and its commit awaited before the next MAIL).
-3. If the sender dies, its rows still `sending` are handed out again (by the
-   redelivered task, which has the same token, or by the sweeper once the token
-   shows no life). Of those rows, only the one that was on the wire at the
-   moment of death can have reached the relay: at most one duplicate per
-   connection that was open at the kill, and nobody is left out.
+The at-most-once argument, step by step (claims.py owns the rule and states its bounds):
+1. Claim: in one transaction the run records its claim and one UPDATE moves the range's
+   open rows (pending, due retries, rows of a claim that is dead) to `sending`, stamped
+   with the claim's token. A row has one owner at a time.
+2. While the batch runs, its heartbeat keeps the claim alive whatever the relay does;
+   before each message the sender checks that its claim is fresh and still its own.
+3. Each message is sent, and as soon as the relay accepts it its row is committed as
+   `sent`, where it is still this claim's, before the next message goes out (marks.py:
+   the mark's statement is sent at once, and its commit awaited before the next MAIL).
+4. If the sender dies its claim falls silent, and after a lease its rows still `sending`
+   are handed out again: only the message on the wire at the moment of death can have
+   reached the relay. If the database (or the broker) fails instead, the batch stops
+   and raises `Interrupted`, whose handover lets its retry give the rows back and mark
+   the message the relay had accepted (claims.Handover): nobody twice, nobody missing.
 No exception from one recipient stops the batch: a refusal is recorded by its class
-(outcomes.py), and anything unexpected fails that one delivery with its error.
+(outcomes.py), and anything unexpected fails that one delivery with its error. A relay
+(or outbox disk) that cannot take mail gives every remaining row back at no cost and
+records the outage (outage.py). Failures are logged once per batch, at WARNING, with
+counts by class; single deliveries at DEBUG.
 """
 from __future__ import annotations
 
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from time import perf_counter
 
 from sqlalchemy import Connection, and_, exists, or_, select, update
@@ -27,11 +34,14 @@ from newsletter import metrics
 from newsletter.addresses import wire_address
 from newsletter.config import Settings
 from newsletter.db import utcnow
+from newsletter.delivery import claims, outage
 from newsletter.delivery.backends import Backend
+from newsletter.delivery.claims import Claim, Handover
 from newsletter.delivery.compose import Composer, Recipient
 from newsletter.delivery.failures import FailureClass, SendFailure
 from newsletter.delivery.gate import EditionGate
 from newsletter.delivery.holds import email_domain
+from newsletter.delivery.interruptions import Interrupted, is_outage
 from newsletter.delivery.marks import SentMarks
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.outcomes import give_back, record_failure, set_status
@@ -58,12 +68,17 @@ editions = Edition.__table__
 class BatchResult:
     outcome: BatchOutcome = BatchOutcome.DONE
     counts: Counter = field(default_factory=Counter)
+    failures: Counter = field(default_factory=Counter)  # by failure class
+    alerted: bool = False  # an alert was recorded (an outage over): the caller sends it
+    note: str = ""  # the relay's answer when it was unavailable, or the first unexpected error
 
 
-def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now) -> list[int]:
-    """Take the range's open rows. Only while the edition is sending: once a pause or a
-    cancel has committed, nothing new is claimed anywhere, and what is already claimed
-    is given back within one gate interval."""
+def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now,
+          dead_after: timedelta = timedelta(seconds=60)) -> list[int]:
+    """Take the range's open rows: pending, due retries, and rows whose claim is dead
+    (claims.dead). Only while the edition is sending: once a pause or a cancel has
+    committed, nothing new is claimed anywhere, and what is already claimed is given
+    back within one gate interval."""
     d = deliveries.c
     sending = exists().where(editions.c.id == edition_id, editions.c.status == EditionStatus.SENDING)
     return conn.scalars(
@@ -71,9 +86,18 @@ def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now) 
         .where(d.edition_id == edition_id, d.subscriber_id > lo, d.subscriber_id <= hi, sending,
                or_(d.status == D.PENDING,
                    and_(d.status == D.RETRY, d.next_attempt_at <= now),
-                   and_(d.status == D.SENDING, d.claimed_by == token)))  # our own, redelivered
+                   claims.dead(now - dead_after)))
         .values(status=D.SENDING, claimed_by=token, claimed_at=now)
         .returning(d.id)).all()
+
+
+def wanted(publication_id: int):
+    """The condition on a subscriber (joined as `subscribers`, with their subscription to
+    the publication as `subscriptions`) who may be mailed now."""
+    sub, s, sup = Subscriber.__table__, Subscription.__table__, Suppression.__table__
+    suppressed = exists().where(sup.c.email == sub.c.email,
+                                or_(sup.c.publication_id.is_(None), sup.c.publication_id == publication_id))
+    return and_(s.c.status == SubscriptionStatus.ACTIVE, sub.c.status == SubscriberStatus.ACTIVE, ~suppressed)
 
 
 def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, secret: str | None = None):
@@ -81,11 +105,9 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, s
     Wanted: subscribed, not disabled, not suppressed, checked now (not at queueing); with
     the secret key, not erased either (an erased address is suppressed by its keyed hash)."""
     sub, s, sup = Subscriber.__table__, Subscription.__table__, Suppression.__table__
-    suppressed = exists().where(sup.c.email == sub.c.email,
-                                or_(sup.c.publication_id.is_(None), sup.c.publication_id == publication_id))
     rows = conn.execute(
-        select(deliveries.c.id, sub.c.id, sub.c.email, sub.c.name, s.c.status, s.c.sections,
-               suppressed.label("suppressed"), sub.c.status.label("subscriber_status"), sub.c.token_key)
+        select(deliveries.c.id, sub.c.id, sub.c.email, sub.c.name, s.c.sections,
+               wanted(publication_id).label("wanted"), sub.c.token_key)
         .join(sub, sub.c.id == deliveries.c.subscriber_id)
         .outerjoin(s, and_(s.c.subscriber_id == sub.c.id, s.c.publication_id == publication_id))
         .where(deliveries.c.id.in_(delivery_ids))
@@ -94,37 +116,61 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, s
     hashes = {r.email: digest(r.email) for r in rows} if digest else {}
     erased = set(conn.scalars(select(sup.c.email_hash).where(sup.c.email_hash.in_(set(hashes.values()))))) \
         if hashes else set()
-    for did, sid, email, name, status, sections, is_suppressed, subscriber_status, key in rows:
-        wanted = (status == SubscriptionStatus.ACTIVE and subscriber_status == SubscriberStatus.ACTIVE
-                  and not is_suppressed and hashes.get(email) not in erased)
-        yield did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did), wanted
+    for did, sid, email, name, sections, is_wanted, key in rows:
+        yield (did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did),
+               bool(is_wanted) and hashes.get(email) not in erased)
 
 
 def send_batch(conn: Connection, settings: Settings, edition: Edition, publication: Publication,
-               lo: int, hi: int, token: str, backend: Backend, limiter: Limiter,
-               composer: Composer | None = None, heartbeat=lambda: None) -> BatchResult:
+               lo: int, hi: int, run: Claim, backend: Backend, limiter: Limiter,
+               composer: Composer | None = None, heartbeat=lambda: None,
+               handover: Handover | None = None) -> BatchResult:
     """`conn` is a connection of our own, outside any transaction; we commit as we go.
-    `heartbeat` is called between messages (the Celery adapter renews its lease there)."""
+    `heartbeat` is called between messages (`newsletter run` stops there); `handover` is
+    what an interrupted run of this batch left (settled first). Raises Interrupted when
+    the database or the broker fails."""
     result = BatchResult()
-    gate = EditionGate(conn, edition.id, settings.pause_check_seconds)
-    if gate.stopped():
-        result.outcome = _stopped(gate.status)
-        return result
-    claimed = claim(conn, edition.id, lo, hi, token, utcnow())
-    conn.commit()
+    try:
+        now = utcnow()
+        if handover is not None:
+            marked, given = claims.take_over(conn, edition.id, handover, now)
+            conn.commit()
+            handover = None
+            if marked or given:
+                log.info("batch %s-%s of edition %s: the interrupted run's %s unmarked message(s) marked sent, "
+                         "%s row(s) given back", lo, hi, edition.id, marked, given,
+                         extra={"edition_id": edition.id, "batch": f"{lo}-{hi}"})
+        gate = EditionGate(conn, edition.id, settings.pause_check_seconds)
+        if gate.stopped():
+            result.outcome = _stopped(gate.status)
+            return result
+        run.register(conn, now)
+        claimed = claim(conn, edition.id, lo, hi, run.token, now, claims.dead_after(settings.lease_seconds))
+        if not claimed:
+            run.release(conn)
+        conn.commit()
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        _quietly(conn.rollback)
+        raise Interrupted(handover or Handover(run.token), exc) from exc
     if not claimed:
         return result
+    run.start_heartbeat(conn.engine)
     composer = composer or Composer(settings, edition, publication)
-    todo, unwanted = [], []
-    for did, recipient, wanted in recipients(conn, claimed, publication.id, settings.signing_key()):
-        (todo if wanted else unwanted).append((did, recipient))
-    set_status(conn, [d for d, _ in unwanted], D.SKIPPED, "unsubscribed, disabled or suppressed")
-    result.counts[D.SKIPPED] += len(unwanted)
-    conn.commit()
-    order = [d for d, _ in todo]
+    order: list[int] = []
     done = 0  # order[:done] have an outcome; the rest are still ours to give back
-    marks = SentMarks(conn)
+    marks: SentMarks | None = None
+    interrupted: BaseException | None = None
     try:
+        todo, unwanted = [], []
+        for did, recipient, is_wanted in recipients(conn, claimed, publication.id, settings.signing_key()):
+            (todo if is_wanted else unwanted).append((did, recipient))
+        result.counts[D.SKIPPED] += set_status(conn, [d for d, _ in unwanted], run.token, D.SKIPPED,
+                                               "unsubscribed, disabled or suppressed")
+        conn.commit()
+        order = [d for d, _ in todo]
+        marks = SentMarks(conn, run.token, settings.synchronous_marks)
         backend.open()
         for did, recipient in todo:
             if gate.stopped():
@@ -132,36 +178,84 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
                 break
             heartbeat()
             status = _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate,
-                               did, recipient)
-            if status is None:  # the last message's mark said stop
-                result.outcome = _stopped(gate.status)
+                               run, result, did, recipient) if run.fresh() else None
+            if status is None:  # stopped, taken from us, or our heartbeat lapsed
+                result.outcome = _why_not(gate, run, marks)
                 break
             result.counts[status] += 1
             done += 1
-    except SendFailure as exc:  # only RELAY_DOWN leaves _send_one
-        result.outcome = BatchOutcome.RELAY_DOWN
+    except SendFailure as exc:  # only RELAY_DOWN leaves _send_one (and backend.open)
+        result.outcome, result.note = BatchOutcome.RELAY_DOWN, str(exc)
         result.counts["relay_down"] = len(order) - done
-        give_back(conn, order[done:], utcnow(), exc)
+        try:
+            give_back(conn, order[done:], run.token, utcnow(), exc)
+            outage.begin(conn, edition.id, str(exc), utcnow())
+            conn.commit()
+        except Exception as cleanup:
+            if not is_outage(cleanup):
+                raise
+            interrupted = cleanup
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        interrupted = exc
     finally:
-        backend.close()
-        # Whatever we claimed and did not get to goes back without costing an attempt,
-        # or is skipped when the edition was cancelled under us.
-        if result.outcome == BatchOutcome.CANCELLED:
-            set_status(conn, order[done:], D.SKIPPED, "edition cancelled")
-        else:
-            give_back(conn, order[done:], utcnow())
-        conn.commit()
-        marks.close()
-    log.info("batch %s-%s of edition %s: %s, %s", lo, hi, edition.id, result.outcome,
-             ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items())) or "nothing to send",
-             extra={"edition_id": edition.id, "batch": f"{lo}-{hi}"})
+        unmarked = _finish(conn, settings, edition, run, backend, marks, result, order[done:],
+                           keep_rows=interrupted is not None or result.outcome == BatchOutcome.LOST)
+        if unmarked is not None:  # the last mark could not be settled
+            interrupted = interrupted or unmarked[1]
+    if interrupted is not None or result.outcome == BatchOutcome.INTERRUPTED:
+        cause = interrupted or RuntimeError(f"heartbeat not confirmed for {run.silent_for():.1f}s")
+        rescued = [unmarked[0]] if unmarked is not None else []
+        if marks is not None and marks.in_doubt is not None and not rescued:
+            rescued = [marks.in_doubt]
+        raise Interrupted(Handover(run.token, [(d, m, t.isoformat()) for d, m, t in rescued]), cause) from cause
+    _log(edition, lo, hi, result)
     return result
 
 
-def _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate,
-              did: int, recipient: Recipient) -> str | None:
-    """One message, start to recorded outcome; None when the edition stopped before it
-    went out. Raises only for a relay that is down.
+def _finish(conn, settings, edition, run: Claim, backend, marks, result: BatchResult, rest: list[int],
+            keep_rows: bool):
+    """The end of a run, whatever ended it; never hides the error that ended it. Closes
+    the connection, settles the last mark, gives back (or, cancelled, skips) what was
+    claimed and not sent, and ends the claim. Returns (in-doubt mark, error) when the last
+    mark could not be settled, else None. Rows are kept for the retry (`keep_rows`) when
+    the database failed: its take-over gives them back, and marks the one in doubt."""
+    _quietly(backend.close)
+    run.stop_heartbeat()
+    in_doubt = None
+    if marks is not None:
+        doubt = marks.in_doubt
+        try:
+            marks.close()
+        except Exception as exc:  # noqa: BLE001 - the relay took that message: its retry marks it
+            log.warning("batch of edition %s: the last sent mark was not confirmed (%s: %s); its retry marks it",
+                        edition.id, type(exc).__name__, exc, extra={"edition_id": edition.id})
+            in_doubt = (doubt, exc) if doubt is not None else None
+        if marks.lost and result.outcome == BatchOutcome.DONE:
+            result.outcome = BatchOutcome.LOST
+            keep_rows = True
+    if keep_rows or in_doubt is not None:
+        return in_doubt
+    try:
+        if result.outcome == BatchOutcome.CANCELLED:
+            result.counts[D.SKIPPED] += set_status(conn, rest, run.token, D.SKIPPED, "edition cancelled")
+        else:
+            give_back(conn, rest, run.token, utcnow())
+        run.release(conn)
+        conn.commit()
+    except Exception as exc:  # noqa: BLE001 - left `sending` under a claim that now falls silent
+        _quietly(conn.rollback)
+        log.warning("batch of edition %s: giving back %s row(s) failed (%s: %s); they go back when the claim is "
+                    "seen dead", edition.id, len(rest), type(exc).__name__, exc, extra={"edition_id": edition.id})
+    return None
+
+
+def _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate, run: Claim,
+              result: BatchResult, did: int, recipient: Recipient) -> str | None:
+    """One message, start to recorded outcome; None when the batch must stop before it
+    goes out (the edition stopped, the rows were taken, the heartbeat lapsed). Raises
+    only for a relay that is unavailable, and for database and broker errors.
 
     The message is composed while the last one's sent mark is on its way to the
     database; the mark is settled (committed) before anything of this one is sent."""
@@ -170,44 +264,75 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         composed, problem = composer.compose(recipient, now), None
     except Exception as exc:  # noqa: BLE001 - recorded below, as any unexpected error
         composed, problem = None, exc
-    gate.observe(marks.settle())
+    state = marks.settle()
+    if marks.lost:
+        return None
+    gate.observe(state)
+    if gate.relay_down and result.counts[D.SENT]:  # a message went out: the outage is over
+        result.alerted = outage.end(conn, edition.id, now) is not None or result.alerted
+        conn.commit()
+        gate.relay_down = False
     if gate.status != EditionStatus.SENDING:
         return None
     if email_domain(recipient.email) in gate.held_domains:
-        set_status(conn, [did], D.HELD, "domain held after policy refusals", FailureClass.POLICY_REFUSED)
-        conn.commit()
-        return D.HELD
+        return _set(conn, run, did, D.HELD, "domain held after policy refusals", FailureClass.POLICY_REFUSED)
+    if problem is None and composed is None:  # their sections have nothing today
+        return _set(conn, run, did, D.SKIPPED, "no headlines in chosen sections")
+    if problem is None:
+        limiter.wait(wire_address(recipient.email).domain)  # a broker error here interrupts the batch
+        if not run.fresh():
+            return None
     try:
         if problem is not None:
             raise problem
-        if composed is None:  # their sections have nothing today
-            set_status(conn, [did], D.SKIPPED, "no headlines in chosen sections")
-            conn.commit()
-            return D.SKIPPED
-        limiter.wait(wire_address(recipient.email).domain)
         started = perf_counter()
         backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id)
         metrics.message_sent(perf_counter() - started)
     except SendFailure as failure:
         if failure.failure_class == FailureClass.RELAY_DOWN:
             raise
-        recorded = record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now)
-        # Class, stage and code: enough to follow; the relay's text (it may name the address) is on the row.
-        log.info("delivery %s: %s at %s (%s): %s", did, failure.failure_class, failure.stage, failure.code or "-",
-                 recorded.status, extra={"edition_id": edition.id, "delivery_id": did})
-        if recorded.paused_edition:
-            gate.force(EditionStatus.PAUSED)
-        if recorded.held_domain:
-            gate.hold(recorded.held_domain)
-        return recorded.status
+        return _failed(conn, settings, edition, publication, gate, run, result, did, recipient, failure, now)
     except Exception as exc:  # noqa: BLE001 - one recipient never stops the batch
-        log.warning("delivery %s failed unexpectedly: %s", did, type(exc).__name__,
-                    extra={"edition_id": edition.id, "delivery_id": did})
         backend.reset()  # the connection's state is unknown now
         failure = SendFailure(FailureClass.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
-        return record_failure(conn, settings, edition.id, publication.id, did, recipient, failure, now).status
+        result.note = result.note or str(failure)
+        return _failed(conn, settings, edition, publication, gate, run, result, did, recipient, failure, now)
     marks.sent(did, composed.message_id, now)  # committed before the next send (settle above)
     return D.SENT
+
+
+def _set(conn, run: Claim, did: int, status: D, error: str, error_class: str = "") -> str | None:
+    found = set_status(conn, [did], run.token, status, error, error_class)
+    conn.commit()
+    if not found:
+        run.lost = True
+        return None
+    return status
+
+
+def _failed(conn, settings, edition, publication, gate, run: Claim, result: BatchResult, did: int,
+            recipient: Recipient, failure: SendFailure, now) -> str | None:
+    recorded = record_failure(conn, settings, edition.id, publication.id, did, run.token, recipient, failure, now)
+    if recorded.lost:
+        run.lost = True
+        return None
+    result.failures[failure.failure_class] += 1
+    # Class, stage and code: enough to follow; the relay's text (it may name the address) is on the row.
+    log.debug("delivery %s: %s at %s (%s): %s", did, failure.failure_class, failure.stage, failure.code or "-",
+              recorded.status, extra={"edition_id": edition.id, "delivery_id": did})
+    if recorded.paused_edition:
+        gate.force(EditionStatus.PAUSED)
+    if recorded.held_domain:
+        gate.hold(recorded.held_domain)
+    return recorded.status
+
+
+def _why_not(gate: EditionGate, run: Claim, marks: SentMarks) -> BatchOutcome:
+    if run.lost or marks.lost:
+        return BatchOutcome.LOST
+    if gate.status != EditionStatus.SENDING:
+        return _stopped(gate.status)
+    return BatchOutcome.INTERRUPTED  # the heartbeat lapsed: stop before the next MAIL
 
 
 def _stopped(status: EditionStatus) -> BatchOutcome:
@@ -216,3 +341,24 @@ def _stopped(status: EditionStatus) -> BatchOutcome:
     if status == EditionStatus.CANCELLED:
         return BatchOutcome.CANCELLED
     return BatchOutcome.NOT_SENDING
+
+
+def _log(edition: Edition, lo: int, hi: int, result: BatchResult) -> None:
+    """One line per batch: at WARNING when something failed or waits, with counts by class."""
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items()) if n) or "nothing to send"
+    extra = {"edition_id": edition.id, "batch": f"{lo}-{hi}"}
+    if result.failures or result.outcome in (BatchOutcome.RELAY_DOWN, BatchOutcome.LOST):
+        failed = ", ".join(f"{k} {n}" for k, n in sorted(result.failures.items()))
+        log.warning("batch %s-%s of edition %s: %s, %s%s%s", lo, hi, edition.id, result.outcome, counts,
+                    f"; failures by class: {failed}" if failed else "",
+                    f"; {result.note}" if result.note else "", extra=extra)
+    else:
+        log.info("batch %s-%s of edition %s: %s, %s", lo, hi, edition.id, result.outcome, counts, extra=extra)
+
+
+def _quietly(step) -> None:
+    """A cleanup step whose own failure must not hide the error being handled."""
+    try:
+        step()
+    except Exception as exc:  # noqa: BLE001
+        log.debug("cleanup step failed: %s: %s", type(exc).__name__, exc)

@@ -4,12 +4,13 @@ and what to do next.
 One driver for every way of running: the inline dispatcher (jobs.py) and the Celery
 tasks (workers/tasks.py) are both a few lines that schedule what this module decides.
 Work is handed on through an `enqueue(edition_id, lo, hi)` callable; decisions about
-timing come back as values (`FollowUp`), never as sleeps or retries made here.
+timing come back as values (`FollowUp`), never as sleeps or retries made here. A batch
+interrupted by the database or the broker comes back as a FollowUp too: again after a
+short back-off, with what the interrupted run left for it (claims.Handover).
 """
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,13 +20,16 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import alerts, plan
+from newsletter.delivery import alerts, claims, outage, plan
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.batch import BatchResult, send_batch
+from newsletter.delivery.claims import Claim, Handover
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.failures import FailureClass, SendFailure
+from newsletter.delivery.interruptions import Interrupted, is_outage
 from newsletter.delivery.ratelimit import Limiter
 from newsletter.delivery.states import BatchOutcome
+from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.due import check_schedule
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import ConfigurationError, NotFound
@@ -33,14 +37,17 @@ from newsletter.publications.models import Publication
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[int, int, int], None]
+InFlight = Callable[[int], "int | None"]  # batch tasks of an edition waiting in the broker (queued.py)
 
 
 @dataclass(frozen=True)
 class FollowUp:
-    """What should happen after a batch: nothing, or the same range again after a delay."""
+    """What should happen after a batch: nothing, or the same range again after a delay
+    (with the interrupted run's handover, for a batch the database or broker stopped)."""
 
     again_in: float | None = None
     why: str = ""
+    handover: Handover | None = None
 
 
 def check_sendable(settings: Settings) -> None:
@@ -97,7 +104,7 @@ def recover(engine: Engine, settings: Settings, edition_id: int, enqueue: Enqueu
     with engine.connect() as conn:
         with conn.begin():
             ranges = plan.stale_ranges(conn, edition_id, settings.batch_size, queued_before,
-                                       timedelta(seconds=settings.lease_seconds))
+                                       claims.dead_after(settings.lease_seconds))
         for lo, hi in ranges:
             enqueue(edition_id, lo, hi)
     finish(engine, settings, edition_id, backend)
@@ -110,31 +117,59 @@ def finish(engine: Engine, settings: Settings, edition_id: int, backend: Backend
     with engine.begin() as conn:
         finished = plan.maybe_finish(conn, edition_id)
         raised = alerts.check_failures(conn, settings, edition_id) if finished else None
-    if raised:
+        back = outage.end(conn, edition_id, utcnow()) if finished else None  # its last message went out
+    if raised or back:
         notify(engine, settings, backend)
     return finished
 
 
 def sweep(engine: Engine, settings: Settings, enqueue: Enqueue, redrive: Callable[[int], None],
-          backend: Backend | None = None, queued_before: datetime | None = None) -> int:
+          backend: Backend | None = None, queued_before: datetime | None = None,
+          in_flight: InFlight | None = None) -> int:
     """Beat's sweeper: for every edition that is sending, re-drive an unfinished fan-out
     (its drive may have been lost, or its next wave has come; `redrive` must not hand
     back earlier work: fan_out's hand_back=False) and recover work whose task was lost;
-    make sure every edition paused by refusals has its alert, and send the alerts that
-    have not gone out yet."""
+    alert the operators about a relay unavailable past the threshold and about editions
+    paused by refusals, and send the alerts that have not gone out yet.
+
+    Lost work: rows of dead claims, due retries, and pending rows queued longer ago than
+    the visibility timeout; or, when `in_flight` tells that no task of the edition waits
+    in the broker and no claim on it is alive (the queue drained while the database was
+    away, a Redis flushed), every pending row queued more than a sweep interval ago: the
+    edition is back at work within seconds, not after the visibility timeout."""
     handed = 0
+    now = utcnow()
     with engine.connect() as conn:
         editions = plan.sending_editions(conn)
     for edition_id, fanout_done in editions:
         if not fanout_done:
             redrive(edition_id)
-        handed += recover(engine, settings, edition_id, enqueue, backend=backend,
-                          queued_before=queued_before or utcnow() - timedelta(seconds=settings.visibility_timeout))
+        before = queued_before or _queued_before(engine, settings, edition_id, in_flight, now)
+        handed += recover(engine, settings, edition_id, enqueue, backend=backend, queued_before=before)
     with engine.begin() as conn:
+        for edition_id, _ in editions:
+            outage.check(conn, settings, edition_id, now)
         for edition_id in alerts.paused_by_refusals(conn, settings):
             alerts.check_paused(conn, settings, edition_id)
     notify(engine, settings, backend)
     return handed
+
+
+def _queued_before(engine: Engine, settings: Settings, edition_id: int, in_flight: InFlight | None,
+                   now: datetime) -> datetime:
+    """Pending rows queued before this are taken for lost (see sweep)."""
+    patient = now - timedelta(seconds=settings.visibility_timeout)
+    waiting = in_flight(edition_id) if in_flight is not None else None
+    if waiting != 0:
+        return patient
+    with engine.connect() as conn:
+        alive = claims.live_claims(conn, edition_id, now - claims.dead_after(settings.lease_seconds))
+        due = plan.due_work(conn, edition_id, now)
+    if alive or not due:
+        return patient
+    log.warning("edition %s: work is due and no task is queued or running: handing it out again",
+                edition_id, extra={"edition_id": edition_id})
+    return now - timedelta(seconds=settings.sweep_interval_seconds)
 
 
 def dispatch(engine: Engine, settings: Settings, now: datetime, drive: Callable[[int], None],
@@ -200,26 +235,47 @@ def _engine(settings: Settings) -> Engine:
 
 
 def run_batch(engine: Engine, settings: Settings, edition_id: int, lo: int, hi: int, token: str,
-              backend: Backend, limiter: Limiter, heartbeat=lambda: None) -> tuple[BatchResult, FollowUp]:
-    composer = composer_for(settings, edition_id)
-    with engine.connect() as conn:
-        result = send_batch(conn, settings, composer.edition, composer.publication, lo, hi, token, backend,
-                            limiter, composer, heartbeat)
-        with conn.begin():
-            next_retry = plan.next_retry_at(conn, edition_id, lo, hi)
-            paused = alerts.check_paused(conn, settings, edition_id) if result.outcome == BatchOutcome.PAUSED \
-                else None
-    if paused:
-        notify(engine, settings, backend)
-    if result.outcome == BatchOutcome.DONE:
-        finish(engine, settings, edition_id, backend)
+              backend: Backend, limiter: Limiter, heartbeat=lambda: None, handover: Handover | None = None,
+              attempt: int = 0) -> tuple[BatchResult, FollowUp]:
+    """Run one batch under a claim of its own (`token`: claims.new_token). A database or
+    broker error never escapes as a failure: it comes back as a follow-up after a short
+    back-off (the `attempt`-th), with the interrupted run's handover."""
+    run = Claim(token, edition_id, lo, hi, settings.lease_seconds)
+    result = BatchResult()
+    try:
+        composer = composer_for(settings, edition_id)
+        with engine.connect() as conn:
+            result = send_batch(conn, settings, composer.edition, composer.publication, lo, hi, run, backend,
+                                limiter, composer, heartbeat, handover)
+            with conn.begin():
+                now = utcnow()
+                next_retry = plan.next_retry_at(conn, edition_id, lo, hi)
+                raised = [alerts.check_paused(conn, settings, edition_id)
+                          if result.outcome == BatchOutcome.PAUSED else None,
+                          outage.check(conn, settings, edition_id, now)
+                          if result.outcome == BatchOutcome.RELAY_DOWN else None,
+                          outage.end(conn, edition_id, now) if result.counts[D.SENT] else None]
+        if any(raised) or result.alerted:
+            notify(engine, settings, backend)
+        if result.outcome == BatchOutcome.DONE:
+            finish(engine, settings, edition_id, backend)
+    except Exception as exc:
+        if not is_outage(exc) and not isinstance(exc, Interrupted):
+            raise
+        left = exc.handover if isinstance(exc, Interrupted) else (handover or Handover(token))
+        delay = interrupted_retry_in(settings, attempt)
+        log.warning("batch %s-%s of edition %s interrupted (%s); again in %.1fs", lo, hi, edition_id,
+                    exc if isinstance(exc, Interrupted) else type(exc).__name__, delay,
+                    extra={"edition_id": edition_id, "batch": f"{lo}-{hi}"})
+        result.outcome = BatchOutcome.INTERRUPTED
+        return result, FollowUp(delay, "the database or the broker failed", left)
     return result, follow_up(settings, result, next_retry, utcnow())
 
 
 def follow_up(settings: Settings, result: BatchResult, next_retry: datetime | None, now: datetime) -> FollowUp:
     """The retry decision for a batch, as a value."""
     if result.outcome == BatchOutcome.RELAY_DOWN:
-        return FollowUp(settings.relay_down_retry_seconds, "the relay does not answer")
+        return FollowUp(settings.relay_down_retry_seconds, "the relay is unavailable")
     if result.outcome == BatchOutcome.DONE and next_retry is not None:
         # Temporary failures in this range: come back when the first is due (a new task,
         # early enough that the broker does not think it lost).
@@ -228,13 +284,9 @@ def follow_up(settings: Settings, result: BatchResult, next_retry: datetime | No
     return FollowUp()
 
 
-def busy_retry_in(settings: Settings) -> float:
-    """A task whose twin still holds its lease comes back when that lease would have expired."""
-    return float(settings.lease_seconds)
-
-
-def new_token(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+def interrupted_retry_in(settings: Settings, attempt: int) -> float:
+    """After a database or broker error: half a second, doubling, up to the setting."""
+    return min(0.5 * 2 ** min(attempt, 16), settings.interrupted_retry_max_seconds)
 
 
 def one_off_retry_in(settings: Settings, failure: SendFailure, retries: int) -> float | None:

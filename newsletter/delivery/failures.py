@@ -9,9 +9,20 @@ reports and `editions status` never match error messages.
 | recipient_refused   | RCPT 5.1.x, 5.2.1, plain 550/551/553          | hard bounce: suppress, unsubscribe |
 | message_refused     | MAIL FROM 5xx, DATA 5xx, 5.3.x, 5.4.x, 5.6.x  | nobody suppressed; pause edition   |
 | policy_refused      | RCPT 5.7.x, plain 554 at RCPT (blocklists)    | nobody suppressed; hold the domain |
-| relay_down          | connection refused, no greeting               | progress pauses, no attempt spent  |
+| relay_down          | the relay (or outbox disk) unavailable: below | progress pauses, no attempt spent  |
 | undeliverable       | non-ASCII local part without SMTPUTF8         | that delivery fails; batch goes on |
 | internal_error      | anything unexpected while sending one message | that delivery fails; batch goes on |
+
+Relay unavailable (`relay_down`) is decided at SMTP time only (`refusal`, `unavailable`):
+no connection or a broken one before MAIL, no greeting or 421 at it, STARTTLS or AUTH
+failing, 421 to any command (the relay is closing the channel, whoever the recipient),
+any 4xx to MAIL FROM (the relay refuses us for now, nothing about the reader), and
+4.3.1 / 4.3.2 anywhere (the relay's own system is full or not accepting mail); with the
+outbox backend, a disk that cannot take the file (No space left on device). None of
+these says anything about the reader: no attempt is charged and the edition waits for
+the relay (outage.py). A 4xx to RCPT or after DATA is the recipient's: it keeps its
+attempts. Bounce reports that arrive later are read by `classify`, which this rule does
+not change.
 
 Models: RFC 3463 enhanced status codes (class.subject.detail), RFC 5321 (552 is
 treated as temporary, as Mailman does), Mailman's split between failures of
@@ -104,8 +115,23 @@ def classify(stage: Stage, code: int, text: str = "") -> FailureClass:
     return FailureClass.MESSAGE_REFUSED  # DATA without an enhanced code
 
 
+def unavailable(stage: Stage, code: int, text: str = "") -> bool:
+    """An answer at SMTP time that says the relay cannot take mail now, from anyone to
+    anyone: the edition waits, no attempt is charged."""
+    if stage == Stage.CONNECT or code == 421:
+        return True
+    if not 400 <= code < 500:
+        return False
+    if stage == Stage.MAIL:
+        return True
+    ext = enhanced_code(text)
+    return ext is not None and ext.klass == 4 and ext.subject == 3 and ext.detail in (1, 2)
+
+
 def refusal(stage: Stage, code: int, text) -> SendFailure:
+    """The failure for an SMTP answer, as the sender meets it."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     text = " ".join(str(text).split())
-    return SendFailure(classify(stage, code, text), f"{code} {text}"[:500], code, stage)
+    cls = FailureClass.RELAY_DOWN if unavailable(stage, code, text) else classify(stage, code, text)
+    return SendFailure(cls, f"{code} {text}"[:500], code, stage)

@@ -1,4 +1,5 @@
-"""Between two messages a sender asks: may I go on, and which domains are held?
+"""Between two messages a sender asks: may I go on, which domains are held, and is an
+outage of the relay recorded (that the next message sent ends: outage.py)?
 
 The answer is at most `interval` seconds old, so a pause or a cancel takes effect
 within that time, mid-batch, on every worker. While messages go out on PostgreSQL,
@@ -25,6 +26,7 @@ class EditionGate:
         self.conn, self.edition_id, self.interval = conn, edition_id, interval
         self.status = EditionStatus.SENDING
         self.held_domains: frozenset[str] = frozenset()
+        self.relay_down = False
         self._held_seen: tuple[str, ...] = ()
         self._checked = float("-inf")
 
@@ -36,8 +38,9 @@ class EditionGate:
         return self.status != EditionStatus.SENDING
 
     def refresh(self) -> None:
-        self.status = EditionStatus(self.conn.scalar(
-            select(editions.c.status).where(editions.c.id == self.edition_id)))
+        status, since = self.conn.execute(select(editions.c.status, editions.c.relay_down_since)
+                                          .where(editions.c.id == self.edition_id)).one()
+        self.status, self.relay_down = EditionStatus(status), since is not None
         self._held_seen = tuple(sorted(self.conn.scalars(select(holds.c.domain).where(
             holds.c.edition_id == self.edition_id, holds.c.held_at.is_not(None)))))
         self.held_domains = frozenset(self._held_seen)
@@ -49,6 +52,7 @@ class EditionGate:
             return
         if self.status == EditionStatus.SENDING:  # never undo a force() or a stop seen
             self.status = EditionStatus(state.status)
+        self.relay_down = state.relay_down
         if state.held_domains != self._held_seen:
             self._held_seen = state.held_domains
             self.held_domains = frozenset(state.held_domains)

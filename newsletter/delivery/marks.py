@@ -2,19 +2,29 @@
 
 This is on the hot path (once per message) and is what the at-most-once bound rests
 on, so it is one statement and one round trip: on PostgreSQL a dedicated connection
-in autocommit mode with synchronous_commit off (the row is in the server the moment
-the statement returns; only a crash of the database server itself could lose the
-last fraction of a second). On SQLite, the shared connection and a commit (WAL,
-synchronous=NORMAL).
+in autocommit mode, by default with synchronous_commit off (the row is in the server
+the moment the statement returns; a crash of the database server itself can lose the
+marks of its last fraction of a second, up to three times wal_writer_delay, and those
+messages go again: claims.py states the bounds). NEWSLETTER_SYNCHRONOUS_MARKS=true keeps
+synchronous_commit on: every mark the server acknowledged survives its crash, at the
+cost measured in the README's benchmarks. On SQLite, the shared connection and a commit
+(WAL, synchronous=NORMAL).
+
+A mark is fenced (claims.py): it applies only where the row is still this sender's own
+claim (`claimed_by` and `sending`). A mark that finds nothing sets `lost`: the rows were
+taken from this sender, which stops before its next MAIL.
 
 On PostgreSQL, `sent` sends the statement and returns; `settle` waits for its answer.
 The sender composes its next message in between, and settles before that message's
 MAIL: the row is still committed after the final 250 and before the next MAIL, and
-the wait for the database is spent composing instead of asleep.
+the wait for the database is spent composing instead of asleep. Until a mark is
+settled it is `in_doubt`: a batch interrupted by a database error hands it to its
+retry, which marks it (claims.Handover), since the relay did accept that message.
 
-The same statement also answers the sender's other question, may I go on: it returns
-the edition's status and its held domains as committed at that moment, so the gate
-(gate.py) needs no query of its own while messages go out.
+The same statement also answers the sender's other questions, may I go on, and is the
+relay's outage over: it returns the edition's status, its held domains and whether an
+outage is recorded, as committed at that moment, so the gate (gate.py) needs no query
+of its own while messages go out.
 """
 from __future__ import annotations
 
@@ -29,10 +39,12 @@ from newsletter.delivery.states import DeliveryStatus as D
 
 _STATEMENT = b"newsletter_sent_mark"
 _PG_SENT = (b"UPDATE deliveries AS d SET status = $1, sent_at = $2, claimed_at = $2, message_id = $3, "
-            b"last_error = '', error_class = '' WHERE d.id = $4 "
-            b"RETURNING (SELECT e.status FROM editions AS e WHERE e.id = d.edition_id), "
+            b"last_error = '', error_class = '' FROM editions AS e "
+            b"WHERE d.id = $4 AND d.claimed_by = $5 AND d.status = 'sending' AND e.id = d.edition_id "
+            b"RETURNING e.status, "
             b"(SELECT string_agg(h.domain, ',' ORDER BY h.domain) FROM domain_holds AS h "
-            b"WHERE h.edition_id = d.edition_id AND h.held_at IS NOT NULL)")  # a domain has no comma
+            b"WHERE h.edition_id = d.edition_id AND h.held_at IS NOT NULL), "  # a domain has no comma
+            b"e.relay_down_since IS NOT NULL")
 
 
 @dataclass(frozen=True)
@@ -41,13 +53,16 @@ class EditionState:
 
     status: str
     held_domains: tuple[str, ...]
+    relay_down: bool = False  # an outage of the relay is recorded: this mark ends it (outage.py)
 
 
 class SentMarks:
-    def __init__(self, conn: Connection):
-        self.conn = conn
+    def __init__(self, conn: Connection, token: str, synchronous: bool = False):
+        self.conn, self.token = conn, token
         self.raw = None
         self._pending = False
+        self.lost = False  # a mark found the row no longer ours
+        self.in_doubt: tuple[int, str, datetime] | None = None  # sent to the database, not yet settled
         if conn.dialect.name == "postgresql":
             # Imported here, as SQLAlchemy's dialect does: not in a process that never
             # connects (a Celery parent would hold psycopg's memory for nothing).
@@ -58,7 +73,9 @@ class SentMarks:
             self.raw = conn.engine.raw_connection()
             driver = self.raw.driver_connection
             driver.autocommit = True
-            driver.execute("SET synchronous_commit TO OFF")
+            self.asynchronous = not synchronous
+            if self.asynchronous:
+                driver.execute("SET synchronous_commit TO OFF")
             self.pg = driver.pgconn  # libpq itself: send now, read the answer later
             prepared = self.pg.prepare(_STATEMENT, _PG_SENT)
             if prepared.status != pq.ExecStatus.COMMAND_OK and prepared.error_field(
@@ -70,20 +87,28 @@ class SentMarks:
         returns: call `settle` before the next message goes out."""
         if self.raw is not None:
             self.settle()  # never two in flight
+            self.in_doubt = (delivery_id, message_id, at)
             self.pg.send_query_prepared(_STATEMENT, [D.SENT.value.encode(), at.isoformat().encode(),
-                                                     message_id.encode(), str(delivery_id).encode()])
+                                                     message_id.encode(), str(delivery_id).encode(),
+                                                     self.token.encode()])
             self._pending = True
             while self.pg.flush():  # the socket is non-blocking: the rest when it can take it
                 select.select([], [self.pg.socket], [])
             return
-        self.conn.execute(update(Delivery.__table__).where(Delivery.__table__.c.id == delivery_id)
-                          .values(status=D.SENT, sent_at=at, claimed_at=at, message_id=message_id,
-                                  last_error="", error_class=""))
+        self.in_doubt = (delivery_id, message_id, at)
+        d = Delivery.__table__.c
+        found = self.conn.execute(update(Delivery.__table__).where(
+            d.id == delivery_id, d.claimed_by == self.token, d.status == D.SENDING)
+            .values(status=D.SENT, sent_at=at, claimed_at=at, message_id=message_id,
+                    last_error="", error_class="")).rowcount
         self.conn.commit()
+        self.in_doubt = None
+        self.lost = self.lost or not found
 
     def settle(self) -> EditionState | None:
         """Wait until the last mark is committed. Returns the edition's state it read
-        (PostgreSQL; None when nothing was pending or the row is gone); None on SQLite."""
+        (PostgreSQL; None when nothing was pending, or when the row was no longer ours:
+        then `lost` is set); None on SQLite."""
         if not self._pending:
             return None
         self._pending = False
@@ -99,10 +124,14 @@ class SentMarks:
         if result is None or result.status != self.pq.ExecStatus.TUPLES_OK:
             message = result.error_message.decode(errors="replace") if result is not None else "no result"
             raise self.psycopg.OperationalError(f"marking a delivery sent failed: {message}")
+        self.in_doubt = None
         if result.ntuples:
             held = result.get_value(0, 1)
             state = EditionState(result.get_value(0, 0).decode(),
-                                 tuple(held.decode().split(",")) if held else ())
+                                 tuple(held.decode().split(",")) if held else (),
+                                 result.get_value(0, 2) == b"t")
+        else:
+            self.lost = True
         return state
 
     def close(self) -> None:
@@ -113,7 +142,8 @@ class SentMarks:
             self.settle()
             driver = raw.driver_connection
             driver.execute(f"DEALLOCATE {_STATEMENT.decode()}")
-            driver.execute("RESET synchronous_commit")
+            if self.asynchronous:
+                driver.execute("RESET synchronous_commit")
             driver.autocommit = False
         except Exception:
             raw.invalidate()  # in an unknown state: never back to the pool as it is

@@ -69,18 +69,37 @@ class EditionWave(Base):
     done: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class SendClaim(Base):
+    """One run of one batch: who holds the delivery rows stamped with `token`, and its own
+    sign of life. The sender's heartbeat (a thread, delivery/claims.py) refreshes
+    `heartbeat_at` while it works, and while it waits on a slow relay; the sweeper reads
+    it, never the time of the last message sent. The rules are in delivery/claims.py."""
+
+    __tablename__ = "send_claims"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)  # "<task id>/<generation>"
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"), index=True)
+    lo: Mapped[int] = mapped_column(Integer)
+    hi: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Alert(Base):
-    """An alert to the publication's operators, recorded once per (publication, date, kind):
-    the row is what makes an alert go out once, however often the condition is seen."""
+    """An alert to the publication's operators, recorded once per (publication, date, kind,
+    ref): the row is what makes an alert go out once, however often the condition is seen.
+    `ref` tells apart alerts of one kind that may happen more than once a day (each outage
+    of the relay, each finish of an edition sent again)."""
 
     __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("publication_id", "day", "kind"),)
+    __table_args__ = (UniqueConstraint("publication_id", "day", "kind", "ref", name="uq_alerts_once"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
     edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"), default=None)
     day: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(16))  # an AlertKind
+    ref: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

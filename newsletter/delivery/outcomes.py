@@ -4,6 +4,13 @@ The class of a failure (failures.py) decides: a retry with back-off, a hard boun
 (the only outcome that touches the subscription), a count towards pausing the
 edition or holding a domain, or that delivery alone failing. Each call commits, so a
 crash never loses an outcome the relay already gave.
+
+Temporary failures are tried `NEWSLETTER_MAX_ATTEMPTS` times with back-off, then once
+more after `NEWSLETTER_LAST_ROUND_SECONDS` (an hour): a bad hour at the relay or at the
+reader's provider does not lose the reader. Only then is the delivery final (`failed`).
+
+Every write here is fenced (claims.py): it applies only where the row is still the
+writer's own claim, and says so when it is not (`Recorded.lost`, or the count given back).
 """
 from __future__ import annotations
 
@@ -33,9 +40,13 @@ F = FailureClass
 
 @dataclass(frozen=True)
 class Recorded:
-    status: D
+    status: D | None  # None: the row was no longer ours (lost), nothing was written
     paused_edition: bool = False  # the refusals reached the threshold: the edition is paused now
     held_domain: str = ""  # the recipient's domain is held now: skip its other rows at once
+
+    @property
+    def lost(self) -> bool:
+        return self.status is None
 
 
 def retry_delay(settings: Settings, attempts: int) -> float:
@@ -43,40 +54,62 @@ def retry_delay(settings: Settings, attempts: int) -> float:
     return settings.retry_base_seconds * (2 ** (attempts - 1))
 
 
-def give_back(conn: Connection, ids: list[int], now: datetime, error: SendFailure | None = None) -> None:
+def _ours(ids: list[int], token: str):
+    d = deliveries.c
+    return (d.id.in_(ids), d.claimed_by == token, d.status == D.SENDING)
+
+
+def give_back(conn: Connection, ids: list[int], token: str, now: datetime, error: SendFailure | None = None) -> int:
     """Rows claimed and not sent (pause, relay down, the end of a run) go back to pending,
-    without costing an attempt."""
+    without costing an attempt. Returns how many were still ours."""
     if not ids:
-        return
+        return 0
     values = {"status": D.PENDING, "claimed_by": "", "queued_at": now}
     if error is not None:
         values.update(last_error=str(error)[:500], error_class=error.failure_class)
-    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.status == D.SENDING)
-                 .values(**values))
+    return conn.execute(update(deliveries).where(*_ours(ids, token)).values(**values)).rowcount
 
 
-def set_status(conn: Connection, ids: list[int], status: D, error: str = "", error_class: str = "") -> None:
-    if ids:
-        conn.execute(update(deliveries).where(deliveries.c.id.in_(ids))
-                     .values(status=status, claimed_by="", last_error=error[:500], error_class=error_class))
+def set_status(conn: Connection, ids: list[int], token: str, status: D, error: str = "",
+               error_class: str = "") -> int:
+    """Our claimed rows to a final or waiting state; how many were still ours."""
+    if not ids:
+        return 0
+    return conn.execute(update(deliveries).where(*_ours(ids, token)).values(
+        status=status, claimed_by="", last_error=error[:500], error_class=error_class)).rowcount
+
+
+def next_try(settings: Settings, failure_class: str, attempts: int) -> float | None:
+    """Seconds until the next try after the `attempts`-th failure of this class; None: final.
+    A temporary failure gets its back-off up to the last attempt, then a last round."""
+    if failure_class in (F.RECIPIENT_REFUSED, F.UNDELIVERABLE, F.INTERNAL_ERROR):
+        return None
+    if attempts < settings.max_attempts:
+        return 0.0 if failure_class == F.MESSAGE_REFUSED else retry_delay(settings, attempts)
+    if attempts == settings.max_attempts and failure_class == F.TEMPORARY:
+        return settings.last_round_seconds
+    return None
 
 
 def record_failure(conn: Connection, settings: Settings, edition_id: int, publication_id: int, did: int,
-                   recipient: Recipient, failure: SendFailure, now: datetime) -> Recorded:
+                   token: str, recipient: Recipient, failure: SendFailure, now: datetime) -> Recorded:
     cls = failure.failure_class
-    attempts = conn.scalar(select(deliveries.c.attempts).where(deliveries.c.id == did)) + 1
+    attempts = conn.scalar(select(deliveries.c.attempts).where(*_ours([did], token)))
+    if attempts is None:
+        conn.rollback()
+        return Recorded(None)
+    attempts += 1
     row = {"attempts": attempts, "last_error": str(failure)[:500], "error_class": cls, "claimed_by": ""}
-    used_up = attempts >= settings.max_attempts
     paused, held_domain = False, ""
-    if cls in (F.RECIPIENT_REFUSED, F.UNDELIVERABLE, F.INTERNAL_ERROR) or used_up:
+    delay = next_try(settings, cls, attempts)
+    if delay is None:
         status = D.FAILED
-    elif cls == F.MESSAGE_REFUSED:
-        status = D.RETRY  # due at once: the pause (if it comes) is what holds it back
-        row["next_attempt_at"] = now
-    else:  # temporary, policy
+    else:  # a message refusal is due at once: the pause (if it comes) is what holds it back
         status = D.RETRY
-        row["next_attempt_at"] = now + timedelta(seconds=retry_delay(settings, attempts))
-    conn.execute(update(deliveries).where(deliveries.c.id == did).values(status=status, **row))
+        row["next_attempt_at"] = now + timedelta(seconds=delay)
+    if not conn.execute(update(deliveries).where(*_ours([did], token)).values(status=status, **row)).rowcount:
+        conn.rollback()
+        return Recorded(None)
     metrics.message_not_sent(cls, retried=status == D.RETRY)
     if cls == F.RECIPIENT_REFUSED:
         with Session(bind=conn) as session:

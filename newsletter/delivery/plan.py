@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.db import utcnow
-from newsletter.delivery import waves
+from newsletter.delivery import claims, waves
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
@@ -95,17 +95,16 @@ def next_batch(conn: Connection, edition_id: int, batch_size: int,
 def stale_ranges(conn: Connection, edition_id: int, batch_size: int, queued_before: datetime,
                  dead_after: timedelta, now: datetime | None = None) -> list[tuple[int, int]]:
     """Ranges holding work nobody is doing: pending rows queued before `queued_before`
-    (or never queued: released holds), retries that are due, and rows claimed by a
-    sender that has shown no sign of life for `dead_after`. The rows found are stamped
-    as queued now. Walks the edition in keyset chunks, so memory stays flat however
-    large the edition."""
+    (or never queued: released holds, rows sent again), retries that are due, and rows
+    whose claim is dead: its heartbeat silent for `dead_after` (claims.py; never a sender
+    that is alive, however slow its relay). The rows found are stamped as queued now.
+    Walks the edition in keyset chunks, so memory stays flat however large the edition."""
     now = now or utcnow()
     d = deliveries.c
-    alive = select(d.claimed_by).where(d.edition_id == edition_id, d.claimed_at > now - dead_after).distinct()
     # A dead sender's rows go back to pending: at most its in-flight message was sent.
-    conn.execute(update(deliveries).where(d.edition_id == edition_id, d.status == D.SENDING,
-                                          d.claimed_by.not_in(alive))
+    conn.execute(update(deliveries).where(d.edition_id == edition_id, claims.dead(now - dead_after))
                  .values(status=D.PENDING, claimed_by="", queued_at=queued_before - timedelta(seconds=1)))
+    claims.forget_dead(conn, now - dead_after)
     waiting = or_(and_(d.status == D.PENDING, or_(d.queued_at.is_(None), d.queued_at < queued_before)),
                   and_(d.status == D.RETRY, d.next_attempt_at <= now))
     ranges, after = [], 0
@@ -119,6 +118,14 @@ def stale_ranges(conn: Connection, edition_id: int, batch_size: int, queued_befo
             d.edition_id == edition_id, d.status == D.PENDING, d.subscriber_id > after,
             d.subscriber_id <= chunk[-1]).values(queued_at=now))
         after = chunk[-1]
+
+
+def due_work(conn: Connection, edition_id: int, now: datetime | None = None) -> bool:
+    """Has the edition rows that could be sent now (pending, or a retry that is due)?"""
+    now = now or utcnow()
+    d = deliveries.c
+    return conn.scalar(select(d.id).where(d.edition_id == edition_id, or_(
+        d.status == D.PENDING, and_(d.status == D.RETRY, d.next_attempt_at <= now))).limit(1)) is not None
 
 
 def next_retry_at(conn: Connection, edition_id: int, lo: int | None = None,

@@ -6,7 +6,11 @@ Total: the audience frozen when sending started, counted before the fan-out has
 recorded every row (rows recorded + active subscriptions the fan-out has not reached).
 Rate: messages sent over the time since sending started: up to now while the edition
 is sending (a relay that stalls brings the rate down, and the estimate up), up to the
-last message sent otherwise. Time left: what is still to go at that rate, while sending.
+last message sent otherwise. Time left: what is still to go at that rate, while sending
+and while someone is sending it: not while the relay is unavailable (`relay_down_since`,
+with its reason), nor when work is due and no sender holds a claim on the edition and
+no task of it waits in the broker (`idle`: "no work queued: recovering"), nor when all
+that is left waits for a retry (`next_retry_at`).
 """
 from __future__ import annotations
 
@@ -16,8 +20,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from newsletter.db import utcnow
-from newsletter.delivery import holds
-from newsletter.delivery.failures import FailureClass
+from newsletter.delivery import claims, holds, plan
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
@@ -42,10 +45,27 @@ class Report:
     last_sent_at: datetime | None
     audience: int  # rows recorded so far (the fan-out may still be adding)
     pause_reason: str = ""
-    relay_error: str = ""  # set while rows wait for a relay that does not answer
+    relay_error: str = ""  # set while the edition waits for a relay (or outbox disk) that is unavailable
     held_domains: list[tuple[str, int, str]] = field(default_factory=list)
     not_yet_recorded: int = 0  # subscribers of the frozen audience the fan-out has not reached
     now: datetime = field(default_factory=utcnow)
+    relay_down_since: datetime | None = None
+    live_claims: int = 0  # senders alive on it now (claims.py)
+    queued: int | None = None  # its batch tasks waiting in the broker; None: cannot be told (queued.py)
+    due_now: bool = False  # rows that could go now (pending, or a retry that is due)
+    next_retry_at: datetime | None = None
+
+    @property
+    def idle(self) -> bool:
+        """Sending, work is due, and nobody has it: no live claim, no task waiting."""
+        return (self.status == EditionStatus.SENDING and self.due_now and not self.live_claims
+                and self.queued == 0 and not self.relay_down_since)
+
+    @property
+    def only_retries_left(self) -> bool:
+        """What is left waits for its retry (a back-off, or the last round)."""
+        return self.status == EditionStatus.SENDING and not self.due_now and self.next_retry_at is not None \
+            and self.remaining == self.counts[D.RETRY]
 
     @property
     def total(self) -> int:
@@ -74,10 +94,16 @@ class Report:
 
     @property
     def eta_seconds(self) -> float | None:
+        if self.idle or self.relay_down_since or self.only_retries_left:
+            return None
         return self.remaining / self.rate if self.rate and self.status == EditionStatus.SENDING else None
 
 
-def report(conn: Connection, edition_id: int, now: datetime | None = None) -> Report:
+def report(conn: Connection, edition_id: int, now: datetime | None = None, lease_seconds: float = 60,
+           queued: int | None = None) -> Report:
+    """`lease_seconds`: how long a claim may be silent and still count as alive; `queued`:
+    the edition's tasks waiting in the broker (queued.py), when that can be told."""
+    now = now or utcnow()
     lifecycle.status_of(conn, edition_id)  # NotFound for a wrong id
     ed = conn.execute(select(editions).where(editions.c.id == edition_id)).one()
     counts = {s.value: 0 for s in D}
@@ -90,12 +116,13 @@ def report(conn: Connection, edition_id: int, now: datetime | None = None) -> Re
     bounces = conn.scalar(select(func.count()).select_from(Event.__table__).where(
         Event.__table__.c.edition_id == edition_id, Event.__table__.c.kind == EventKind.BOUNCE))
     last = conn.scalar(select(func.max(deliveries.c.sent_at)).where(deliveries.c.edition_id == edition_id))
-    relay_error = conn.scalar(select(deliveries.c.last_error).where(
-        deliveries.c.edition_id == edition_id, deliveries.c.status == D.PENDING,
-        deliveries.c.error_class == FailureClass.RELAY_DOWN).limit(1)) or ""
+    sending = ed.status == EditionStatus.SENDING
     return Report(edition_id, ed.status, counts, failures, bounces, ed.started_at, ed.finished_at, last,
-                  sum(counts.values()), ed.pause_reason, relay_error, holds.held(conn, edition_id),
-                  _not_yet_recorded(conn, ed), now or utcnow())
+                  sum(counts.values()), ed.pause_reason, ed.relay_down_reason if ed.relay_down_since else "",
+                  holds.held(conn, edition_id), _not_yet_recorded(conn, ed), now, ed.relay_down_since,
+                  claims.live_claims(conn, edition_id, now - claims.dead_after(lease_seconds)) if sending else 0,
+                  queued, sending and plan.due_work(conn, edition_id, now),
+                  plan.next_retry_at(conn, edition_id) if sending else None)
 
 
 def _not_yet_recorded(conn: Connection, ed) -> int:
@@ -141,3 +168,13 @@ def failures_by_class(conn: Connection, edition_id: int, per_class: int = 10) ->
                             .order_by(d.subscriber_id).limit(per_class)).all()
         groups.append(FailureGroup(klass, count, [tuple(r) for r in rows]))
     return groups
+
+
+def report_now(conn: Connection, settings, edition_id: int) -> Report:
+    """The report as operators see it (the command line, the console, the API): with the
+    settings' lease, and what the broker can tell about the edition's queued tasks."""
+    from newsletter.delivery import queued
+
+    notes = queued.for_settings(settings) if settings.broker_url else None
+    return report(conn, edition_id, lease_seconds=settings.lease_seconds,
+                  queued=notes.count(edition_id) if notes is not None else None)

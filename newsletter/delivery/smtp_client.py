@@ -20,7 +20,8 @@ the command that was refused: MAIL (the message's sender), RCPT (that recipient)
 DATA (the message, at the DATA command or after the body). After a refusal inside a
 pipelined group the DATA stage is closed as RFC 2920 says (a DATA that got 354 all
 the same is ended with a lone dot, no body) and the transaction is reset with RSET.
-A connection that breaks mid-message raises `ConnectionLost`: its outcome is unknown.
+A connection that breaks mid-message raises `ConnectionLost`: its outcome is unknown
+once the body went out (`unsent` False); before that, the relay cannot have taken it.
 """
 from __future__ import annotations
 
@@ -40,7 +41,12 @@ _RCPT_OK = (250, 251)  # 251: "user not local; will forward" (smtplib accepts it
 
 
 class ConnectionLost(Exception):
-    """The connection broke, or timed out, before the message's final reply."""
+    """The connection broke, or timed out, before the message's final reply. `unsent`:
+    before the body was sent, so the relay did not take the message."""
+
+    def __init__(self, message: str, unsent: bool = False):
+        super().__init__(message)
+        self.unsent = unsent
 
 
 def dot_stuff(data: bytes) -> bytes:
@@ -107,6 +113,10 @@ class SMTPSession:
                 payload = self._pipelined(mail + rcpt + b"DATA\r\n", data)
             else:
                 payload = self._one_by_one(mail, rcpt, data)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.drop()
+            raise ConnectionLost(str(exc) or type(exc).__name__, unsent=True) from exc
+        try:
             self.conn.send(payload)
             code, text = self.conn.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:

@@ -2,10 +2,13 @@
 
     pending --claim--> sending --relay accepted--> sent
                           |--temporary / message refused--> retry --due, claimed--> sending
-                          |--recipient refused, undeliverable, attempts used up--> failed
+                          |--recipient refused, undeliverable, attempts used up--> failed --retry--> pending
                           |--no longer wanted (unsubscribed, suppressed, cancelled)--> skipped
                           |--domain held (policy refusals)--> held --released--> pending
                           '--given back (pause, relay down, dead sender)--> pending
+
+Temporary failures get a last round (outcomes.py) before `failed`; an operator's
+`editions retry` moves failed rows back to pending on purpose (delivery/control.py).
 
 The unique (edition_id, subscriber_id) constraint and the claim (a conditional UPDATE
 to `sending`) are what keep "at most once". Every write of a status in the code goes
@@ -36,12 +39,12 @@ TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
     D.RETRY: frozenset({D.SENDING, D.SKIPPED, D.HELD}),  # a retry fails only once claimed (sending)
     D.HELD: frozenset({D.PENDING, D.SKIPPED}),
     D.SENT: frozenset(),
-    D.FAILED: frozenset(),
+    D.FAILED: frozenset({D.PENDING}),  # only by an operator's retry
     D.SKIPPED: frozenset(),
 }
 # Rows that still have work: an edition is finished when none of its rows is open.
 OPEN = (D.PENDING, D.SENDING, D.RETRY, D.HELD)
-FINAL = (D.SENT, D.FAILED, D.SKIPPED)
+FINAL = (D.SENT, D.FAILED, D.SKIPPED)  # failed: final unless an operator sends it again
 
 
 def can_move(current: str, to: DeliveryStatus) -> bool:
@@ -59,5 +62,7 @@ class BatchOutcome(StrEnum):
     DONE = "done"  # every claimed row has an outcome
     PAUSED = "paused"  # the edition was paused (by an operator or by refusals)
     CANCELLED = "cancelled"
-    RELAY_DOWN = "relay_down"  # nobody answered: rows given back, no attempt spent
+    RELAY_DOWN = "relay_down"  # the relay (or outbox disk) unavailable: rows given back, no attempt spent
+    LOST = "lost"  # the rows were taken from this sender (its claim was judged dead): it stopped
+    INTERRUPTED = "interrupted"  # the heartbeat lapsed (the database unreachable): stopped before the next MAIL
     NOT_SENDING = "not_sending"  # the edition was not sending when the batch started

@@ -1,6 +1,6 @@
 """An edition's life: one state machine, one place that moves it.
 
-    built --start--> sending --all rows final--> sent
+    built --start--> sending --all rows final--> sent --retry failed ones--> sending
       |  \\             | ^
       |   hold         pause (operator, or refusals of the message) / resume
       |     \\          v |
@@ -32,7 +32,7 @@ TRANSITIONS: dict[EditionStatus, frozenset[EditionStatus]] = {
     E.PAUSED: frozenset({E.SENDING, E.CANCELLED}),
     E.EMPTY: frozenset({E.BUILT, E.HELD, E.CANCELLED}),  # rebuilt with headlines (held again if it was),
     # or cancelled to be replaced
-    E.SENT: frozenset(),
+    E.SENT: frozenset({E.SENDING}),  # only to send its failed deliveries again (delivery/control.py: retry)
     E.CANCELLED: frozenset(),
 }
 # Verbs for messages: "cannot pause an edition that is sent".
@@ -117,6 +117,12 @@ def start(conn: Connection, edition_id: int, audience_top: int) -> EditionStatus
 
 def finish(conn: Connection, edition_id: int) -> EditionStatus:
     return move(conn, edition_id, E.SENT, finished_at=utcnow())
+
+
+def reopen(conn: Connection, edition_id: int) -> EditionStatus:
+    """A sent edition whose failed deliveries an operator sends again: sending until they
+    are final again (its audience and checkpoint stay as they were)."""
+    return move(conn, edition_id, E.SENDING, frozenset({E.SENT, E.SENDING}), finished_at=None)
 
 
 def hold(conn: Connection, edition_id: int) -> EditionStatus:

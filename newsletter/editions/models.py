@@ -58,6 +58,11 @@ class Edition(Base):
     # Why the edition is paused when it was not an operator: refusals of the message.
     pause_reason: Mapped[str] = mapped_column(Text, default="")
     message_refusals: Mapped[int] = mapped_column(Integer, default=0)  # since the last resume
+    # The relay (or the outbox's disk) is unavailable: since when, and its last answer.
+    # Progress waits, no attempt is charged; set and cleared by delivery/outage.py.
+    relay_down_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    relay_down_reason: Mapped[str] = mapped_column(Text, default="")
+    relay_down_alerted: Mapped[bool] = mapped_column(default=False)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"), default=None)
 

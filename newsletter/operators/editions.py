@@ -1,6 +1,6 @@
 """Editions as operators see them (progress, failures by class, holds, pauses, headlines
-and history) and the operator's actions: pause, resume, cancel a send; rebuild, hold,
-release an edition before it goes out. Each action is role-checked and audited; the
+and history) and the operator's actions: pause, resume, cancel a send, send its failed
+deliveries again; rebuild, hold, release an edition before it goes out. Each action is role-checked and audited; the
 state changes themselves are delivery/control.py's and editions/control.py's. The
 console, the API and the command line call these."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.delivery import control
 from newsletter.delivery.models import Delivery
-from newsletter.delivery.report import FailureGroup, Report, failures_by_class, report
+from newsletter.delivery.report import FailureGroup, Report, failures_by_class, report, report_now
 from newsletter.editions import control as edition_control
 from newsletter.editions import lifecycle
 from newsletter.editions.models import Edition, EditionStatus
@@ -37,6 +37,8 @@ def progress(r: Report) -> dict:
             "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at), "last_sent_at": _iso(r.last_sent_at),
             "duration_seconds": r.duration, "rate_per_second": round(r.rate, 2), "eta_seconds": r.eta_seconds,
             "pause_reason": r.pause_reason or None, "waiting_for_relay": r.relay_error or None,
+            "waiting_for_relay_since": _iso(r.relay_down_since), "recovering": r.idle,
+            "next_retry_at": _iso(r.next_retry_at),
             "held_domains": [{"domain": d, "refusals": n, "last_refusal": why} for d, n, why in r.held_domains]}
 
 
@@ -69,14 +71,16 @@ def editions(session: Session, actor: Actor, publication: str = "", status: str 
     return items, (rows[-1][0].id if len(rows) == limit else None)
 
 
-def edition(session: Session, actor: Actor, edition_id: int) -> dict:
+def edition(session: Session, actor: Actor, edition_id: int, settings=None) -> dict:
+    """With `settings`, the progress says too whether work waits in the broker (recovering)."""
     require(actor, Permission.READ)
     e, slug = with_publication_slug(session, Edition, edition_id, "edition")
+    r = report_now(session.connection(), settings, e.id) if settings is not None else report(session.connection(), e.id)
     return {"id": e.id, "publication": slug, "date": e.date.isoformat(), "public_id": e.public_id,
             "built_at": _iso(e.built_at), "window": [_iso(e.window_start), _iso(e.window_end)],
             "sections": sorted({i.section_slug for i in e.items}), "headlines": len(e.items),
             "acts": lifecycle.acts(e.status, e.started_at is not None),
-            "progress": progress(report(session.connection(), e.id))}
+            "progress": progress(r)}
 
 
 def _act(session: Session, actor: Actor, edition_id: int, verb: str, action) -> str:
@@ -101,6 +105,20 @@ def resume(session: Session, actor: Actor, edition_id: int) -> str:
 
 def cancel(session: Session, actor: Actor, edition_id: int) -> str:
     return _act(session, actor, edition_id, "cancel", control.cancel)
+
+
+def retry(session: Session, actor: Actor, edition_id: int, failure_class: str = "") -> control.Retried:
+    """Send an edition's failed deliveries (of one class, or all) again, never to anyone
+    unsubscribed, disabled or suppressed since (delivery/control.py). The caller starts
+    the delivery once this commits (dispatcher.deliver_edition)."""
+    require(actor, Permission.EDITIONS)
+    _in_range(edition_id)
+    with change(session, actor, Permission.EDITIONS, "edition.retry", f"edition:{edition_id}") as ch:
+        done = control.retry_failed(session.connection(), edition_id, failure_class.strip())
+        ch.detail = {"class": failure_class.strip()[:32] or "all", "reopened": done.reopened, "left": done.left,
+                     "status": done.status}
+        ch.nothing_changed = not done.reopened
+    return done
 
 
 def release_domain(session: Session, actor: Actor, edition_id: int, domain: str) -> int:

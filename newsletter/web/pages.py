@@ -69,3 +69,12 @@ async def _form(request: Request) -> FormData:
 
 # A route's posted form, read before the (sync) route runs in the thread pool.
 Form = Annotated[FormData, Depends(_form)]
+
+
+async def _body(request: Request) -> bytes:
+    return await request.body()
+
+
+# A route's raw body (JSON), read the same way: the route itself is a plain `def`, so its
+# database and Redis calls run in the thread pool, never on the event loop.
+RawBody = Annotated[bytes, Depends(_body)]

@@ -5,6 +5,8 @@ address's state: the request is validated and counted per client address (429 pa
 the limit), answered, and only then handed to the dispatcher, which records it and
 decides about the confirmation email (subscribers/signup.py). A honeypot field,
 which people never fill in and form-filling robots do, is answered alike and dropped.
+The routes are plain `def`s (the body is read first, by a dependency): their database
+and Redis calls run in the thread pool, never on the event loop.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sqlalchemy import select
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
 from newsletter.subscribers.signup import confirm, confirmation_target, pending, validate
-from newsletter.web.pages import Form, client_ip, ctx
+from newsletter.web.pages import Form, RawBody, client_ip, ctx
 
 router = APIRouter()
 
@@ -69,9 +71,8 @@ def signup_page(request: Request, publication: str = ""):
 
 
 @router.post("/subscribe")
-async def signup_form(request: Request, background: BackgroundTasks):
+def signup_form(request: Request, background: BackgroundTasks, form: Form):
     w = ctx(request)
-    form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("publication", "email", "name", "website", "timezone")}
     try:
         body = SignupBody(**values, sections=[str(x) for x in form.getlist("sections")])
@@ -86,10 +87,10 @@ async def signup_form(request: Request, background: BackgroundTasks):
 
 
 @router.post("/api/subscribe")
-async def signup_json(request: Request, background: BackgroundTasks):
+def signup_json(request: Request, background: BackgroundTasks, raw: RawBody):
     w = ctx(request)
     try:
-        body = SignupBody.model_validate_json(await request.body())
+        body = SignupBody.model_validate_json(raw)
         accept_signup(w, client_ip(request), body, background)
     except ValidationError as exc:
         return JSONResponse({"status": "error", "message": "Invalid body: " + "; ".join(

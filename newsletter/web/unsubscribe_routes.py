@@ -3,7 +3,11 @@ the link unsubscribe with undo and an optional reason.
 
 The undo is not the link: it is a short-lived signed token in the form of the page that
 answered the unsubscribe, posted from this site only (tracking/unsubscribe.py). Later,
-signing up again (with its confirmation email) is the way back."""
+signing up again (with its confirmation email) is the way back.
+
+Every route here is a plain `def` (the form is read first, by a dependency): their
+database calls run in the thread pool, so a burst of one-click requests during a send
+never queues behind each other on the event loop."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -17,7 +21,7 @@ from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.tracking.unsubscribe import resolve, undo_token, undo_with_token
 from newsletter.web.admin.console import FORMS_REFERRER_POLICY
-from newsletter.web.pages import ctx, mask
+from newsletter.web.pages import Form, ctx, mask
 
 router = APIRouter()
 
@@ -49,9 +53,8 @@ def unsubscribe_page(request: Request, token: str):
 
 
 @router.post("/u/{token}")
-async def unsubscribe_post(request: Request, token: str):
+def unsubscribe_post(request: Request, token: str, form: Form):
     w = ctx(request)
-    form = await request.form()
     one_click = form.get("List-Unsubscribe") == "One-Click"
     if not one_click and form.get("action") != "unsubscribe":
         return w.page("error.html", status=400, title="Malformed request",
@@ -92,11 +95,10 @@ def _one_click(w, token: str):
 
 
 @router.post("/u/{token}/resubscribe")
-async def resubscribe_post(request: Request, token: str):
+def resubscribe_post(request: Request, token: str, form: Form):
     """The undo form of the unsubscribed page: the link's token in the path and the undo
     token, made for that subscriber, publication and unsubscribe, in the body."""
     w = ctx(request)
-    form = await request.form()
     if not same_origin(request, w.settings.web_base_url):
         raise InvalidToken("this form was posted from another site")
     with w.session() as s:
@@ -108,9 +110,8 @@ async def resubscribe_post(request: Request, token: str):
 
 
 @router.post("/u/{token}/reason")
-async def reason_post(request: Request, token: str):
+def reason_post(request: Request, token: str, form: Form):
     w = ctx(request)
-    form = await request.form()
     reason = str(form.get("reason", ""))
     detail = str(form.get("detail", "")).strip()
     if reason not in REASONS or len(detail) > 1000:

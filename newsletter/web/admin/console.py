@@ -154,6 +154,7 @@ DONE = {
     "paused": "Paused.", "resumed": "Resumed: sending goes on from where it stopped.",
     "cancelled": "Cancelled: nothing more of it is sent.", "rebuilt": "Rebuilt.", "held": "Held.",
     "released": "Released.", "domain_released": "Domain released: its deliveries go out with the rest.",
+    "retried": "The failed deliveries go out again (never to anyone unsubscribed, disabled or suppressed since).",
     "test_sent": "Test message sent.", "polled": "Feed polled.",
     "staff_enabled": "Account enabled.", "staff_disabled": "Account disabled; its sessions ended.",
     "role_changed": "Role changed.", "revoked": "Token revoked.",

@@ -1,7 +1,7 @@
 """Editions: the list (by publication and state), one edition (progress that updates
 itself while it sends, failures by class with who and why, held domains, headlines,
-history) and the operators' actions: pause, resume, cancel a send; rebuild, hold,
-release before it goes out. operators/editions.py checks and records each."""
+history) and the operators' actions: pause, resume, cancel a send, send its failed
+deliveries again; rebuild, hold, release before it goes out. operators/editions.py checks and records each."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -37,7 +37,7 @@ def editions_page(request: Request):
 @router.get("/admin/editions/{edition_id}")
 def edition_page(request: Request, edition_id: Id):
     with console(request) as c:
-        e = editions.edition(c.db, c.actor, edition_id)
+        e = editions.edition(c.db, c.actor, edition_id, ctx(request).settings)
         live = e["progress"]["status"] in LIVE
         return c.page("edition.html", polls=live, e=e, live=live, meter=meter(e["progress"]),
                       contents=editions.contents(c.db, c.actor, edition_id),
@@ -51,6 +51,18 @@ def release_domain(request: Request, edition_id: Id, form: Form, background: Bac
         editions.release_domain(c.db, c.actor, edition_id, domain)
     background.add_task(ctx(request).dispatcher.deliver_edition, edition_id)  # after the commit, as resume
     return done(f"/admin/editions/{edition_id}", "domain_released")
+
+
+@router.post("/admin/editions/{edition_id}/retry")
+def retry(request: Request, edition_id: Id, form: Form, background: BackgroundTasks):
+    """Failed deliveries (of one class, or all) go out again; the same audited act as the
+    command line's `editions retry` and the API's."""
+    failure_class = one_line(str(form.get("failure_class", "")))[:32]
+    with console(request, form) as c:
+        retried = editions.retry(c.db, c.actor, edition_id, failure_class)
+    if retried.reopened and retried.status == EditionStatus.SENDING:
+        background.add_task(ctx(request).dispatcher.deliver_edition, edition_id)  # after the commit
+    return done(f"/admin/editions/{edition_id}", "retried")
 
 
 @router.post("/admin/editions/{edition_id}/{action}")

@@ -1,7 +1,7 @@
 """The send step on its own (SQLite, outbox or a scripted backend): claims, skips, retries."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -9,6 +9,7 @@ from sqlalchemy import select
 from newsletter.delivery import plan
 from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.batch import claim, send_batch
+from newsletter.delivery.claims import Claim, new_token
 from newsletter.delivery.driver import load
 from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
 from newsletter.delivery.models import Delivery
@@ -59,6 +60,11 @@ def _queue(engine, edition_id):
         return plan.next_batch(conn, edition_id, 100)
 
 
+def run(edition_id, lo=0, hi=10**9, token="t"):
+    """A batch run's claim, as the driver makes one."""
+    return Claim(new_token(token), edition_id, lo, hi, 60)
+
+
 def _statuses(session, edition_id):
     session.expire_all()
     rows = session.scalars(select(Delivery).where(Delivery.edition_id == edition_id))
@@ -73,18 +79,37 @@ def test_unsubscribed_after_queueing_is_skipped(engine, settings, session, editi
     edition, pub = load(engine, edition_id)
     backend = Scripted()
     with engine.connect() as conn:
-        send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
+        send_batch(conn, settings, edition, pub, lo, hi, run(edition_id, lo, hi, "t1"), backend, NoLimit())
     assert len(backend.accepted) == 4 and "r0@example.org" not in backend.accepted
     assert _statuses(session, edition_id)[sub.subscriber_id] == "skipped"
 
 
 def test_claims_are_exclusive_between_senders(engine, edition_id):
     lo, hi = _queue(engine, edition_id)
+    t0 = at("2026-11-26T12:00:00")
     with engine.begin() as conn:
-        first = claim(conn, edition_id, lo, hi, "a", at("2026-11-26T12:00:00"))
-        second = claim(conn, edition_id, lo, hi, "b", at("2026-11-26T12:00:00"))
-        again = claim(conn, edition_id, lo, hi, "a", at("2026-11-26T12:00:00"))  # redelivered "a"
-    assert len(first) == 5 and second == [] and sorted(again) == sorted(first)
+        first = claim(conn, edition_id, lo, hi, "a", t0)
+        second = claim(conn, edition_id, lo, hi, "b", t0)
+        again = claim(conn, edition_id, lo, hi, "a", t0)  # one owner at a time, itself included
+    assert len(first) == 5 and second == [] and again == []
+
+
+def test_a_live_sender_keeps_its_rows_however_long_since_its_last_message(engine, edition_id):
+    """Ownership, not timing: rows claimed long ago (no message sent since) stay with a
+    sender whose heartbeat is fresh; only a claim silent for a lease is taken over."""
+    from newsletter.delivery.claims import claims as claim_rows
+
+    lo, hi = _queue(engine, edition_id)
+    t0 = at("2026-11-26T12:00:00")
+    live = Claim("live", edition_id, lo, hi, 60)
+    with engine.begin() as conn:
+        live.register(conn, t0)
+        assert len(claim(conn, edition_id, lo, hi, "live", t0)) == 5
+        later = t0 + timedelta(minutes=10)  # a relay silent for ten minutes; the heartbeat went on
+        conn.execute(claim_rows.update().where(claim_rows.c.token == "live").values(heartbeat_at=later))
+        assert claim(conn, edition_id, lo, hi, "other", later + timedelta(seconds=30)) == []
+        # Its heartbeat falls silent for a whole lease: dead, its rows are someone else's now.
+        assert len(claim(conn, edition_id, lo, hi, "other", later + timedelta(seconds=61))) == 5
 
 
 def test_temporary_permanent_and_relay_down(engine, settings, session, edition_id):
@@ -95,7 +120,7 @@ def test_temporary_permanent_and_relay_down(engine, settings, session, edition_i
                         "r3@example.org": SendFailure(FailureClass.RELAY_DOWN,
                                                       "cannot connect to relay:25: Connection refused")})
     with engine.connect() as conn:
-        result = send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
+        result = send_batch(conn, settings, edition, pub, lo, hi, run(edition_id), backend, NoLimit())
     assert result.outcome == "relay_down"
     by_email = {s.subscriber.email: s.subscriber_id for s in session.scalars(select(Subscription))}
     st = _statuses(session, edition_id)
@@ -113,14 +138,16 @@ def test_temporary_permanent_and_relay_down(engine, settings, session, edition_i
 
 
 
-def test_retries_end_in_failed_after_max_attempts(engine, settings, session, edition_id):
-    settings.max_attempts, settings.retry_base_seconds = 2, 0
+def test_retries_end_in_failed_after_max_attempts_and_a_last_round(engine, settings, session, edition_id):
+    settings.max_attempts, settings.retry_base_seconds, settings.last_round_seconds = 2, 0, 0
     lo, hi = _queue(engine, edition_id)
     edition, pub = load(engine, edition_id)
-    backend = Scripted({"r0@example.org": refusal(Stage.DATA, 451, "4.3.0 later")})
+    backend = Scripted({"r0@example.org": refusal(Stage.DATA, 451, "4.5.0 later")})
     with engine.connect() as conn:
-        send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
-        send_batch(conn, settings, edition, pub, lo, hi, "t2", backend, NoLimit())
+        for _ in range(2):
+            send_batch(conn, settings, edition, pub, lo, hi, run(edition_id), backend, NoLimit())
+        assert sorted(_statuses(session, edition_id).values()) == ["retry", "sent", "sent", "sent", "sent"]
+        send_batch(conn, settings, edition, pub, lo, hi, run(edition_id), backend, NoLimit())  # the last round
     st = _statuses(session, edition_id)
     assert sorted(st.values()) == ["failed", "sent", "sent", "sent", "sent"]
 
@@ -134,13 +161,13 @@ def test_paused_edition_sends_nothing(engine, settings, session, edition_id, tmp
     edition, pub = load(engine, edition_id)
     outbox = tmp_path / "out"
     with engine.connect() as conn:
-        result = send_batch(conn, settings, edition, pub, lo, hi, "t", OutboxBackend(outbox), NoLimit())
+        result = send_batch(conn, settings, edition, pub, lo, hi, run(edition_id), OutboxBackend(outbox), NoLimit())
         assert result.outcome == "paused"
     assert not outbox.exists() or list(outbox.iterdir()) == []
     with engine.begin() as conn:
         resume(conn, edition_id)
     with engine.connect() as conn:
-        send_batch(conn, settings, edition, pub, lo, hi, "t", OutboxBackend(outbox), NoLimit())
+        send_batch(conn, settings, edition, pub, lo, hi, run(edition_id), OutboxBackend(outbox), NoLimit())
     assert len(list(outbox.glob("*.eml"))) == 5
 
 
@@ -154,20 +181,23 @@ def test_disabled_subscriber_is_never_mailed(engine, settings, session, edition_
     edition, pub = load(engine, edition_id)
     backend = Scripted()
     with engine.connect() as conn:
-        send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
+        send_batch(conn, settings, edition, pub, lo, hi, run(edition_id, lo, hi, "t1"), backend, NoLimit())
     assert first.email not in backend.accepted and len(backend.accepted) == 4
 
 
 def test_log_lines_carry_the_edition_the_batch_and_the_delivery(engine, settings, edition_id, caplog):
-    """One line per batch and per failed delivery, with their ids (JSON keys in production),
-    and no address: the relay's text, which may name one, stays on the row."""
+    """One line per batch (at WARNING when something failed, with counts by class) and one
+    per failed delivery at DEBUG, with their ids (JSON keys in production), and no address:
+    the relay's text, which may name one, stays on the row."""
     lo, hi = _queue(engine, edition_id)
     edition, pub = load(engine, edition_id)
     backend = Scripted({"r2@example.org": refusal(Stage.RCPT, 550, "5.1.1 <r2@example.org> no such user")})
-    with caplog.at_level("INFO", logger="newsletter.delivery.batch"), engine.connect() as conn:
-        send_batch(conn, settings, edition, pub, lo, hi, "t1", backend, NoLimit())
+    with caplog.at_level("DEBUG", logger="newsletter.delivery.batch"), engine.connect() as conn:
+        send_batch(conn, settings, edition, pub, lo, hi, run(edition_id, lo, hi, "t1"), backend, NoLimit())
     (failed,) = [r for r in caplog.records if getattr(r, "delivery_id", None)]
     (batch,) = [r for r in caplog.records if getattr(r, "batch", None)]
     assert failed.edition_id == edition_id and "recipient_refused" in failed.getMessage()
+    assert failed.levelname == "DEBUG" and batch.levelname == "WARNING"
     assert batch.edition_id == edition_id and batch.batch == f"{lo}-{hi}" and "4 sent" in batch.getMessage()
+    assert "recipient_refused 1" in batch.getMessage()
     assert not any("@" in r.getMessage() for r in caplog.records)

@@ -1,9 +1,10 @@
 """The driver's timing decisions, which both dispatchers (inline and Celery) only carry out:
-when a personal email is tried again, and how often a running task renews its lease."""
+when a personal email is tried again, how often a running task renews its lease, and how
+soon a batch interrupted by the database or the broker runs again."""
 import pytest
 
 from newsletter.config import Settings
-from newsletter.delivery.driver import busy_retry_in, lease_renew_every, one_off_retry_in
+from newsletter.delivery.driver import interrupted_retry_in, lease_renew_every, one_off_retry_in
 from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
 
 SETTINGS = Settings(secret_key="k", database_url="sqlite://", retry_base_seconds=10, confirmation_max_retries=4,
@@ -25,5 +26,10 @@ def test_a_refusal_is_never_tried_again(failure):
     assert one_off_retry_in(SETTINGS, failure, 0) is None
 
 
-def test_leases_are_renewed_four_times_a_lease_and_a_busy_task_waits_one():
-    assert lease_renew_every(SETTINGS) == 15 and busy_retry_in(SETTINGS) == 60
+def test_leases_are_renewed_four_times_a_lease():
+    assert lease_renew_every(SETTINGS) == 15
+
+
+def test_an_interrupted_batch_comes_back_within_seconds():
+    assert [interrupted_retry_in(SETTINGS, n) for n in range(6)] == [0.5, 1, 2, 4, 5, 5]
+    assert interrupted_retry_in(SETTINGS, 10**6) == 5

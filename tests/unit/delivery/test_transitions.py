@@ -9,6 +9,7 @@ from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import control, holds, plan
 from newsletter.delivery.batch import claim, send_batch
+from newsletter.delivery.claims import Claim
 from newsletter.delivery.compose import Recipient
 from newsletter.delivery.driver import load
 from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
@@ -73,7 +74,7 @@ def test_sent(engine, world):
     edition_id, _, _ = world
     with engine.connect() as conn:
         did = first(conn, edition_id)
-        marks = SentMarks(conn)
+        marks = SentMarks(conn, "t")
         move_and_check(conn, did, D.SENDING, lambda: marks.sent(did, "<m@x>", utcnow()), D.SENT)
         marks.close()
         conn.commit()
@@ -92,25 +93,32 @@ def test_failures(engine, world, failure, after):
     with engine.connect() as conn:
         did = first(conn, edition_id)
         move_and_check(conn, did, D.SENDING, lambda: record_failure(
-            conn, settings, edition_id, pub_id, did, recipient(sub), failure, utcnow()), after)
+            conn, settings, edition_id, pub_id, did, "t", recipient(sub), failure, utcnow()), after)
 
 
-def test_attempts_used_up(engine, world):
+def test_attempts_used_up_then_a_last_round_then_failed(engine, world):
+    """Temporary failures: the attempts with back-off, then one last round after the
+    long pause (NEWSLETTER_LAST_ROUND_SECONDS), and only then final."""
     edition_id, pub_id, sub = world
-    settings = Settings(secret_key="k", database_url="sqlite://", max_attempts=1)
+    settings = Settings(secret_key="k", database_url="sqlite://", max_attempts=1, last_round_seconds=3600)
+    later = refusal(Stage.DATA, 451, "later")
     with engine.connect() as conn:
         did = first(conn, edition_id)
+        now = utcnow()
         move_and_check(conn, did, D.SENDING, lambda: record_failure(
-            conn, settings, edition_id, pub_id, did, recipient(sub), refusal(Stage.DATA, 451, "later"),
-            utcnow()), D.FAILED)
+            conn, settings, edition_id, pub_id, did, "t", recipient(sub), later, now), D.RETRY)
+        due = conn.scalar(select(rows.c.next_attempt_at).where(rows.c.id == did))
+        assert abs((due - now).total_seconds() - 3600) < 1
+        move_and_check(conn, did, D.SENDING, lambda: record_failure(
+            conn, settings, edition_id, pub_id, did, "t", recipient(sub), later, utcnow()), D.FAILED)
 
 
 def test_given_back_and_skipped(engine, world):
     edition_id, _, _ = world
     with engine.begin() as conn:
         did = first(conn, edition_id)
-        move_and_check(conn, did, D.SENDING, lambda: give_back(conn, [did], utcnow()), D.PENDING)
-        move_and_check(conn, did, D.SENDING, lambda: set_status(conn, [did], D.SKIPPED), D.SKIPPED)
+        move_and_check(conn, did, D.SENDING, lambda: give_back(conn, [did], "t", utcnow()), D.PENDING)
+        move_and_check(conn, did, D.SENDING, lambda: set_status(conn, [did], "t", D.SKIPPED), D.SKIPPED)
 
 
 @pytest.mark.parametrize("before", [D.PENDING, D.RETRY])
@@ -131,8 +139,8 @@ def test_a_policy_refusal_at_the_threshold_holds_the_one_being_sent(engine, worl
         sub = conn.execute(select(Subscriber).where(Subscriber.email == "x@held.example")).one()
         held = Recipient(sub.id, sub.email, "", None, sub.token_key, 0)
         move_and_check(conn, did, D.SENDING, lambda: record_failure(
-            conn, settings, edition_id, pub_id, did, held, refusal(Stage.RCPT, 550, "5.7.1 blocked"), utcnow()),
-            D.HELD)
+            conn, settings, edition_id, pub_id, did, "t", held, refusal(Stage.RCPT, 550, "5.7.1 blocked"),
+            utcnow()), D.HELD)
 
 
 def test_a_policy_refusal_that_uses_up_the_attempts_is_failed_and_says_so(engine, world):
@@ -146,8 +154,8 @@ def test_a_policy_refusal_that_uses_up_the_attempts_is_failed_and_says_so(engine
         held = Recipient(sub.id, sub.email, "", None, sub.token_key, 0)
         recorded = []
         move_and_check(conn, did, D.SENDING, lambda: recorded.append(record_failure(
-            conn, settings, edition_id, pub_id, did, held, refusal(Stage.RCPT, 550, "5.7.1 blocked"), utcnow())),
-            D.FAILED)
+            conn, settings, edition_id, pub_id, did, "t", held, refusal(Stage.RCPT, 550, "5.7.1 blocked"),
+            utcnow())), D.FAILED)
     assert (recorded[0].status, recorded[0].held_domain) == (D.FAILED, "held.example")
 
 
@@ -156,16 +164,22 @@ def test_a_claimed_row_of_a_held_domain_is_held_at_its_turn(engine, world, setti
     its turn (sending -> held), the others go out."""
     edition_id, _, _ = world
     edition, pub = load(engine, edition_id)
-    backend = Scripted()
+    settings.pause_check_seconds = 0.001  # the gate reads the holds again before the next message
+    did = None
+
+    class HeldMeanwhile(Scripted):
+        def send(self, sender, recipient, data, name_hint):
+            if not self.accepted:  # while this sender holds its rows, another one holds the domain
+                with engine.begin() as other:
+                    assert status(other, did) == D.SENDING
+                    holds.count_refusal(other, edition_id, "held.example", "5.7.1 blocked", 1)
+                    assert status(other, did) == D.SENDING  # claimed rows are not moved under their sender
+            super().send(sender, recipient, data, name_hint)
+
+    backend = HeldMeanwhile()
     with engine.connect() as conn:
-        claimed = claim(conn, edition_id, 0, 10**9, "t", utcnow())
-        conn.commit()
         did = conn.scalar(select(rows.c.id).where(rows.c.edition_id == edition_id).order_by(rows.c.id.desc()))
-        assert did in claimed and status(conn, did) == D.SENDING
-        holds.count_refusal(conn, edition_id, "held.example", "5.7.1 blocked", 1)  # another sender's
-        conn.commit()
-        assert status(conn, did) == D.SENDING  # claimed rows are not moved under their sender
-        send_batch(conn, settings, edition, pub, 0, 10**9, "t", backend, NoLimit())
+        send_batch(conn, settings, edition, pub, 0, 10**9, Claim("t", edition_id, 0, 10**9, 60), backend, NoLimit())
         assert status(conn, did) == D.HELD and can_move(D.SENDING, D.HELD)
     assert sorted(backend.accepted) == ["r0@example.org", "r1@example.org"]
 
@@ -179,4 +193,5 @@ def test_cancelled(engine, world, before):
 
 
 def test_final_states_are_final():
-    assert all(TRANSITIONS[s] == frozenset() for s in (D.SENT, D.FAILED, D.SKIPPED))
+    assert all(TRANSITIONS[s] == frozenset() for s in (D.SENT, D.SKIPPED))
+    assert TRANSITIONS[D.FAILED] == frozenset({D.PENDING})  # only an operator's retry (control.retry_failed)

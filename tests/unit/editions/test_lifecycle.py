@@ -45,8 +45,9 @@ def test_moves_are_idempotent_and_unknown_editions_are_not_found(engine, edition
 
 
 def test_final_states_have_no_way_out():
-    for final in (EditionStatus.SENT, EditionStatus.CANCELLED):  # empty can be rebuilt
-        assert lifecycle.TRANSITIONS[final] == frozenset()
+    assert lifecycle.TRANSITIONS[EditionStatus.CANCELLED] == frozenset()  # empty can be rebuilt
+    # sent: only back to sending, when an operator sends its failed deliveries again
+    assert lifecycle.TRANSITIONS[EditionStatus.SENT] == frozenset({EditionStatus.SENDING})
 
 
 def test_resume_clears_the_reason_and_the_refusal_count(engine, edition_id):
