@@ -103,12 +103,14 @@ while True: time.sleep(1)
 """
 
 
-def setup_database(name: str, n: int) -> str:
-    admin = create_engine(PG.replace("postgresql://", "postgresql+psycopg://") + "/test", isolation_level="AUTOCOMMIT")
+def setup_database(name: str, n: int, pg: str = PG, admin_db: str = "test") -> str:
+    admin = create_engine(pg.replace("postgresql://", "postgresql+psycopg://") + f"/{admin_db}",
+                          isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"{PG}/{name}"
+    admin.dispose()
+    url = f"{pg}/{name}"
     migrate(url)
     engine = get_engine(url)
     with Session(engine, expire_on_commit=False) as s:
@@ -187,12 +189,18 @@ def peak_rss_mb(pid: int) -> float:
     return best / 1024
 
 
-def run_pipeline(url: str, edition_id: int, n: int, workers: int, port: int, tmp: Path, redis_url: str):
+def worker_env(url: str, port: int, tmp: Path, redis_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env.update(NEWSLETTER_DATABASE_URL=url, NEWSLETTER_BROKER_URL=redis_url, NEWSLETTER_SECRET_KEY="bench",
                NEWSLETTER_DELIVERY_BACKEND="smtp", NEWSLETTER_SMTP_PORT=str(port),
                NEWSLETTER_VAR_DIR=str(tmp), NEWSLETTER_BATCH_SIZE="500",
-               NEWSLETTER_WEB_BASE_URL="https://news.example.com")
+               NEWSLETTER_WEB_BASE_URL="https://news.example.com", **extra)
+    return env
+
+
+def run_pipeline(url: str, edition_id: int, n: int, workers: int, port: int, tmp: Path, redis_url: str,
+                 **extra_env: str):
+    env = worker_env(url, port, tmp, redis_url, **extra_env)
     redis.Redis.from_url(redis_url).flushdb()
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", "worker", "-l", "WARNING",
                                "-c", str(workers), "-Q", "newsletter", "--without-gossip", "--without-mingle",

@@ -1,4 +1,5 @@
-"""A Redis lease per running task, so that one task id never runs twice at once."""
+"""A Redis lease, so that one drive of an edition runs at a time (its fan-out). Who sends a
+delivery row is decided by claims in the database (newsletter/delivery/claims.py), not here."""
 from __future__ import annotations
 
 import time

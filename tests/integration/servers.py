@@ -1,13 +1,18 @@
 """Real servers for integration tests: an aiosmtpd SMTP server on loopback that can
-misbehave on purpose, and Celery worker processes that can be killed."""
+misbehave on purpose (refuse, defer, fall silent, answer 421), Celery worker processes
+that can be killed, and a PostgreSQL cluster of a test's own that it may restart."""
 from __future__ import annotations
 
+import asyncio
 import email
 import os
+import pwd
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -40,8 +45,10 @@ class OffersPipelining:
 
 class Handler(OffersPipelining):
     """Records every accepted recipient. Can refuse some recipients (550 5.1.1), defer some
-    once (451), and answer anything at MAIL, RCPT or DATA through the `*_reply` hooks
-    (a callable returning a reply line, or None to accept)."""
+    once (451), fall silent for a while after a chosen recipient's body (`silent`:
+    {address: seconds}, once each; then it accepts), and answer anything at MAIL, RCPT or
+    DATA through the `*_reply` hooks (a callable returning a reply line, or None to accept).
+    `replies` counts the refusals the hooks gave, by their first three characters."""
 
     def __init__(self, pipelining: bool = True):
         self.pipelining = pipelining  # offered, as Postfix and most relays do (aiosmtpd does not by itself)
@@ -57,11 +64,19 @@ class Handler(OffersPipelining):
         self.data_reply = lambda envelope: None
         self.mail_options: list[list[str]] = []
         self.mail_from: list[str] = []
+        self.silent: dict[str, float] = {}
+        self.silences: list[tuple[str, float, float]] = []  # (recipient, began, ended) on the monotonic clock
+        self.replies: Counter[str] = Counter()
+
+    def _refused(self, reply: str) -> str:
+        with self.lock:
+            self.replies[reply[:3]] += 1
+        return reply
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         reply = self.mail_reply(address)
         if reply:
-            return reply
+            return self._refused(reply)
         with self.lock:
             self.mail_options.append(list(mail_options))
             self.mail_from.append(address)
@@ -74,7 +89,7 @@ class Handler(OffersPipelining):
             return "550 5.1.1 No such user here"
         reply = self.rcpt_reply(address)
         if reply:
-            return reply
+            return self._refused(reply)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -82,7 +97,14 @@ class Handler(OffersPipelining):
         rcpt = envelope.rcpt_tos[0]
         reply = self.data_reply(envelope)
         if reply:
-            return reply
+            return self._refused(reply)
+        with self.lock:
+            quiet = self.silent.pop(rcpt, 0)
+        if quiet:  # the body is in; the final answer waits (other connections go on)
+            began = time.monotonic()
+            await asyncio.sleep(quiet)
+            with self.lock:
+                self.silences.append((rcpt, began, time.monotonic()))
         with self.lock:
             if rcpt not in self.deferred and self.defer_once(rcpt):
                 self.deferred.add(rcpt)
@@ -140,6 +162,13 @@ class Worker:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
 
+    def stop_warm(self) -> None:
+        """SIGTERM to the main process alone, as a service manager does: Celery's warm
+        shutdown lets the running tasks finish (a signal to the whole group kills them)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=120)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -147,6 +176,61 @@ class Worker:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (initdb, pg_ctl) on a free port, so that a test
+    may restart or stop it without touching the server other tests share."""
+
+    def __init__(self):
+        self.bin = Path(sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1])
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="nl-private-pg-"))
+        self.data = self.dir / "data"
+        self.user = "postgres"
+        uid = pwd.getpwnam(self.user)
+        os.chown(self.dir, uid.pw_uid, uid.pw_gid)  # initdb refuses to run as root
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+
+    def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess:
+        command = [str(self.bin / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", self.user, "--", *command]
+        return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.dir} "
+                   "-c fsync=off -c max_connections=100")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        """A clean restart (fast shutdown: sessions ended, the WAL flushed), as an operator does."""
+        self.stop()
+        self.start()
+
+    def create_database(self, name: str) -> str:
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres",
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return f"{self.url}/{name}"
+
+    def destroy(self) -> None:
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass  # already stopped
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.2, on_wait=None, what: str = "condition"):

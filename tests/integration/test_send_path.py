@@ -28,17 +28,23 @@ EDGES = [b".", b"..", b".\r\n", b"Subject: x\r\n\r\n.\r\n", b"Subject: x\r\n\r\n
 class Handler(OffersPipelining):
     def __init__(self, pipelining: bool):
         self.pipelining = pipelining
-        self.sessions: set[int] = set()
+        self.sessions: list = []  # the session objects themselves: an id() can be reused once one is gone
         self.grouped: list[bool] = []  # per MAIL: RCPT already in the server's buffer
+        self.reset_once: set[str] = set()
         self.messages: list[tuple[str, list[str], list[str], bytes]] = []
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        self.sessions.add(id(session))
+        if not any(seen is session for seen in self.sessions):
+            self.sessions.append(session)
         self.grouped.append(b"RCPT TO:" in bytes(server._reader._buffer))
         if address.startswith("blocked"):
             return "550 5.7.1 sender refused by policy"
         if address.startswith("closing"):
             return "421 4.3.2 shutting down"
+        if address.startswith("stale") and address not in self.reset_once:  # an idle connection the relay closed
+            self.reset_once.add(address)
+            server.transport.close()
+            return None
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -169,10 +175,13 @@ def test_a_refused_recipient_whose_data_got_354_gets_a_lone_dot_and_no_body(rela
 
 
 def test_a_relay_that_closes_or_drops_costs_that_message_a_retry_and_the_next_reconnects(relay):
+    """421 says the relay is unavailable, whoever the recipient: no attempt is charged
+    (relay_down). A connection dropped after the body leaves that message's outcome
+    unknown: a retry, charged. Either way the next message goes on a new connection."""
     backend = backend_for(relay)
     with pytest.raises(SendFailure) as closing:
         backend.send("closing@example.com", "r@example.org", MESSAGE, "<1@x>")
-    assert closing.value.failure_class == FailureClass.TEMPORARY and closing.value.code == 421
+    assert closing.value.failure_class == FailureClass.RELAY_DOWN and closing.value.code == 421
     backend.send(SENDER, "a@example.org", MESSAGE, "<2@x>")
     with pytest.raises(SendFailure) as dropped:
         backend.send(SENDER, "drop@example.org", MESSAGE, "<3@x>")
@@ -181,6 +190,20 @@ def test_a_relay_that_closes_or_drops_costs_that_message_a_retry_and_the_next_re
     backend.close()
     assert [r for r, _ in relay.handler.delivered()] == ["a@example.org", "b@example.org"]
     assert len(relay.handler.sessions) == 3  # a new connection after the 421 and after the drop
+
+
+def test_a_reused_connection_the_relay_closed_is_opened_again_for_the_same_message(relay):
+    """The relay closed an idle connection: the message had not gone out, it goes on a new
+    one at once. A new connection that breaks before the message: the relay is unavailable."""
+    backend = backend_for(relay)
+    backend.send(SENDER, "a@example.org", MESSAGE, "<1@x>")
+    backend.send("stale@example.com", "b@example.org", MESSAGE, "<2@x>")  # reset at MAIL, then again
+    assert [r for r, _ in relay.handler.delivered()] == ["a@example.org", "b@example.org"]
+    backend.close()
+    relay.handler.reset_once.clear()
+    with pytest.raises(SendFailure) as broken:  # the first message of a new connection
+        backend.send("stale@example.com", "c@example.org", MESSAGE, "<3@x>")
+    assert broken.value.failure_class == FailureClass.RELAY_DOWN and "lost before the message" in str(broken.value)
 
 
 @pytest.mark.parametrize("smtputf8", [True, False], ids=["smtputf8", "no-smtputf8"])

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from newsletter.delivery import control, holds, plan
 from newsletter.delivery.backends import SMTPBackend
 from newsletter.delivery.batch import send_batch
+from newsletter.delivery.claims import Claim
 from newsletter.delivery.driver import load
 from newsletter.delivery.marks import EditionState, SentMarks
 from newsletter.delivery.models import Delivery
@@ -49,7 +50,8 @@ def _run(stack, edition_id, n, action, port=None):
     edition, pub = load(stack.engine, edition_id)
     backend = ActAfter(SMTPBackend("127.0.0.1", port or stack.smtp.port, timeout=5), n, action)
     with stack.engine.connect() as conn:
-        result = send_batch(conn, settings, edition, pub, lo, hi, "gate-test", backend, NoLimit())
+        result = send_batch(conn, settings, edition, pub, lo, hi, Claim("gate-test", edition_id, lo, hi, 60), backend,
+                            NoLimit())
     with stack.engine.connect() as conn:
         counts = dict(conn.execute(select(Delivery.status, func.count()).where(Delivery.edition_id == edition_id)
                                    .group_by(Delivery.status)).all())
@@ -80,7 +82,11 @@ def test_a_domain_hold_reaches_the_sender_with_the_next_mark(stack):
     assert stack.smtp.handler.total() == 30 and counts == {"sent": 30, "held": 170}
 
 
-def test_the_mark_returns_the_state_it_read(stack):
+@pytest.mark.parametrize("synchronous", [False, True], ids=["async-commit", "synchronous-marks"])
+def test_the_mark_returns_the_state_it_read_and_applies_to_its_own_claim_only(stack, synchronous):
+    from newsletter.db import utcnow
+    from newsletter.delivery import batch
+
     _, edition_id = stack.seed(3)
     with stack.engine.begin() as conn:
         plan.start(conn, edition_id)
@@ -88,19 +94,25 @@ def test_the_mark_returns_the_state_it_read(stack):
         holds.count_refusal(conn, edition_id, "b.example", "550 5.7.1", threshold=1)
         holds.count_refusal(conn, edition_id, "a.example", "550 5.7.1", threshold=1)
         holds.count_refusal(conn, edition_id, "counting.example", "550 5.7.1", threshold=5)  # not held yet
-        first = conn.scalar(select(func.min(Delivery.id)).where(Delivery.edition_id == edition_id))
+        first, second = batch.claim(conn, edition_id, 0, 10, "mine", utcnow())[:2]
     with stack.engine.connect() as conn:
-        marks = SentMarks(conn)
+        marks = SentMarks(conn, "mine", synchronous)
         try:
-            from newsletter.db import utcnow
-
             assert marks.settle() is None  # nothing on its way yet
             marks.sent(first, "<m@x>", utcnow())
+            assert marks.in_doubt is not None
             assert marks.settle() == EditionState("sending", ("a.example", "b.example"))
+            assert marks.in_doubt is None and not marks.lost
+            shown = marks.raw.driver_connection.execute("SHOW synchronous_commit").fetchone()[0]
+            assert shown == ("on" if synchronous else "off")  # NEWSLETTER_SYNCHRONOUS_MARKS
             with stack.engine.connect() as other:  # committed, seen from elsewhere
                 assert other.scalar(select(Delivery.status).where(Delivery.id == first)) == "sent"
-            marks.sent(2**31 - 1, "<m@x>", utcnow())
-            assert marks.settle() is None  # no such row
+            with stack.engine.begin() as other:  # taken from us (a sweep that judged us dead)
+                other.execute(Delivery.__table__.update().where(Delivery.id == second).values(claimed_by="theirs"))
+            marks.sent(second, "<m@x>", utcnow())
+            assert marks.settle() is None and marks.lost  # fenced: nothing written, the sender stops
+            with stack.engine.connect() as other:
+                assert other.scalar(select(Delivery.status).where(Delivery.id == second)) == "sending"
         finally:
             marks.close()
 

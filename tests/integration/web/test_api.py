@@ -75,6 +75,7 @@ CASES = [
     Case("POST", "/api/v1/editions/{e2}/pause", "operator"),
     Case("POST", "/api/v1/editions/{e2}/resume", "operator"),
     Case("POST", "/api/v1/editions/{e3}/cancel", "operator"),
+    Case("POST", "/api/v1/editions/{e1}/retry", "operator", {"failure_class": "temporary"}),
     Case("GET", "/api/v1/subscribers/export.csv?publication=spacewar-daily", "admin"),
     Case("GET", "/api/v1/subscribers/{ann}/data", "admin"),
     Case("POST", "/api/v1/subscribers", "admin", {"publication": PUB, "email": "dan@example.org", "name": "Dan",
@@ -230,6 +231,8 @@ def test_bad_input_is_a_problem_document_and_changes_nothing(engine, world):
         ("GET", "/api/v1/stats/daily?from=nope", None, 400),
         ("POST", "/api/v1/editions/{e1}/pause", None, 409),
         ("POST", "/api/v1/editions/0/pause", None, 400),
+        ("POST", "/api/v1/editions/{e1}/retry", {"failure_class": "nonsense"}, 400),
+        ("POST", "/api/v1/editions/{e3}/retry", None, 409),  # not started: nothing failed to send again
         ("GET", "/api/v1/editions?status=lost", None, 400),
         ("GET", "/api/v1/publications/NOT%20A%20SLUG", None, 400),
         ("GET", "/api/v1/publications/nope", None, 404),

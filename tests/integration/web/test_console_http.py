@@ -102,6 +102,7 @@ FORMS = [
     Form("/admin/editions/{e3}/hold", "operator", {"reason": "check the lead"}),
     Form("/admin/editions/{e3}/release", "operator"), Form("/admin/editions/{e3}/cancel", "operator"),
     Form("/admin/editions/{e4}/rebuild", "operator"),
+    Form("/admin/editions/{e1}/retry", "operator", {"failure_class": "temporary"}),
     Form("/admin/preview/test-send", "operator", {"edition": "{e1}", "to": "editor@example.org",
                                                   "as": "ann@example.org"}),
     Form("/admin/feeds/wire/poll", "operator"),
