@@ -4,8 +4,9 @@
     .venv/bin/python bench/faults.py marks [--subscribers 20000] [--rounds 3]
 
 restart: a PostgreSQL cluster of its own (initdb, on a free port: the machine's shared
-server is never touched), Redis (a DB of its own: flushed), two worker processes and an
-aiosmtpd relay on loopback that counts each recipient. When `--at` of the edition is
+server is never touched), Redis (a DB of its own: flushed), two worker processes, beat
+(its sweeper on the code's default interval) and an aiosmtpd relay on loopback that
+counts each recipient. When `--at` of the edition is
 sent, PostgreSQL is restarted (pg_ctl restart -m fast, as an operator does). Prints the
 sending rate before, during and after (one-second windows of what the relay accepted),
 how long sending ran below half its earlier rate, and after how many seconds the rate
@@ -48,7 +49,7 @@ def restart(args) -> None:
     relay = SMTPServer()
     relay.start()
     tmp = Path(tempfile.mkdtemp(prefix="nl-faults-bench-"))
-    worker = None
+    worker = beat = None
     try:
         print(f"setting up {n:,} subscribers in a PostgreSQL cluster of its own (port {pg.port}) ...", flush=True)
         url, edition_id = setup_database("faults_bench", n, pg=pg.url, admin_db="postgres")
@@ -59,6 +60,9 @@ def restart(args) -> None:
                                    "--without-mingle", "--without-heartbeat"], cwd=ROOT, env=env,
                                   start_new_session=True, stdout=open(tmp / "worker.log", "wb"),
                                   stderr=subprocess.STDOUT)
+        beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", "beat", "-l", "WARNING",
+                                 "-s", str(tmp / "beat-schedule")], cwd=ROOT, env=env, start_new_session=True,
+                                stdout=open(tmp / "beat.log", "wb"), stderr=subprocess.STDOUT)
         from celery import Celery
 
         client = Celery(broker=args.redis)
@@ -83,8 +87,9 @@ def restart(args) -> None:
                       f"{restart_took:.1f}s)", flush=True)
             if total >= n and _edition_sent(url, edition_id):
                 break
-            if now - last_progress > 120 or worker.poll() is not None:
-                sys.exit(f"no progress for 120 s ({total:,} sent): see {tmp / 'worker.log'}")
+            if now - last_progress > args.patience or worker.poll() is not None:
+                _report(samples, restarted_at, n)
+                sys.exit(f"no progress for {args.patience:.0f} s ({total:,} sent): see {tmp / 'worker.log'}")
             time.sleep(0.25)
         _report(samples, restarted_at, n)
         received = relay.handler.received
@@ -95,9 +100,10 @@ def restart(args) -> None:
         print(f"duplicates {duplicates}, missing {missing}; batches interrupted and retried: "
               f"{log.count('interrupted (')}; messages the relay took whose mark a retry wrote: {rescued}")
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
+        for proc in (worker, beat):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=60)
         relay.stop()
         get_engine(pg.url + "/faults_bench").dispose()
         pg.destroy()
@@ -189,6 +195,7 @@ def main() -> None:
     r.add_argument("--subscribers", type=int, default=20_000)
     r.add_argument("--workers", type=int, default=2)
     r.add_argument("--at", type=float, default=0.3, help="restart when this share of the edition is sent")
+    r.add_argument("--patience", type=float, default=120, help="give up after this long without progress (s)")
     r.add_argument("--redis", default=REDIS, help="broker URL (a Redis DB of its own: it is flushed)")
     m = sub.add_parser("marks", help="sent marks committed asynchronously vs NEWSLETTER_SYNCHRONOUS_MARKS=true")
     m.add_argument("--subscribers", type=int, default=20_000)

@@ -1,7 +1,7 @@
 """The schedule without a broker: beat and a worker in one thread of `newsletter run`.
 
 On their intervals: the dispatcher (editions that are due: driver.dispatch), the sweeper
-(driver.sweep: lost work, the next waves of editions sent at local time, alerts) and feed
+(sweeper.sweep: lost work, the next waves of editions sent at local time, alerts) and feed
 polling (ingest/feeds.py). Their work is done here, inline: batches wait in a local
 queue ordered by when they are due, and run through the same driver as on workers
 (driver.run_batch), follow-ups included. Small sites need no Redis or Celery to send
@@ -25,7 +25,7 @@ from datetime import datetime
 from newsletter import runtime
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import claims, driver
+from newsletter.delivery import claims, driver, sweeper
 from newsletter.delivery.backends import Backend
 from newsletter.delivery.claims import Handover
 from newsletter.delivery.interruptions import is_outage
@@ -81,7 +81,7 @@ class Scheduler:
         return driver.dispatch(self.engine, self.settings, self.clock(), self.drive, self.backend)
 
     def sweep(self, queued_before: datetime | None = None) -> int:
-        return driver.sweep(self.engine, self.settings, self.enqueue, self.redrive, self.backend, queued_before,
+        return sweeper.sweep(self.engine, self.settings, self.enqueue, self.redrive, self.backend, queued_before,
                             in_flight=self.queued)
 
     def queued(self, edition_id: int) -> int:

@@ -27,7 +27,7 @@ from newsletter import runtime
 from newsletter.bounces import intake as bounce_intake
 from newsletter.config import get_settings
 from newsletter.db import utcnow
-from newsletter.delivery import account_mail, claims, driver, queued
+from newsletter.delivery import account_mail, claims, driver, queued, sweeper
 from newsletter.delivery.claims import Handover
 from newsletter.delivery.confirmation import send_confirmation as send_confirmation_step
 from newsletter.delivery.failures import SendFailure
@@ -130,7 +130,7 @@ def _infrastructure(exc: BaseException) -> bool:
 
 @shared_task(name="newsletter.sweep")
 def sweep() -> int:
-    return driver.sweep(_engine(), get_settings(), _enqueue, redrive=lambda edition_id: drive.delay(edition_id, False),
+    return sweeper.sweep(_engine(), get_settings(), _enqueue, redrive=lambda edition_id: drive.delay(edition_id, False),
                         in_flight=_in_flight)
 
 

@@ -25,10 +25,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from time import perf_counter
 
-from sqlalchemy import Connection, and_, exists, or_, select, update
+from sqlalchemy import Connection
 
 from newsletter import metrics
 from newsletter.addresses import wire_address
@@ -43,25 +42,15 @@ from newsletter.delivery.gate import EditionGate
 from newsletter.delivery.holds import email_domain
 from newsletter.delivery.interruptions import Interrupted, is_outage
 from newsletter.delivery.marks import SentMarks
-from newsletter.delivery.models import Delivery
 from newsletter.delivery.outcomes import give_back, record_failure, set_status
 from newsletter.delivery.ratelimit import Limiter
+from newsletter.delivery.recipients import recipients
 from newsletter.delivery.states import BatchOutcome
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.publications.models import Publication
-from newsletter.subscribers.address_hash import address_hasher
-from newsletter.subscribers.models import (
-    Subscriber,
-    SubscriberStatus,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-)
 
 log = logging.getLogger(__name__)
-deliveries = Delivery.__table__
-editions = Edition.__table__
 
 
 @dataclass
@@ -71,54 +60,6 @@ class BatchResult:
     failures: Counter = field(default_factory=Counter)  # by failure class
     alerted: bool = False  # an alert was recorded (an outage over): the caller sends it
     note: str = ""  # the relay's answer when it was unavailable, or the first unexpected error
-
-
-def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now,
-          dead_after: timedelta = timedelta(seconds=60)) -> list[int]:
-    """Take the range's open rows: pending, due retries, and rows whose claim is dead
-    (claims.dead). Only while the edition is sending: once a pause or a cancel has
-    committed, nothing new is claimed anywhere, and what is already claimed is given
-    back within one gate interval."""
-    d = deliveries.c
-    sending = exists().where(editions.c.id == edition_id, editions.c.status == EditionStatus.SENDING)
-    return conn.scalars(
-        update(deliveries)
-        .where(d.edition_id == edition_id, d.subscriber_id > lo, d.subscriber_id <= hi, sending,
-               or_(d.status == D.PENDING,
-                   and_(d.status == D.RETRY, d.next_attempt_at <= now),
-                   claims.dead(now - dead_after)))
-        .values(status=D.SENDING, claimed_by=token, claimed_at=now)
-        .returning(d.id)).all()
-
-
-def wanted(publication_id: int):
-    """The condition on a subscriber (joined as `subscribers`, with their subscription to
-    the publication as `subscriptions`) who may be mailed now."""
-    sub, s, sup = Subscriber.__table__, Subscription.__table__, Suppression.__table__
-    suppressed = exists().where(sup.c.email == sub.c.email,
-                                or_(sup.c.publication_id.is_(None), sup.c.publication_id == publication_id))
-    return and_(s.c.status == SubscriptionStatus.ACTIVE, sub.c.status == SubscriberStatus.ACTIVE, ~suppressed)
-
-
-def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, secret: str | None = None):
-    """(delivery id, Recipient, still wanted) for the claimed rows, in subscriber order.
-    Wanted: subscribed, not disabled, not suppressed, checked now (not at queueing); with
-    the secret key, not erased either (an erased address is suppressed by its keyed hash)."""
-    sub, s, sup = Subscriber.__table__, Subscription.__table__, Suppression.__table__
-    rows = conn.execute(
-        select(deliveries.c.id, sub.c.id, sub.c.email, sub.c.name, s.c.sections,
-               wanted(publication_id).label("wanted"), sub.c.token_key)
-        .join(sub, sub.c.id == deliveries.c.subscriber_id)
-        .outerjoin(s, and_(s.c.subscriber_id == sub.c.id, s.c.publication_id == publication_id))
-        .where(deliveries.c.id.in_(delivery_ids))
-        .order_by(deliveries.c.subscriber_id)).all()
-    digest = address_hasher(secret) if secret is not None and rows else None
-    hashes = {r.email: digest(r.email) for r in rows} if digest else {}
-    erased = set(conn.scalars(select(sup.c.email_hash).where(sup.c.email_hash.in_(set(hashes.values()))))) \
-        if hashes else set()
-    for did, sid, email, name, sections, is_wanted, key in rows:
-        yield (did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did),
-               bool(is_wanted) and hashes.get(email) not in erased)
 
 
 def send_batch(conn: Connection, settings: Settings, edition: Edition, publication: Publication,
@@ -145,7 +86,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
             result.outcome = _stopped(gate.status)
             return result
         run.register(conn, now)
-        claimed = claim(conn, edition.id, lo, hi, run.token, now, claims.dead_after(settings.lease_seconds))
+        claimed = claims.claim(conn, edition.id, lo, hi, run.token, now, claims.dead_after(settings.lease_seconds))
         if not claimed:
             run.release(conn)
         conn.commit()
@@ -201,7 +142,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         interrupted = exc
     finally:
         unmarked = _finish(conn, settings, edition, run, backend, marks, result, order[done:],
-                           keep_rows=interrupted is not None or result.outcome == BatchOutcome.LOST)
+                           keep_rows=interrupted is not None)
         if unmarked is not None:  # the last mark could not be settled
             interrupted = interrupted or unmarked[1]
     if interrupted is not None or result.outcome == BatchOutcome.INTERRUPTED:
@@ -218,9 +159,10 @@ def _finish(conn, settings, edition, run: Claim, backend, marks, result: BatchRe
             keep_rows: bool):
     """The end of a run, whatever ended it; never hides the error that ended it. Closes
     the connection, settles the last mark, gives back (or, cancelled, skips) what was
-    claimed and not sent, and ends the claim. Returns (in-doubt mark, error) when the last
-    mark could not be settled, else None. Rows are kept for the retry (`keep_rows`) when
-    the database failed: its take-over gives them back, and marks the one in doubt."""
+    claimed and not sent and is still ours (fenced: after a loss, nothing is), and ends
+    the claim. Returns (in-doubt mark, error) when the last mark could not be settled,
+    else None. Rows are kept for the retry (`keep_rows`) when the database failed: its
+    take-over gives them back, and marks the one in doubt."""
     _quietly(backend.close)
     run.stop_heartbeat()
     in_doubt = None
@@ -234,7 +176,6 @@ def _finish(conn, settings, edition, run: Claim, backend, marks, result: BatchRe
             in_doubt = (doubt, exc) if doubt is not None else None
         if marks.lost and result.outcome == BatchOutcome.DONE:
             result.outcome = BatchOutcome.LOST
-            keep_rows = True
     if keep_rows or in_doubt is not None:
         return in_doubt
     try:

@@ -10,7 +10,7 @@ The rule:
    sender is doing: composing, waiting for the rate limiter, or waiting a minute and
    more on a silent relay. A claim is dead when neither its heartbeat nor its rows'
    `claimed_at` is younger than a lease (`NEWSLETTER_LEASE_SECONDS`); only then may the
-   sweeper or another batch take its rows (`dead`, used by batch.claim and
+   sweeper or another batch take its rows (`dead`, used by `claim` and
    plan.stale_ranges).
 2. Fencing. Every write a sender makes to its rows (the sent mark, the failure record,
    the give-back, a skip) applies only WHERE claimed_by = its token AND status =
@@ -49,15 +49,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, insert, or_, select, update
 
 from newsletter.db import utcnow
 from newsletter.delivery.models import Delivery, SendClaim
 from newsletter.delivery.states import DeliveryStatus as D
+from newsletter.editions.models import Edition, EditionStatus
 
 log = logging.getLogger(__name__)
 claims = SendClaim.__table__
 deliveries = Delivery.__table__
+editions = Edition.__table__
 
 
 def new_token(prefix: str) -> str:
@@ -70,6 +72,24 @@ def dead(cut: datetime):
     d = deliveries.c
     alive = select(claims.c.token).where(claims.c.heartbeat_at > cut)
     return and_(d.status == D.SENDING, or_(d.claimed_at.is_(None), d.claimed_at <= cut), d.claimed_by.not_in(alive))
+
+
+def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now,
+          dead_after: timedelta = timedelta(seconds=60)) -> list[int]:
+    """Take the range's open rows: pending, due retries, and rows whose claim is dead
+    (claims.dead). Only while the edition is sending: once a pause or a cancel has
+    committed, nothing new is claimed anywhere, and what is already claimed is given
+    back within one gate interval."""
+    d = deliveries.c
+    sending = exists().where(editions.c.id == edition_id, editions.c.status == EditionStatus.SENDING)
+    return conn.scalars(
+        update(deliveries)
+        .where(d.edition_id == edition_id, d.subscriber_id > lo, d.subscriber_id <= hi, sending,
+               or_(d.status == D.PENDING,
+                   and_(d.status == D.RETRY, d.next_attempt_at <= now),
+                   dead(now - dead_after)))
+        .values(status=D.SENDING, claimed_by=token, claimed_at=now)
+        .returning(d.id)).all()
 
 
 def live_claims(conn: Connection, edition_id: int, cut: datetime) -> int:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, func, select, update
 
 from newsletter.delivery import holds
-from newsletter.delivery.batch import wanted
 from newsletter.delivery.failures import FailureClass
 from newsletter.delivery.models import Delivery
+from newsletter.delivery.recipients import wanted
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions import lifecycle
 from newsletter.editions.models import Edition, EditionStatus

@@ -1,5 +1,5 @@
-"""The delivery driver: dispatch, start, fan out, recover, run a batch, finish, sweep;
-and what to do next.
+"""The delivery driver: dispatch, start, fan out, recover, run a batch, finish; and what
+to do next (the sweeper that calls recover for every sending edition: sweeper.py).
 
 One driver for every way of running: the inline dispatcher (jobs.py) and the Celery
 tasks (workers/tasks.py) are both a few lines that schedule what this module decides.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -37,7 +37,6 @@ from newsletter.publications.models import Publication
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[int, int, int], None]
-InFlight = Callable[[int], "int | None"]  # batch tasks of an edition waiting in the broker (queued.py)
 
 
 @dataclass(frozen=True)
@@ -121,55 +120,6 @@ def finish(engine: Engine, settings: Settings, edition_id: int, backend: Backend
     if raised or back:
         notify(engine, settings, backend)
     return finished
-
-
-def sweep(engine: Engine, settings: Settings, enqueue: Enqueue, redrive: Callable[[int], None],
-          backend: Backend | None = None, queued_before: datetime | None = None,
-          in_flight: InFlight | None = None) -> int:
-    """Beat's sweeper: for every edition that is sending, re-drive an unfinished fan-out
-    (its drive may have been lost, or its next wave has come; `redrive` must not hand
-    back earlier work: fan_out's hand_back=False) and recover work whose task was lost;
-    alert the operators about a relay unavailable past the threshold and about editions
-    paused by refusals, and send the alerts that have not gone out yet.
-
-    Lost work: rows of dead claims, due retries, and pending rows queued longer ago than
-    the visibility timeout; or, when `in_flight` tells that no task of the edition waits
-    in the broker and no claim on it is alive (the queue drained while the database was
-    away, a Redis flushed), every pending row queued more than a sweep interval ago: the
-    edition is back at work within seconds, not after the visibility timeout."""
-    handed = 0
-    now = utcnow()
-    with engine.connect() as conn:
-        editions = plan.sending_editions(conn)
-    for edition_id, fanout_done in editions:
-        if not fanout_done:
-            redrive(edition_id)
-        before = queued_before or _queued_before(engine, settings, edition_id, in_flight, now)
-        handed += recover(engine, settings, edition_id, enqueue, backend=backend, queued_before=before)
-    with engine.begin() as conn:
-        for edition_id, _ in editions:
-            outage.check(conn, settings, edition_id, now)
-        for edition_id in alerts.paused_by_refusals(conn, settings):
-            alerts.check_paused(conn, settings, edition_id)
-    notify(engine, settings, backend)
-    return handed
-
-
-def _queued_before(engine: Engine, settings: Settings, edition_id: int, in_flight: InFlight | None,
-                   now: datetime) -> datetime:
-    """Pending rows queued before this are taken for lost (see sweep)."""
-    patient = now - timedelta(seconds=settings.visibility_timeout)
-    waiting = in_flight(edition_id) if in_flight is not None else None
-    if waiting != 0:
-        return patient
-    with engine.connect() as conn:
-        alive = claims.live_claims(conn, edition_id, now - claims.dead_after(settings.lease_seconds))
-        due = plan.due_work(conn, edition_id, now)
-    if alive or not due:
-        return patient
-    log.warning("edition %s: work is due and no task is queued or running: handing it out again",
-                edition_id, extra={"edition_id": edition_id})
-    return now - timedelta(seconds=settings.sweep_interval_seconds)
 
 
 def dispatch(engine: Engine, settings: Settings, now: datetime, drive: Callable[[int], None],

@@ -9,7 +9,7 @@ restarted empty loses both at once. A note older than the visibility timeout is
 ignored (its task was lost, or redelivered long ago).
 
 The sweeper asks `count`: an edition with work that is due, no live claim and no task
-waiting is recovering, and its work is handed out at once (driver.sweep). Without a
+waiting is recovering, and its work is handed out at once (sweeper.py). Without a
 Redis broker nothing can be known (`count` is None) and the sweeper keeps to the
 visibility timeout. `editions status` says "no work queued: recovering" from the same.
 """

@@ -85,7 +85,7 @@ def test_a_domain_hold_reaches_the_sender_with_the_next_mark(stack):
 @pytest.mark.parametrize("synchronous", [False, True], ids=["async-commit", "synchronous-marks"])
 def test_the_mark_returns_the_state_it_read_and_applies_to_its_own_claim_only(stack, synchronous):
     from newsletter.db import utcnow
-    from newsletter.delivery import batch
+    from newsletter.delivery import claims
 
     _, edition_id = stack.seed(3)
     with stack.engine.begin() as conn:
@@ -94,7 +94,7 @@ def test_the_mark_returns_the_state_it_read_and_applies_to_its_own_claim_only(st
         holds.count_refusal(conn, edition_id, "b.example", "550 5.7.1", threshold=1)
         holds.count_refusal(conn, edition_id, "a.example", "550 5.7.1", threshold=1)
         holds.count_refusal(conn, edition_id, "counting.example", "550 5.7.1", threshold=5)  # not held yet
-        first, second = batch.claim(conn, edition_id, 0, 10, "mine", utcnow())[:2]
+        first, second = claims.claim(conn, edition_id, 0, 10, "mine", utcnow())[:2]
     with stack.engine.connect() as conn:
         marks = SentMarks(conn, "mine", synchronous)
         try:

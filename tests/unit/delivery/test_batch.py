@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from newsletter.delivery import plan
 from newsletter.delivery.backends import OutboxBackend
-from newsletter.delivery.batch import claim, send_batch
-from newsletter.delivery.claims import Claim, new_token
+from newsletter.delivery.batch import send_batch
+from newsletter.delivery.claims import Claim, claim, new_token
 from newsletter.delivery.driver import load
 from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
 from newsletter.delivery.models import Delivery

@@ -90,7 +90,7 @@ def test_an_outage_is_alerted_once_past_the_threshold_and_its_end_is_told(engine
 
 
 def test_a_retry_marks_what_the_relay_took_and_gives_back_the_rest(engine, edition_id):
-    from newsletter.delivery.batch import claim
+    from newsletter.delivery.claims import claim
 
     _started(engine, edition_id)
     with engine.begin() as conn:

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import control, holds, plan
-from newsletter.delivery.batch import claim, send_batch
-from newsletter.delivery.claims import Claim
+from newsletter.delivery.batch import send_batch
+from newsletter.delivery.claims import Claim, claim
 from newsletter.delivery.compose import Recipient
 from newsletter.delivery.driver import load
 from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Integer, String, Text, cast, select, text
 from sqlalchemy.orm import Session
 
-from newsletter.delivery.batch import recipients
 from newsletter.delivery.models import Delivery, DomainHold
+from newsletter.delivery.recipients import recipients
 from newsletter.editions.build import build_edition
 from newsletter.errors import Conflict
 from newsletter.limits import Counters, person_key
