@@ -118,7 +118,8 @@ def _edition_sent(url: str, edition_id: int) -> bool:
 
 
 def _report(samples: list[tuple[float, int]], restarted_at: float | None, n: int) -> None:
-    """Rates over one-second windows: before the restart, the slow stretch, after."""
+    """Rates before the restart, from it until back at full speed, and after; how long
+    sending ran below half its earlier rate; a timeline in five-second steps."""
     def rate(t0: float, t1: float) -> float:
         a = max((s for s in samples if s[0] <= t0), default=samples[0])
         b = max((s for s in samples if s[0] <= t1), default=samples[-1])
@@ -129,26 +130,29 @@ def _report(samples: list[tuple[float, int]], restarted_at: float | None, n: int
     if restarted_at is None:
         print(f"{n:,} messages in {end:.1f}s, no restart happened")
         return
-    before = rate(max(first, restarted_at - 5), restarted_at)
-    windows = [(t, rate(t, t + 1)) for t in _steps(restarted_at, end - 1)]
-    slow = [t for t, r in windows if r < before / 2]
-    back = next((t for t, r in windows if r >= 0.9 * before and t > restarted_at + 0.5), None)
-    after_from = back if back is not None else restarted_at
-    after = rate(after_from, min(after_from + 5, end)) if end - after_from > 1 else float("nan")
-    during = rate(restarted_at, back) if back is not None else float("nan")
-    print(f"before: {before:,.0f} messages/s (the 5 s before the restart)")
-    print(f"during: {during:,.0f} messages/s from the restart until back at 90% "
-          f"({(back - restarted_at) if back is not None else float('nan'):.1f}s after the restart began)")
-    print(f"after:  {after:,.0f} messages/s (the next 5 s)")
-    print(f"sending below half the earlier rate: {len(slow)}s in one-second windows; "
-          f"{n:,} messages in {end - first:.1f}s in all")
+    before = rate(max(first, restarted_at - 10), restarted_at)
+    slow = [t for t in _steps(restarted_at, end - 1, 1.0) if rate(t, t + 1) < before / 2]
+    # Back at full speed: the first moment from which five seconds run at 80% of the rate before.
+    back = next((t for t in _steps(restarted_at, end - 5, 0.25) if rate(t, t + 5) >= 0.8 * before), None)
+    print(f"before: {before:,.0f} messages/s (the 10 s before the restart)")
+    if back is None:
+        print("never back at 80% of that rate for five seconds before the end")
+    else:
+        print(f"during: {rate(restarted_at, back):,.0f} messages/s from the restart until back at full speed, "
+              f"{back - restarted_at:.1f}s after the restart began")
+        print(f"after:  {rate(back, min(back + 10, end)):,.0f} messages/s (the next 10 s)")
+    print(f"sending below half the earlier rate: {len(slow)} one-second windows; {n:,} messages in "
+          f"{end - first:.1f}s in all")
+    steps = [f"{rate(t, t + 5):,.0f}" for t in _steps(max(first, restarted_at - 10), min(end - 5, restarted_at + 60),
+                                                       5.0)]
+    print(f"messages/s in 5 s steps from 10 s before the restart: {' '.join(steps)}")
 
 
-def _steps(t0: float, t1: float):
+def _steps(t0: float, t1: float, step: float):
     t = t0
     while t < t1:
         yield t
-        t += 1.0
+        t += step
 
 
 def marks(args) -> None:

@@ -53,6 +53,22 @@ def _history_detail(detail: dict) -> str:
     return ""
 
 
+def waits(r, settings) -> list[str]:
+    """What an edition that is sending waits for, if anything: the relay, a sender (work
+    lost and being handed out again), or its retries."""
+    lines = []
+    if r.relay_down_since:
+        lines.append(f"[yellow]waiting for the relay[/] since {when(r.relay_down_since)} "
+                     f"({seconds((r.now - r.relay_down_since).total_seconds())}): {r.relay_error}; no attempt is "
+                     "charged, sending resumes by itself when it answers")
+    if r.idle:
+        lines.append(f"[yellow]no work queued: recovering[/] (the sweeper hands the due work out again within "
+                     f"{settings.sweep_interval_seconds}s)")
+    elif r.only_retries_left:
+        lines.append(f"{r.counts[D.RETRY]} wait for a retry (temporary failures), the next at {when(r.next_retry_at)}")
+    return lines
+
+
 def register(editions_app: typer.Typer) -> None:
     @editions_app.command("status")
     def editions_status(edition_id: int = EDITION_ID):
@@ -76,16 +92,8 @@ def register(editions_app: typer.Typer) -> None:
         for domain, refusals, last in r.held_domains:
             console.print(f"[yellow]held domain {domain}[/] after {refusals} policy refusals (last: {last}); "
                           f"`newsletter editions release-domain {edition_id} {domain}` when fixed", highlight=False)
-        if r.relay_down_since:
-            console.print(f"[yellow]waiting for the relay[/] since {when(r.relay_down_since)} "
-                          f"({seconds((r.now - r.relay_down_since).total_seconds())}): {r.relay_error}; no attempt is "
-                          "charged, sending resumes by itself when it answers", highlight=False)
-        if r.idle:
-            console.print(f"[yellow]no work queued: recovering[/] (the sweeper hands the due work out again within "
-                          f"{settings.sweep_interval_seconds}s)", highlight=False)
-        elif r.only_retries_left:
-            console.print(f"{r.counts[D.RETRY]} wait for a retry (temporary failures), the next at "
-                          f"{when(r.next_retry_at)}", highlight=False)
+        for line in waits(r, settings):
+            console.print(line, highlight=False)
         eta = f", about {seconds(r.eta_seconds)} left" if r.eta_seconds is not None else ""
         console.print(f"{r.total} in total, {r.audience} recorded, {r.remaining} to go; duration "
                       f"{seconds(r.duration)}, {r.rate:.1f} messages/s since the start{eta}", highlight=False)

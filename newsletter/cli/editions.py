@@ -19,9 +19,9 @@ from newsletter.cli.common import (
     publication,
     session_scope,
 )
-from newsletter.cli.progress import follow_edition
+from newsletter.cli.progress import follow_edition, summary_line
 from newsletter.config import get_settings
-from newsletter.delivery.report import report
+from newsletter.delivery.report import report, report_now
 from newsletter.editions import manual
 from newsletter.editions.models import EditionStatus as E
 from newsletter.operators import editions as operator_editions
@@ -87,6 +87,12 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             console.print(result)
             return
         console.print(dispatcher.deliver_edition(edition_id))
+        if status == E.SENDING:  # already under way: where it stands, not just "queued"
+            with engine.connect() as conn:
+                r = report_now(conn, settings, edition_id)
+            console.print(summary_line(r), highlight=False)
+            for line in edition_views.waits(r, settings):
+                console.print(line, highlight=False)
         if watch:
             follow_edition(engine, edition_id, console)
 
