@@ -9,8 +9,9 @@ server is never touched), Redis (a DB of its own: flushed), two worker processes
 counts each recipient. When `--at` of the edition is
 sent, PostgreSQL is restarted (pg_ctl restart -m fast, as an operator does). Prints the
 sending rate before, during and after (one-second windows of what the relay accepted),
-how long sending ran below half its earlier rate, and after how many seconds the rate
-was back to 90% of it; then duplicates and readers missing (both must be 0).
+how many seconds of sending the restart cost (over the two minutes after it, at the rate
+before), and after how many seconds five seconds ran at 80% of the earlier rate again;
+then duplicates and readers missing (both must be 0).
 
 marks: the same pipeline (the machine's PostgreSQL, smtp-sink as the relay) sent with
 the sent marks committed asynchronously (synchronous_commit off, the default) and with
@@ -118,8 +119,8 @@ def _edition_sent(url: str, edition_id: int) -> bool:
 
 
 def _report(samples: list[tuple[float, int]], restarted_at: float | None, n: int) -> None:
-    """Rates before the restart, from it until back at full speed, and after; how long
-    sending ran below half its earlier rate; a timeline in five-second steps."""
+    """Rates before the restart, from it until back at full speed, and after; the sending
+    it cost; a timeline in five-second steps."""
     def rate(t0: float, t1: float) -> float:
         a = max((s for s in samples if s[0] <= t0), default=samples[0])
         b = max((s for s in samples if s[0] <= t1), default=samples[-1])
@@ -132,8 +133,10 @@ def _report(samples: list[tuple[float, int]], restarted_at: float | None, n: int
         return
     before = rate(max(first, restarted_at - 10), restarted_at)
     slow = [t for t in _steps(restarted_at, end - 1, 1.0) if rate(t, t + 1) < before / 2]
-    # Back at full speed: the first moment from which five seconds run at 80% of the rate before.
-    back = next((t for t in _steps(restarted_at, end - 5, 0.25) if rate(t, t + 5) >= 0.8 * before), None)
+    # Back at full speed: after the dip (the first second below half), the first moment
+    # from which five seconds run at 80% of the rate before.
+    dip = slow[0] if slow else restarted_at
+    back = next((t for t in _steps(dip, end - 5, 0.25) if rate(t, t + 5) >= 0.8 * before), None)
     print(f"before: {before:,.0f} messages/s (the 10 s before the restart)")
     if back is None:
         print("never back at 80% of that rate for five seconds before the end")
@@ -141,8 +144,10 @@ def _report(samples: list[tuple[float, int]], restarted_at: float | None, n: int
         print(f"during: {rate(restarted_at, back):,.0f} messages/s from the restart until back at full speed, "
               f"{back - restarted_at:.1f}s after the restart began")
         print(f"after:  {rate(back, min(back + 10, end)):,.0f} messages/s (the next 10 s)")
-    print(f"sending below half the earlier rate: {len(slow)} one-second windows; {n:,} messages in "
-          f"{end - first:.1f}s in all")
+    span = min(120.0, end - restarted_at)
+    lost = span - rate(restarted_at, restarted_at + span) * span / before
+    print(f"sending lost to the restart: {lost:.1f}s at the earlier rate over the {span:.0f}s after it "
+          f"(negative: noise of a busy machine); {n:,} messages in {end - first:.1f}s in all")
     steps = [f"{rate(t, t + 5):,.0f}" for t in _steps(max(first, restarted_at - 10), min(end - 5, restarted_at + 60),
                                                        5.0)]
     print(f"messages/s in 5 s steps from 10 s before the restart: {' '.join(steps)}")

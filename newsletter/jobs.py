@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import account_mail, claims, driver
+from newsletter.delivery import account_mail, driver
 from newsletter.delivery.backends import Backend
-from newsletter.delivery.claims import Handover
 from newsletter.delivery.confirmation import rehearse, send_confirmation
 from newsletter.delivery.failures import SendFailure
 from newsletter.editions import lifecycle
@@ -50,12 +49,11 @@ class InlineDispatcher:
         status = driver.start(engine, settings, edition_id, self.backend)
         if status != EditionStatus.SENDING:
             return status, totals
-        queue: list[tuple[float, int, int, int, Handover | None, int]] = []  # (due, order, lo, hi, handover, attempt)
+        queue: list[tuple[float, int, int, int]] = []  # (due, order, lo, hi)
         order = itertools.count()
 
-        def enqueue(_edition_id: int, lo: int, hi: int, delay: float = 0.0, handover: Handover | None = None,
-                    attempt: int = 0) -> None:
-            heapq.heappush(queue, (time.monotonic() + delay, next(order), lo, hi, handover, attempt))
+        def enqueue(_edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
+            heapq.heappush(queue, (time.monotonic() + delay, next(order), lo, hi))
 
         driver.fan_out(engine, settings, edition_id, enqueue, started=utcnow(), backend=self.backend)
         publication = driver.composer_for(settings, edition_id).publication
@@ -63,17 +61,17 @@ class InlineDispatcher:
         backend = self.backend or runtime.backend(settings)
         deadline = time.monotonic() + settings.inline_wait_seconds
         while queue:
-            due, _, lo, hi, handover, attempt = heapq.heappop(queue)
+            due, _, lo, hi = heapq.heappop(queue)
             if due > deadline:
                 log.warning("edition %s: work is left for later (the next send or the sweeper)", edition_id)
                 break
             time.sleep(max(due - time.monotonic(), 0))
-            result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, claims.new_token("inline"),
-                                              backend, limiter, handover=handover, attempt=attempt)
+            result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, "inline", backend, limiter,
+                                              give_up_after=max(deadline - time.monotonic(), 0))
             totals.update(result.counts)
             if follow.again_in is not None:
-                log.info("edition %s (%s, %s]: %s; again in %.1fs", edition_id, lo, hi, follow.why, follow.again_in)
-                enqueue(edition_id, lo, hi, follow.again_in, follow.handover, attempt + 1 if follow.handover else 0)
+                log.info("edition %s (%s, %s]: %s; again in %.0fs", edition_id, lo, hi, follow.why, follow.again_in)
+                enqueue(edition_id, lo, hi, follow.again_in)
         driver.finish(engine, settings, edition_id, self.backend)
         with engine.begin() as conn:
             status = lifecycle.status_of(conn, edition_id)

@@ -25,9 +25,8 @@ from datetime import datetime
 from newsletter import runtime
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import claims, driver, sweeper
+from newsletter.delivery import driver, sweeper
 from newsletter.delivery.backends import Backend
-from newsletter.delivery.claims import Handover
 from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
@@ -54,8 +53,7 @@ class Scheduler:
         self.engine = runtime.engine_for(settings)
         self.backend = backend or runtime.backend(settings)
         self.stop = stop or threading.Event()
-        # (due, order, edition, lo, hi, handover of an interrupted run, its attempt)
-        self._queue: list[tuple[float, int, int, int, int, Handover | None, int]] = []
+        self._queue: list[tuple[float, int, int, int, int]] = []  # (due, order, edition, lo, hi)
         self._order = itertools.count()
         self._limiters: dict[int, object] = {}
         # Feeds first: an edition that falls due in the same tick includes what they brought.
@@ -64,10 +62,8 @@ class Scheduler:
                      Job("sweep", settings.sweep_interval_seconds, self.sweep)]
 
     # The tasks, inline.
-    def enqueue(self, edition_id: int, lo: int, hi: int, delay: float = 0.0, handover: Handover | None = None,
-                attempt: int = 0) -> None:
-        heapq.heappush(self._queue, (time.monotonic() + delay, next(self._order), edition_id, lo, hi, handover,
-                                     attempt))
+    def enqueue(self, edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
+        heapq.heappush(self._queue, (time.monotonic() + delay, next(self._order), edition_id, lo, hi))
 
     def drive(self, edition_id: int, hand_back: bool = True) -> None:
         if driver.start(self.engine, self.settings, edition_id, self.backend) == EditionStatus.SENDING:
@@ -91,23 +87,21 @@ class Scheduler:
     def poll_feeds(self) -> list:
         return feeds.poll_due(self.engine, self.settings, self.clock())
 
-    def run_batch(self, edition_id: int, lo: int, hi: int, handover: Handover | None = None,
-                  attempt: int = 0) -> None:
+    def run_batch(self, edition_id: int, lo: int, hi: int) -> None:
         try:
             if edition_id not in self._limiters:
                 pub = driver.composer_for(self.settings, edition_id).publication
                 self._limiters[edition_id] = runtime.limiter(self.settings, pub.domain_rate_per_second)
-        except Exception as exc:
+        except Exception as exc:  # nothing claimed yet: the batch again, soon
             if not is_outage(exc):
                 raise
-            self.enqueue(edition_id, lo, hi, driver.interrupted_retry_in(self.settings, attempt), handover, attempt + 1)
+            self.enqueue(edition_id, lo, hi, self.settings.interrupted_retry_max_seconds)
             return
-        _, follow = driver.run_batch(self.engine, self.settings, edition_id, lo, hi, claims.new_token("run"),
-                                     self.backend, self._limiters[edition_id], heartbeat=self._heartbeat,
-                                     handover=handover, attempt=attempt)
+        _, follow = driver.run_batch(self.engine, self.settings, edition_id, lo, hi, "run", self.backend,
+                                     self._limiters[edition_id], heartbeat=self._heartbeat)
         if follow.again_in is not None:
-            log.info("edition %s (%s, %s]: %s; again in %.1fs", edition_id, lo, hi, follow.why, follow.again_in)
-            self.enqueue(edition_id, lo, hi, follow.again_in, follow.handover, attempt + 1 if follow.handover else 0)
+            log.info("edition %s (%s, %s]: %s; again in %.0fs", edition_id, lo, hi, follow.why, follow.again_in)
+            self.enqueue(edition_id, lo, hi, follow.again_in)
 
     def _heartbeat(self) -> None:
         if self.stop.is_set():
@@ -128,8 +122,8 @@ class Scheduler:
         """Run every queued batch that is due now; how many ran."""
         ran = 0
         while self._queue and self._queue[0][0] <= time.monotonic() and not self.stop.is_set():
-            _, _, edition_id, lo, hi, handover, attempt = heapq.heappop(self._queue)
-            self._guarded(f"edition {edition_id} ({lo}, {hi}]", self.run_batch, edition_id, lo, hi, handover, attempt)
+            _, _, edition_id, lo, hi = heapq.heappop(self._queue)
+            self._guarded(f"edition {edition_id} ({lo}, {hi}]", self.run_batch, edition_id, lo, hi)
             ran += 1
         return ran
 

@@ -3,7 +3,7 @@ the domain decided (newsletter/delivery/driver.py). No policy lives here.
 
 drive(edition)        start the edition and fan out: one send_batch per recorded range
 send_batch(e, lo, hi) claim, send over one SMTP connection, record; follow up as told;
-                      after a database or broker error, retry itself within seconds
+                      a database or broker error is waited out, within seconds of its end
 sweep()               hand out again what nobody is doing; the next waves; finish editions; alerts
 dispatch_due()        beat, every minute: build and start the editions that are due; alerts
 poll_feeds()          beat, every minute: one poll_feed per feed that is due
@@ -27,8 +27,7 @@ from newsletter import runtime
 from newsletter.bounces import intake as bounce_intake
 from newsletter.config import get_settings
 from newsletter.db import utcnow
-from newsletter.delivery import account_mail, claims, driver, queued, sweeper
-from newsletter.delivery.claims import Handover
+from newsletter.delivery import account_mail, driver, queued, sweeper
 from newsletter.delivery.confirmation import send_confirmation as send_confirmation_step
 from newsletter.delivery.failures import SendFailure
 from newsletter.delivery.interruptions import is_outage
@@ -87,10 +86,10 @@ def drive(self, edition_id: int, hand_back: bool = True) -> None:
 
 
 @shared_task(name="newsletter.send_batch", bind=True, max_retries=None)
-def send_batch(self, edition_id: int, lo: int, hi: int, handover: dict | None = None) -> dict:
-    """One batch under a claim of its own (a new generation each time it runs: claims.py).
-    Interrupted by the database or the broker, it is retried within seconds with what
-    the interrupted run left (`handover`): not acknowledged as done, not left to the sweeper."""
+def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
+    """One batch, each run of it under a claim of its own (claims.py). Interrupted by the
+    database or the broker, it waits the outage out in this process and goes on
+    (driver.run_batch): not acknowledged as done, not left to the sweeper."""
     settings = get_settings()
     task_id = self.request.id or f"local-{edition_id}-{lo}-{hi}"
     notes = queued.for_settings(settings)
@@ -100,20 +99,15 @@ def send_batch(self, edition_id: int, lo: int, hi: int, handover: dict | None = 
         engine = _engine()
         publication = driver.composer_for(settings, edition_id).publication
         limiter = runtime.limiter(settings, publication.domain_rate_per_second)
-    except Exception as exc:
+    except Exception as exc:  # nothing claimed yet: the same task again, soon
         if not _infrastructure(exc):
             raise
-        result, follow = None, driver.FollowUp(driver.interrupted_retry_in(settings, self.request.retries),
-                                               "the database failed", Handover.from_dict(handover))
-    else:
-        result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, claims.new_token(task_id),
-                                          runtime.backend(settings), limiter, handover=Handover.from_dict(handover),
-                                          attempt=self.request.retries)
-    if follow.handover is not None or result is None:  # interrupted: the same task again, soon
+        delay = driver.interrupted_retry_in(settings, self.request.retries)
         if notes is not None:
-            notes.add(edition_id, task_id, follow.again_in)
-        raise self.retry(countdown=follow.again_in, kwargs={"handover": follow.handover.to_dict()
-                                                              if follow.handover else handover})
+            notes.add(edition_id, task_id, delay)
+        raise self.retry(countdown=delay, exc=exc) from exc
+    result, follow = driver.run_batch(engine, settings, edition_id, lo, hi, task_id, runtime.backend(settings),
+                                      limiter)
     if follow.again_in is not None:
         _enqueue(edition_id, lo, hi, follow.again_in)
     return {"outcome": result.outcome, **result.counts}

@@ -12,8 +12,9 @@ The at-most-once argument, step by step (claims.py owns the rule and states its 
 4. If the sender dies its claim falls silent, and after a lease its rows still `sending`
    are handed out again: only the message on the wire at the moment of death can have
    reached the relay. If the database (or the broker) fails instead, the batch stops
-   and raises `Interrupted`, whose handover lets its retry give the rows back and mark
-   the message the relay had accepted (claims.Handover): nobody twice, nobody missing.
+   and raises `Interrupted`, its claim still beating; its handover lets the batch's next
+   run give the rows back and mark the message the relay had accepted (claims.Handover,
+   driver.run_batch): nobody twice, nobody missing.
 No exception from one recipient stops the batch: a refusal is recorded by its class
 (outcomes.py), and anything unexpected fails that one delivery with its error. A relay
 (or outbox disk) that cannot take mail gives every remaining row back at no cost and
@@ -76,6 +77,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         if handover is not None:
             marked, given = claims.take_over(conn, edition.id, handover, now)
             conn.commit()
+            handover.settled()
             handover = None
             if marked or given:
                 log.info("batch %s-%s of edition %s: the interrupted run's %s unmarked message(s) marked sent, "
@@ -94,7 +96,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         if not is_outage(exc):
             raise
         _quietly(conn.rollback)
-        raise Interrupted(handover or Handover(run.token), exc) from exc
+        raise Interrupted(handover or Handover(run.token, claim=run), exc) from exc
     if not claimed:
         return result
     run.start_heartbeat(conn.engine)
@@ -150,7 +152,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         rescued = [unmarked[0]] if unmarked is not None else []
         if marks is not None and marks.in_doubt is not None and not rescued:
             rescued = [marks.in_doubt]
-        raise Interrupted(Handover(run.token, [(d, m, t.isoformat()) for d, m, t in rescued]), cause) from cause
+        raise Interrupted(Handover(run.token, rescued, run), cause) from cause
     _log(edition, lo, hi, result)
     return result
 
@@ -161,10 +163,10 @@ def _finish(conn, settings, edition, run: Claim, backend, marks, result: BatchRe
     the connection, settles the last mark, gives back (or, cancelled, skips) what was
     claimed and not sent and is still ours (fenced: after a loss, nothing is), and ends
     the claim. Returns (in-doubt mark, error) when the last mark could not be settled,
-    else None. Rows are kept for the retry (`keep_rows`) when the database failed: its
-    take-over gives them back, and marks the one in doubt."""
+    else None. When the database failed (`keep_rows`, or that last mark), the rows and
+    the claim are kept, its heartbeat beating: the next run's take-over gives them back
+    and marks the one in doubt."""
     _quietly(backend.close)
-    run.stop_heartbeat()
     in_doubt = None
     if marks is not None:
         doubt = marks.in_doubt
@@ -178,6 +180,7 @@ def _finish(conn, settings, edition, run: Claim, backend, marks, result: BatchRe
             result.outcome = BatchOutcome.LOST
     if keep_rows or in_doubt is not None:
         return in_doubt
+    run.stop_heartbeat()
     try:
         if result.outcome == BatchOutcome.CANCELLED:
             result.counts[D.SKIPPED] += set_status(conn, rest, run.token, D.SKIPPED, "edition cancelled")

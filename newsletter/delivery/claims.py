@@ -8,10 +8,11 @@ The rule:
 1. Liveness is the sender's own heartbeat, never its last success. A thread refreshes
    the claim's `heartbeat_at` every quarter lease while the batch runs, whatever the
    sender is doing: composing, waiting for the rate limiter, or waiting a minute and
-   more on a silent relay. A claim is dead when neither its heartbeat nor its rows'
-   `claimed_at` is younger than a lease (`NEWSLETTER_LEASE_SECONDS`); only then may the
-   sweeper or another batch take its rows (`dead`, used by `claim` and
-   plan.stale_ranges).
+   more on a silent relay, or waiting for the database to come back. A claim is dead
+   when neither its heartbeat nor its rows' `claimed_at` is younger than a lease
+   (`NEWSLETTER_LEASE_SECONDS`), and (PostgreSQL) the server has been up for a lease:
+   after a restart everyone gets a lease to beat again. Only then may the sweeper or
+   another batch take its rows (`dead`, used by `claim` and plan.stale_ranges).
 2. Fencing. Every write a sender makes to its rows (the sent mark, the failure record,
    the give-back, a skip) applies only WHERE claimed_by = its token AND status =
    'sending'. A write that finds nothing tells the sender its rows were taken: it stops.
@@ -26,10 +27,14 @@ What this bounds (the README's guarantee says the same):
 - A worker killed (SIGKILL, out of memory, power): at most one duplicate per SMTP
   connection open at the kill, the message on the wire whose mark was not committed.
   Nobody is missing: the dead claim's rows go back after a lease.
-- The database restarted or unreachable for a while: 0. A message the relay accepted
-  whose mark could not be written is carried into the batch's retry (`Handover`) and
-  marked there, before that retry sends anything; if the worker is killed too before
-  its retry is queued, the bound above applies.
+- The database restarted: 0. The batch stops, and waits the outage out in its own
+  process with its claim beating (driver.run_batch); a message the relay accepted whose
+  mark could not be written is handed to the batch's next run (`Handover`), which marks
+  it before it sends anything. If the worker is killed meanwhile, the bound above.
+- The database unreachable (not restarted) from every sender for longer than a lease:
+  at most one duplicate per connection interrupted, and only if a sweep runs in the
+  second between the database coming back and that sender's heartbeat (retried every
+  second while it fails).
 - A crash of the database server itself (not a restart): marks are committed with
   synchronous_commit off (marks.py), so the marks it acknowledged in its last moments
   (up to three times wal_writer_delay: 0.6 s by default) can be lost and those messages
@@ -49,7 +54,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
 
 from newsletter.db import utcnow
 from newsletter.delivery.models import Delivery, SendClaim
@@ -67,11 +72,17 @@ def new_token(prefix: str) -> str:
     return f"{prefix[:50]}/{uuid.uuid4().hex[:12]}"
 
 
-def dead(cut: datetime):
-    """The condition on a `sending` delivery row whose claim shows no life since `cut`."""
+def dead(cut: datetime, dialect: str = ""):
+    """The condition on a `sending` delivery row whose claim shows no life since `cut`.
+    On PostgreSQL, never within a lease of the server's start: a restart stopped every
+    heartbeat, and they need a moment to beat again."""
     d = deliveries.c
     alive = select(claims.c.token).where(claims.c.heartbeat_at > cut)
-    return and_(d.status == D.SENDING, or_(d.claimed_at.is_(None), d.claimed_at <= cut), d.claimed_by.not_in(alive))
+    condition = and_(d.status == D.SENDING, or_(d.claimed_at.is_(None), d.claimed_at <= cut),
+                     d.claimed_by.not_in(alive))
+    if dialect == "postgresql":
+        condition = and_(condition, func.pg_postmaster_start_time() <= cut)
+    return condition
 
 
 def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now,
@@ -87,7 +98,7 @@ def claim(conn: Connection, edition_id: int, lo: int, hi: int, token: str, now,
         .where(d.edition_id == edition_id, d.subscriber_id > lo, d.subscriber_id <= hi, sending,
                or_(d.status == D.PENDING,
                    and_(d.status == D.RETRY, d.next_attempt_at <= now),
-                   dead(now - dead_after)))
+                   dead(now - dead_after, conn.dialect.name)))
         .values(status=D.SENDING, claimed_by=token, claimed_at=now)
         .returning(d.id)).all()
 
@@ -107,22 +118,18 @@ def forget_dead(conn: Connection, cut: datetime) -> int:
 
 @dataclass
 class Handover:
-    """What an interrupted batch leaves to its retry: its token (its rows still `sending`
-    are given back by the retry, without costing an attempt) and the messages the relay
-    accepted whose sent mark could not be written (marked sent by the retry). Plain
-    values, so that a task can carry it."""
+    """What an interrupted run leaves to the batch's next run: its token (its rows still
+    `sending` are given back, without costing an attempt), the messages the relay
+    accepted whose sent mark could not be written (marked sent), and the claim itself,
+    whose heartbeat goes on until that is settled, so that no sweep takes its rows meanwhile."""
 
     token: str
-    unmarked: list[tuple[int, str, str]] = field(default_factory=list)  # (delivery id, message id, iso time)
+    unmarked: list[tuple[int, str, datetime]] = field(default_factory=list)  # (delivery id, message id, when)
+    claim: Claim | None = None
 
-    def to_dict(self) -> dict:
-        return {"token": self.token, "unmarked": [list(u) for u in self.unmarked]}
-
-    @classmethod
-    def from_dict(cls, value: dict | None) -> Handover | None:
-        if not value or not value.get("token"):
-            return None
-        return cls(str(value["token"]), [(int(d), str(m), str(t)) for d, m, t in value.get("unmarked", [])])
+    def settled(self) -> None:
+        if self.claim is not None:
+            self.claim.stop_heartbeat()
 
 
 def take_over(conn: Connection, edition_id: int, handover: Handover, now: datetime) -> tuple[int, int]:
@@ -131,8 +138,7 @@ def take_over(conn: Connection, edition_id: int, handover: Handover, now: dateti
     d = deliveries.c
     mine = and_(d.edition_id == edition_id, d.claimed_by == handover.token, d.status == D.SENDING)
     marked = 0
-    for delivery_id, message_id, at in handover.unmarked:
-        sent_at = datetime.fromisoformat(at)
+    for delivery_id, message_id, sent_at in handover.unmarked:
         marked += conn.execute(update(deliveries).where(d.id == delivery_id, mine).values(
             status=D.SENT, sent_at=sent_at, claimed_at=sent_at, message_id=message_id, last_error="",
             error_class="")).rowcount
@@ -185,7 +191,7 @@ class Claim:
 
     def _beat(self, engine: Engine) -> None:
         failing = False
-        while not self._stop.wait(self.lease / 4):
+        while not self._stop.wait(min(self.lease / 4, 1.0) if failing else self.lease / 4):
             started = time.monotonic()
             try:
                 with engine.begin() as conn:
@@ -193,8 +199,8 @@ class Claim:
                                          .values(heartbeat_at=utcnow())).rowcount
             except Exception as exc:  # noqa: BLE001 - the sender sees it through fresh()
                 if not failing:
-                    log.warning("claim %s: heartbeat not written (%s); the sender stops before its next "
-                                "message if this lasts half a lease", self.token, type(exc).__name__)
+                    log.warning("claim %s: heartbeat not written (%s); tried again every second", self.token,
+                                type(exc).__name__)
                 failing = True
                 continue
             if not found:  # taken over: only a sweep that found us dead deletes our claim

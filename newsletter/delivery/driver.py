@@ -4,13 +4,17 @@ to do next (the sweeper that calls recover for every sending edition: sweeper.py
 One driver for every way of running: the inline dispatcher (jobs.py) and the Celery
 tasks (workers/tasks.py) are both a few lines that schedule what this module decides.
 Work is handed on through an `enqueue(edition_id, lo, hi)` callable; decisions about
-timing come back as values (`FollowUp`), never as sleeps or retries made here. A batch
-interrupted by the database or the broker comes back as a FollowUp too: again after a
-short back-off, with what the interrupted run left for it (claims.Handover).
+timing come back as values (`FollowUp`), never as sleeps or retries made here, with one
+exception: a batch interrupted by the database or the broker waits the outage out in its
+own process (`run_batch`), retrying after half a second, doubling, at most
+NEWSLETTER_INTERRUPTED_RETRY_MAX_SECONDS: the interrupted run's claim must go on beating
+until its next run has settled what it left (claims.Handover), which a task handed back
+to the broker (behind every batch queued before it) could not promise.
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,12 +45,10 @@ Enqueue = Callable[[int, int, int], None]
 
 @dataclass(frozen=True)
 class FollowUp:
-    """What should happen after a batch: nothing, or the same range again after a delay
-    (with the interrupted run's handover, for a batch the database or broker stopped)."""
+    """What should happen after a batch: nothing, or the same range again after a delay."""
 
     again_in: float | None = None
     why: str = ""
-    handover: Handover | None = None
 
 
 def check_sendable(settings: Settings) -> None:
@@ -184,41 +186,66 @@ def _engine(settings: Settings) -> Engine:
     return runtime.engine_for(settings)
 
 
-def run_batch(engine: Engine, settings: Settings, edition_id: int, lo: int, hi: int, token: str,
-              backend: Backend, limiter: Limiter, heartbeat=lambda: None, handover: Handover | None = None,
-              attempt: int = 0) -> tuple[BatchResult, FollowUp]:
-    """Run one batch under a claim of its own (`token`: claims.new_token). A database or
-    broker error never escapes as a failure: it comes back as a follow-up after a short
-    back-off (the `attempt`-th), with the interrupted run's handover."""
-    run = Claim(token, edition_id, lo, hi, settings.lease_seconds)
-    result = BatchResult()
-    try:
-        composer = composer_for(settings, edition_id)
-        with engine.connect() as conn:
-            result = send_batch(conn, settings, composer.edition, composer.publication, lo, hi, run, backend,
-                                limiter, composer, heartbeat, handover)
-            with conn.begin():
-                now = utcnow()
-                next_retry = plan.next_retry_at(conn, edition_id, lo, hi)
-                raised = [alerts.check_paused(conn, settings, edition_id)
-                          if result.outcome == BatchOutcome.PAUSED else None,
-                          outage.check(conn, settings, edition_id, now)
-                          if result.outcome == BatchOutcome.RELAY_DOWN else None,
-                          outage.end(conn, edition_id, now) if result.counts[D.SENT] else None]
-        if any(raised) or result.alerted:
-            notify(engine, settings, backend)
-        if result.outcome == BatchOutcome.DONE:
-            finish(engine, settings, edition_id, backend)
-    except Exception as exc:
-        if not is_outage(exc) and not isinstance(exc, Interrupted):
+def run_batch(engine: Engine, settings: Settings, edition_id: int, lo: int, hi: int, owner: str,
+              backend: Backend, limiter: Limiter, heartbeat=lambda: None, give_up_after: float | None = None,
+              sleep=time.sleep) -> tuple[BatchResult, FollowUp]:
+    """Run one batch; `owner` names who runs it (the task id), each run of it a claim of
+    its own (claims.new_token). A database or broker error is waited out here, after a
+    short back-off, and the batch runs again with what the interrupted run left; after
+    `give_up_after` seconds (None: never) the batch is left to the sweeper instead."""
+    handover: Handover | None = None
+    attempt, started = 0, time.monotonic()
+    while True:
+        run = Claim(claims.new_token(owner), edition_id, lo, hi, settings.lease_seconds)
+        try:
+            return _run_once(engine, settings, edition_id, lo, hi, run, backend, limiter, heartbeat, handover)
+        except Exception as exc:
+            if not is_outage(exc) and not isinstance(exc, Interrupted):
+                _settle(handover)
+                raise
+            if isinstance(exc, Interrupted):
+                handover = exc.handover
+            delay = interrupted_retry_in(settings, attempt)
+            attempt += 1
+            gave_up = give_up_after is not None and time.monotonic() - started + delay > give_up_after
+            log.warning("batch %s-%s of edition %s interrupted (%s); %s", lo, hi, edition_id,
+                        exc if isinstance(exc, Interrupted) else type(exc).__name__,
+                        "left for later" if gave_up else f"again in {delay:.1f}s",
+                        extra={"edition_id": edition_id, "batch": f"{lo}-{hi}"})
+            if gave_up:
+                _settle(handover)  # its claim falls silent: the sweeper takes its rows after a lease
+                return BatchResult(outcome=BatchOutcome.INTERRUPTED), FollowUp()
+        try:
+            heartbeat()  # `newsletter run` stops here too
+            sleep(delay)
+        except BaseException:
+            _settle(handover)
             raise
-        left = exc.handover if isinstance(exc, Interrupted) else (handover or Handover(token))
-        delay = interrupted_retry_in(settings, attempt)
-        log.warning("batch %s-%s of edition %s interrupted (%s); again in %.1fs", lo, hi, edition_id,
-                    exc if isinstance(exc, Interrupted) else type(exc).__name__, delay,
-                    extra={"edition_id": edition_id, "batch": f"{lo}-{hi}"})
-        result.outcome = BatchOutcome.INTERRUPTED
-        return result, FollowUp(delay, "the database or the broker failed", left)
+
+
+def _settle(handover: Handover | None) -> None:
+    if handover is not None:
+        handover.settled()
+
+
+def _run_once(engine: Engine, settings: Settings, edition_id: int, lo: int, hi: int, run: Claim, backend: Backend,
+              limiter: Limiter, heartbeat, handover: Handover | None) -> tuple[BatchResult, FollowUp]:
+    composer = composer_for(settings, edition_id)
+    with engine.connect() as conn:
+        result = send_batch(conn, settings, composer.edition, composer.publication, lo, hi, run, backend,
+                            limiter, composer, heartbeat, handover)
+        with conn.begin():
+            now = utcnow()
+            next_retry = plan.next_retry_at(conn, edition_id, lo, hi)
+            raised = [alerts.check_paused(conn, settings, edition_id)
+                      if result.outcome == BatchOutcome.PAUSED else None,
+                      outage.check(conn, settings, edition_id, now)
+                      if result.outcome == BatchOutcome.RELAY_DOWN else None,
+                      outage.end(conn, edition_id, now) if result.counts[D.SENT] else None]
+    if any(raised) or result.alerted:
+        notify(engine, settings, backend)
+    if result.outcome == BatchOutcome.DONE:
+        finish(engine, settings, edition_id, backend)
     return result, follow_up(settings, result, next_retry, utcnow())
 
 

@@ -1,11 +1,11 @@
 """Errors of the infrastructure (the database, the broker's Redis) as the send path meets
 them: not a failure of any message, and never acknowledged as work done.
 
-A batch that meets one stops and raises `Interrupted`; the caller (a Celery task, the
-inline runner) runs the same batch again after a short back-off
-(driver.interrupted_retry_in), handing it what the interrupted run left
-(claims.Handover). A restart of PostgreSQL or Redis therefore costs seconds of
-sending, not the five minutes a lost task waits for the sweeper.
+A batch that meets one stops and raises `Interrupted`; the driver waits the outage out
+in the same process (driver.run_batch: half a second, doubling, up to a ceiling) and
+runs the batch again with what the interrupted run left (claims.Handover), whose claim
+goes on beating meanwhile. A restart of PostgreSQL or Redis therefore costs seconds of
+sending, not the five minutes a lost task waited for the sweeper.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from newsletter.delivery.claims import Handover
 
 
 class Interrupted(Exception):
-    """A batch stopped by a database or broker error; `handover` is for its retry."""
+    """A batch stopped by a database or broker error; `handover` is for its next run."""
 
     def __init__(self, handover: Handover, cause: BaseException):
         super().__init__(f"{type(cause).__name__}: {_first_line(cause)}")

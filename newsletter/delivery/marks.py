@@ -19,7 +19,7 @@ The sender composes its next message in between, and settles before that message
 MAIL: the row is still committed after the final 250 and before the next MAIL, and
 the wait for the database is spent composing instead of asleep. Until a mark is
 settled it is `in_doubt`: a batch interrupted by a database error hands it to its
-retry, which marks it (claims.Handover), since the relay did accept that message.
+next run, which marks it (claims.Handover), since the relay did accept that message.
 
 The same statement also answers the sender's other questions, may I go on, and is the
 relay's outage over: it returns the edition's status, its held domains and whether an

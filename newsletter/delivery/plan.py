@@ -102,7 +102,7 @@ def stale_ranges(conn: Connection, edition_id: int, batch_size: int, queued_befo
     now = now or utcnow()
     d = deliveries.c
     # A dead sender's rows go back to pending: at most its in-flight message was sent.
-    conn.execute(update(deliveries).where(d.edition_id == edition_id, claims.dead(now - dead_after))
+    conn.execute(update(deliveries).where(d.edition_id == edition_id, claims.dead(now - dead_after, conn.dialect.name))
                  .values(status=D.PENDING, claimed_by="", queued_at=queued_before - timedelta(seconds=1)))
     claims.forget_dead(conn, now - dead_after)
     waiting = or_(and_(d.status == D.PENDING, or_(d.queued_at.is_(None), d.queued_at < queued_before)),

@@ -268,9 +268,9 @@ def private_stack(tmp_path):
 
 def test_a_postgresql_restart_mid_send_costs_seconds_and_nobody_twice(private_stack):
     """PostgreSQL stopped mid-send, `editions status` asked meanwhile (one line, exit 4),
-    then started again: every batch the restart interrupted retries itself within seconds
-    with what its run left (the message the relay took is marked, not sent again); everyone
-    once. (The rate before, during and after: bench/faults.py.)"""
+    then started again: every batch the restart interrupted waits it out and goes on
+    within seconds with what its run left (the message the relay took is marked, not sent
+    again); everyone once. (The rate before, during and after: bench/faults.py restart.)"""
     stack = private_stack
     stack.env["NEWSLETTER_RATE_LIMIT_PER_SECOND"] = "400"
     _, edition_id = stack.seed(4000)
@@ -323,12 +323,13 @@ class BreakDatabaseAfter:
         self.inner.close()
 
 
-def test_a_batch_the_database_interrupts_hands_its_accepted_message_to_its_retry(stack):
+def test_a_batch_the_database_interrupts_hands_its_accepted_message_to_its_next_run(stack, caplog):
     """The database drops every connection right after the relay took the 100th message:
     its mark cannot be written. The batch stops at once (its cleanup failing too does not
-    hide why), hands the message and its rows to its retry, which marks it and sends the
-    rest: nobody twice, nobody missing, no attempt charged."""
-    from newsletter.delivery import claims, driver, plan
+    hide why), waits, and runs again: the next run marks that message from what the
+    interrupted one handed over, and sends the rest. Nobody twice, nobody missing, no
+    attempt charged."""
+    from newsletter.delivery import driver, plan
     from newsletter.delivery.backends import SMTPBackend
     from newsletter.delivery.ratelimit import NoLimit
     from newsletter.delivery.states import BatchOutcome
@@ -339,16 +340,16 @@ def test_a_batch_the_database_interrupts_hands_its_accepted_message_to_its_retry
         lo, hi = plan.next_batch(conn, edition_id, 1000)
         assert plan.next_batch(conn, edition_id, 1000) is None  # the fan-out is done
     backend = BreakDatabaseAfter(SMTPBackend("127.0.0.1", stack.smtp.port, timeout=5), 100, stack.db_url)
-    result, follow = driver.run_batch(stack.engine, stack.settings, edition_id, lo, hi, claims.new_token("t"),
-                                      backend, NoLimit())
-    assert result.outcome == BatchOutcome.INTERRUPTED and follow.again_in == 0.5
-    assert len(follow.handover.unmarked) == 1  # the 100th: accepted, its mark lost with the connection
-    assert stack.smtp.handler.total() == 100
-    assert counts(stack, edition_id) == {"sent": 99, "sending": 201}  # left for the retry, not given back blindly
-    result, follow = driver.run_batch(stack.engine, stack.settings, edition_id, lo, hi, claims.new_token("t"),
-                                      SMTPBackend("127.0.0.1", stack.smtp.port, timeout=5), NoLimit(),
-                                      handover=follow.handover, attempt=1)
+    waits = []
+    with caplog.at_level("INFO", logger="newsletter.delivery"):
+        result, follow = driver.run_batch(stack.engine, stack.settings, edition_id, lo, hi, "t", backend, NoLimit(),
+                                          sleep=lambda s: (waits.append(s), time.sleep(s)))
+    assert waits == [0.5]  # one interruption, waited out here
     assert result.outcome == BatchOutcome.DONE and follow.again_in is None
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("interrupted (OperationalError: marking a delivery sent failed" in line for line in lines)
+    assert any("the interrupted run's 1 unmarked message(s) marked sent, 200 row(s) given back" in line
+               for line in lines)
     assert received_readers(stack) == readers(300)
     assert counts(stack, edition_id) == {"sent": 300} and max_attempts(stack, edition_id) == 0
     nothing_to_go(stack, edition_id)

@@ -1,5 +1,5 @@
 """Faults cost time, never readers (issue 17), on SQLite: what an unavailable relay is, the
-outage's alert and recovery note, a batch's handover to its retry, the last round, the
+outage's alert and recovery note, a batch's handover to its next run, the last round, the
 alert for readers lost to temporary failures, and sending failed deliveries again."""
 from __future__ import annotations
 
@@ -98,14 +98,12 @@ def test_a_retry_marks_what_the_relay_took_and_gives_back_the_rest(engine, editi
         conn.execute(update(rows).where(rows.c.id == ids[0]).values(status="sent"))  # marked before the failure
         taken = ids[3]  # taken over by someone else meanwhile: not ours to touch
         conn.execute(update(rows).where(rows.c.id == taken).values(claimed_by="other/2"))
-    handover = Handover.from_dict(Handover("run/1", [(ids[1], "<m1@x>", T0.isoformat()),
-                                                     (taken, "<m3@x>", T0.isoformat())]).to_dict())
+    handover = Handover("run/1", [(ids[1], "<m1@x>", T0), (taken, "<m3@x>", T0)])
     with engine.begin() as conn:
         assert claims.take_over(conn, edition_id, handover, T0) == (1, 1)
         got = dict(conn.execute(select(rows.c.id, rows.c.status)).all())
         assert conn.scalar(select(rows.c.message_id).where(rows.c.id == ids[1])) == "<m1@x>"
     assert [got[i] for i in ids] == ["sent", "sent", "pending", "sending"]
-    assert Handover.from_dict(None) is None and Handover.from_dict({"token": ""}) is None
 
 
 def test_readers_lost_to_temporary_failures_are_alerted_whatever_the_threshold(engine, settings, edition_id):
