@@ -74,8 +74,10 @@ def pct(values: list[float], q: float) -> float:
 
 async def measure(base: str, levels: list[int], bursts: int, tokens: list[str], pub_slug: str) -> list[str]:
     lines, used = [], 0
-    async with httpx.AsyncClient(base_url=base, timeout=120,
-                                 limits=httpx.Limits(max_connections=max(levels) + 10)) as client:
+    # Idle connections dropped after a second: uvicorn closes them after five, and a request
+    # sent on one it is closing fails (not a figure of the handlers).
+    limits = httpx.Limits(max_connections=max(levels) + 10, keepalive_expiry=1.0)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
         for level in [1, *levels]:
             times: dict[str, list[float]] = {"one-click": [], "sign-up": []}
             rounds = bursts if level > 1 else 20
