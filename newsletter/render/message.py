@@ -208,7 +208,7 @@ class MessageTemplate:
 
     def __init__(self, *, sender_name: str, sender_address: str, subject: str,
                  reply_to: str = "", list_id: str = "", bulk: bool = True, has_html: bool = True,
-                 signer: DkimSigner | None = None):
+                 signer: DkimSigner | None = None, feedback_id: str = ""):
         msg = EmailMessage(policy=POLICY)
         msg["From"] = address(sender_name, sender_address)
         msg["Subject"] = one_line(subject)
@@ -216,6 +216,8 @@ class MessageTemplate:
             msg["Reply-To"] = reply_to
         if list_id:
             msg["List-Id"] = one_line(list_id)
+        if feedback_id:  # Gmail's feedback loop: a:b:c:SenderId, the same for every reader
+            msg["Feedback-ID"] = one_line(feedback_id)
         if bulk:
             msg["Precedence"] = "bulk"
         msg["Auto-Submitted"] = "auto-generated"
@@ -237,15 +239,21 @@ class MessageTemplate:
             self._constant_fields = signer.canonical(split_fields(skeleton[:header_end]))
 
     def render(self, *, to_name: str, to_address: str, msg_id: str, date: datetime,
-               text: bytes, html: bytes | None = None, unsubscribe_url: str = "") -> bytes:
-        """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`)."""
+               text: bytes, html: bytes | None = None, unsubscribe_url: str = "",
+               unsubscribe_mailto: str = "") -> bytes:
+        """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`).
+        `unsubscribe_mailto`: an address offered beside the URL (needs the URL)."""
         personal = [
             ("Date", date_header(date)),
             ("Message-ID", one_line(msg_id)),
         ]
         if unsubscribe_url:
-            # RFC 2369 angle brackets; RFC 8058 one-click POST to the same https URL.
-            personal.append(("List-Unsubscribe", f"<{one_line(unsubscribe_url)}>"))
+            # RFC 2369 angle brackets; RFC 8058 one-click POST to the same https URL. The
+            # mailto: follows without a space: one word, which `fold` keeps on its fast path.
+            offers = f"<{one_line(unsubscribe_url)}>"
+            if unsubscribe_mailto:
+                offers += f",<mailto:{one_line(unsubscribe_mailto)}>"
+            personal.append(("List-Unsubscribe", offers))
             personal.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         lines = [to_header(to_name, to_address)] + [fold(name, value) for name, value in personal]
         head = b"".join(lines)
@@ -270,11 +278,11 @@ class MessageTemplate:
 def build_message(*, sender_name: str, sender_address: str, to_name: str, to_address: str,
                   subject: str, text: str, html: str | None, msg_id: str, date: datetime,
                   reply_to: str = "", list_id: str = "", unsubscribe_url: str = "",
-                  bulk: bool = True, signer: DkimSigner | None = None) -> bytes:
+                  unsubscribe_mailto: str = "", bulk: bool = True, signer: DkimSigner | None = None) -> bytes:
     """A single message (confirmation emails and the like)."""
     template = MessageTemplate(sender_name=sender_name, sender_address=sender_address,
                                subject=subject, reply_to=reply_to, list_id=list_id, bulk=bulk,
                                has_html=html is not None, signer=signer)
     return template.render(to_name=to_name, to_address=to_address, msg_id=msg_id, date=date,
                            text=qp_body(text), html=None if html is None else qp_body(html),
-                           unsubscribe_url=unsubscribe_url)
+                           unsubscribe_url=unsubscribe_url, unsubscribe_mailto=unsubscribe_mailto)
