@@ -155,6 +155,15 @@ class QPBody:
         return b"".join(p if isinstance(p, bytes) else _qp_piece(esc(values[p])) for p in self._pieces)
 
 
+def _continuation(mailto: str) -> bytes:
+    """` <mailto:ADDRESS>` and CRLF, to go after a folded line that ends in a comma: ASCII
+    (an internationalised domain in IDNA), one word that is never broken."""
+    address = one_line(mailto)
+    if not address.isascii():
+        address = wire_address(address).address
+    return f" <mailto:{address}>\r\n".encode("ascii")
+
+
 def fold(name: str, value: str) -> bytes:
     """One header line by the SMTP policy.
 
@@ -243,19 +252,18 @@ class MessageTemplate:
                unsubscribe_mailto: str = "") -> bytes:
         """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`).
         `unsubscribe_mailto`: an address offered beside the URL (needs the URL)."""
-        personal = [
-            ("Date", date_header(date)),
-            ("Message-ID", one_line(msg_id)),
-        ]
+        lines = [to_header(to_name, to_address), fold("Date", date_header(date)),
+                 fold("Message-ID", one_line(msg_id))]
         if unsubscribe_url:
-            # RFC 2369 angle brackets; RFC 8058 one-click POST to the same https URL. The
-            # mailto: follows without a space: one word, which `fold` keeps on its fast path.
-            offers = f"<{one_line(unsubscribe_url)}>"
+            # RFC 2369 angle brackets; RFC 8058 one-click POST to the same https URL. A
+            # mailto: goes on a continuation line of its own (folding white space after the
+            # comma): the URL keeps `fold`'s fast path, and neither is ever broken.
+            url = f"<{one_line(unsubscribe_url)}>"
             if unsubscribe_mailto:
-                offers += f",<mailto:{one_line(unsubscribe_mailto)}>"
-            personal.append(("List-Unsubscribe", offers))
-            personal.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-        lines = [to_header(to_name, to_address)] + [fold(name, value) for name, value in personal]
+                lines.append(fold("List-Unsubscribe", url + ",") + _continuation(unsubscribe_mailto))
+            else:
+                lines.append(fold("List-Unsubscribe", url))
+            lines.append(fold("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         head = b"".join(lines)
         s = self._skeleton
         # The markers were encoded with a CRLF after them; the encoded body brings its own.

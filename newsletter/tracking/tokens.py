@@ -8,13 +8,9 @@ refused by every other, and every failure is the one error, InvalidToken.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
-from email.utils import parseaddr
 from enum import IntEnum
 
 from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeSerializer, URLSafeTimedSerializer
@@ -22,6 +18,7 @@ from itsdangerous.encoding import base64_encode
 from itsdangerous.signer import HMACAlgorithm
 
 from newsletter.errors import InvalidInput
+from newsletter.tracking.local_part import LocalPartSigner, token_of
 
 
 class InvalidToken(InvalidInput):
@@ -30,8 +27,8 @@ class InvalidToken(InvalidInput):
 
 GONE = "this link is for a subscription that no longer exists"
 
-# Tokens in an address's local part (_LocalPart): lower-case base32 of a few bytes and an
-# 80-bit HMAC (mail systems may change the case of a local part; base32 reads the same).
+# Tokens in an address's local part (local_part.py): lower-case base32 of a few bytes and
+# an 80-bit HMAC (mail systems may change the case of a local part; base32 reads the same).
 # - VERP: bounces+<token>@<bounce domain>; an edition's names the delivery (at most 8 + 10
 #   bytes: 29 characters), a personal email's (its own key) a kind, a row and a 3-byte tag
 #   of the request or address it went for, 8 bytes too: both fit what bounce readers scan.
@@ -39,8 +36,6 @@ GONE = "this link is for a subscription that no longer exists"
 #   20 bytes: 48 characters, 60 with the prefix (RFC 5321 allows 64).
 VERP_PREFIX = "bounces+"
 MAILTO_PREFIX = "unsubscribe+"
-_MAC_BYTES = 10
-_LOCAL_TOKEN = re.compile(r"[a-z2-7]{2,48}")
 _ID_MAX = 2**31 - 1
 
 
@@ -126,45 +121,17 @@ class _IntsSigner:
         return (payload + self._sep + base64_encode(mac)).decode("ascii")
 
 
-class _LocalPart:
-    """Bytes and their 80-bit HMAC as a lower-case base32 token, under a key of its own."""
-
-    def __init__(self, secret: str, salt: str, what: str):
-        # itsdangerous derives the key for the purpose; the MAC is ours (its signatures
-        # are case-sensitive base64). Made once: one token per message sent.
-        self._key = Signer(secret, salt=salt, digest_method=hashlib.sha256).derive_key()
-        self._what = what
-
-    def dumps(self, ident: bytes) -> str:
-        return base64.b32encode(ident + self._mac(ident)).decode("ascii").rstrip("=").lower()
-
-    def loads(self, token: str, sizes: range) -> bytes:
-        """The bytes, whatever the token's case; InvalidToken unless their size is one of
-        `sizes` and the MAC is right."""
-        token = (token or "").strip().lower()
-        if not _LOCAL_TOKEN.fullmatch(token):
-            raise InvalidToken(f"not a {self._what} token")
-        try:
-            raw = base64.b32decode(token.upper() + "=" * (-len(token) % 8))
-        except binascii.Error:
-            raise InvalidToken(f"not a {self._what} token") from None
-        ident, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
-        if len(ident) not in sizes or not hmac.compare_digest(mac, self._mac(ident)):
-            raise InvalidToken(f"{self._what} token not valid (it may have been altered)")
-        return ident
-
-    def _mac(self, ident: bytes) -> bytes:
-        return hmac.digest(self._key, ident, "sha256")[:_MAC_BYTES]
-
-
-def _local_part(address: str, prefix: str) -> str:
-    """The token of `prefix<token>@domain` (in brackets, with a name, in any case). The domain
-    is not checked: the signature is what counts, and the bounce domain may change."""
-    addr = parseaddr(address or "")[1] or (address or "").strip()
-    local, at, _ = addr.rpartition("@")
-    if not at or not local.lower().startswith(prefix):
+def _local_token(address: str, prefix: str) -> str:
+    token = token_of(address, prefix)
+    if token is None:
         raise InvalidToken(f"not an address of the form {prefix}TOKEN@domain")
-    return local[len(prefix):]
+    return token
+
+
+def _loaded(ident: bytes | None, what: str) -> bytes:
+    if ident is None:
+        raise InvalidToken(f"{what} token not valid (it may have been altered)")
+    return ident
 
 
 def _ints(data, n: int) -> list[int]:
@@ -186,9 +153,9 @@ class Tokens:
         self._csrf = URLSafeTimedSerializer(secret, salt="csrf")
         self._address = URLSafeTimedSerializer(secret, salt="address-change")
         self._undo = URLSafeTimedSerializer(secret, salt="undo-unsubscribe")
-        self._verp = _LocalPart(secret, "verp-bounce", "bounce")
-        self._personal_verp = _LocalPart(secret, "verp-personal", "bounce")
-        self._mailto = _LocalPart(secret, "mailto-unsubscribe", "unsubscribe")
+        self._verp = LocalPartSigner(secret, "verp-bounce")
+        self._personal_verp = LocalPartSigner(secret, "verp-personal")
+        self._mailto = LocalPartSigner(secret, "mailto-unsubscribe")
         self._tag_key = Signer(secret, salt="personal-tag", digest_method=hashlib.sha256).derive_key()
 
     # unsubscribe: one subscriber, one publication, the edition the link came from
@@ -238,7 +205,7 @@ class Tokens:
         """The delivery id in a VERP token, whatever its case; InvalidToken otherwise."""
         if not 18 <= len((token or "").strip()) <= 29:
             raise InvalidToken("not a bounce token")
-        return int.from_bytes(self._verp.loads(token, range(1, 9)), "big")
+        return int.from_bytes(_loaded(self._verp.loads(token, range(1, 9)), "bounce"), "big")
 
     def verp_address(self, delivery_id: int, domain: str) -> str:
         return f"{VERP_PREFIX}{self.verp(delivery_id)}@{domain}"
@@ -246,7 +213,7 @@ class Tokens:
     def read_verp_address(self, address: str) -> int:
         """The delivery id of a bounce address (`bounces+TOKEN@domain`, also in angle
         brackets or with a display name, in any case); InvalidToken otherwise."""
-        return self.read_verp(_local_part(address, VERP_PREFIX))
+        return self.read_verp(_local_token(address, VERP_PREFIX))
 
     # VERP of a personal email: which email it was, for which row, and the tag of the
     # request or address it went for (a bounce that arrives after a newer request or a
@@ -258,7 +225,7 @@ class Tokens:
         return f"{VERP_PREFIX}{self._personal_verp.dumps(ident)}@{domain}"
 
     def read_personal_verp_address(self, address: str) -> PersonalVerpClaim:
-        ident = self._personal_verp.loads(_local_part(address, VERP_PREFIX), range(8, 9))
+        ident = _loaded(self._personal_verp.loads(_local_token(address, VERP_PREFIX), range(8, 9)), "bounce")
         try:
             kind = PersonalKind(ident[0])
         except ValueError:
@@ -277,7 +244,7 @@ class Tokens:
         return f"{MAILTO_PREFIX}{self._mailto.dumps(ident)}@{domain}"
 
     def read_mailto_unsubscribe(self, address: str) -> UnsubscribeClaim:
-        ident = self._mailto.loads(_local_part(address, MAILTO_PREFIX), range(20, 21))
+        ident = _loaded(self._mailto.loads(_local_token(address, MAILTO_PREFIX), range(20, 21)), "unsubscribe")
         sid, key, pid, eid = (int.from_bytes(ident[a:b], "big") for a, b in ((0, 4), (4, 12), (12, 16), (16, 20)))
         return UnsubscribeClaim(sid, key, pid, eid or None)
 

@@ -89,7 +89,7 @@ def test_confirmation_and_welcome_bounce_through_their_verp_address(server, http
     welcome_from, welcome = sent(smtp)[-1]
     assert welcome["Subject"] and welcome_from != envelope
     assert tokens.read_personal_verp_address(welcome_from).kind == PersonalKind.WELCOME
-    url, mailto = str(welcome["List-Unsubscribe"]).split(",")
+    url, mailto = (o.strip() for o in str(welcome["List-Unsubscribe"]).split(","))
     assert url.startswith(f"<{server.url}/u/") and mailto.startswith("<mailto:unsubscribe+")
     assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 

@@ -129,7 +129,8 @@ def test_a_bounced_welcome_counts_like_an_editions_bounce(engine, session, setti
     send_welcome(session, settings, backend, sub_id)
     welcome = backend.last()
     msg = welcome.message
-    url, mailto = str(msg["List-Unsubscribe"]).split(",")  # like an edition: the URL, one-click, the mailto:
+    # like an edition: the URL, one-click, the mailto:
+    url, mailto = (o.strip() for o in str(msg["List-Unsubscribe"]).split(","))
     assert url.startswith("<https://news.example.com/u/") and msg["List-Unsubscribe-Post"] == \
         "List-Unsubscribe=One-Click"
     assert mailto.startswith("<mailto:unsubscribe+") and mailto.endswith("@bounces.spacewar.example.com>")

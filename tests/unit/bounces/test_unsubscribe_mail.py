@@ -24,7 +24,7 @@ def mailto_of(settings, sent: Sent) -> str:
     """The mailto: address in the List-Unsubscribe of the message `sent` was delivered."""
     name = sent.message_id.strip("<>").replace("@", "_") + ".eml"
     msg = email.message_from_bytes((settings.effective_outbox_dir / name).read_bytes(), policy=policy.default)
-    offers = str(msg["List-Unsubscribe"]).split(",")
+    offers = [o.strip() for o in str(msg["List-Unsubscribe"]).split(",")]
     (mailto,) = [o.strip("<>").removeprefix("mailto:") for o in offers if o.startswith("<mailto:")]
     return mailto
 

@@ -150,7 +150,7 @@ def test_feedback_id_and_the_mailto_unsubscribe_beside_the_url(settings, publica
     msg = email.message_from_bytes(data, policy=policy.default)
     assert msg["Feedback-ID"] == f"{edition.id}:{publication.slug}:edition:newsletter"
     assert b"reader" not in msg["Feedback-ID"].encode() and str(READER.subscriber_id) not in msg["Feedback-ID"]
-    url, mailto = str(msg["List-Unsubscribe"]).split(",")
+    url, mailto = (o.strip() for o in str(msg["List-Unsubscribe"]).split(","))
     assert url.startswith("<https://news.example.com/u/") and msg["List-Unsubscribe-Post"]
     assert mailto.startswith("<mailto:unsubscribe+") and mailto.endswith("@bounces.spacewar.example.com>")
     claim = Tokens(settings.signing_key()).read_mailto_unsubscribe(mailto.strip("<>").removeprefix("mailto:"))

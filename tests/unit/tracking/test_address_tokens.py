@@ -69,3 +69,14 @@ def test_forged_or_foreign_mailto_tokens_are_refused():
             T.read_mailto_unsubscribe(bad)
     with pytest.raises(InvalidToken):
         Tokens("other-secret").read_mailto_unsubscribe(address)
+
+
+def test_the_base32_is_the_standard_ones_in_lower_case():
+    import base64
+    import os
+
+    from newsletter.tracking.local_part import b32 as _b32
+
+    for size in range(1, 41):
+        data = os.urandom(size)
+        assert _b32(data) == base64.b32encode(data).decode().rstrip("=").lower(), size
