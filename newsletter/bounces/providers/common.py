@@ -11,6 +11,7 @@ from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.text import one_line
 
 K = BounceKind
+_AT_MOST_SOFT = frozenset({K.SOFT, K.POLICY, K.DELAYED, K.OTHER})
 
 
 class Unauthorised(NewsletterError):
@@ -67,7 +68,9 @@ def failure(permanent: bool, status: str, diagnostic: str, gone: bool = False) -
       (`gone`) is hard; anything else is soft (counted, suppressed past the threshold)."""
     if status or diagnostic:
         kind = kind_of("failed", status, diagnostic)
-        return K.SOFT if kind == K.HARD and not permanent else kind
+        # Temporary by the provider's word: whatever would suppress sooner than a soft
+        # bounce (hard, or any stronger kind the rule may give) counts as soft.
+        return kind if permanent or kind in _AT_MOST_SOFT else K.SOFT
     return K.HARD if permanent and gone else K.SOFT
 
 
