@@ -22,7 +22,7 @@ class Mail:
 
     @property
     def message_id(self) -> str:
-        return str(self.message["Message-ID"])
+        return str(self.message["Message-ID"]).strip()
 
     def report(self, name: str, **changes) -> bytes:
         """The sample report `name`, filled in for this message."""

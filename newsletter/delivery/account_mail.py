@@ -39,13 +39,15 @@ def mask(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def _send(settings: Settings, backend: Backend, pub: Publication, kind: PersonalKind, key: int, tag: int,
-          name: str, to: str, template: str, context: dict, unsubscribe: tuple[str, str] = ("", "")) -> str:
-    """`key`: the row the email is about (its Message-ID and VERP name it); `tag`: the
-    request or address it went for (tracking/tokens.py); `unsubscribe`: URL and mailto."""
+def _send(settings: Settings, backend: Backend, pub: Publication, kind: PersonalKind, key: int,
+          verp: tuple[int, int], name: str, to: str, template: str, context: dict,
+          unsubscribe: tuple[str, str] = ("", "")) -> str:
+    """`key`: the row its Message-ID names; `verp`: the row its VERP address names and the
+    tag of the request or address it went for (tracking/tokens.py); `unsubscribe`: the
+    URL and the mailto: address of List-Unsubscribe."""
     email = render_email(template, context, pub, settings)
     msg_id = message_id(_MESSAGE_ID_KINDS[kind], (key, time.time_ns()), pub.domain, settings.signing_key())
-    envelope = personal_envelope(Tokens(settings.signing_key()), pub, kind, key, tag)
+    envelope = personal_envelope(Tokens(settings.signing_key()), pub, kind, *verp)
     return send_one_off(backend, pub, to_name=name, to_address=to, email=email, msg_id=msg_id,
                         list_id=pub.list_id, envelope_from=envelope, unsubscribe_url=unsubscribe[0],
                         unsubscribe_mailto=unsubscribe[1])
@@ -78,8 +80,8 @@ def send_welcome(session: Session, settings: Settings, backend: Backend, subscri
                "timezone": (subscriber.timezone or pub.timezone) if pub.local_time else pub.timezone,
                "preferences_url": links.preferences(subscriber.id, subscriber.token_key),
                "unsubscribe_url": unsubscribe_url}
-    return _send(settings, backend, pub, PersonalKind.WELCOME, sub.id, tokens.tag(subscriber.email), subscriber.name,
-                 subscriber.email, "welcome", context, (unsubscribe_url, mailto))
+    return _send(settings, backend, pub, PersonalKind.WELCOME, sub.id, (sub.id, tokens.tag(subscriber.email)),
+                 subscriber.name, subscriber.email, "welcome", context, (unsubscribe_url, mailto))
 
 
 def publication_for(session: Session, subscriber: Subscriber) -> Publication | None:
@@ -110,18 +112,20 @@ def send_address_change(session: Session, settings: Settings, backend: Backend, 
         if subscriber.status == SubscriberStatus.DISABLED or \
                 lifecycle.admin_only_suppression(session, subscriber.email, None, secret) is not None:
             return ""  # disabled or suppressed addresses are never mailed, notices included
-        return _send(settings, backend, pub, PersonalKind.ADDRESS_OLD, subscriber.id, tag(subscriber.email),
+        # Its VERP names the subscriber (the change is gone once confirmed or replaced).
+        verp = (subscriber.id, tag(subscriber.email))
+        return _send(settings, backend, pub, PersonalKind.ADDRESS_OLD, change.id, verp,
                      subscriber.name, subscriber.email, "address_notice",
                      {"name": subscriber.name, "new_address": mask(change.new_email)})
     target = target_of(session, secret, change.new_email, subscriber.id)
     if target == Target.NEVER:
         return ""
     if target == Target.TAKEN:
-        return _send(settings, backend, pub, PersonalKind.ADDRESS_TAKEN, change.id, tag(change.nonce), "",
-                     change.new_email, "address_taken", {})
+        return _send(settings, backend, pub, PersonalKind.ADDRESS_TAKEN, change.id, (change.id, tag(change.nonce)),
+                     "", change.new_email, "address_taken", {})
     url = Links.from_settings(settings).address_change(change.id, subscriber.token_key, change.nonce)
     hours = settings.confirm_link_max_age_seconds // 3600
-    return _send(settings, backend, pub, PersonalKind.ADDRESS_NEW, change.id, tag(change.nonce), subscriber.name,
-                 change.new_email, "address_change",
+    return _send(settings, backend, pub, PersonalKind.ADDRESS_NEW, change.id, (change.id, tag(change.nonce)),
+                 subscriber.name, change.new_email, "address_change",
                  {"name": subscriber.name, "confirm_url": url, "old_address": mask(subscriber.email),
                   "valid_for": f"{hours // 24} days" if hours >= 48 else f"{hours} hours"})

@@ -214,3 +214,18 @@ def test_without_verp_personal_mail_keeps_the_sender_address(engine, session, se
     backend = Recorder()
     send_confirmation(session, settings, backend, ask(session, settings, daily, "zed@example.org"))
     assert backend.last().envelope_from == daily.sender_address
+
+
+def test_without_its_verp_address_the_notice_is_known_by_its_message_id(engine, session, settings, pubs):
+    daily, _ = pubs
+    ann = add_subscriber(session, daily, "ann@example.org", "Ann").subscriber
+    session.commit()
+    backend = Recorder()
+    change = request_change(session, ann, "ann.new@example.org")
+    session.commit()
+    send_address_change(session, settings, backend, change.id, "old")
+    notice = backend.last()
+    assert notice.message_id.startswith(f"<address-old.{change.id}.")  # names the change, as before
+    done = report(engine, bounce(engine, settings, notice.report("gmail_no_such_user.eml",
+                                                                 verp="postmaster@relay.example.net")))
+    assert (done.matched_by, done.kind, done.subscriber_id) == ("message-id", "hard", ann.id)
