@@ -35,8 +35,9 @@ _SECRETS = [
     # an API token (nlt_ and 43 characters) anywhere: a path, any query value, a header; the
     # 10 characters a token list shows to recognise one (nlt_ and 6) stay readable
     (re.compile(r"(?<![A-Za-z0-9])nlt_[\w-]{7,}"), f"nlt_{REDACTED}"),
-    # a VERP bounce address (bounces+<token>@domain), plain or URL-encoded (%2B, %40)
-    (re.compile(r"(bounces(?:\+|%2B))[A-Za-z0-9_-]+((?:@|%40))", re.IGNORECASE), rf"\1{REDACTED}\2"),
+    # a VERP bounce address (bounces+<token>@domain) or a mailto: unsubscribe address
+    # (unsubscribe+<token>@domain), plain or URL-encoded (%2B, %40)
+    (re.compile(r"((?:bounces|unsubscribe)(?:\+|%2B))[A-Za-z0-9_-]+((?:@|%40))", re.IGNORECASE), rf"\1{REDACTED}\2"),
     # scheme://user:password@host (database, broker and relay URLs)
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/\s@]*:)[^@\s/]+(@)", re.IGNORECASE), rf"\1{REDACTED}\2"),
 ]

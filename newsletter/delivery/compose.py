@@ -5,6 +5,12 @@ pre-encoded MIME parts. Composing a message for a subscriber is then: sign two
 tokens, fold four headers, splice escaped values into the encoded bodies; then,
 where the publication says so, one DKIM signature over the final bytes and a VERP
 envelope sender naming the delivery.
+
+With VERP, List-Unsubscribe offers a mailto: beside the https URL: the address
+unsubscribe+<token>@<bounce domain> (tracking/tokens.py), which the operator routes
+to the same intake as bounces (bounces/unsubscribe_mail.py). Every message carries a
+Feedback-ID for Gmail's feedback loop: `<edition id>:<publication slug>:edition:<sender
+id>` (NEWSLETTER_FEEDBACK_SENDER_ID), the same for every reader of an edition.
 """
 from __future__ import annotations
 
@@ -56,6 +62,7 @@ class Composer:
         self.links = Links.from_settings(settings, self.tokens)
         self.signer = signer_for(publication)  # None: not signed; raises when the key is missing
         self.bounce_domain = publication.effective_bounce_domain if publication.verp else ""
+        self.feedback_id = feedback_id(settings, edition.id, publication.slug)
         self.renderer = EditionRenderer(edition, publication, settings.templates_dir,
                                         self.links.edition(edition.public_id))
         self._variants: dict[tuple[frozenset[str] | None, bool], _Variant | None] = {}
@@ -74,7 +81,7 @@ class Composer:
                     template=MessageTemplate(
                         sender_name=pub.sender_name, sender_address=pub.sender_address,
                         subject=rendered.subject, reply_to=pub.reply_to, list_id=pub.list_id,
-                        signer=self.signer),
+                        signer=self.signer, feedback_id=self.feedback_id),
                     text=QPBody(rendered.text, PLACEHOLDERS),
                     html=QPBody(rendered.html, PLACEHOLDERS, lambda v: html.escape(v, quote=True)),
                 )
@@ -92,10 +99,12 @@ class Composer:
                   "preferences_url": preferences_url}
         msg_id = message_id("edition", (self.edition.id, recipient.subscriber_id),
                             self.publication.domain, self.secret)
+        mailto = "" if not self.bounce_domain else self.tokens.mailto_unsubscribe_address(
+            r.subscriber_id, r.key, self.publication.id, self.edition.id, self.bounce_domain)
         data = variant.template.render(
             to_name=recipient.name, to_address=recipient.email, msg_id=msg_id, date=now,
             text=variant.text.render(values), html=variant.html.render(values),
-            unsubscribe_url=unsubscribe_url)
+            unsubscribe_url=unsubscribe_url, unsubscribe_mailto=mailto)
         return Composed(msg_id, data, self.envelope_from(recipient.delivery_id))
 
     def envelope_from(self, delivery_id: int) -> str:
@@ -104,3 +113,10 @@ class Composer:
         if self.bounce_domain and delivery_id:
             return self.tokens.verp_address(delivery_id, self.bounce_domain)
         return self.publication.sender_address
+
+
+def feedback_id(settings: Settings, edition_id: int, publication_slug: str) -> str:
+    """Gmail's a:b:c:SenderId: the edition, the publication, the kind of mail, and our sender
+    id; nothing about the reader ("" when the setting is empty)."""
+    sender = settings.feedback_sender_id
+    return f"{edition_id}:{publication_slug}:edition:{sender}" if sender else ""
