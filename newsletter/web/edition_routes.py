@@ -18,6 +18,7 @@ from newsletter.render.edition import EditionRenderer, Personal, personalise
 from newsletter.subscribers import lifecycle
 from newsletter.text import one_line
 from newsletter.tracking.unsubscribe import resolve
+from newsletter.web.middleware import IMAGES_POLICY
 from newsletter.web.pages import ctx
 
 router = APIRouter()
@@ -52,4 +53,4 @@ def edition_page(request: Request, public_id: str = Path(max_length=32), t: str 
                                     w.links.preferences(subscriber.id, key, edition.id))
         renderer = EditionRenderer(edition, pub, w.settings.templates_dir, w.links.edition(edition.public_id))
         html, _ = personalise(renderer.render(sections, bool(personal.name)), personal)
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers={"Content-Security-Policy": IMAGES_POLICY})  # the logo, a lead image

@@ -23,6 +23,10 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+# Pages that show the publications' images (the logo, a feed's lead image: https addresses
+# from the publications file and the feeds): the archive and the edition in a browser.
+IMAGES_POLICY = SECURITY_HEADERS["Content-Security-Policy"].replace("img-src 'self' data:",
+                                                                    "img-src 'self' data: https:")
 _RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
 
