@@ -77,6 +77,17 @@ def variant_key(edition: Edition, sections: Sequence[str] | None) -> tuple[str, 
     return None if list(chosen) == built else chosen
 
 
+def reading_order(edition: Edition, sections: Sequence[str] | None, order: Sequence[str] | None) -> tuple[str, ...]:
+    """A reader's sections of this edition in the order they read them: `sections` is
+    their choice (None: every section), `order` the order they prefer (subscribers/order.py;
+    sections it does not name follow in the built order)."""
+    built = list(dict.fromkeys(item.section_slug for item in edition.items))
+    ranked = [slug for slug in dict.fromkeys(order or ()) if slug in built]
+    ranked += [slug for slug in built if slug not in ranked]
+    wanted = set(sections) if sections is not None else None
+    return tuple(slug for slug in ranked if wanted is None or slug in wanted)
+
+
 def lead_image(groups: list[SectionGroup]) -> dict | None:
     """The first story's image (https, from the feed), sized for the email: at most the
     column's width, the height in proportion when the feed gave both."""

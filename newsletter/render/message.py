@@ -151,8 +151,19 @@ class QPBody:
         self._escape = escape
 
     def render(self, values: dict[str, str]) -> bytes:
-        esc = self._escape
-        return b"".join(p if isinstance(p, bytes) else _qp_piece(esc(values[p])) for p in self._pieces)
+        """Each value is encoded once, however often its placeholder appears (a counted
+        link's part follows every headline: tracking/click_links.py)."""
+        esc, encoded = self._escape, {}
+        out = []
+        for p in self._pieces:
+            if isinstance(p, bytes):
+                out.append(p)
+            else:
+                piece = encoded.get(p)
+                if piece is None:
+                    piece = encoded[p] = _qp_piece(esc(values[p]))
+                out.append(piece)
+        return b"".join(out)
 
 
 def fold(name: str, value: str) -> bytes:
