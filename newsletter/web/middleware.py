@@ -31,6 +31,7 @@ _RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.it
 
 
 TOO_LARGE = "Request body too large"
+HEAD_MARK = "newsletter.head"  # in the scope of a HEAD request answered as a GET
 
 
 def is_api(path: str) -> bool:
@@ -75,7 +76,8 @@ class HeadAsGet:
                 return
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        # Marked, for the routes that must tell a HEAD from a GET (counted links: a HEAD is a scanner's).
+        await self.app({**scope, "method": "GET", HEAD_MARK: True}, receive, headers_only)
 
 
 class _TooLarge(HTTPException):
