@@ -85,3 +85,22 @@ def test_nothing_is_counted_where_clicks_are_not(session, edition, publication):
     session.commit()
     assert follow(session, ClickClaim(edition.id, 0), None, ClickKind.READER, utcnow()) is not None
     assert session.scalars(select(ClickCount)).all() == []
+
+
+def test_the_open_pixel_counts_only_where_turned_on(session, edition, publication):
+    from newsletter.staff.access import cli_actor
+    from newsletter.tracking.clicks import opened
+    from newsletter.tracking.reader_figures import OPENS_WARNING, edition_figures
+    now = utcnow()
+    assert opened(session, ClickClaim(edition.id, OPEN_PIXEL), ClickKind.READER, now)
+    assert session.scalars(select(ClickCount)).all() == []  # open_pixel is off
+    publication.open_pixel = True
+    session.merge(publication)
+    opened(session, ClickClaim(edition.id, OPEN_PIXEL), ClickKind.READER, now)
+    opened(session, ClickClaim(edition.id, OPEN_PIXEL), ClickKind.AGENT, now)
+    assert sorted((c.position, c.kind) for c in session.scalars(select(ClickCount))) == \
+        [(OPEN_PIXEL, "agent"), (OPEN_PIXEL, "open")]
+    assert not opened(session, ClickClaim(edition.id, 0), ClickKind.READER, now)  # a link is not the pixel
+    figures = edition_figures(session, cli_actor(), edition.id)
+    assert sum(d["opens"] for d in figures["days"]) == 1 and OPENS_WARNING in figures["notes"]
+    assert sum(d["clicks"] + d["scanner_clicks"] for d in figures["days"]) == 0
