@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
@@ -28,6 +28,7 @@ from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
+from newsletter.tracking.figures import _as_date, _day  # UTC days, on both databases: one way
 from newsletter.tracking.models import Event, EventKind
 from newsletter.tracking.scanners import SCANNER_KINDS, ClickKind
 
@@ -38,16 +39,6 @@ SERIES = ("sent", "unsubscribes", "bounces", "complaints", "clicks", "scanner_cl
 OPENS_WARNING = ("Opens are unreliable: Apple Mail Privacy Protection (and some other mail services) load "
                  "every image on delivery, so a message counts as opened whether or not anyone read it.")
 _EVENT_SERIES = {EventKind.UNSUBSCRIBE: "unsubscribes", EventKind.BOUNCE: "bounces", EventKind.COMPLAINT: "complaints"}
-
-
-def _day(session: Session, column):
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("UTC", column), Date)
-    return func.date(column)
-
-
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _days(first: date, last: date) -> dict[date, dict]:
