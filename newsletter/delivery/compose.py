@@ -19,6 +19,7 @@ from newsletter.links import Links
 from newsletter.publications.models import Publication
 from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, reading_order, variant_key
 from newsletter.render.message import MessageTemplate, QPBody, message_id
+from newsletter.subscribers.order import combined
 from newsletter.text import one_line
 from newsletter.tracking.click_links import ClickLinks
 from newsletter.tracking.tokens import Tokens
@@ -120,11 +121,8 @@ class Composer:
 
     def order_for(self, recipient: Recipient) -> tuple[str, ...] | None:
         """Their most clicked sections first where the publication offers it (and they asked:
-        the batch passes click_order only then), else their own order."""
-        if recipient.click_order and self.publication.most_clicked_first:
-            own = list(recipient.order or ())
-            return tuple(recipient.click_order) + tuple(s for s in own if s not in recipient.click_order)
-        return recipient.order
+        the batch passes click_order only then), else their own order (subscribers/order.py)."""
+        return combined(recipient.order, recipient.click_order if self.publication.most_clicked_first else None)
 
     def envelope_from(self, delivery_id: int) -> str:
         """bounces+<token>@<bounce domain> with VERP (a message without a delivery, such

@@ -51,3 +51,11 @@ def sender_orders(section_order, click_order, most_clicked_first, click_history_
     own = tuple(section_order) if section_order else None
     clicks = tuple(click_order) if click_order and most_clicked_first and click_history_since else None
     return own, clicks
+
+
+def combined(own: tuple[str, ...] | None, clicks: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The order a reader's email follows: their most clicked sections first (when the click
+    order is given: the publication offers it and they asked), then their own order."""
+    if not clicks:
+        return own
+    return tuple(clicks) + tuple(s for s in (own or ()) if s not in clicks)
