@@ -2,7 +2,10 @@
 its HTML part is made of, and would weigh with a leaner inlining), and the outbox backend
 writing N messages.
 
-    .venv/bin/python bench/render_outbox.py [--subscribers 10000]
+    .venv/bin/python bench/render_outbox.py [--subscribers 10000] [--click-stats]
+
+--click-stats: the publication counts clicks (every headline's link through /r/, a
+message token signed and spliced in per message: tracking/click_links.py).
 
 Prints figures; it passes or fails nothing. Uses a throwaway SQLite database.
 """
@@ -104,6 +107,7 @@ def print_size(data: bytes) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--click-stats", action="store_true", help="links counted through /r/")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="nl-bench-"))
     try:
@@ -112,6 +116,7 @@ def main() -> None:
         engine = engine_for(settings)
         with Session(engine, expire_on_commit=False) as s:
             pub = load_publications(s, settings.publications_file)[0]
+            pub.click_stats = args.click_stats
             now = utcnow()
             day = local_date(pub.timezone, now)
             store_records(s, sample_articles(window_for(s, pub, day, now)[1]))

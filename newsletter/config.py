@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     login_limit_per_account: int = Field(default=5, ge=1)
     login_limit_per_client: int = Field(default=20, ge=1)
     login_limit_window_seconds: int = Field(default=900, ge=1)
+    # Click statistics (tracking/scanners.py): a click this soon after its message was sent
+    # is counted as a link scanner's, not a reader's.
+    click_scanner_seconds: int = Field(default=60, ge=0, le=3600)
     # The largest CSV the API accepts for an import (bytes).
     import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 

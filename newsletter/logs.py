@@ -28,6 +28,8 @@ _SECRETS = [
     # /u/<token>, /u/<token>/reason, /preferences/<token>, /confirm/<token>, /address/<token>,
     # /admin/set-password/<token>
     (re.compile(rf"(/(?:u|preferences|confirm|address|admin/set-password)/)[^/{_SAFE_END}]+"), rf"\1{REDACTED}"),
+    # /r/<link token>/<message token> and /o/<...> (counted links, the open pixel): both parts
+    (re.compile(rf"(/[ro]/)[^{_SAFE_END}]+"), rf"\1{REDACTED}"),
     # query values: ?t= (the edition view), csrf=, session= (and session_id=), and any name
     # ending in token, password, secret or key (key=, api_key=, apiKey=)
     (re.compile(rf"([?&;](?:t|csrf|[\w.-]*session(?:[_-]?id)?|[\w.-]*token|[\w.-]*password|[\w.-]*passwd"

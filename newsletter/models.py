@@ -10,11 +10,13 @@ from newsletter.staff.models import ApiToken, AuditEntry, StaffAccount, StaffSes
 from newsletter.store.models import Article, Section
 from newsletter.subscribers.address_change import AddressChange
 from newsletter.subscribers.models import ImportJob, Subscriber, Subscription, Suppression
+from newsletter.tracking.click_models import ClickCount, ReaderClick
 from newsletter.tracking.models import Event
 
 __all__ = [
     "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold",
     "Edition",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
-    "Section", "StaffAccount", "StaffSession", "Subscriber", "Subscription", "Suppression", "WebhookToken",
+    "Section", "StaffAccount", "ClickCount", "ReaderClick", "StaffSession", "Subscriber", "Subscription",
+    "Suppression", "WebhookToken",
 ]

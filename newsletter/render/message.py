@@ -148,11 +148,19 @@ class QPBody:
             rest = rest[at + len(ph):]
         pieces.append(qp_body(rest))
         self._pieces = [p for p in pieces if p != b""]
+        # Where the values go, and which: each is encoded once per message, however often
+        # it appears (a counted link's part follows every headline: tracking/click_links.py).
+        self._slots = [(i, p) for i, p in enumerate(self._pieces) if isinstance(p, str)]
+        self._keys = list(dict.fromkeys(p for _, p in self._slots))
         self._escape = escape
 
     def render(self, values: dict[str, str]) -> bytes:
         esc = self._escape
-        return b"".join(p if isinstance(p, bytes) else _qp_piece(esc(values[p])) for p in self._pieces)
+        encoded = {key: _qp_piece(esc(values[key])) for key in self._keys}
+        out = self._pieces.copy()
+        for i, key in self._slots:
+            out[i] = encoded[key]
+        return b"".join(out)
 
 
 def _continuation(mailto: str) -> bytes:

@@ -71,6 +71,22 @@ class PreferencesClaim:
 
 
 @dataclass(frozen=True)
+class ClickClaim:
+    edition_id: int
+    position: int  # the item's position in the edition; OPEN_PIXEL for the open pixel
+
+
+@dataclass(frozen=True)
+class MessageClaim:
+    """The part of a click link that differs per message: when it was sent (a stamp of
+    tracking/click_links.STAMP_SECONDS), and a person only where they agreed to a history."""
+    edition_id: int
+    stamp: int
+    subscriber_id: int | None
+    key: int
+
+
+@dataclass(frozen=True)
 class AddressClaim:
     change_id: int  # the pending change (subscribers/address_change.py), never the address
     key: int
@@ -149,6 +165,10 @@ class Tokens:
         # Made once: two tokens are signed for every message sent.
         self._unsubscribe_signer = _IntsSigner(self._unsubscribe)
         self._preferences_signer = _IntsSigner(self._preferences)
+        # Click statistics (tracking/clicks.py): a link of an edition, and the message it came in.
+        self._click = URLSafeSerializer(secret, salt="click")
+        self._click_message = URLSafeSerializer(secret, salt="click-message")
+        self._click_message_signer = _IntsSigner(self._click_message)
         self._confirm = URLSafeTimedSerializer(secret, salt="confirm-subscription")
         self._csrf = URLSafeTimedSerializer(secret, salt="csrf")
         self._address = URLSafeTimedSerializer(secret, salt="address-change")
@@ -180,6 +200,22 @@ class Tokens:
     def read_preferences(self, token: str) -> PreferencesClaim:
         sid, key, eid = _ints(self._load(self._preferences, token), 3)
         return PreferencesClaim(sid, key, eid or None)
+
+    # a link of an edition (or its open pixel): edition and position, no person
+    def click(self, edition_id: int, position: int) -> str:
+        return self._click.dumps([edition_id, position + 1])  # +1: the open pixel is -1
+
+    def read_click(self, token: str) -> ClickClaim:
+        eid, pos = _ints(self._load(self._click, token), 2)
+        return ClickClaim(eid, pos - 1)
+
+    # ... and the message it came in: signed once per message, shared by its links
+    def click_message(self, edition_id: int, stamp: int, subscriber_id: int = 0, key: int = 0) -> str:
+        return self._click_message_signer.dumps([edition_id, stamp, subscriber_id, key])
+
+    def read_click_message(self, token: str) -> MessageClaim:
+        eid, stamp, sid, key = _ints(self._load(self._click_message, token), 4)
+        return MessageClaim(eid, stamp, sid or None, key)
 
     # double opt-in confirmation: expires
     def confirm(self, subscription_id: int, key: int, nonce: int) -> str:

@@ -22,7 +22,9 @@ from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.web import (
     admin,
+    archive_routes,
     bounce_routes,
+    click_routes,
     edition_routes,
     health,
     metrics_routes,
@@ -83,7 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="newsletter", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     engine = runtime.engine_for(settings)
     app.state.web = WebContext(settings, engine, runtime.dispatcher(settings), runtime.counters(settings))
-    for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes):
+    for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes, archive_routes,
+                   click_routes):
         app.include_router(module.router)
     app.include_router(health.router)  # /healthz, /readyz
     app.include_router(bounce_routes.router)  # POST /bounces/inbound (relays, shared secret)

@@ -143,7 +143,7 @@ def test_clean_up_after_inlining_changes_no_pixel(browser, engine, web_settings,
     personal = Personal("Chloé Moreau-Lindqvist", "https://news.example.com/u/T", "https://news.example.com/p/T")
     before, _ = personalise(inline_css(raw, clean_up=False), "", personal)
     after, _ = personalise(inline_css(raw), "", personal)
-    assert len(after) < len(before) * 0.95
+    assert len(after) < len(before) * 0.97  # less than before the dark scheme: its rules keep most classes
     page = browser.new_page(viewport={"width": width, "height": 900})
     shots = []
     for name, markup in (("before", before), ("after", after)):
