@@ -22,14 +22,22 @@ from newsletter.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
-# Shipped with the package (importlib.resources): the default templates, the sample
-# publications file and feed. Operators point settings at their own.
-PACKAGE = resources.files("newsletter")
+# The project's top-level templates/ and config/ (the layout DESIGN.md promises). A wheel
+# carries them inside the package (pyproject maps them to newsletter/templates and
+# newsletter/sample); a source checkout, editable install included, has them at the top.
+PACKAGE = Path(str(resources.files("newsletter")))
+_SHIPPED = {"templates": "templates", "config": "sample"}
+
+
+def shipped_dir(folder: str) -> Path:
+    """templates/ or config/: from the installed wheel, else from the source checkout."""
+    packaged = PACKAGE / _SHIPPED[folder]
+    return packaged if packaged.is_dir() else PACKAGE.parent / folder
 
 
 def sample_file(name: str) -> Path:
-    """A file of the package's sample configuration (publications.toml, sample-feed.xml)."""
-    return Path(str(PACKAGE / "sample" / name))
+    """A file of the sample configuration in config/ (publications.toml, sample-feed.xml)."""
+    return shipped_dir("config") / name
 
 
 class Settings(BaseSettings):
@@ -129,6 +137,9 @@ class Settings(BaseSettings):
     login_limit_per_account: int = Field(default=5, ge=1)
     login_limit_per_client: int = Field(default=20, ge=1)
     login_limit_window_seconds: int = Field(default=900, ge=1)
+    # Click statistics (tracking/scanners.py): a click this soon after its message was sent
+    # is counted as a link scanner's, not a reader's.
+    click_scanner_seconds: int = Field(default=60, ge=0, le=3600)
     # The largest CSV the API accepts for an import (bytes).
     import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
@@ -186,6 +197,22 @@ class Settings(BaseSettings):
     bounce_imap_folder: str = "INBOX"
     bounce_webhook_secret: str = ""
     bounce_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    # Providers' signed webhooks of bounces and complaints (bounces/providers/; each
+    # endpoint exists only when its setting is set). SES through SNS: the topic ARNs to
+    # accept, comma-separated; SNS's certificates come from SNS hosts only (extra URL
+    # prefixes to trust: for tests, never in production). Postmark: basic auth. SendGrid:
+    # the Signed Event Webhook's verification key. Mailgun: the webhook signing key; its
+    # requests are refused past this age (either way), as are tokens seen before.
+    ses_topic_arns: str = ""
+    sns_extra_urls: str = ""
+    postmark_webhook_username: str = ""
+    postmark_webhook_password: str = ""
+    sendgrid_webhook_public_key: str = ""
+    mailgun_webhook_signing_key: str = ""
+    webhook_max_age_seconds: int = Field(default=300, ge=30, le=24 * 3600)
+    # Gmail's feedback loop: the SenderId of every edition's Feedback-ID header (5 to 15
+    # characters, the same for all your mail; empty: no header). delivery/compose.py
+    feedback_sender_id: str = Field(default="newsletter", pattern=r"^([A-Za-z0-9._-]{5,15})?$")
     # Soft bounces (mailbox full, 4.x.x, ...) suppress only when this many editions bounced
     # softly within the window, like Mailman's bounce score. Policy refusals (5.7.x) never do.
     soft_bounce_threshold: int = Field(default=5, ge=1)
@@ -203,13 +230,32 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
-    @field_validator("bounce_webhook_secret", "metrics_token")
+    @field_validator("bounce_webhook_secret", "metrics_token", "postmark_webhook_password")
     @classmethod
     def _long_enough(cls, value: str) -> str:
         # A shared secret a relay or a scraper sends: guessable ones are refused outright.
         if value and len(value) < 16:
             raise ValueError("must be at least 16 characters (or empty to turn it off)")
         return value
+
+    @field_validator("sendgrid_webhook_public_key")
+    @classmethod
+    def _a_p256_key(cls, value: str) -> str:
+        if value:
+            from newsletter.bounces.providers.sendgrid import public_key
+
+            public_key(value)  # ValueError, with what is wrong
+        return value
+
+    @model_validator(mode="after")
+    def _postmark_both(self) -> Settings:
+        if bool(self.postmark_webhook_username) != bool(self.postmark_webhook_password):
+            raise ValueError("NEWSLETTER_POSTMARK_WEBHOOK_USERNAME and _PASSWORD go together (or neither)")
+        return self
+
+    @property
+    def ses_topics(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.ses_topic_arns.split(",") if t.strip())
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,5 +1,5 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
-from newsletter.bounces.models import BounceReport
+from newsletter.bounces.models import BounceReport, WebhookToken
 from newsletter.db import Base
 from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave, SendClaim
 from newsletter.editions.history import EditionHistory
@@ -10,11 +10,13 @@ from newsletter.staff.models import ApiToken, AuditEntry, StaffAccount, StaffSes
 from newsletter.store.models import Article, Section
 from newsletter.subscribers.address_change import AddressChange
 from newsletter.subscribers.models import ImportJob, Subscriber, Subscription, Suppression
+from newsletter.tracking.click_models import ClickCount, ReaderClick
 from newsletter.tracking.models import Event
 
 __all__ = [
     "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold",
     "Edition",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
-    "Section", "SendClaim", "StaffAccount", "StaffSession", "Subscriber", "Subscription", "Suppression",
+    "Section", "SendClaim", "StaffAccount", "ClickCount", "ReaderClick", "StaffSession", "Subscriber",
+    "Subscription", "Suppression", "WebhookToken",
 ]

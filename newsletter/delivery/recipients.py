@@ -15,6 +15,7 @@ from newsletter.subscribers.models import (
     SubscriptionStatus,
     Suppression,
 )
+from newsletter.subscribers.order import sender_orders
 
 deliveries = Delivery.__table__
 
@@ -35,7 +36,8 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, s
     sub, s, sup = Subscriber.__table__, Subscription.__table__, Suppression.__table__
     rows = conn.execute(
         select(deliveries.c.id, sub.c.id, sub.c.email, sub.c.name, s.c.sections,
-               wanted(publication_id).label("wanted"), sub.c.token_key)
+               wanted(publication_id).label("wanted"), sub.c.token_key,
+               s.c.section_order, s.c.click_order, s.c.most_clicked_first, s.c.click_history_since)
         .join(sub, sub.c.id == deliveries.c.subscriber_id)
         .outerjoin(s, and_(s.c.subscriber_id == sub.c.id, s.c.publication_id == publication_id))
         .where(deliveries.c.id.in_(delivery_ids))
@@ -44,6 +46,8 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, s
     hashes = {r.email: digest(r.email) for r in rows} if digest else {}
     erased = set(conn.scalars(select(sup.c.email_hash).where(sup.c.email_hash.in_(set(hashes.values()))))) \
         if hashes else set()
-    for did, sid, email, name, sections, is_wanted, key in rows:
-        yield (did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did),
+    for did, sid, email, name, sections, is_wanted, key, *reading in rows:
+        order, click_order = sender_orders(*reading)  # the reader's own order (subscribers/order.py)
+        yield (did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did,
+                              clicks_named=reading[3] is not None, order=order, click_order=click_order),
                bool(is_wanted) and hashes.get(email) not in erased)

@@ -13,7 +13,6 @@ import re
 import shlex
 import subprocess
 import sys
-from fnmatch import fnmatch
 from pathlib import Path
 
 import jsonschema
@@ -89,27 +88,27 @@ def test_secrets_come_from_the_uncommitted_env_file():
     assert set(secrets) == {"NEWSLETTER_DATABASE_URL", "NEWSLETTER_SECRET_KEY"}
     for value in secrets.values():
         assert re.search(r"\$\{[A-Z_]+:\?", value), f"{value} must come from .env, and be required"
-    assert (ROOT / ".env.example").exists()
+    assert (ROOT / "config" / "settings.example.env").exists()
     assert subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT).returncode == 0
-    example = env_file(ROOT / ".env.example")
+    example = env_file(ROOT / "config" / "settings.example.env")
     for value in environment.values():
-        interpolate(value, example)  # .env.example provides every required variable
+        interpolate(value, example)  # config/settings.example.env provides every required variable
 
 
 def test_every_setting_the_stack_names_exists():
     """Settings ignore unknown variables: a misspelt one would be silently dropped."""
-    names = set(compose()["x-app"]["environment"]) | set(env_file(ROOT / ".env.example"))
-    names |= set(re.findall(r"^# (NEWSLETTER_[A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    names = set(compose()["x-app"]["environment"]) | set(env_file(ROOT / "config" / "settings.example.env"))
+    names |= set(re.findall(r"^# (NEWSLETTER_[A-Z_]+)=", (ROOT / "config" / "settings.example.env").read_text(), re.M))
     for name in names:
         if name.startswith("NEWSLETTER_"):
             assert name.removeprefix("NEWSLETTER_").lower() in Settings.model_fields, name
-    values = {k: interpolate(v, env_file(ROOT / ".env.example")) for k, v in
+    values = {k: interpolate(v, env_file(ROOT / "config" / "settings.example.env")) for k, v in
               compose()["x-app"]["environment"].items()}
     Settings(**{k.removeprefix("NEWSLETTER_").lower(): v for k, v in values.items()})  # and parse
 
 
 def test_hosts_in_the_app_environment_are_services_of_the_stack():
-    values = {k: interpolate(v, env_file(ROOT / ".env.example")) for k, v in
+    values = {k: interpolate(v, env_file(ROOT / "config" / "settings.example.env")) for k, v in
               compose()["x-app"]["environment"].items()}
     services = compose()["services"]
     assert re.match(r"postgresql://newsletter:[^@]+@postgres:5432/newsletter$", values["NEWSLETTER_DATABASE_URL"])
@@ -153,13 +152,13 @@ def image_modules() -> set[str]:
     Dockerfile copies, and the modules in them."""
     copied = {a.split()[0] for i, a in dockerfile_stages((ROOT / "Dockerfile").read_text())[0].instructions
               if i == "COPY"}
-    include = pyproject()["tool"]["setuptools"]["packages"]["find"]["include"]
+    listed = pyproject()["tool"]["setuptools"]["packages"]
+    dirs = pyproject()["tool"]["setuptools"].get("package-dir", {})
     packages = set()
-    for top in copied:  # setuptools' find: folders with an __init__.py whose dotted name matches
-        for init in (ROOT / top).rglob("__init__.py") if (ROOT / top).is_dir() else ():
-            name = ".".join(init.parent.relative_to(ROOT).parts)
-            if any(fnmatch(name, pattern) for pattern in include):
-                packages.add(name)
+    for name in listed:  # the listed packages whose folder the Dockerfile copies
+        folder = dirs.get(name, name.replace(".", "/"))
+        if folder.split("/")[0] in copied and (ROOT / folder / "__init__.py").exists():
+            packages.add(name)
     modules = set(packages)
     for package in packages:
         modules |= {f"{package}.{f.stem}" for f in (ROOT / package.replace(".", "/")).glob("*.py")}
