@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -102,6 +103,7 @@ def restart(args) -> None:
         rescued = sum(int(m) for m in re.findall(r"run's (\d+) unmarked message", log))
         print(f"duplicates {duplicates}, missing {missing}; batches interrupted and retried: "
               f"{log.count('interrupted (')}; messages the relay took whose mark a retry wrote: {rescued}")
+        shutil.rmtree(tmp, ignore_errors=True)  # kept only when something went wrong (its logs)
     finally:
         for proc in (worker, beat):
             if proc is not None and proc.poll() is None:
@@ -193,6 +195,7 @@ def marks(args) -> None:
           f"(synchronous / asynchronous = {s / a:.2f}); load average {os.getloadavg()[0]:.2f}")
     with _admin().connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -152,6 +153,7 @@ def main() -> None:
         get_engine(url).dispose()
         with _admin().connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
