@@ -21,6 +21,10 @@ REAL = Path(__file__).parent / "data" / "bounces" / "real"
 GONE = "gone"  # the address or its domain does not exist, moved, account closed: must suppress
 DISABLED = "disabled"  # suspended / disabled, may come back: neither figure counts it
 REFUSED = "refused"  # blocked, spam, policy, rate, sender, content, auth, virus, relaying, PTR
+# sisimai's "filtered": refused after the message was sent, whether its words say "user
+# unknown" (some carriers' way of hiding a filter) or a recipient's filter: it cannot
+# tell these apart, so neither figure counts it.
+FILTERED = "filtered"
 FULL = "full"  # mailbox or system full
 TEMPORARY = "temporary"  # expired, network or system errors, warnings
 NOT_BOUNCE = "not-bounce"  # delivered, vacation, auto-replies, challenges, spam that names nobody
@@ -31,7 +35,7 @@ UNRATED = "unrated"  # the source states nothing about it: read for crashes only
 
 # Classes where suppressing at once is wrongful: none of them says the address is gone.
 NOT_ABOUT_THE_ADDRESS = (REFUSED, FULL, TEMPORARY, NOT_BOUNCE)
-CLASSES = (GONE, DISABLED, REFUSED, FULL, TEMPORARY, NOT_BOUNCE, COMPLAINT, FEEDBACK, UNDETERMINED, UNRATED)
+CLASSES = (GONE, DISABLED, REFUSED, FILTERED, FULL, TEMPORARY, NOT_BOUNCE, COMPLAINT, FEEDBACK, UNDETERMINED, UNRATED)
 
 # sisimai's reasons (https://libsisimai.org/en/reason/). "gone" is sisimai's own hard-bounce
 # flag (userunknown, hostunknown, hasmoved, and notaccept with a 5xx), not a reason.
@@ -40,7 +44,8 @@ SISIMAI = {
     REFUSED: {"blocked", "spamdetected", "policyviolation", "rejected", "authfailure", "requireptr",
               "badreputation", "securityerror", "norelaying", "toomanyconn", "speeding", "contenterror",
               "virusdetected", "notcompliantrfc", "mesgtoobig", "exceedlimit", "syntaxerror",
-              "failedstarttls", "filtered"},
+              "failedstarttls"},
+    FILTERED: {"filtered"},
     FULL: {"mailboxfull", "systemfull"},
     TEMPORARY: {"expired", "networkerror", "systemerror", "mailererror", "notaccept"},
     NOT_BOUNCE: {"delivered", "vacation", "not_a_bounce"},

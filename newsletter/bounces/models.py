@@ -18,11 +18,12 @@ class ReportStatus(StrEnum):
 
 
 class BounceKind(StrEnum):
-    """What a report says about one recipient (see process.py for what each does)."""
+    """What a report says about one recipient (bounces/verdict.py decides; process.py acts)."""
 
-    HARD = "hard"  # the address does not exist (5.1.x, 5.2.1, ...): suppress
-    SOFT = "soft"  # mailbox full, 4.x.x, a message refused: counted; suppress past a threshold
-    POLICY = "policy"  # 5.7.x: the receiver's verdict on us, not on the address: never suppress
+    HARD = "hard"  # the address or its domain does not exist, or moved (bounces/verdict.py): suppress
+    UNCERTAIN = "uncertain"  # a permanent failure that proves nothing (bare 550, 5.0.0): suppress at the second
+    SOFT = "soft"  # mailbox full or disabled, 4.x.x, system trouble: counted; suppress past a threshold
+    POLICY = "policy"  # blocks, spam, the sender, the content (5.7.x...): a verdict on us: never suppress
     COMPLAINT = "complaint"  # an ARF abuse report: suppress
     DELAYED = "delayed"  # a warning, the relay is still trying: nothing to do
     OTHER = "other"  # delivered/relayed notices, not-spam or auth-failure reports: nothing to do
