@@ -94,10 +94,12 @@ def sisimai(root: Path) -> int:
         prefix = {"TestLhost": "lhost-", "TestRhost": "rhost-"}.get(
             re.search(r"func (Test(?:Lhost|Rhost)?)", text)[1], "")
         public = text.split("publiclist", 1)[1].split("EngineTest", 1)[0]
-        for label, index, status, reply, reason, hard, other in _GO_ROW.findall(public):
+        position: dict[str, int] = {}  # the rows' order: their own index field repeats at times
+        for label, _, status, reply, reason, hard, other in _GO_ROW.findall(public):
             name = f"{prefix}{engine[1].lower()}-{label}.eml"
+            position[name] = position.get(name, 0) + 1
             if (bsd / name).stat().st_size <= MAX_BYTES:
-                rows.append([name, index, reason, status, reply, hard, other, f"fact/{test.name}"])
+                rows.append([name, position[name], reason, status, reply, hard, other, f"fact/{test.name}"])
     for name in sorted({r[0] for r in rows}):
         shutil.copyfile(bsd / name, out / name)
     for path in sorted((root / "set-of-emails" / "maildir" / "not").glob("*.eml")):

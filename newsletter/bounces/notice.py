@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from email.message import Message
+from email.parser import HeaderParser
 from email.utils import getaddresses
 
 from flufl.bounce import all_failures
@@ -44,13 +45,27 @@ _TAGS = re.compile(r"<[^>]{0,2000}>")
 
 def text(msg: Message) -> str:
     """The notice, cut before the returned message, at most SCAN_CHARS characters."""
-    body = _first_text(msg)
+    return _split(_first_text(msg))[0]
+
+
+def returned_headers(msg: Message) -> Message | None:
+    """The header fields of a message returned inline, after the notice, if any."""
+    rest = _split(_first_text(msg))[1].lstrip("\n")
+    if not rest:
+        return None
+    if _ORIGINAL.match(rest.splitlines()[0]):
+        rest = rest.partition("\n")[2].lstrip("\n")
+    return HeaderParser().parsestr(rest) if _HEADER_LINE.match(rest) else None
+
+
+def _split(body: str) -> tuple[str, str]:
+    """(the notice, the returned message that follows it)."""
     lines = body.splitlines()
     for i, line in enumerate(lines):
         if _ORIGINAL.match(line) or (_HEADER_LINE.match(line) and i + 1 < len(lines)
                                      and _HEADER_LINE.match(lines[i + 1])):
-            return "\n".join(lines[:i])
-    return body
+            return "\n".join(lines[:i]), "\n".join(lines[i:])
+    return body, ""
 
 
 def lines_naming(notice: str, address: str, others: set[str] | frozenset = frozenset(), after: int = 3) -> str:
@@ -81,10 +96,11 @@ def recipients(msg: Message, notice: str, original: Message | None) -> list[tupl
     found += [(a.decode("ascii", "replace"), "delayed") for a in temporary - permanent]
     if not found and _presents_as_failure(msg):
         sender_side = _sender_side(msg, original)
-        named = [a for a in dict.fromkeys(ADDRESS.findall(notice)) if _eligible(a, sender_side)]
-        if not named and original is not None:
-            named = [a for _, a in getaddresses(original.get_all("to", [])) if a and _eligible(a, sender_side)]
-        found = [(a, "failed") for a in named]
+        sent_to = [a for _, a in getaddresses(original.get_all("to", []))] if original is not None else []
+        sent_to = {a.lower() for a in sent_to if a and a.lower() not in sender_side}
+        named = [a for a in dict.fromkeys(ADDRESS.findall(notice)) if a.lower() in sent_to
+                 or (a.lower() not in sender_side and a.partition("@")[0].lower() not in _DAEMONS)]
+        found = [(a, "failed") for a in named or sorted(sent_to)]
     lowered = notice.lower()
 
     def position(item: tuple[str, str]) -> tuple[int, str]:
@@ -111,10 +127,6 @@ def _sender_side(msg: Message, original: Message | None) -> set[str]:
     found = {a.lower() for group in values for _, a in getaddresses([str(v) for v in group]) if a}
     found |= {a.lower() for group in ids for v in group for a in ADDRESS.findall(str(v))}
     return found
-
-
-def _eligible(address: str, sender_side: set[str]) -> bool:
-    return address.lower() not in sender_side and address.partition("@")[0].lower() not in _DAEMONS
 
 
 def _first_text(msg: Message) -> str:

@@ -81,7 +81,7 @@ def parse(raw: bytes, source: str = "") -> ParsedReport:
     reader = PROVIDER_READERS.get(source.partition(":")[0])
     if reader is not None:
         return reader(raw)
-    msg = email.message_from_bytes(raw)
+    msg = _message(raw)
     if not msg.keys():
         raise ReportUnreadable("not an email message (no header fields)")
     feedback = _parts(msg, "message/feedback-report")
@@ -113,6 +113,18 @@ def finding(address: str, action: str, status: str, diagnostic: str, context: li
 def kind_of(action: str, status: str, diagnostic: str) -> BounceKind:
     """What a DSN's Action, Status and Diagnostic-Code alone say (verdict.py)."""
     return verdict.read(action, status, [diagnostic]).kind
+
+
+def _message(raw: bytes) -> Message:
+    """The message; a multipart whose declared boundary never occurs (a relay rewrote
+    one or the other) is read again with the boundary its body does use."""
+    msg = email.message_from_bytes(raw)
+    if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
+        found = re.search(rb"^--([^\s-][^\s]{0,69})\r?$", raw.partition(b"\n\n")[2] or raw, re.M)
+        if found is not None:
+            msg.set_param("boundary", found[1].decode("ascii", "replace"))
+            msg = email.message_from_bytes(msg.as_bytes())
+    return msg
 
 
 def _parts(msg: Message, content_type: str) -> list[Message]:
@@ -171,7 +183,7 @@ def _feedback(part: Message, msg: Message) -> list[RecipientReport]:
 def _plain(msg: Message, text: str) -> list[RecipientReport]:
     """A bounce that is not RFC 3464: each recipient by the lines that name it (and by the
     whole notice when it names one), with the status code those lines give."""
-    found = notice.recipients(msg, text, _original(msg))
+    found = notice.recipients(msg, text, _original(msg) or notice.returned_headers(msg))
     others = {a.lower() for a, _ in found}
     reports = []
     for address, action in found:

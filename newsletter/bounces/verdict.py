@@ -80,7 +80,7 @@ GONE_WORDS = _words(
     r"\bnon.?existent (?:user|address|mailbox)",
     rf"\b{_THING} (?:was |is )?not found", rf"\b{_THING} (?:is )?(?:invalid|not valid)",
     r"\binvalid (?:[\w-]+ ){0,2}(?:recipient|address|mailbox|user ?id|user)\b",
-    r"\bbad.?(?:recipient|destination mailbox)",
+    r"\bbad.?(?:recipient|destination mailbox)", r"\bno valid recipients?\b",
     r"\baccount (?:has been |is |was )?(?:closed|deleted|removed|terminated|discontinued|cancell?ed)",
     r"(?:mail ?box|address|user) (?:has been |is |was )?(?:closed|deleted|removed|discontinued)",
     r"\bdeactivated\b", r"no longer (?:valid|active|in use|available|exists|on (?:this |the )?(?:server|system))",
