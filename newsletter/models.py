@@ -1,5 +1,5 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
-from newsletter.bounces.models import BounceReport
+from newsletter.bounces.models import BounceFinding, BounceReport
 from newsletter.db import Base
 from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave
 from newsletter.editions.history import EditionHistory
@@ -13,8 +13,8 @@ from newsletter.subscribers.models import ImportJob, Subscriber, Subscription, S
 from newsletter.tracking.models import Event
 
 __all__ = [
-    "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold",
-    "Edition",
+    "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceFinding", "BounceReport", "Delivery",
+    "DomainHold", "Edition",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
     "Section", "StaffAccount", "StaffSession", "Subscriber", "Subscription", "Suppression",
 ]

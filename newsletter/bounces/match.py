@@ -40,8 +40,8 @@ class Match:
     edition_id: int | None = None
 
 
-def find(session: Session, tokens: Tokens, secret: str, report: ParsedReport, envelope_to: str,
-         recipient: str) -> Match | None:
+def by_traces(session: Session, tokens: Tokens, secret: str, report: ParsedReport, envelope_to: str) -> Match | None:
+    """The message of ours the report returns, by its VERP address or its Message-ID."""
     for address in [envelope_to, *report.verp_candidates]:
         found = _by_verp(session, tokens, address) if address else None
         if found is not None:
@@ -50,7 +50,7 @@ def find(session: Session, tokens: Tokens, secret: str, report: ParsedReport, en
         found = _by_message_id(session, secret, mid)
         if found is not None:
             return found
-    return _by_address(session, recipient) if recipient else None
+    return None
 
 
 def _delivery_match(session: Session, delivery: Delivery | None, by: str) -> Match | None:
@@ -93,7 +93,10 @@ def _by_message_id(session: Session, secret: str, mid: str) -> Match | None:
     return _delivery_match(session, delivery, "message-id")
 
 
-def _by_address(session: Session, recipient: str) -> Match | None:
+def by_address(session: Session, recipient: str) -> Match | None:
+    """The subscriber whose address this is; every publication they subscribe to."""
+    if not recipient:
+        return None
     try:
         email = normalise_email(recipient)
     except InvalidInput:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newsletter.db import Base, UTCDateTime, utcnow
@@ -45,7 +45,8 @@ class BounceReport(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=ReportStatus.RECEIVED)
     parse_error: Mapped[str] = mapped_column(Text, default="")
-    # What the report said (the first recipient it reports on) and what we made of it.
+    # What the report said about its decisive recipient (the first failure; every recipient
+    # is a BounceFinding) and what we made of it, for lists.
     report_type: Mapped[str] = mapped_column(String(16), default="")  # dsn, arf, text
     kind: Mapped[str] = mapped_column(String(16), default="")  # a BounceKind
     recipient: Mapped[str] = mapped_column(String(320), default="")
@@ -56,6 +57,36 @@ class BounceReport(Base):
     subscriber_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscribers.id", ondelete="SET NULL"), default=None)
     edition_id: Mapped[int | None] = mapped_column(Integer, default=None)
-    outcome: Mapped[str] = mapped_column(Text, default="")  # what processing did, in words
+    outcome: Mapped[str] = mapped_column(Text, default="")  # what processing did, in words (every recipient)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class BounceFinding(Base):
+    """What one report says about one of its recipients, whom it was matched to, and
+    whether it is what suppressed them: the soft and uncertain scores count these, and
+    `bounces reprocess --since` compares them with a new reading."""
+
+    __tablename__ = "bounce_findings"
+    __table_args__ = (
+        Index("ix_bounce_findings_report", "report_id"),
+        Index("ix_bounce_findings_subscriber", "subscriber_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("bounce_reports.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # in the report's order
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # the report's
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    action: Mapped[str] = mapped_column(String(16), default="")
+    kind: Mapped[str] = mapped_column(String(16), default="")  # a BounceKind
+    status_code: Mapped[str] = mapped_column(String(16), default="")
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
+    matched_by: Mapped[str] = mapped_column(String(16), default="")  # verp, message-id, address; "" none
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), default=None)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"), default=None)
+    edition_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # This finding is what suppressed the subscriber (at once, or as the one that reached a threshold).
+    suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str] = mapped_column(Text, default="")
