@@ -1,5 +1,5 @@
 """When a subscriber's findings add up to a suppression: the one rule that processing a
-new report (process.py) and reading old ones again (reprocess.py) both apply.
+new report (process.py) and reading old ones again (rereading.py) both apply.
 
 - a hard finding or a complaint suppresses at once;
 - uncertain failures (a permanent failure that proves nothing: verdict.py) suppress when

@@ -81,7 +81,7 @@ GONE_WORDS = _words(
     rf"\b{_THING} (?:was |is )?not found", rf"\b{_THING} (?:is )?(?:invalid|not valid)",
     r"\binvalid (?:[\w-]+ ){0,2}(?:recipient|address|mailbox|user ?id|user)\b",
     r"\bbad.?(?:recipient|destination mailbox)", r"\bno valid recipients?\b",
-    r"\baccount (?:has been |is |was )?(?:closed|deleted|removed|terminated|discontinued|cancell?ed)",
+    r"\baccount (?:has been |is |was )?(?:\w+ or )?(?:closed|deleted|removed|terminated|discontinued|cancell?ed)",
     r"(?:mail ?box|address|user) (?:has been |is |was )?(?:closed|deleted|removed|discontinued)",
     r"\bdeactivated\b", r"no longer (?:valid|active|in use|available|exists|on (?:this |the )?(?:server|system))",
     r"not an active (?:address|user|mailbox)", r"\bnot our customer\b", r"\bhas moved\b",

@@ -191,7 +191,7 @@ def end_for_address(session: Session, subscriber_id: int, email: str, publicatio
 
 
 def lift_misread_bounce(session: Session, subscriber, detail: str, at: datetime | None = None) -> list[int]:
-    """A hard-bounce suppression that only a misread report caused (bounces/reprocess.py
+    """A hard-bounce suppression that only a misread report caused (bounces/rereading.py
     decides that) is lifted, and each subscription that bounce ended is active again; not
     one the person left, or an admin ended, since (the last word on it must be the bounce's),
     and nothing for a subscriber an admin disabled. Recorded in their history. Returns the

@@ -37,7 +37,7 @@ class Method(StrEnum):
     ADMIN = "admin"  # staff, from the command line, the console or the API
     SMTP = "smtp"  # the relay's answer while sending
     REPORT = "report"  # a bounce report that arrived after sending (DSN, plain text, a provider's event)
-    CORRECTION = "correction"  # a bounce read again: what a misreading did, undone (bounces/reprocess.py)
+    CORRECTION = "correction"  # a bounce read again: what a misreading did, undone (bounces/rereading.py)
     BOUNCE = "bounce"  # a subscription ended because the address bounced
     COMPLAINT = "complaint"  # ... because its owner reported the mail as spam
 
