@@ -11,7 +11,8 @@ Mailman's, for the formats they know), in the order the notice names them; faili
 those, in a message that presents itself as a delivery failure (from a mailer-daemon or
 a postmaster, or with a subject that says so), the addresses the notice names that are
 not the sender's side of the exchange; failing those, the recipients of the returned
-message (ours are sent to one person each).
+message (ours are sent to one person each); failing those, an unnamed recipient (the
+report is still about the message its VERP address or Message-ID names).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from email.utils import getaddresses
 
 from flufl.bounce import all_failures
 
+from newsletter.bounces.verdict import says_why
 from newsletter.text import one_line
 
 SCAN_CHARS = 8000  # the notice is at the top; a returned message follows
@@ -31,13 +33,16 @@ _ORIGINAL = re.compile(
     r"|the original message (?:headers|follows|is attached)|original message follows|text of (?:the )?(?:original"
     r"|your) message|here (?:is|are) the headers)", re.I | re.M)
 _HEADER_LINE = re.compile(r"^[A-Za-z][\w-]{1,40}:[ \t]")
+_MESSAGE_FIELDS = {"from", "received", "return-path", "message-id", "mime-version"}
+_REPORT_FIELDS = {"reporting-mta", "final-recipient", "original-recipient", "action", "status", "diagnostic-code",
+                  "remote-mta", "arrival-date", "last-attempt-date"}
 ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 _DAEMONS = {"postmaster", "mailer-daemon", "mailerdaemon", "mail-daemon", "mdaemon"}
 _FAILURE_SUBJECT = re.compile(
     r"undeliver|deliver(?:y|ed)?[ -]?(?:status|fail|notif|report|problem|error)|returned mail|failure notice"
     r"|(?:could|can)not be delivered|not delivered|delivery failure|mail delivery|non-?deliver|\bndr\b|rejected"
     r"|\bbounce", re.I)
-_FAILURE_FROM = re.compile(r"mailer.?daemon|postmaster|mail delivery|delivery subsystem|\bndr\b|mail ?administrator",
+_FAILURE_FROM = re.compile(r"mailer.?daemon|post.?master|mail delivery|delivery subsystem|\bndr\b|mail ?administrator",
                            re.I)
 _AUTO_REPLY = re.compile(r"out of (?:the )?office|auto.?(?:reply|response|matic reply)|vacation|away from", re.I)
 _TAGS = re.compile(r"<[^>]{0,2000}>")
@@ -46,6 +51,11 @@ _TAGS = re.compile(r"<[^>]{0,2000}>")
 def text(msg: Message) -> str:
     """The notice, cut before the returned message, at most SCAN_CHARS characters."""
     return _split(_first_text(msg))[0]
+
+
+def first_text(msg: Message) -> str:
+    """The first text part, whole (the notice and whatever follows it in the same part)."""
+    return _first_text(msg)
 
 
 def returned_headers(msg: Message) -> Message | None:
@@ -62,15 +72,31 @@ def _split(body: str) -> tuple[str, str]:
     """(the notice, the returned message that follows it)."""
     lines = body.splitlines()
     for i, line in enumerate(lines):
-        if _ORIGINAL.match(line) or (_HEADER_LINE.match(line) and i + 1 < len(lines)
-                                     and _HEADER_LINE.match(lines[i + 1])):
+        if _ORIGINAL.match(line) or _returned_headers_at(lines, i):
             return "\n".join(lines[:i]), "\n".join(lines[i:])
     return body, ""
+
+
+def _returned_headers_at(lines: list[str], i: int) -> bool:
+    """A block of header fields that is a message's (one of From, Received, Return-Path,
+    Message-ID, MIME-Version among them), not a notice's own "Subject:"/"Date:" summary
+    or the fields of a delivery report written out in it."""
+    block = []
+    for line in lines[i:i + 40]:
+        if not line.strip():
+            break
+        if line[:1] not in " \t":
+            block.append(line)
+    names = {b.partition(":")[0].strip().lower() for b in block}
+    return (len(block) >= 2 and all(_HEADER_LINE.match(b) for b in block[:2])
+            and bool(names & _MESSAGE_FIELDS) and not names & _REPORT_FIELDS)
 
 
 def lines_naming(notice: str, address: str, others: set[str] | frozenset = frozenset(), after: int = 3) -> str:
     """Each line that names `address` and the lines after it, up to a blank line or a line
     that names another of the report's recipients."""
+    if not address:
+        return ""
     wanted, keep = address.lower(), []
     lines = notice.splitlines()
     for i, line in enumerate(lines):
@@ -85,9 +111,10 @@ def lines_naming(notice: str, address: str, others: set[str] | frozenset = froze
     return one_line("\n".join(dict.fromkeys(keep)))
 
 
-def recipients(msg: Message, notice: str, original: Message | None) -> list[tuple[str, str]]:
+def recipients(msg: Message, notice: str, original: Message | None, unnamed: bool = True) -> list[tuple[str, str]]:
     """(address, "failed" or "delayed") for a bounce that is not RFC 3464, in the order
-    the notice names them; [] when it is not a bounce we can tell."""
+    the notice names them; [] when it is not a bounce we can tell. `unnamed`: a notice
+    that names nobody but says why the message failed may stand for one unnamed recipient."""
     try:
         temporary, permanent = all_failures(msg)
     except Exception:  # noqa: BLE001 - its detectors choke on odd input: treat as none found
@@ -98,9 +125,12 @@ def recipients(msg: Message, notice: str, original: Message | None) -> list[tupl
         sender_side = _sender_side(msg, original)
         sent_to = [a for _, a in getaddresses(original.get_all("to", []))] if original is not None else []
         sent_to = {a.lower() for a in sent_to if a and a.lower() not in sender_side}
-        named = [a for a in dict.fromkeys(ADDRESS.findall(notice)) if a.lower() in sent_to
+        named = [a for a in dict.fromkeys(a.strip("'") for a in ADDRESS.findall(notice)) if a.lower() in sent_to
                  or (a.lower() not in sender_side and a.partition("@")[0].lower() not in _DAEMONS)]
+        # Naming nobody, it still speaks of the message our VERP address or Message-ID names.
         found = [(a, "failed") for a in named or sorted(sent_to)]
+        if not found and unnamed and says_why(notice):
+            found = [("", "failed")]
     lowered = notice.lower()
 
     def position(item: tuple[str, str]) -> tuple[int, str]:
@@ -133,10 +163,10 @@ def _first_text(msg: Message) -> str:
     """The first text/plain part outside a returned message (else the first text/html, its
     tags removed)."""
     html = ""
-    if msg.get_content_maintype() == "multipart" and isinstance(msg.get_payload(), str):
-        return _decoded(msg)  # a multipart without its boundary: one text, as sent
     for part in _parts_outside_messages(msg):
         ctype = part.get_content_type()
+        if part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str):
+            return _decoded(part)  # a multipart without its boundary: one text, as sent
         if ctype == "text/plain":
             return _decoded(part)
         if ctype == "text/html" and not html:

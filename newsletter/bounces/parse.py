@@ -69,6 +69,7 @@ _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;]+@[^\s<>;]+)>?", re.I)
 _VERP_ANYWHERE = re.compile(rb"bounces\+[A-Za-z2-7]{18,29}@[A-Za-z0-9.-]+")
 _MESSAGE_ID_LINE = re.compile(rb"^message-id:[ \t]*(<[^>\s]{3,250}>)", re.I | re.M)
 COMPLAINT_TYPES = frozenset({"abuse", "fraud"})
+_INLINE_REPORT = re.compile(r"^(?:final|original)-recipient:[ \t]*rfc822;", re.I | re.M)
 # Reports posted by a provider's webhook, by the scheme of their source ("ses:...").
 PROVIDER_READERS: dict[str, Callable[[bytes], ParsedReport]] = {}
 
@@ -90,6 +91,8 @@ def parse(raw: bytes, source: str = "") -> ParsedReport:
         report = ParsedReport("arf", _feedback(feedback[0], msg))
     else:
         blocks = [b for part in _parts(msg, "message/delivery-status") for b in _status_blocks(part)]
+        if not blocks:  # a report written out in the text (its MIME broken, or inlined by the MTA)
+            blocks = _blocks_of(notice.first_text(msg)) if _INLINE_REPORT.search(notice.first_text(msg)) else []
         named = [b for b in blocks if _recipient_of(b)]
         others = {_recipient_of(b).lower() for b in named}
         recipients = [_dsn_recipient(b, text, others) for b in named]
@@ -145,7 +148,11 @@ def _status_blocks(part: Message) -> list[Message]:
     if isinstance(payload, list):
         return [b for b in payload if isinstance(b, Message)]
     # Some MTAs send a part the email package does not split: read its blocks ourselves.
-    text = payload if isinstance(payload, str) else ""
+    return _blocks_of(payload if isinstance(payload, str) else "")
+
+
+def _blocks_of(text: str) -> list[Message]:
+    """The field blocks of a delivery-status report's text (one per recipient, blank lines between)."""
     return [HeaderParser().parsestr(b.strip() + "\n") for b in re.split(r"\r?\n[ \t]*\r?\n", text) if b.strip()]
 
 
@@ -183,7 +190,8 @@ def _feedback(part: Message, msg: Message) -> list[RecipientReport]:
 def _plain(msg: Message, text: str) -> list[RecipientReport]:
     """A bounce that is not RFC 3464: each recipient by the lines that name it (and by the
     whole notice when it names one), with the status code those lines give."""
-    found = notice.recipients(msg, text, _original(msg) or notice.returned_headers(msg))
+    found = notice.recipients(msg, text, _original(msg) or notice.returned_headers(msg),
+                              unnamed=not _parts(msg, "message/delivery-status"))
     others = {a.lower() for a, _ in found}
     reports = []
     for address, action in found:

@@ -3,9 +3,11 @@ after sending (a DSN, a plain-text bounce, a provider's event), in one place.
 
 Suppress at once only on evidence about the address itself. The evidence is read from
 the texts closest to the recipient first: the receiver's own reply (a DSN's
-Diagnostic-Code, a provider's diagnostic), then the lines of the notice that name the
-address, then (when the notice is about that address alone) the rest of the notice. In
-the first text that says something:
+Diagnostic-Code from its reply code on, or a provider's diagnostic), what the reporting
+relay wrote before that reply, then the lines of the notice that name the address, then
+(when the notice is about that address alone) the rest of the notice. A refusal that
+came when we named our sender ("after MAIL FROM") is about us, whatever it says. In the
+first text that says something:
 
 1. words of blocking, spam, policy, reputation, rate, authentication, the sender, the
    sending host, relaying, the content or a virus: a refusal of us, never of the reader
@@ -19,7 +21,8 @@ the first text that says something:
    field, which is the reporting relay's translation: 5.1.1, 5.1.10 and 5.1.6 are about
    the address (HARD); 5.1.7/5.1.8 about our sender, 5.5.x our dialogue, 5.6.x and
    5.3.4 the message, 5.7.x policy (POLICY); 5.1.x otherwise UNCERTAIN; the other 5.x.x
-   and every 4.x.x SOFT.
+   and every 4.x.x SOFT, but UNCERTAIN for a 5 whose text says the recipient was refused
+   ("Recipient address rejected: Access denied") without saying why.
 
 A generic status (x.0.0, X.5.0, none) says nothing by itself: when no text said
 anything, the reply code decides: a 550, 551 or 553 is probably a dead address but not
@@ -42,7 +45,7 @@ def _words(*patterns: str) -> re.Pattern:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
 
 
-_THING = r"(?:e-?mail )?(?:user|recipient|addressee|mail ?box|address|account|local.?part|rcpt|person)"
+_THING = r"(?:e-?mail )?(?:user|recipient|addressee|mail[ -]?box|address|account|local.?part|rcpt|person)"
 POLICY_WORDS = _words(
     r"\bblock(?:ed|ing|list\w*)?\b", r"black ?list", r"\bdeny ?list", r"(?<!not )\blisted (?:at|on|in|by)\b",
     r"\b(?:rbl|dnsbl|spamhaus|spamcop|sorbs|uribl|surbl|barracudacentral)\b",
@@ -60,10 +63,9 @@ POLICY_WORDS = _words(
     r"(?:not configured|unable|not permitted|not allowed) to relay", r"\brelay access\b", r"open relay",
     r"virus", r"malware", r"infected", r"content (?:rejected|refused|filter|polic|violat|not (?:accepted|allowed))",
     r"(?:rejected|refused|blocked) (?:due to|for|because of) (?:its |the )?content", r"attachment",
-    r"too (?:big|large)", r"message (?:size|length) (?:exceeds|too)", r"size limit", r"duplicate (?:header|message)",
+    r"too (?:big|large)", r"message (?:size|length) (?:exceed\w*|too)", r"size limit", r"duplicate (?:header|message)",
     r"\bheader (?:field|line|check|is|not|missing|invalid)", r"\bloop\b", r"hop count", r"protocol (?:violation|error)",
-    r"\bsyntax\b", r"\bfilter(?:ed|ing)?\b", r"security (?:reasons|restriction|check)",
-    r"(?:after|in reply to) (?:the )?mail from",  # the refusal came when we named our sender
+    r"(?<!address )\bsyntax\b", r"\bfilter(?:ed|ing)?\b", r"security (?:reasons|restriction|check)",
     r"\b(?:star)?tls\b", r"encrypt", r"recipient(?:'s)? preferences", r"only accepting mail from",
     r"refuses? to (?:receive|accept)", r"user reject", r"not accepting (?:mail|messages|e-?mail) from",
 )
@@ -98,6 +100,10 @@ HOST_WORDS = _words(
     r"\bnxdomain\b", r"unrouteable (?:mail )?(?:address|domain)", r"(?:illegal|bad) (?:host|domain)",
     r"\bno mx\b", r"no (?:smtp|mail) service", r"does not accept (?:any )?mail", r"accepts no mail", r"null mx",
 )
+# The receiver refused the recipient, and says no more: unproven, as a bare 550 is.
+RECIPIENT_REFUSED_WORDS = _words(r"\brecipient (?:address )?(?:rejected|refused|denied)", r"rejected recipient")
+# The refusal came when we named our sender: whatever it says, it is about us.
+SENDER_STAGE = _words(r"(?:after|in reply to) (?:the )?mail from")
 TEMPORARY_WORDS = _words(r"try again", r"temporar", r"\blater\b")  # an unknown host may come back
 # Names are not words: an address ("filtered@...") or a link's path says nothing of the cause.
 _NAMES = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+|https?://([\w.-]+)\S*", re.I)
@@ -148,6 +154,20 @@ def _by_words(text: str, klass: int) -> K | None:
     return None
 
 
+def _reply_first(diagnostic: str) -> list[str]:
+    """The receiver's reply (from its reply code on), then what the reporting relay wrote
+    before it ("5.1.0 - Unknown address error", "host mx.example.org said:")."""
+    m = _REPLY.search(diagnostic or "")
+    if m is None or m.start() == 0:
+        return [diagnostic]
+    return [diagnostic[m.start():], diagnostic[:m.start()]]
+
+
+def _refined(kind: K, text: str) -> K:
+    """A code that says soft, on a text that says the recipient was refused: unproven."""
+    return K.UNCERTAIN if kind == K.SOFT and RECIPIENT_REFUSED_WORDS.search(text) else kind
+
+
 def by_code(e: Enhanced) -> K:
     """What a specific enhanced code says by itself (rule 6 above)."""
     if e.klass == 4:
@@ -171,6 +191,9 @@ def read(action: str, status: str, texts: list[str]) -> Verdict:
         return Verdict(K.OTHER, status)
     given = _parse(status)
     klass = given.klass if given else 0
+    if texts and texts[0] and SENDER_STAGE.search(texts[0]):
+        return Verdict(K.POLICY, _code(given))
+    texts = [*_reply_first(texts[0]), *texts[1:]] if texts else []
     for n, text in enumerate(texts):
         if not text:
             if n == 0 and not _generic(given):
@@ -181,13 +204,13 @@ def read(action: str, status: str, texts: list[str]) -> Verdict:
         if (kind := _by_words(text, code_class)) is not None:
             return Verdict(kind, _code(own or given))
         if own is not None and not _generic(own):
-            return Verdict(by_code(own), _code(own))
+            return Verdict(_refined(by_code(own), text), _code(own))
         if n == 0 and not _generic(given):
-            return Verdict(by_code(given), _code(given))
+            return Verdict(_refined(by_code(given), text), _code(given))
     if not _generic(given):
         return Verdict(by_code(given), _code(given))
     reply = next((r for r in map(reply_in, texts) if r), 0)
-    if reply in (550, 551, 553):
+    if reply in (550, 551, 553) or (reply // 100 != 4 and any(RECIPIENT_REFUSED_WORDS.search(t) for t in texts)):
         return Verdict(K.UNCERTAIN, _code(given))
     if reply == 554 or 500 <= reply <= 504:
         return Verdict(K.POLICY, _code(given))
@@ -202,3 +225,9 @@ def _code(e: Enhanced | None) -> str:
 def comment_of(status: str) -> str:
     """The words after a Status field's code: "5.4.4 (Illegal host/domain name found)"."""
     return re.sub(r"^\s*[245]\.\d{1,3}\.\d{1,3}\s*", "", status or "").strip(" ()")
+
+
+def says_why(text: str) -> bool:
+    """Whether a text gives a failure's cause: a status or reply code, or words the rule reads."""
+    return bool(enhanced_in(text) or reply_in(text) // 100 in (4, 5) or any(
+        w.search(text) for w in (POLICY_WORDS, FULL_WORDS, GONE_WORDS, DISABLED_WORDS, HOST_WORDS)))
