@@ -6,6 +6,8 @@ The verdicts are the upstream projects' own (their test suites' expectations, co
 `verdicts.tsv` by tools/bounce_corpus.py); only the mapping of their words to our classes
 is ours, and it is a table of words, never a reading of the reports.
 
+`figures` measures our reader on it (bench/bounces.py prints them; a test keeps them).
+
 Held out while the reader was developed: every report of BounceParser's corpus (a
 source of its own) and every fifth report (by name) of sisimai's and flufl.bounce's.
 """
@@ -14,6 +16,9 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+
+from newsletter.bounces.models import BounceKind as K
+from newsletter.bounces.parse import RecipientReport, ReportUnreadable, parse
 
 REAL = Path(__file__).parent / "data" / "bounces" / "real"
 
@@ -114,3 +119,100 @@ def findings() -> list[Finding]:
         found.append(Finding("flufl", REAL / r["file"], int(r["index"]), r["failure"], FLUFL[r["failure"]],
                              r["detector"], r["address"], held_out=r["file"] in held))
     return found
+
+
+# What we would do with a recipient: suppress at once (hard, complaint), at the second
+# report (uncertain), count it (soft), never (policy), nothing (delayed, not a failure),
+# or we could not read it.
+AT_ONCE, SECOND, SOFT, POLICY, NOTHING, UNREADABLE = "at once", "on 2nd", "soft", "policy", "nothing", "unreadable"
+READINGS = (AT_ONCE, SECOND, SOFT, POLICY, NOTHING, UNREADABLE)
+_READING = {K.HARD: AT_ONCE, K.COMPLAINT: AT_ONCE, K.UNCERTAIN: SECOND, K.SOFT: SOFT, K.POLICY: POLICY,
+            K.DELAYED: NOTHING, K.OTHER: NOTHING}
+
+
+@dataclass
+class Read:
+    """Our reader on one report."""
+
+    recipients: list[RecipientReport]
+    error: str = ""  # why it is unreadable
+    crash: str = ""  # anything but ReportUnreadable: the figure that must be 0
+    report_type: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    finding: Finding
+    reading: str
+    mine: RecipientReport | None
+
+    @property
+    def wrong(self) -> bool:
+        return (self.finding.cls in NOT_ABOUT_THE_ADDRESS and self.reading == AT_ONCE) or (
+            self.finding.cls == GONE and self.reading not in (AT_ONCE, SECOND))
+
+
+@dataclass
+class Figures:
+    benign: int = 0  # recipients the source says are not about a missing address
+    wrongful: int = 0  # ... that we would suppress at once (extra ones included)
+    gone: int = 0
+    missed: int = 0  # gone, and not suppressed at once or at the second
+    crashes: int = 0
+
+    def __str__(self) -> str:
+        return (f"wrongful suppression {self.wrongful}/{self.benign} = {_pct(self.wrongful, self.benign)} "
+                f"(target <= 1%); missed hard bounces {self.missed}/{self.gone} = {_pct(self.missed, self.gone)} "
+                f"(target <= 10%); crashes {self.crashes}")
+
+
+def read(path: Path) -> Read:
+    try:
+        report = parse(path.read_bytes())
+        return Read(report.recipients, report_type=report.report_type)
+    except ReportUnreadable as exc:
+        return Read([], str(exc))
+    except Exception as exc:  # noqa: BLE001 - counted and shown
+        return Read([], crash=f"{type(exc).__name__}: {exc}")
+
+
+def reading(finding: Finding, got: Read) -> Row:
+    """The recipient of ours that stands for the source's: by address where the source
+    names it, else by position."""
+    mine = None
+    if finding.address:
+        mine = next((r for r in got.recipients if r.address.lower() == finding.address.lower()), None)
+    elif finding.index <= len(got.recipients):
+        mine = got.recipients[finding.index - 1]
+    return Row(finding, _READING[K(mine.kind)] if mine is not None else UNREADABLE, mine)
+
+
+def extras(findings: list[Finding], got: Read) -> list[RecipientReport]:
+    """Recipients we found beyond the source's in a plain-text report about nobody gone,
+    that we would suppress at once (a DSN's recipient blocks are no invention of ours)."""
+    if got.report_type != "text" or not all(f.cls in NOT_ABOUT_THE_ADDRESS for f in findings):
+        return []
+    named = {f.address.lower() for f in findings if f.address}
+    extra = [r for r in got.recipients if r.address.lower() not in named] if named else \
+        got.recipients[len(findings):]
+    return [r for r in extra if _READING[K(r.kind)] == AT_ONCE]
+
+
+def figures(rows: list[Row], reads: dict[Path, Read]) -> Figures:
+    out = Figures()
+    by_path: dict[Path, list[Finding]] = {}
+    for row in rows:
+        by_path.setdefault(row.finding.path, []).append(row.finding)
+        if row.finding.cls in NOT_ABOUT_THE_ADDRESS:
+            out.benign += 1
+            out.wrongful += row.reading == AT_ONCE
+        elif row.finding.cls == GONE:
+            out.gone += 1
+            out.missed += row.reading not in (AT_ONCE, SECOND)
+    out.wrongful += sum(len(extras(fs, reads[path])) for path, fs in by_path.items())
+    out.crashes = sum(1 for path in by_path if reads[path].crash)
+    return out
+
+
+def _pct(n: int, d: int) -> str:
+    return f"{100 * n / d:.1f}%" if d else "-"

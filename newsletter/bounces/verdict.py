@@ -187,9 +187,9 @@ def read(action: str, status: str, texts: list[str]) -> Verdict:
     action = (action or "").strip().lower()
     if action.startswith("delayed"):
         return Verdict(K.DELAYED, status)
-    if action.startswith(("delivered", "relayed", "expanded")):
-        return Verdict(K.OTHER, status)
     given = _parse(status)
+    if action.startswith(("delivered", "deliverable", "relayed", "expanded")) or (given and given.klass == 2):
+        return Verdict(K.OTHER, status)  # delivered (or would be): no failure, whatever the text says
     klass = given.klass if given else 0
     if texts and texts[0] and SENDER_STAGE.search(texts[0]):
         return Verdict(K.POLICY, _code(given))
