@@ -112,12 +112,7 @@ def act(session: Session, settings: Settings, report: BounceReport, parsed: Pars
     _describe(report, parsed, planned)
     outcomes = []
     for p in planned:
-        row = BounceFinding(report_id=report.id, position=p.position, received_at=report.received_at,
-                            recipient=p.found.address[:320], action=p.found.action[:16], kind=p.found.kind,
-                            status_code=p.found.status[:16], diagnostic=p.found.diagnostic[:2000])
-        if p.match is not None:
-            row.matched_by, row.subscriber_id = p.match.by, p.match.subscriber_id
-            row.delivery_id, row.edition_id = p.match.delivery_id, p.match.edition_id
+        row = finding_row(report, p)
         session.add(row)
         session.flush()
         row.outcome, row.suppressed = _act(session, settings, report, row, p)
@@ -128,6 +123,17 @@ def act(session: Session, settings: Settings, report: BounceReport, parsed: Pars
         return status, outcomes[0]
     return status, "; ".join(f"{p.found.address or 'an unnamed recipient'}: {text}"
                              for p, text in zip(planned, outcomes, strict=True))
+
+
+def finding_row(report: BounceReport, p: Planned, outcome: str = "", suppressed: bool = False) -> BounceFinding:
+    """The stored finding for one planned recipient."""
+    m = p.match
+    return BounceFinding(report_id=report.id, position=p.position, received_at=report.received_at,
+                         recipient=p.found.address[:320], action=p.found.action[:16], kind=p.found.kind,
+                         status_code=p.found.status[:16], diagnostic=p.found.diagnostic[:2000],
+                         matched_by=m.by if m else "", subscriber_id=m.subscriber_id if m else None,
+                         delivery_id=m.delivery_id if m else None, edition_id=m.edition_id if m else None,
+                         outcome=outcome, suppressed=suppressed)
 
 
 def _act(session: Session, settings: Settings, report: BounceReport, row: BounceFinding,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from newsletter.bounces import score
 from newsletter.bounces.models import BounceFinding, BounceReport, ReportStatus
 from newsletter.bounces.parse import ReportUnreadable, parse
-from newsletter.bounces.process import Planned, end, plan
+from newsletter.bounces.process import Planned, end, finding_row, plan
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.failures import FailureClass
@@ -201,15 +201,8 @@ def _apply(session: Session, actor: Actor, reads: list[_Read], result: Reread) -
         session.execute(delete(BounceFinding).where(BounceFinding.report_id == r.report.id))
         for p in r.new:
             sid = _planned_sid(p)
-            m = p.match
-            session.add(BounceFinding(
-                report_id=r.report.id, position=p.position, received_at=r.report.received_at,
-                recipient=p.found.address[:320], action=p.found.action[:16], kind=p.found.kind,
-                status_code=p.found.status[:16], diagnostic=p.found.diagnostic[:2000],
-                matched_by=m.by if m else "", subscriber_id=sid, delivery_id=m.delivery_id if m else None,
-                edition_id=m.edition_id if m else None,
-                suppressed=sid is not None and (sid in kept or justified.get(sid) == r.report.id),
-                outcome=f"read again on {utcnow():%Y-%m-%d}: {p.found.kind}"))
+            session.add(finding_row(r.report, p, f"read again on {utcnow():%Y-%m-%d}: {p.found.kind}",
+                                    sid is not None and (sid in kept or justified.get(sid) == r.report.id)))
         r.report.status = ReportStatus.PARSED if any(p.match for p in r.new) else (
             ReportStatus.UNMATCHED if r.new else ReportStatus.FAILED)
         r.report.report_type = r.report_type or r.report.report_type
