@@ -104,7 +104,8 @@ def parse(raw: bytes, source: str = "") -> ParsedReport:
     return report
 
 
-def finding(address: str, action: str, status: str, diagnostic: str, context: list[str] = ()) -> RecipientReport:
+def finding(address: str, action: str, status: str, diagnostic: str, context: tuple[str, ...] | list[str] = ()
+            ) -> RecipientReport:
     """One recipient of a report, judged by verdict.py: the diagnostic first, then the
     other texts that speak of this address (closest first). Provider readers build their
     recipients with this too."""
