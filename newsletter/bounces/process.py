@@ -177,14 +177,16 @@ def end(session: Session, match: Match, event: EventKind, detail: str, report: B
 
 
 def _describe(report: BounceReport, parsed: ParsedReport, planned: list[Planned]) -> None:
-    """The decisive recipient, and the subscriber it (or else the first one matched) is about."""
+    """For lists: the recipient the report is about: the decisive one (the first failure)
+    if it is someone of ours, else the first one of ours, else the decisive one."""
     first = parsed.first
-    report.report_type, report.kind, report.recipient = parsed.report_type, first.kind, first.address[:320]
-    report.status_code, report.diagnostic = first.status[:16], first.diagnostic[:2000]
-    decisive = next((p for p in planned if p.found is first and p.match), None) or next(
+    shown = next((p for p in planned if p.found is first and p.match), None) or next(
         (p for p in planned if p.match), None)
-    if decisive is not None:
-        m = decisive.match
+    found = shown.found if shown is not None else first
+    report.report_type, report.kind, report.recipient = parsed.report_type, found.kind, found.address[:320]
+    report.status_code, report.diagnostic = found.status[:16], found.diagnostic[:2000]
+    if shown is not None:
+        m = shown.match
         report.matched_by, report.subscriber_id, report.delivery_id, report.edition_id = (
             m.by, m.subscriber_id, m.delivery_id, m.edition_id)
 
