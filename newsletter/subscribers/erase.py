@@ -93,8 +93,7 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
         tuple(m for m in session.scalars(select(Delivery.message_id).where(Delivery.subscriber_id == sid)) if m),
         sid, tuple(session.scalars(select(Subscription.id).where(Subscription.subscriber_id == sid))),
         tuple(session.scalars(select(AddressChange.id).where(AddressChange.subscriber_id == sid))))
-    reports = set(session.scalars(select(BounceReport.id).where(BounceReport.subscriber_id == sid))) | set(
-        session.scalars(select(BounceFinding.report_id).where(BounceFinding.subscriber_id == sid)))
+    reports = _reports_about(session, sid, person.addresses)
     free_text = [event_id for event_id, reason in session.execute(
         select(Event.id, Event.reason).where(Event.subscriber_id == sid, Event.reason != ""))
         if not _REASON_CODE.fullmatch(reason)]
@@ -174,6 +173,17 @@ def scrub_stored(session: Session, person: Person, reports: set[int]) -> int:
             if values:
                 session.execute(update(model.__table__).where(model.__table__.c.id == row[0]).values(**values))
     return changed
+
+
+def _reports_about(session: Session, subscriber_id: int, addresses: tuple[str, ...]) -> set[int]:
+    """The reports about the person: matched to them, or naming one of their addresses as
+    a recipient though matched to nobody (a bounced confirmation of their sign-up names no
+    subscriber: bounces/personal.py), whatever encoding hides the address in the bytes."""
+    lowered = [a.lower() for a in addresses]
+    return set(session.scalars(select(BounceReport.id).where(or_(
+        BounceReport.subscriber_id == subscriber_id, func.lower(BounceReport.recipient).in_(lowered))))) | set(
+        session.scalars(select(BounceFinding.report_id).where(or_(
+            BounceFinding.subscriber_id == subscriber_id, func.lower(BounceFinding.recipient).in_(lowered)))))
 
 
 def _holding(session: Session, table, column, person: Person) -> set[int]:

@@ -16,13 +16,17 @@ from sqlalchemy.orm import Session
 from newsletter.bounces import intake
 from newsletter.bounces.models import BounceFinding, BounceReport
 from newsletter.bounces.parse import parse
+from newsletter.delivery.confirmation import send_confirmation
 from newsletter.limits import Counters
 from newsletter.models import Base
 from newsletter.staff.access import cli_actor
 from newsletter.subscribers import erase
 from newsletter.subscribers.erase_bytes import Person, holds, redact
+from newsletter.subscribers.models import Subscription
 from newsletter.subscribers.service import add_subscriber
+from newsletter.subscribers.signup import sign_up, validate
 from tests.bounce_samples import deliver
+from tests.personal_mail import Recorder, bounce
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 ANN, BOB = "ann.reader@example.org", "bob@example.net"
@@ -117,3 +121,37 @@ def test_redacting_bytes(raw):
     assert holds(raw, person)
     clean = redact(raw, person)
     assert not holds(clean, person) and clean != raw
+
+
+@both
+def test_a_bounced_confirmation_is_erased_though_it_names_no_subscriber(engine, settings, session, publication):
+    """A bounce of a sign-up's confirmation ends the request and is matched to nobody
+    (bounces/personal.py): erasing the person still finds it, by the recipient it names,
+    where the bytes hide the address from a plain search (a base64 notice)."""
+    publication.bounce_domain = "bounces.spacewar.example.com"
+    session.commit()
+    decision = sign_up(session, publication, validate(publication, ANN), settings.signing_key())
+    session.commit()
+    backend = Recorder()
+    send_confirmation(session, settings, backend, decision.subscription_id)
+    notice = f"Your message to <{ANN}> could not be delivered: 550 5.1.1 user unknown\r\n".encode()
+    raw = (b"From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@spacewar.example.com\r\n"
+           b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(notice))
+    assert ANN.encode() not in raw
+    report_id = bounce(engine, settings, raw, envelope_to=backend.last().envelope_from)
+    with Session(engine) as s:
+        report = s.get(BounceReport, report_id)
+        assert (report.matched_by, report.subscriber_id, report.recipient) == ("verp", None, ANN), report.outcome
+        assert "sign-up request ended" in report.outcome
+        subscriber_id = s.scalar(select(Subscription.subscriber_id).where(
+            Subscription.id == decision.subscription_id))
+
+    erase.erase(engine, settings, Counters(), cli_actor(), subscriber_id)
+
+    assert holding(engine, ANN) == []
+    with Session(engine) as s:
+        report = s.get(BounceReport, report_id)
+        assert not holds(report.raw, Person((ANN,)))  # decoded, too
+        assert (report.status, report.kind) == ("parsed", "hard")  # kept, with what it said
