@@ -140,6 +140,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
             interrupted = cleanup
     except Exception as exc:
         if not is_outage(exc):
+            run.stop_heartbeat()  # a bug ends the run: its claim must be able to die, whatever is kept
             raise
         interrupted = exc
     finally:
