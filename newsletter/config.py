@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     login_limit_window_seconds: int = Field(default=900, ge=1)
     # The largest CSV the API accepts for an import (bytes).
     import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # The reverse proxies (addresses or networks, comma-separated; "*" any) whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed: uvicorn's forwarded_allow_ips.
+    # Empty: none, and the client is the peer of the connection (web/server.py).
+    trusted_proxies: str = ""
 
     @model_validator(mode="after")
     def _timers_agree(self) -> Settings:
@@ -196,6 +200,20 @@ class Settings(BaseSettings):
         if value and len(value) < 16:
             raise ValueError("must be at least 16 characters (or empty to turn it off)")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item[:60]!r} is not an IP address or network (or *)") from None
+        return ",".join(items)
 
     @field_validator("log_level", mode="before")
     @classmethod
