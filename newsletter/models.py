@@ -6,7 +6,16 @@ from newsletter.editions.history import EditionHistory
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.ingest.models import Feed
 from newsletter.publications.models import Publication, PublicationSection
-from newsletter.staff.models import ApiToken, AuditEntry, StaffAccount, StaffSession
+from newsletter.staff.models import (
+    ApiToken,
+    AuditEntry,
+    RecoveryCode,
+    RememberedDevice,
+    StaffAccount,
+    StaffPolicy,
+    StaffPublication,
+    StaffSession,
+)
 from newsletter.store.models import Article, Section
 from newsletter.subscribers.address_change import AddressChange
 from newsletter.subscribers.models import ImportJob, Subscriber, Subscription, Suppression
@@ -16,5 +25,6 @@ __all__ = [
     "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold",
     "Edition",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
-    "Section", "StaffAccount", "StaffSession", "Subscriber", "Subscription", "Suppression",
+    "RecoveryCode", "RememberedDevice", "Section", "StaffAccount", "StaffPolicy", "StaffPublication", "StaffSession",
+    "Subscriber", "Subscription", "Suppression",
 ]
