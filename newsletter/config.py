@@ -112,9 +112,39 @@ class Settings(BaseSettings):
     # case this long after sign-in; sign-in attempts are limited per account and per client.
     staff_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     staff_session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Sign-in back-off (staff/throttle.py): failures allowed for one account from one
+    # client, from one client across accounts, and for one account from every client
+    # (this last one never holds back a client the account signed in from before); past
+    # them each attempt waits, doubling from the base up to the maximum. A window without
+    # failures forgets them.
     login_limit_per_account: int = Field(default=5, ge=1)
     login_limit_per_client: int = Field(default=20, ge=1)
+    login_limit_per_account_all_clients: int = Field(default=20, ge=1)
     login_limit_window_seconds: int = Field(default=900, ge=1)
+    login_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0, le=86400)
+    login_known_client_days: int = Field(default=90, ge=1, le=3650)
+    # Second factor: how long a browser may be remembered (skip the code), and how long
+    # the step between the password and the code may take.
+    staff_device_days: int = Field(default=30, ge=1, le=365)
+    staff_second_factor_minutes: int = Field(default=10, ge=1, le=60)
+    # The sender of the emails sent to staff (too many failed sign-ins); empty: the
+    # sender address of the first active publication.
+    staff_mail_from: str = ""
+    # Single sign-on (OpenID Connect, staff/sso.py): the provider's issuer URL (its
+    # /.well-known/openid-configuration is read), this client's id and secret; empty
+    # issuer: off. sso_roles maps a claim's values to roles, e.g.
+    # "newsroom-admins=admin, desk-space=operator:spacewar-daily+orbit-weekly", checked in
+    # order, the first match wins; no match: no access. sso_create: an unknown person with
+    # a matching value gets an SSO-only account.
+    sso_issuer: str = ""
+    sso_client_id: str = ""
+    sso_client_secret: str = ""
+    sso_scopes: str = "openid email profile"
+    sso_claim: str = "groups"
+    sso_roles: str = ""
+    sso_create: bool = True
+    sso_label: str = "Sign in with single sign-on"
     # The largest CSV the API accepts for an import (bytes).
     import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # The reverse proxies (addresses or networks, comma-separated; "*" any) whose

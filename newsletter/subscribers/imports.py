@@ -25,6 +25,7 @@ from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change, record
 from newsletter.staff.models import Role
+from newsletter.staff.scope import check_acts, check_seen, visible
 from newsletter.subscribers import import_rows, import_sql
 from newsletter.subscribers.models import ImportJob
 
@@ -58,6 +59,7 @@ def start(session: Session, actor: Actor, publication: str, skip_invalid: bool =
         pub = session.scalar(select(Publication).where(Publication.slug == publication))
         if pub is None:
             raise InvalidInput(f"no publication {publication!r}")
+        check_acts(actor, pub.id, pub.slug)
         now = utcnow()
         job = ImportJob(publication_id=pub.id, status=JobStatus.QUEUED, skip_invalid=skip_invalid, report={},
                         staff_id=actor.staff_id, actor=actor.label, created_at=now, updated_at=now)
@@ -141,6 +143,7 @@ def as_dict(job: ImportJob, publication_slug: str) -> dict:
 def get(session: Session, actor: Actor, job_id: int) -> dict:
     require(actor, Permission.READ)
     job, slug = with_publication_slug(session, ImportJob, job_id, "import")
+    check_seen(actor, job.publication_id, "import", job_id)
     session.refresh(job)
     return as_dict(job, slug)
 
@@ -148,6 +151,7 @@ def get(session: Session, actor: Actor, job_id: int) -> dict:
 def recent(session: Session, actor: Actor, limit: int = 20) -> list[dict]:
     require(actor, Permission.READ)
     rows = session.execute(select(ImportJob, Publication.slug).join(Publication)
+                           .where(visible(actor, ImportJob.publication_id))
                            .order_by(ImportJob.id.desc()).limit(max(1, min(limit, 200)))).all()
     return [as_dict(job, slug) for job, slug in rows]
 

@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if status >= 500:
             log.error("%s: %s", type(exc).__name__, exc)
             return error_response(request, status, exc.title, "Please try again later.")
-        return error_response(request, status, exc.title, f"{exc}.")
+        wait = getattr(exc, "retry_after", None)  # a back-off (staff sign-in): when to try again
+        return error_response(request, status, exc.title, f"{exc}.", {"Retry-After": str(wait)} if wait else None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
