@@ -11,8 +11,8 @@ from newsletter.db import utcnow
 from newsletter.errors import Conflict, Forbidden, InvalidInput
 from newsletter.staff import accounts, api_tokens, passwords, sessions
 from newsletter.staff.access import PERMISSIONS, Actor, NotSignedIn, Permission, TooManyAttempts, cli_actor, require
-from newsletter.staff.throttle import SignInLimits, Store
 from newsletter.staff.models import AuditEntry, Role, StaffAccount, StaffSession
+from newsletter.staff.throttle import SignInLimits, Store
 from newsletter.tracking.tokens import InvalidToken
 
 PASSWORD = "correct horse battery staple"
