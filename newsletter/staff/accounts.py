@@ -66,7 +66,8 @@ def set_publications(session: Session, actor: Actor, ref: str | int, slugs: list
     account = find(session, ref, actor)
     with change(session, actor, Permission.STAFF, "staff.publications", f"staff:{account.id}") as ch:
         wanted = sorted({str(x).strip() for x in slugs or [] if str(x).strip()})
-        found = dict(session.execute(select(Publication.slug, Publication.id).where(Publication.slug.in_(wanted))))
+        found = dict(session.execute(select(Publication.slug, Publication.id)
+                                     .where(Publication.slug.in_(wanted))).all())
         unknown = [x for x in wanted if x not in found]
         if unknown:
             raise InvalidInput(f"no publication {unknown[0][:64]!r}")

@@ -118,7 +118,8 @@ def account_for(db: Session, settings: Settings, claims: dict, address: str) -> 
 
 
 def _apply(db: Session, account: StaffAccount, rule: Rule, address: str, made: bool) -> None:
-    ids = dict(db.execute(select(Publication.slug, Publication.id).where(Publication.slug.in_(rule.publications))))
+    ids = dict(db.execute(select(Publication.slug, Publication.id)
+                          .where(Publication.slug.in_(rule.publications))).all())
     if rule.publications and not ids:
         raise NoRoleHere("none of the publications your sign-on role names exists here; ask an admin")
     before = (account.role, sorted(db.scalars(select(StaffPublication.publication_id)
