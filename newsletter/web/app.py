@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
-        title = {404: "Not here", 405: "Method not allowed", 413: TOO_LARGE,
+        title = {404: "Not here", 405: "Method not allowed", 413: TOO_LARGE, 503: "Busy",
                  415: "Unsupported media type"}.get(exc.status_code, "Request refused")
         return error_response(request, exc.status_code, title, str(exc.detail), headers)
 
