@@ -48,7 +48,7 @@ def start(request: Request, next: str = ""):
     try:
         url, flow = oidc.begin(w.settings, _redirect_uri(request))
     except NotSignedIn as exc:
-        return _login_page(request, 502, f"{str(exc).capitalize()}.")
+        return _login_page(request, 502, _sentence(exc))
     answer = RedirectResponse(url, status_code=303)
     kept = _serializer(request).dumps([flow.state, flow.nonce, flow.verifier, next[:300] if safe_next(next) else ""])
     answer.set_cookie(FLOW_COOKIE, kept, max_age=FLOW_MAX_AGE, httponly=True, samesite="lax", path=FLOW_PATH,
@@ -77,10 +77,15 @@ def callback(request: Request):
             account = sso.account_for(s, w.settings, claims, address)
             signed = sessions.complete(s, w.settings, account, address, "console", "sso")
     except NotSignedIn as exc:
-        return _done(request, _login_page(request, 401, f"{str(exc).capitalize()}."))
+        return _done(request, _login_page(request, 401, _sentence(exc)))
     page = render(request, "sso_done.html", next=next_path or "/admin")
     page.set_cookie(value=signed.cookie, **sessions.cookie_options(w.settings))
     return _done(request, page)
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 def _done(request: Request, answer):
