@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     sso_label: str = "Sign in with single sign-on"
     # The largest CSV the API and the console accept for an import (bytes), and how many
     # imports (upload and job) one web process takes at once (subscribers/uploads.py).
-    import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    import_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)  # on disk, never in memory
     import_max_concurrent: int = Field(default=2, ge=1, le=64)
     # The reverse proxies (addresses or networks, comma-separated; "*" any) whose
     # X-Forwarded-For and X-Forwarded-Proto are believed: uvicorn's forwarded_allow_ips.

@@ -12,7 +12,7 @@ from newsletter.api.auth import Caller
 from newsletter.api.common import MAX_ID, Before, Body, Id
 from newsletter.csvout import csv_chunks
 from newsletter.db import session_scope
-from newsletter.staff import accounts, api_tokens, audit
+from newsletter.staff import accounts, api_tokens, audit, second_factor
 from newsletter.staff.access import Permission, require
 from newsletter.web.pages import ctx
 
@@ -77,6 +77,32 @@ def disable_staff(request: Request, actor: Caller, staff_id: Id):
 def enable_staff(request: Request, actor: Caller, staff_id: Id):
     with ctx(request).session() as s:
         return accounts.describe(s, accounts.enable(s, actor, staff_id))
+
+
+@router.post("/staff/{staff_id}/second-factor/reset", summary="Remove an account's second factor: a lost "
+                                                              "device (admins)")
+def reset_second_factor(request: Request, actor: Caller, staff_id: Id):
+    with ctx(request).session() as s:
+        account = accounts.find(s, staff_id, actor)
+        second_factor.turn_off(s, actor, account)
+        return accounts.describe(s, account)
+
+
+class Policy(Body):
+    require_second_factor: str = Field(max_length=16, description="none, admins or all")
+
+
+@router.get("/staff-policy", summary="Whom a second factor is required of (admins)")
+def get_policy(request: Request, actor: Caller):
+    require(actor, Permission.STAFF)
+    with ctx(request).session() as s:
+        return {"require_second_factor": second_factor.policy(s)}
+
+
+@router.put("/staff-policy", summary="Require a second factor of none, admins or all (admins)")
+def put_policy(request: Request, actor: Caller, body: Policy):
+    with ctx(request).session() as s:
+        return {"require_second_factor": second_factor.set_policy(s, actor, body.require_second_factor)}
 
 
 @router.post("/staff/{staff_id}/password-link", summary="A new one-time set-password link (admins)")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.limits import person_key
+from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.models import Subscriber
 from tests.integration.web.conftest import SettlingClient, deliver_today
 from tests.integration.web.staff_helpers import PASSWORD, client, fingerprint, make_staff
@@ -140,6 +141,7 @@ BODIES = {  # well-formed bodies, so that only the role can be the reason for a 
     ("post", "/api/v1/suppressions/{suppression_id}/remove"): {"reason": "asked"},
     ("post", "/api/v1/staff"): {"email": "x@example.org", "role": "viewer"},
     ("patch", "/api/v1/staff/{staff_id}"): {"role": "viewer"},
+    ("put", "/api/v1/staff-policy"): {"require_second_factor": "all"},
     ("post", "/api/v1/editions/{edition_id}/test-send"): {"to": "x@example.org"},
     ("post", "/api/v1/publications/{slug}/test-send"): {"to": "x@example.org"},
 }
@@ -221,6 +223,36 @@ def test_an_erased_person_is_gone_and_stays_gone(engine, secured, publication, a
     assert find_everywhere(engine, "ann@example.org") == []
     found = admin.get("/api/v1/suppressions", params={"q": "ann@example.org"}).json()["items"]
     assert [(s["reason"], s["email"]) for s in found] == [("erased", None)]
+    # Without the right to erase, an erased address answers as one nobody ever suppressed.
+    viewer = client(server, staff.tokens["viewer"])
+    for q in ("ann@example.org", "never-seen@example.org"):
+        assert viewer.get("/api/v1/suppressions", params={"q": q}).json() == {"items": [], "next_cursor": None}
+
+
+def test_a_new_password_or_a_disable_ends_sessions_and_revokes_tokens(engine, secured):
+    server, staff = secured
+    operator = client(server, staff.tokens["operator"])
+    http, answer = sign_in(server, staff.email("operator"))
+    csrf = answer.json()["csrf_token"]
+    extra = http.post("/api/v1/tokens", json={"name": "script"}, headers={"X-CSRF-Token": csrf}).json()["token"]
+    assert client(server, extra).get("/api/v1/session").status_code == 200
+    changed = http.put("/api/v1/session/password", headers={"X-CSRF-Token": csrf},
+                       json={"current_password": PASSWORD, "new_password": "a brand new passphrase"})
+    assert changed.status_code == 200
+    for token in (staff.tokens["operator"], extra):
+        assert client(server, token).get("/api/v1/session").status_code == 401  # revoked
+    assert http.get("/api/v1/session").status_code == 401  # the session ended
+    assert operator.get("/api/v1/editions").status_code == 401
+    with Session(engine) as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "staff.password_set"))
+        assert '"tokens_revoked": 2' in entry.detail
+
+    admin = client(server, staff.tokens["admin"])
+    viewer_http, _ = sign_in(server, staff.email("viewer"))
+    assert admin.post(f"/api/v1/staff/{staff.ids['viewer']}/disable").status_code == 200
+    assert admin.post(f"/api/v1/staff/{staff.ids['viewer']}/enable").status_code == 200
+    assert client(server, staff.tokens["viewer"]).get("/api/v1/session").status_code == 401  # stays revoked
+    assert viewer_http.get("/api/v1/session").status_code == 401
 
 
 def test_api_docs_work_offline(secured):
