@@ -53,8 +53,8 @@ def _staff(staff_app: typer.Typer) -> None:
             new = accounts.add(session, cli_actor(), get_settings().signing_key(), email, role, password, sso_only)
             if publication:
                 accounts.set_publications(session, cli_actor(), new.account.id, publication)
-            scope = ", ".join(publication) if publication else "every publication"
-            console.print(f"staff account {new.account.id}: {new.account.email} ({new.account.role}, {scope})",
+            scope = f", {', '.join(publication)}" if publication else ""
+            console.print(f"staff account {new.account.id}: {new.account.email} ({new.account.role}{scope})",
                           highlight=False)
         if new.link_token:
             console.print(f"set-password link (works once, for 3 days): {_link(new.link_token)}", highlight=False,
@@ -62,14 +62,14 @@ def _staff(staff_app: typer.Typer) -> None:
 
     @staff_app.command("list")
     def staff_list():
-        """id, address, role, publications (* every one), active, second factor, last sign-in (tab-separated)."""
+        """id, address, role, active, last sign-in, publications (* every one), how they sign in (tab-separated)."""
         with session_scope() as session:
             for a in accounts.accounts(session, cli_actor()):
                 d = accounts.describe(session, a)
                 last = a.last_login_at.isoformat()[:19] if a.last_login_at else "-"
                 factor = "sso" if a.sso_only else "2fa" if d["second_factor"] else "password"
-                print(f"{a.id}\t{a.email}\t{a.role}\t{','.join(d['publications'] or ['*'])}\t"
-                      f"{'active' if a.active else 'disabled'}\t{factor}\t{last}")
+                print(f"{a.id}\t{a.email}\t{a.role}\t{'active' if a.active else 'disabled'}\t{last}\t"
+                      f"{','.join(d['publications'] or ['*'])}\t{factor}")
 
     @staff_app.command("publications")
     def staff_publications(account: str = typer.Argument(..., help="id or address"),

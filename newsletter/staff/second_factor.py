@@ -174,7 +174,8 @@ def turn_off(db: Session, actor: Actor, account: StaffAccount) -> None:
     """By the account itself (the caller checked its password) or by an admin (a lost
     device): the secret, the recovery codes and the remembered browsers go."""
     if actor.staff_id != account.id:
-        with change(db, actor, Permission.STAFF, "staff.2fa_reset", f"staff:{account.id}"):
+        with change(db, actor, Permission.STAFF, "staff.2fa_reset", f"staff:{account.id}") as ch:
+            ch.nothing_changed = not account.totp_secret  # none to remove: nothing to record
             _clear(db, account)
         return
     _clear(db, account)
