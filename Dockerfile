@@ -24,6 +24,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # migrations and the `newsletter` command land in the virtualenv.
 COPY newsletter ./newsletter
 COPY workers ./workers
+COPY templates ./templates
+COPY config ./config
 RUN pip install --no-deps .
 
 FROM ${PYTHON_IMAGE} AS runtime

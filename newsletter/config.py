@@ -22,14 +22,22 @@ from newsletter.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
-# Shipped with the package (importlib.resources): the default templates, the sample
-# publications file and feed. Operators point settings at their own.
-PACKAGE = resources.files("newsletter")
+# The project's top-level templates/ and config/ (the layout DESIGN.md promises). A wheel
+# carries them inside the package (pyproject maps them to newsletter/templates and
+# newsletter/sample); a source checkout, editable install included, has them at the top.
+PACKAGE = Path(str(resources.files("newsletter")))
+_SHIPPED = {"templates": "templates", "config": "sample"}
+
+
+def shipped_dir(folder: str) -> Path:
+    """templates/ or config/: from the installed wheel, else from the source checkout."""
+    packaged = PACKAGE / _SHIPPED[folder]
+    return packaged if packaged.is_dir() else PACKAGE.parent / folder
 
 
 def sample_file(name: str) -> Path:
-    """A file of the package's sample configuration (publications.toml, sample-feed.xml)."""
-    return Path(str(PACKAGE / "sample" / name))
+    """A file of the sample configuration in config/ (publications.toml, sample-feed.xml)."""
+    return shipped_dir("config") / name
 
 
 class Settings(BaseSettings):

@@ -1,4 +1,4 @@
-"""Writes newsletter/sample/sample-feed.xml, the demo's feed (headlines written for this project)."""
+"""Writes config/sample-feed.xml, the demo's feed (headlines written for this project)."""
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
@@ -70,7 +70,7 @@ def main() -> None:
       <pubDate>{format_datetime(when)}</pubDate>
     </item>""")
     body = "\n".join(rows)
-    with open("newsletter/sample/sample-feed.xml", "w", encoding="utf-8") as fh:
+    with open("config/sample-feed.xml", "w", encoding="utf-8") as fh:
         fh.write(f"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
   <channel>

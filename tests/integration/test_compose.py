@@ -89,27 +89,27 @@ def test_secrets_come_from_the_uncommitted_env_file():
     assert set(secrets) == {"NEWSLETTER_DATABASE_URL", "NEWSLETTER_SECRET_KEY"}
     for value in secrets.values():
         assert re.search(r"\$\{[A-Z_]+:\?", value), f"{value} must come from .env, and be required"
-    assert (ROOT / ".env.example").exists()
+    assert (ROOT / "config" / "settings.example.env").exists()
     assert subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT).returncode == 0
-    example = env_file(ROOT / ".env.example")
+    example = env_file(ROOT / "config" / "settings.example.env")
     for value in environment.values():
-        interpolate(value, example)  # .env.example provides every required variable
+        interpolate(value, example)  # config/settings.example.env provides every required variable
 
 
 def test_every_setting_the_stack_names_exists():
     """Settings ignore unknown variables: a misspelt one would be silently dropped."""
-    names = set(compose()["x-app"]["environment"]) | set(env_file(ROOT / ".env.example"))
-    names |= set(re.findall(r"^# (NEWSLETTER_[A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    names = set(compose()["x-app"]["environment"]) | set(env_file(ROOT / "config" / "settings.example.env"))
+    names |= set(re.findall(r"^# (NEWSLETTER_[A-Z_]+)=", (ROOT / "config" / "settings.example.env").read_text(), re.M))
     for name in names:
         if name.startswith("NEWSLETTER_"):
             assert name.removeprefix("NEWSLETTER_").lower() in Settings.model_fields, name
-    values = {k: interpolate(v, env_file(ROOT / ".env.example")) for k, v in
+    values = {k: interpolate(v, env_file(ROOT / "config" / "settings.example.env")) for k, v in
               compose()["x-app"]["environment"].items()}
     Settings(**{k.removeprefix("NEWSLETTER_").lower(): v for k, v in values.items()})  # and parse
 
 
 def test_hosts_in_the_app_environment_are_services_of_the_stack():
-    values = {k: interpolate(v, env_file(ROOT / ".env.example")) for k, v in
+    values = {k: interpolate(v, env_file(ROOT / "config" / "settings.example.env")) for k, v in
               compose()["x-app"]["environment"].items()}
     services = compose()["services"]
     assert re.match(r"postgresql://newsletter:[^@]+@postgres:5432/newsletter$", values["NEWSLETTER_DATABASE_URL"])

@@ -80,7 +80,7 @@ def test_the_compose_processes_come_up_and_pass_their_healthchecks(tmp_path, emp
     relay = SMTPServer()
     relay.start()
     (tmp_path / "var").mkdir()  # the image's WORKDIR /app has var/ (Dockerfile)
-    example = env_file(ROOT / ".env.example")
+    example = env_file(ROOT / "config" / "settings.example.env")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env.update({k: interpolate(str(v), example) for k, v in services["web"]["environment"].items()})
     env.update(NEWSLETTER_DATABASE_URL=empty_database, NEWSLETTER_BROKER_URL=REDIS_URL,

@@ -7,9 +7,20 @@ import os
 import site
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_top_level_is_the_design_cards():
+    """DESIGN.md's layout: templates/ and config/ at the top, not inside the package."""
+    top = {p.name for p in ROOT.iterdir()}
+    assert {"pyproject.toml", "newsletter", "templates", "workers", "config", "tests",
+            "docker-compose.yml"} <= top
+    assert not (ROOT / "newsletter" / "templates").exists() and not (ROOT / "newsletter" / "sample").exists()
+    config = {p.name for p in (ROOT / "config").iterdir()}
+    assert {"publications.toml", "sample-feed.xml", "settings.example.env"} <= config
 
 
 def test_the_wheel_runs_the_demo_outside_the_repository(tmp_path):
@@ -17,6 +28,12 @@ def test_the_wheel_runs_the_demo_outside_the_repository(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(dist), str(ROOT)], check=True, capture_output=True, timeout=300)
     (wheel,) = dist.glob("newsletter-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    # The top-level templates/ and config/ travel inside the package.
+    assert {"newsletter/templates/email/edition.html", "newsletter/templates/web/signup.html",
+            "newsletter/templates/admin/base.html", "newsletter/sample/publications.toml",
+            "newsletter/sample/sample-feed.xml", "newsletter/sample/settings.example.env"} <= names
+    assert not any(n.startswith(("templates/", "config/")) for n in names)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
