@@ -52,13 +52,6 @@ class JobStatus(StrEnum):
 FINAL = frozenset({JobStatus.DONE, JobStatus.INVALID, JobStatus.FAILED})
 
 
-def decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start})") from None
-
-
 def start(session: Session, actor: Actor, publication: str, skip_invalid: bool = False) -> ImportJob:
     """Record a new job (audited); run it with `run`."""
     with change(session, actor, Permission.SUBSCRIBERS, "import.start") as ch:
