@@ -2,7 +2,10 @@
 its HTML part is made of, and would weigh with a leaner inlining), and the outbox backend
 writing N messages.
 
-    .venv/bin/python bench/render_outbox.py [--subscribers 10000]
+    .venv/bin/python bench/render_outbox.py [--subscribers 10000] [--click-stats]
+
+--click-stats: the publication counts clicks (every headline's link through /r/, a
+message token signed and spliced in per message: tracking/click_links.py).
 
 Prints figures; it passes or fails nothing. Uses a throwaway SQLite database.
 """
@@ -44,10 +47,11 @@ def peak_mb() -> float:
 
 
 def time_compose(composer: Composer, now, n: int = 5000) -> float:
-    """Microseconds per message; the best of a few runs is the least disturbed one."""
+    """Microseconds per message, as deliveries are composed (a delivery id: with the
+    publication's VERP, an envelope token and List-Unsubscribe's mailto: address)."""
     t = time.perf_counter()
-    for i in range(n):
-        composer.compose(Recipient(i, f"r{i}@example.org", "Reader Name", None), now)
+    for i in range(1, n + 1):
+        composer.compose(Recipient(i, f"r{i}@example.org", "Reader Name", None, key=i, delivery_id=i), now)
     return (time.perf_counter() - t) / n * 1e6
 
 
@@ -103,6 +107,7 @@ def print_size(data: bytes) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--click-stats", action="store_true", help="links counted through /r/")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="nl-bench-"))
     try:
@@ -111,6 +116,7 @@ def main() -> None:
         engine = engine_for(settings)
         with Session(engine, expire_on_commit=False) as s:
             pub = load_publications(s, settings.publications_file)[0]
+            pub.click_stats = args.click_stats
             now = utcnow()
             day = local_date(pub.timezone, now)
             store_records(s, sample_articles(window_for(s, pub, day, now)[1]))
@@ -130,7 +136,12 @@ def main() -> None:
 
         composer = Composer(settings, edition, pub)
         sample = composer.compose(Recipient(1, "r1@example.org", "Reader Name", None), now).data
-        compose_us = min(time_compose(composer, now) for _ in range(3))
+        pub.verp = False
+        plain = Composer(settings, edition, pub)
+        pub.verp = True
+        # Interleaved, the best of each: the least disturbed runs on a busy machine.
+        timings = [(time_compose(composer, now), time_compose(plain, now)) for _ in range(3)]
+        compose_us, plain_us = min(t[0] for t in timings), min(t[1] for t in timings)
 
         t = time.perf_counter()
         status, counts = InlineDispatcher(settings, OutboxBackend(tmp / "outbox")).run_edition(edition.id)
@@ -139,7 +150,9 @@ def main() -> None:
         print(f"subscribers imported:       {args.subscribers} in {import_s:.2f}s "
               f"({args.subscribers / import_s:,.0f} rows/s)")
         print(f"render one edition:         {render_ms:.1f} ms (Jinja2 + premailer, once per section set)")
-        print(f"compose one message:        {compose_us:.0f} us (tokens, headers, QP splice)")
+        print(f"compose one message:        {compose_us:.0f} us (tokens, headers, QP splice; with VERP: "
+              f"{plain_us:.0f} us without, the envelope token and the mailto: address "
+              f"{compose_us - plain_us:.0f} us)")
         print(f"outbox delivery:            {written} messages in {elapsed:.2f}s = "
               f"{written / elapsed:,.0f} messages/s ({status}, {dict(counts)})")
         print_size(sample)

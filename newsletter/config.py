@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     # X-Forwarded-For and X-Forwarded-Proto are believed: uvicorn's forwarded_allow_ips.
     # Empty: none, and the client is the peer of the connection (web/server.py).
     trusted_proxies: str = ""
+    # Click statistics (tracking/scanners.py): a click this soon after its message was sent
+    # is counted as a link scanner's, not a reader's.
+    click_scanner_seconds: int = Field(default=60, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _timers_agree(self) -> Settings:
@@ -216,6 +219,22 @@ class Settings(BaseSettings):
     bounce_imap_folder: str = "INBOX"
     bounce_webhook_secret: str = ""
     bounce_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    # Providers' signed webhooks of bounces and complaints (bounces/providers/; each
+    # endpoint exists only when its setting is set). SES through SNS: the topic ARNs to
+    # accept, comma-separated; SNS's certificates come from SNS hosts only (extra URL
+    # prefixes to trust: for tests, never in production). Postmark: basic auth. SendGrid:
+    # the Signed Event Webhook's verification key. Mailgun: the webhook signing key; its
+    # requests are refused past this age (either way), as are tokens seen before.
+    ses_topic_arns: str = ""
+    sns_extra_urls: str = ""
+    postmark_webhook_username: str = ""
+    postmark_webhook_password: str = ""
+    sendgrid_webhook_public_key: str = ""
+    mailgun_webhook_signing_key: str = ""
+    webhook_max_age_seconds: int = Field(default=300, ge=30, le=24 * 3600)
+    # Gmail's feedback loop: the SenderId of every edition's Feedback-ID header (5 to 15
+    # characters, the same for all your mail; empty: no header). delivery/compose.py
+    feedback_sender_id: str = Field(default="newsletter", pattern=r"^([A-Za-z0-9._-]{5,15})?$")
     # Soft bounces (mailbox full, 4.x.x, ...) suppress only when this many editions bounced
     # softly within the window, like Mailman's bounce score. Policy refusals (5.7.x) never do.
     soft_bounce_threshold: int = Field(default=5, ge=1)
@@ -233,7 +252,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
-    @field_validator("bounce_webhook_secret", "metrics_token")
+    @field_validator("bounce_webhook_secret", "metrics_token", "postmark_webhook_password")
     @classmethod
     def _long_enough(cls, value: str) -> str:
         # A shared secret a relay or a scraper sends: guessable ones are refused outright.
@@ -254,6 +273,25 @@ class Settings(BaseSettings):
                 except ValueError:
                     raise ValueError(f"{item[:60]!r} is not an IP address or network (or *)") from None
         return ",".join(items)
+
+    @field_validator("sendgrid_webhook_public_key")
+    @classmethod
+    def _a_p256_key(cls, value: str) -> str:
+        if value:
+            from newsletter.bounces.providers.sendgrid import public_key
+
+            public_key(value)  # ValueError, with what is wrong
+        return value
+
+    @model_validator(mode="after")
+    def _postmark_both(self) -> Settings:
+        if bool(self.postmark_webhook_username) != bool(self.postmark_webhook_password):
+            raise ValueError("NEWSLETTER_POSTMARK_WEBHOOK_USERNAME and _PASSWORD go together (or neither)")
+        return self
+
+    @property
+    def ses_topics(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.ses_topic_arns.split(",") if t.strip())
 
     @field_validator("log_level", mode="before")
     @classmethod

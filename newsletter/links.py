@@ -44,6 +44,15 @@ class Links:
         """A staff account's one-time link to set its password (the console's page)."""
         return f"/admin/set-password/{token}"
 
+    # the public archive (web/archive_routes.py): readable, stable, never personal
+    def archive_path(self, publication_slug: str, day=None, page: int = 1) -> str:
+        if day is not None:
+            return f"/p/{quote(publication_slug)}/{day.isoformat()}"
+        return f"/p/{quote(publication_slug)}/" + (f"?page={page}" if page > 1 else "")
+
+    def archive_feed_path(self, publication_slug: str) -> str:
+        return f"/p/{quote(publication_slug)}/feed.xml"
+
     def signup_path(self, publication_slug: str = "") -> str:
         return "/subscribe" + (f"?publication={quote(publication_slug)}" if publication_slug else "")
 
@@ -65,6 +74,12 @@ class Links:
 
     def set_password(self, token: str) -> str:
         return self.base + self.set_password_path(token)
+
+    def archive(self, publication_slug: str, day=None, page: int = 1) -> str:
+        return self.base + self.archive_path(publication_slug, day, page)
+
+    def archive_feed(self, publication_slug: str) -> str:
+        return self.base + self.archive_feed_path(publication_slug)
 
     def signup(self, publication_slug: str = "") -> str:
         return self.base + self.signup_path(publication_slug)

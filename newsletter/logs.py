@@ -28,6 +28,8 @@ _SECRETS = [
     # /u/<token>, /u/<token>/reason, /preferences/<token>, /confirm/<token>, /address/<token>,
     # /admin/set-password/<token>
     (re.compile(rf"(/(?:u|preferences|confirm|address|admin/set-password)/)[^/{_SAFE_END}]+"), rf"\1{REDACTED}"),
+    # /r/<link token>/<message token> and /o/<...> (counted links, the open pixel): both parts
+    (re.compile(rf"(/[ro]/)[^{_SAFE_END}]+"), rf"\1{REDACTED}"),
     # query values: ?t= (the edition view), csrf=, session= (and session_id=), and any name
     # ending in token, password, secret or key (key=, api_key=, apiKey=)
     (re.compile(rf"([?&;](?:t|csrf|[\w.-]*session(?:[_-]?id)?|[\w.-]*token|[\w.-]*password|[\w.-]*passwd"
@@ -35,8 +37,9 @@ _SECRETS = [
     # an API token (nlt_ and 43 characters) anywhere: a path, any query value, a header; the
     # 10 characters a token list shows to recognise one (nlt_ and 6) stay readable
     (re.compile(r"(?<![A-Za-z0-9])nlt_[\w-]{7,}"), f"nlt_{REDACTED}"),
-    # a VERP bounce address (bounces+<token>@domain), plain or URL-encoded (%2B, %40)
-    (re.compile(r"(bounces(?:\+|%2B))[A-Za-z0-9_-]+((?:@|%40))", re.IGNORECASE), rf"\1{REDACTED}\2"),
+    # a VERP bounce address (bounces+<token>@domain) or a mailto: unsubscribe address
+    # (unsubscribe+<token>@domain), plain or URL-encoded (%2B, %40)
+    (re.compile(r"((?:bounces|unsubscribe)(?:\+|%2B))[A-Za-z0-9_-]+((?:@|%40))", re.IGNORECASE), rf"\1{REDACTED}\2"),
     # scheme://user:password@host (database, broker and relay URLs)
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/\s@]*:)[^@\s/]+(@)", re.IGNORECASE), rf"\1{REDACTED}\2"),
 ]

@@ -1,5 +1,5 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
-from newsletter.bounces.models import BounceReport
+from newsletter.bounces.models import BounceReport, WebhookToken
 from newsletter.db import Base
 from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave
 from newsletter.editions.history import EditionHistory
@@ -19,12 +19,13 @@ from newsletter.staff.models import (
 from newsletter.store.models import Article, Section
 from newsletter.subscribers.address_change import AddressChange
 from newsletter.subscribers.models import ImportJob, Subscriber, Subscription, Suppression
+from newsletter.tracking.click_models import ClickCount, ReaderClick
 from newsletter.tracking.models import Event
 
 __all__ = [
     "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold",
     "Edition",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
-    "RecoveryCode", "RememberedDevice", "Section", "StaffAccount", "StaffPolicy", "StaffPublication", "StaffSession",
-    "Subscriber", "Subscription", "Suppression",
+    "Section", "StaffAccount", "ClickCount", "ReaderClick", "StaffSession", "Subscriber", "Subscription",
+    "Suppression", "WebhookToken", "RecoveryCode", "RememberedDevice", "StaffPolicy", "StaffPublication",
 ]

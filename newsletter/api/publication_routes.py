@@ -11,7 +11,7 @@ from newsletter.api.auth import Caller
 from newsletter.api.common import Before, Id, Slug
 from newsletter.db import utcnow
 from newsletter.operators import editions, publications
-from newsletter.tracking import figures
+from newsletter.tracking import figures, reader_figures
 from newsletter.web.pages import ctx
 
 router = APIRouter(tags=["publications and editions"])
@@ -78,3 +78,15 @@ def daily_stats(request: Request, actor: Caller, start: Annotated[date | None, Q
 def edition_stats(request: Request, actor: Caller, edition_id: Id):
     with ctx(request).session() as s:
         return figures.per_edition(s, actor, edition_id)
+
+
+@router.get("/stats/publications/{slug}", summary="The last 30 editions: per day and per section, clicks included")
+def publication_figures(request: Request, actor: Caller, slug: Slug):
+    with ctx(request).session() as s:
+        return reader_figures.publication_figures(s, actor, slug)
+
+
+@router.get("/stats/editions/{edition_id}/readers", summary="One edition per day, per section and per headline")
+def edition_reader_figures(request: Request, actor: Caller, edition_id: Id):
+    with ctx(request).session() as s:
+        return reader_figures.edition_figures(s, actor, edition_id)

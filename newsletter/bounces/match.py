@@ -5,8 +5,11 @@
   report's Original-Mail-From or the original's Return-Path). The token is signed, so
   a match is certain, even when the mailbox forwarded our mail to another address.
 - Message-ID: ours are `<edition.E.S.digest@domain>` (and `<confirm.SUB.N.digest@...>`
-  for confirmation emails), the digest keyed with our secret: a Message-ID that
+  and the like for personal emails), the digest keyed with our secret: a Message-ID that
   verifies names the delivery without any lookup by text.
+- Personal emails (confirmation, welcome, address change: bounces/personal.py) have VERP
+  addresses and Message-IDs of their own; a bounce of one that was about a request, not
+  a subscriber, gives a Match with `request` set, which ends that request and nothing else.
 - Address: the recipient the report names, as a subscriber's email; every publication
   they subscribe to is concerned (the suppression is global anyway).
 """
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.bounces import personal
 from newsletter.bounces.parse import ParsedReport
 from newsletter.delivery.models import Delivery
 from newsletter.editions.models import Edition
@@ -27,7 +31,8 @@ from newsletter.subscribers.models import Subscriber, Subscription
 from newsletter.subscribers.service import normalise_email
 from newsletter.tracking.tokens import InvalidToken, Tokens
 
-_OUR_MESSAGE_ID = re.compile(r"<(edition|confirm)\.(\d{1,19})\.(\d{1,19})\.([0-9a-f]{16})@([^<>\s]{1,255})>")
+_OUR_MESSAGE_ID = re.compile(r"<(edition|confirm|welcome|address-old|address-new|address-taken)"
+                             r"\.(\d{1,19})\.(\d{1,19})\.([0-9a-f]{16})@([^<>\s]{1,255})>")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Match:
     publication_ids: tuple[int, ...]  # empty: suppress the address only
     delivery_id: int | None = None
     edition_id: int | None = None
+    request: personal.Request | None = None  # set: the email was about a request (bounces/personal.py)
 
 
 def find(session: Session, tokens: Tokens, secret: str, report: ParsedReport, envelope_to: str,
@@ -47,7 +53,7 @@ def find(session: Session, tokens: Tokens, secret: str, report: ParsedReport, en
         if found is not None:
             return found
     for mid in report.message_ids:
-        found = _by_message_id(session, secret, mid)
+        found = _by_message_id(session, secret, mid, recipient)
         if found is not None:
             return found
     return _by_address(session, recipient) if recipient else None
@@ -67,24 +73,27 @@ def _by_verp(session: Session, tokens: Tokens, address: str) -> Match | None:
     try:
         delivery_id = tokens.read_verp_address(address)
     except InvalidToken:
-        return None
+        return _personal("verp", personal.by_verp(session, tokens, address))
     if delivery_id > 2**31 - 1:
         return None
     return _delivery_match(session, session.get(Delivery, delivery_id), "verp")
 
 
-def _by_message_id(session: Session, secret: str, mid: str) -> Match | None:
+def _personal(by: str, target: personal.Target | None) -> Match | None:
+    if target is None:
+        return None
+    return Match(by, target.subscriber_id, target.email, target.publication_ids, request=target.request)
+
+
+def _by_message_id(session: Session, secret: str, mid: str, recipient: str) -> Match | None:
     m = _OUR_MESSAGE_ID.fullmatch(mid.strip())
     if m is None:
         return None
     kind, first, second, domain = m[1], int(m[2]), int(m[3]), m[5]
     if max(first, second) > 2**63 or message_id(kind, (first, second), domain, secret) != m[0]:
         return None  # not made by us (or with another secret)
-    if kind == "confirm":
-        sub = session.get(Subscription, first) if first <= 2**31 - 1 else None
-        if sub is None:
-            return None
-        return Match("message-id", sub.subscriber_id, sub.subscriber.email, (sub.publication_id,))
+    if kind != "edition":
+        return _personal("message-id", personal.by_message_id(session, kind, first, recipient))
     if first > 2**31 - 1 or second > 2**31 - 1:
         return None
     delivery = session.scalar(select(Delivery).where(Delivery.edition_id == first, Delivery.subscriber_id == second))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newsletter.db import Base, UTCDateTime, utcnow
@@ -39,6 +39,9 @@ class BounceReport(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     source: Mapped[str] = mapped_column(String(255))  # "http", "maildir:/path", "mbox:/path", "imap:host/folder"
+    # "": a mail (DSN, ARF, plain bounce, or mail to a mailto: unsubscribe address); else the
+    # provider whose signed webhook event `raw` is, as JSON (bounces/providers/).
+    provider: Mapped[str] = mapped_column(String(16), default="", server_default="")
     envelope_to: Mapped[str] = mapped_column(String(320), default="")  # as the source told us, if it did
     sha256: Mapped[str] = mapped_column(String(64), unique=True)  # the same bytes are stored once
     raw: Mapped[bytes] = mapped_column(LargeBinary)
@@ -58,3 +61,17 @@ class BounceReport(Base):
     outcome: Mapped[str] = mapped_column(Text, default="")  # what processing did, in words
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class WebhookToken(Base):
+    """A provider's one-time token (Mailgun signs timestamp + token): kept while a request
+    carrying it could still pass the age check, so that a captured request is refused when
+    it is sent again (bounces/webhooks.py)."""
+
+    __tablename__ = "webhook_tokens"
+    __table_args__ = (UniqueConstraint("provider", "token"), Index("ix_webhook_tokens_seen_at", "seen_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import metrics
+from newsletter.bounces import personal, providers, unsubscribe_mail
 from newsletter.bounces.match import Match, find
 from newsletter.bounces.models import BounceKind, BounceReport, ReportStatus
 from newsletter.bounces.parse import ParsedReport, ReportUnreadable, parse
@@ -55,11 +56,16 @@ def process_report(session: Session, settings: Settings, report_id: int, tokens:
     report.status = ReportStatus.RECEIVED
     session.flush()
     secret = settings.signing_key()
+    tokens = tokens or Tokens(secret)
     try:
         with session.begin_nested():
-            parsed = parse(report.raw)
-            _describe(report, parsed)
-            outcome = _apply(session, settings, tokens or Tokens(secret), secret, report, parsed)
+            requested = unsubscribe_mail.handle(session, tokens, report)  # mail to a mailto: unsubscribe address
+            if requested is not None:
+                outcome = Outcome(*requested)
+            else:
+                parsed = providers.read(report.provider, report.raw) if report.provider else parse(report.raw)
+                _describe(report, parsed)
+                outcome = _apply(session, settings, tokens, secret, report, parsed)
     except ReportUnreadable as exc:
         outcome = _failed(report, str(exc))
     except Exception as exc:  # a bug in reading: keep the report, say why, reprocess later
@@ -91,6 +97,8 @@ def _apply(session: Session, settings: Settings, tokens: Tokens, secret: str, re
     if match is None:
         return Outcome(ReportStatus.UNMATCHED, f"{first.kind} for {first.address or 'an unnamed recipient'}: "
                                                "no delivery or subscriber of ours")
+    if match.request is not None:  # a personal email about a request, not a subscriber (bounces/personal.py)
+        return Outcome(ReportStatus.PARSED, personal.settle(session, report, match.by, match.request, first.kind))
     report.matched_by, report.subscriber_id = match.by, match.subscriber_id
     report.delivery_id, report.edition_id = match.delivery_id, match.edition_id
     kind = K(first.kind)

@@ -1,7 +1,9 @@
 """Keeping every report exactly as it came, before anything reads it.
 
 The same bytes are kept once (a SHA-256 is unique): a relay that posts again after a
-timeout, or a mailbox read twice, adds nothing.
+timeout, or a mailbox read twice, adds nothing. A provider's event is kept once by its
+own id (`key`), whatever the bytes it came in: a provider may send an event again
+differently serialised, and a signature may not cover every byte (bounces/webhooks.py).
 """
 from __future__ import annotations
 
@@ -23,16 +25,18 @@ class Stored:
     new: bool  # False: these bytes were stored before
 
 
-def store(session: Session, raw: bytes, source: str, envelope_to: str = "") -> Stored:
-    """Store and flush (the caller commits). InvalidInput for an empty report."""
+def store(session: Session, raw: bytes, source: str, envelope_to: str = "", provider: str = "",
+          key: str = "") -> Stored:
+    """Store and flush (the caller commits). InvalidInput for an empty report. `provider`
+    and `key`: a webhook's event and its id (the same id is stored once)."""
     if not raw or not raw.strip():
         raise InvalidInput("the report is empty")
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = hashlib.sha256(f"{provider}:{key}".encode() if key else raw).hexdigest()
     known = session.scalar(select(BounceReport.id).where(BounceReport.sha256 == digest))
     if known is not None:
         return Stored(known, False)
     report = BounceReport(source=one_line(source)[:255], envelope_to=one_line(envelope_to)[:320], sha256=digest,
-                          raw=raw, status=ReportStatus.RECEIVED)
+                          raw=raw, status=ReportStatus.RECEIVED, provider=provider)
     try:
         with session.begin_nested():
             session.add(report)

@@ -5,6 +5,7 @@ import typer
 from rich.table import Table
 
 from newsletter.cli.common import console, err, session_scope
+from newsletter.cli.stats_json import print_json, stats_document
 from newsletter.tracking.stats import complaint_warnings, daily_stats, edition_stats
 
 
@@ -26,9 +27,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def stats(publication: str = typer.Option("", help="one publication's slug"),
-              limit: int = typer.Option(30, min=1)):
+              limit: int = typer.Option(30, min=1),
+              as_json: bool = typer.Option(False, "--json", help="per day and per section, clicks included, as JSON "
+                                                               "(the console's charts, the API's /stats/...)"),
+              edition: int = typer.Option(0, help="with --json: one edition, per day, section and headline")):
         """Per edition and per day: sent, unsubscribes (by method), bounces, complaints and their rates;
         a warning for any complaint rate above 0.3%."""
+        if as_json or edition:
+            print_json(stats_document(publication, limit, edition))
+            return
         with session_scope() as session:
             rows = edition_stats(session, publication or None, limit)
             days = daily_stats(session, rows)

@@ -48,6 +48,7 @@ from newsletter.subscribers.models import (
     SubscriptionStatus,
     Suppression,
 )
+from newsletter.subscribers.order import sender_orders
 
 log = logging.getLogger(__name__)
 deliveries = Delivery.__table__
@@ -85,7 +86,8 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, s
                                 or_(sup.c.publication_id.is_(None), sup.c.publication_id == publication_id))
     rows = conn.execute(
         select(deliveries.c.id, sub.c.id, sub.c.email, sub.c.name, s.c.status, s.c.sections,
-               suppressed.label("suppressed"), sub.c.status.label("subscriber_status"), sub.c.token_key)
+               suppressed.label("suppressed"), sub.c.status.label("subscriber_status"), sub.c.token_key,
+               s.c.section_order, s.c.click_order, s.c.most_clicked_first, s.c.click_history_since)
         .join(sub, sub.c.id == deliveries.c.subscriber_id)
         .outerjoin(s, and_(s.c.subscriber_id == sub.c.id, s.c.publication_id == publication_id))
         .where(deliveries.c.id.in_(delivery_ids))
@@ -94,10 +96,12 @@ def recipients(conn: Connection, delivery_ids: list[int], publication_id: int, s
     hashes = {r.email: digest(r.email) for r in rows} if digest else {}
     erased = set(conn.scalars(select(sup.c.email_hash).where(sup.c.email_hash.in_(set(hashes.values()))))) \
         if hashes else set()
-    for did, sid, email, name, status, sections, is_suppressed, subscriber_status, key in rows:
+    for did, sid, email, name, status, sections, is_suppressed, subscriber_status, key, *reading in rows:
         wanted = (status == SubscriptionStatus.ACTIVE and subscriber_status == SubscriberStatus.ACTIVE
                   and not is_suppressed and hashes.get(email) not in erased)
-        yield did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did), wanted
+        order, click_order = sender_orders(*reading)  # the reader's own order (subscribers/order.py)
+        yield did, Recipient(sid, email, name or "", tuple(sections) if sections else None, key, did,
+                             clicks_named=reading[3] is not None, order=order, click_order=click_order), wanted
 
 
 def send_batch(conn: Connection, settings: Settings, edition: Edition, publication: Publication,

@@ -5,6 +5,12 @@ pre-encoded MIME parts. Composing a message for a subscriber is then: sign two
 tokens, fold four headers, splice escaped values into the encoded bodies; then,
 where the publication says so, one DKIM signature over the final bytes and a VERP
 envelope sender naming the delivery.
+
+With VERP, List-Unsubscribe offers a mailto: beside the https URL: the address
+unsubscribe+<token>@<bounce domain> (tracking/tokens.py), which the operator routes
+to the same intake as bounces (bounces/unsubscribe_mail.py). Every message carries a
+Feedback-ID for Gmail's feedback loop: `<edition id>:<publication slug>:edition:<sender
+id>` (NEWSLETTER_FEEDBACK_SENDER_ID), the same for every reader of an edition.
 """
 from __future__ import annotations
 
@@ -17,9 +23,11 @@ from newsletter.delivery.dkim import signer_for
 from newsletter.editions.models import Edition
 from newsletter.links import Links
 from newsletter.publications.models import Publication
-from newsletter.render.edition import PLACEHOLDERS, EditionRenderer
+from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, reading_order, variant_key
 from newsletter.render.message import MessageTemplate, QPBody, message_id
+from newsletter.subscribers.order import combined
 from newsletter.text import one_line
+from newsletter.tracking.click_links import ClickLinks
 from newsletter.tracking.tokens import Tokens
 
 
@@ -28,9 +36,14 @@ class Recipient:
     subscriber_id: int
     email: str
     name: str
-    sections: tuple[str, ...] | None  # None: every section
+    sections: tuple[str, ...] | None  # their choice, in any order; None: every section
     key: int = 0  # the subscriber's link key (tokens)
     delivery_id: int = 0
+    # They agreed to a click history (and the publication offers one): their counted
+    # links name them (tracking/click_links.py); everyone else's name nobody.
+    clicks_named: bool = False
+    order: tuple[str, ...] | None = None  # their own order of sections (subscribers/order.py)
+    click_order: tuple[str, ...] | None = None  # their most clicked sections first, if they asked
 
 
 @dataclass(frozen=True)
@@ -56,14 +69,26 @@ class Composer:
         self.links = Links.from_settings(settings, self.tokens)
         self.signer = signer_for(publication)  # None: not signed; raises when the key is missing
         self.bounce_domain = publication.effective_bounce_domain if publication.verp else ""
+        self.feedback_id = feedback_id(settings, edition.id, publication.slug)
+        # Counted links and an open pixel only where the publication turned them on.
+        self.clicks = ClickLinks(settings.web_base_url, self.tokens, edition.id) if publication.click_stats else None
+        pixel = self.clicks.pixel_url() if self.clicks and publication.open_pixel else ""
         self.renderer = EditionRenderer(edition, publication, settings.templates_dir,
-                                        self.links.edition(edition.public_id))
-        self._variants: dict[tuple[frozenset[str] | None, bool], _Variant | None] = {}
+                                        self.links.edition(edition.public_id),
+                                        self.clicks.href if self.clicks else None, pixel)
+        self._variants: dict[tuple[tuple[str, ...] | None, bool], _Variant | None] = {}
+        self._keys: dict[tuple, tuple[str, ...] | None] = {}  # (sections, order) -> variant_key
 
-    def variant(self, sections: tuple[str, ...] | None, named: bool = False) -> _Variant | None:
+    def variant(self, sections: tuple[str, ...] | None, named: bool = False,
+                order: tuple[str, ...] | None = None) -> _Variant | None:
         """None when this section set has no headlines in the edition (nothing to send).
-        `named`: the reader has a name (the templates word the greeting around it)."""
-        key = (None if sections is None else frozenset(sections), named)
+        `named`: the reader has a name (the templates word the greeting around it);
+        `order`: the order they read their sections in (None: the edition's)."""
+        choice = (sections, order)
+        if choice not in self._keys:
+            ordered = reading_order(self.edition, sections, order) if sections is not None or order else None
+            self._keys[choice] = variant_key(self.edition, ordered)
+        key = (self._keys[choice], named)
         if key not in self._variants:
             rendered = self.renderer.render(*key)
             if rendered.headline_count == 0:
@@ -74,7 +99,7 @@ class Composer:
                     template=MessageTemplate(
                         sender_name=pub.sender_name, sender_address=pub.sender_address,
                         subject=rendered.subject, reply_to=pub.reply_to, list_id=pub.list_id,
-                        signer=self.signer),
+                        signer=self.signer, feedback_id=self.feedback_id),
                     text=QPBody(rendered.text, PLACEHOLDERS),
                     html=QPBody(rendered.html, PLACEHOLDERS, lambda v: html.escape(v, quote=True)),
                 )
@@ -82,21 +107,31 @@ class Composer:
 
     def compose(self, recipient: Recipient, now: datetime) -> Composed | None:
         name = one_line(recipient.name)
-        variant = self.variant(recipient.sections, bool(name))
+        variant = self.variant(recipient.sections, bool(name), self.order_for(recipient))
         if variant is None:
             return None
         r, links = recipient, self.links
         unsubscribe_url = links.unsubscribe(r.subscriber_id, r.key, self.publication.id, self.edition.id)
         preferences_url = links.preferences(r.subscriber_id, r.key, self.edition.id)
         values = {"name": name, "unsubscribe_url": unsubscribe_url,
-                  "preferences_url": preferences_url}
+                  "preferences_url": preferences_url, "click_suffix": ""}
+        if self.clicks is not None:
+            person = (r.subscriber_id, r.key) if r.clicks_named and self.publication.click_history else (0, 0)
+            values["click_suffix"] = self.clicks.suffix(now, *person)
         msg_id = message_id("edition", (self.edition.id, recipient.subscriber_id),
                             self.publication.domain, self.secret)
+        mailto = "" if not self.bounce_domain else self.tokens.mailto_unsubscribe_address(
+            r.subscriber_id, r.key, self.publication.id, self.edition.id, self.bounce_domain)
         data = variant.template.render(
             to_name=recipient.name, to_address=recipient.email, msg_id=msg_id, date=now,
             text=variant.text.render(values), html=variant.html.render(values),
-            unsubscribe_url=unsubscribe_url)
+            unsubscribe_url=unsubscribe_url, unsubscribe_mailto=mailto)
         return Composed(msg_id, data, self.envelope_from(recipient.delivery_id))
+
+    def order_for(self, recipient: Recipient) -> tuple[str, ...] | None:
+        """Their most clicked sections first where the publication offers it (and they asked:
+        the batch passes click_order only then), else their own order (subscribers/order.py)."""
+        return combined(recipient.order, recipient.click_order if self.publication.most_clicked_first else None)
 
     def envelope_from(self, delivery_id: int) -> str:
         """bounces+<token>@<bounce domain> with VERP (a message without a delivery, such
@@ -104,3 +139,10 @@ class Composer:
         if self.bounce_domain and delivery_id:
             return self.tokens.verp_address(delivery_id, self.bounce_domain)
         return self.publication.sender_address
+
+
+def feedback_id(settings: Settings, edition_id: int, publication_slug: str) -> str:
+    """Gmail's a:b:c:SenderId: the edition, the publication, the kind of mail, and our sender
+    id; nothing about the reader ("" when the setting is empty)."""
+    sender = settings.feedback_sender_id
+    return f"{edition_id}:{publication_slug}:edition:{sender}" if sender else ""

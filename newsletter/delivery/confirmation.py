@@ -4,6 +4,8 @@ delivery backend.
 
 It is addressed to the bare address: a display name would come from an unproven
 request (the name asked for is applied only on confirming, subscribers/signup.py).
+Its VERP envelope sender names the subscription and the request (its nonce's tag): a
+bounce ends that pending request and nothing else (bounces/personal.py).
 `rehearse` renders and builds the same message for a sign-up that is not due one and
 sends nothing, so that the work after a sign-up's answer is the same whatever the
 address's state (jobs.py)."""
@@ -16,20 +18,26 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.delivery.backends import Backend
-from newsletter.delivery.oneoff import build_one_off, send_built
+from newsletter.delivery.oneoff import build_one_off, personal_envelope, send_built
 from newsletter.links import Links
 from newsletter.publications.models import Publication
 from newsletter.render.emails import render_email
 from newsletter.render.message import message_id
 from newsletter.subscribers.models import Subscriber, Subscription
+from newsletter.tracking.tokens import PersonalKind, Tokens
 
 
-def _build(settings: Settings, pub: Publication, sub_id: int, key: int, nonce: int, to: str) -> tuple[str, bytes]:
-    url = Links.from_settings(settings).confirm(sub_id, key, nonce)
+def _build(settings: Settings, pub: Publication, sub_id: int, key: int, nonce: int,
+           to: str) -> tuple[str, bytes, str]:
+    """(Message-ID, bytes, envelope sender)."""
+    tokens = Tokens(settings.signing_key())
+    url = Links.from_settings(settings, tokens).confirm(sub_id, key, nonce)
     email = render_email("confirm", {"confirm_url": url}, pub, settings)
     # One per sending (a re-sent confirmation is a new message), unlike digest Message-IDs.
     msg_id = message_id("confirm", (sub_id, time.time_ns()), pub.domain, settings.signing_key())
-    return msg_id, build_one_off(pub, to_name="", to_address=to, email=email, msg_id=msg_id, list_id=pub.list_id)
+    envelope = personal_envelope(tokens, pub, PersonalKind.CONFIRM, sub_id, tokens.tag(nonce))
+    return msg_id, build_one_off(pub, to_name="", to_address=to, email=email, msg_id=msg_id,
+                                 list_id=pub.list_id), envelope
 
 
 def send_confirmation(session: Session, settings: Settings, backend: Backend, subscription_id: int) -> str:
@@ -39,8 +47,8 @@ def send_confirmation(session: Session, settings: Settings, backend: Backend, su
         return ""  # confirmed meanwhile, or nothing waits for a confirmation
     pub = session.get(Publication, sub.publication_id)
     to = sub.subscriber.email
-    msg_id, data = _build(settings, pub, sub.id, sub.subscriber.token_key, sub.confirm_nonce, to)
-    return send_built(backend, pub, to, data, msg_id)
+    msg_id, data, envelope = _build(settings, pub, sub.id, sub.subscriber.token_key, sub.confirm_nonce, to)
+    return send_built(backend, pub, to, data, msg_id, envelope)
 
 
 def rehearse(session: Session, settings: Settings, publication_id: int, email: str) -> None:

@@ -145,7 +145,9 @@ def select_items(session: Session, pub: Publication, start: datetime, end: datet
             items.append(EditionItem(
                 position=position, section_slug=section.slug, section_name=section.name,
                 article_id=a.id, url=a.url, headline=a.headline, teaser=a.teaser,
-                source=a.source, byline=a.byline, dateline=a.dateline, published_at=a.published_at))
+                source=a.source, byline=a.byline, dateline=a.dateline, published_at=a.published_at,
+                image_url=a.image_url, image_width=a.image_width, image_height=a.image_height,
+                image_alt=a.image_alt))
             position += 1
     return items
 

@@ -82,3 +82,8 @@ class EditionItem(Base):
     byline: Mapped[str] = mapped_column(String(256), default="")
     dateline: Mapped[str] = mapped_column(String(256), default="")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The article's image, frozen with the text; the email shows the first story's.
+    image_url: Mapped[str] = mapped_column(String(2048), default="", server_default="")
+    image_width: Mapped[int | None] = mapped_column(Integer, default=None)
+    image_height: Mapped[int | None] = mapped_column(Integer, default=None)
+    image_alt: Mapped[str] = mapped_column(String(500), default="", server_default="")

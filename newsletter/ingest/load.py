@@ -59,6 +59,9 @@ def store_records(session: Session, parsed: ParseResult, now: datetime | None = 
         fields = dict(headline=record.headline, teaser=record.teaser, section_id=section.id,
                       source=record.source, byline=record.byline, dateline=record.dateline,
                       published_at=record.published_at)
+        image = record.image
+        fields.update(image_url=image.url if image else "", image_width=image.width if image else None,
+                      image_height=image.height if image else None, image_alt=image.alt if image else "")
         article = existing.get(url)
         if article is None:
             session.add(Article(url=url, ingested_at=now, **fields))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import feedparser
 
 from newsletter.errors import InvalidInput
+from newsletter.ingest.images import Image, entry_image
 from newsletter.store.urls import InvalidURL, canonical_url
 from newsletter.text import one_line, plain_text
 
@@ -34,6 +35,7 @@ class ArticleRecord:
     source: str = ""
     byline: str = ""
     dateline: str = ""
+    image: Image | None = None  # ingest/images.py
 
 
 @dataclass
@@ -42,7 +44,8 @@ class ParseResult:
     problems: list[tuple[int, str]] = field(default_factory=list)  # (position, message)
 
 
-def _record(position: int, url, headline, teaser, section, published, **extra) -> ArticleRecord:
+def _record(position: int, url, headline, teaser, section, published, image: Image | None = None,
+            **extra) -> ArticleRecord:
     headline = one_line(headline)
     if not headline:
         raise ValueError("no headline")
@@ -57,7 +60,7 @@ def _record(position: int, url, headline, teaser, section, published, **extra) -
     if published is None:
         raise ValueError("no parseable publication date")
     return ArticleRecord(url=url, headline=headline[:500], teaser=plain_text(teaser)[:2000],
-                         section=one_line(section), published_at=published,
+                         section=one_line(section), published_at=published, image=image,
                          **{k: one_line(v)[:250] for k, v in extra.items()})
 
 
@@ -84,7 +87,7 @@ def parse_feed(data: bytes, default_section: str = "") -> ParseResult:
                 position, entry.get("link"), entry.get("title"), entry.get("summary"),
                 tags[0] if tags else default_section, published,
                 source=source, byline=entry.get("author", ""),
-                dateline=entry.get("dc_coverage", ""),
+                dateline=entry.get("dc_coverage", ""), image=entry_image(entry),
             )
         except ValueError as exc:
             result.problems.append((position, str(exc)))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from newsletter.ingest.feeds import FeedSpec, feed_problems, sync_feeds
 from newsletter.publications.models import Publication, PublicationSection
 from newsletter.publications.problems import PublicationsFileError, label, validate_tables
+from newsletter.publications.reader_settings import ReaderSettings, apply_reader_settings
 from newsletter.publications.schedule import fires_more_than_daily, never_fires
 from newsletter.store.models import Section
 from newsletter.text import has_controls
@@ -78,7 +79,7 @@ class DkimSpec(BaseModel):
         return self
 
 
-class PublicationSpec(BaseModel):
+class PublicationSpec(ReaderSettings):  # the look, the archive, click statistics: reader_settings.py
     model_config = ConfigDict(extra="forbid")
     slug: str = Field(pattern=_SLUG)
     name: str = Field(min_length=1, max_length=200)
@@ -245,10 +246,11 @@ def apply_publications_file(session: Session, path: Path) -> LoadResult:
         if pub is None:
             pub = Publication(slug=p.slug)
             session.add(pub)
-        fields = p.model_dump(exclude={"sections", "slug", "schedule", "dkim"})
+        fields = p.model_dump(exclude={"sections", "slug", "schedule", "dkim", "logo"})
         for key, value in fields.items():
             setattr(pub, key, value)
         _set_dkim(pub, p.dkim, path.parent)
+        apply_reader_settings(pub, p)
         pub.schedule_cron = p.schedule
         pub.sections.clear()
         session.flush()  # old rows go before new ones arrive: (publication, section) is unique

@@ -1,7 +1,7 @@
 """A publication and its ordered sections."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base
@@ -40,6 +40,21 @@ class Publication(Base):
     operator_address: Mapped[str] = mapped_column(String(320), default="")
     # Send at the schedule's time in each subscriber's own zone, in waves (delivery/waves.py).
     local_time: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Readers (issue 21). The look: a logo (https URL, width in CSS pixels, alt text) and an
+    # accent colour (#rrggbb, checked for contrast at load: publications/look.py).
+    logo_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    logo_width: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    logo_alt: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    accent_color: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    # The public archive at /p/<slug>/ (web/archive_routes.py); false: every archive page is a 404.
+    archive: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Click statistics (tracking/clicks.py), off by default: links go through /r/<token> and
+    # count aggregates. click_history: a reader who agrees may have their clicks kept (and
+    # most_clicked_first: their sections ordered by them). open_pixel: a counted 1x1 image.
+    click_stats: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    click_history: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    most_clicked_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    open_pixel: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     sections: Mapped[list[PublicationSection]] = relationship(
         order_by="PublicationSection.position",

@@ -37,8 +37,10 @@ ALGORITHMS = (RSA_SHA256,)
 MIN_RSA_BITS = 1024  # RFC 8301: verifiers must reject smaller keys; 2048 is what keygen makes
 
 SIGNED = ("from", "reply-to", "subject", "to", "date", "message-id", "list-id", "list-unsubscribe",
-          "list-unsubscribe-post", "mime-version", "content-type")
-OVERSIGNED = frozenset({"from", "reply-to", "subject", "list-id", "list-unsubscribe", "list-unsubscribe-post"})
+          "list-unsubscribe-post", "feedback-id", "mime-version", "content-type")
+# Gmail reads a Feedback-ID only where a signature covers it; oversigned, none can be added.
+OVERSIGNED = frozenset({"from", "reply-to", "subject", "list-id", "list-unsubscribe", "list-unsubscribe-post",
+                        "feedback-id"})
 
 _FIELD = re.compile(rb"[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*")
 _WSP = re.compile(rb"[ \t]+")

@@ -148,11 +148,28 @@ class QPBody:
             rest = rest[at + len(ph):]
         pieces.append(qp_body(rest))
         self._pieces = [p for p in pieces if p != b""]
+        # Where the values go, and which: each is encoded once per message, however often
+        # it appears (a counted link's part follows every headline: tracking/click_links.py).
+        self._slots = [(i, p) for i, p in enumerate(self._pieces) if isinstance(p, str)]
+        self._keys = list(dict.fromkeys(p for _, p in self._slots))
         self._escape = escape
 
     def render(self, values: dict[str, str]) -> bytes:
         esc = self._escape
-        return b"".join(p if isinstance(p, bytes) else _qp_piece(esc(values[p])) for p in self._pieces)
+        encoded = {key: _qp_piece(esc(values[key])) for key in self._keys}
+        out = self._pieces.copy()
+        for i, key in self._slots:
+            out[i] = encoded[key]
+        return b"".join(out)
+
+
+def _continuation(mailto: str) -> bytes:
+    """` <mailto:ADDRESS>` and CRLF, to go after a folded line that ends in a comma: ASCII
+    (an internationalised domain in IDNA), one word that is never broken."""
+    address = one_line(mailto)
+    if not address.isascii():
+        address = wire_address(address).address
+    return f" <mailto:{address}>\r\n".encode("ascii")
 
 
 def fold(name: str, value: str) -> bytes:
@@ -208,7 +225,7 @@ class MessageTemplate:
 
     def __init__(self, *, sender_name: str, sender_address: str, subject: str,
                  reply_to: str = "", list_id: str = "", bulk: bool = True, has_html: bool = True,
-                 signer: DkimSigner | None = None):
+                 signer: DkimSigner | None = None, feedback_id: str = ""):
         msg = EmailMessage(policy=POLICY)
         msg["From"] = address(sender_name, sender_address)
         msg["Subject"] = one_line(subject)
@@ -216,6 +233,8 @@ class MessageTemplate:
             msg["Reply-To"] = reply_to
         if list_id:
             msg["List-Id"] = one_line(list_id)
+        if feedback_id:  # Gmail's feedback loop: a:b:c:SenderId, the same for every reader
+            msg["Feedback-ID"] = one_line(feedback_id)
         if bulk:
             msg["Precedence"] = "bulk"
         msg["Auto-Submitted"] = "auto-generated"
@@ -237,17 +256,22 @@ class MessageTemplate:
             self._constant_fields = signer.canonical(split_fields(skeleton[:header_end]))
 
     def render(self, *, to_name: str, to_address: str, msg_id: str, date: datetime,
-               text: bytes, html: bytes | None = None, unsubscribe_url: str = "") -> bytes:
-        """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`)."""
-        personal = [
-            ("Date", date_header(date)),
-            ("Message-ID", one_line(msg_id)),
-        ]
+               text: bytes, html: bytes | None = None, unsubscribe_url: str = "",
+               unsubscribe_mailto: str = "") -> bytes:
+        """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`).
+        `unsubscribe_mailto`: an address offered beside the URL (needs the URL)."""
+        lines = [to_header(to_name, to_address), fold("Date", date_header(date)),
+                 fold("Message-ID", one_line(msg_id))]
         if unsubscribe_url:
-            # RFC 2369 angle brackets; RFC 8058 one-click POST to the same https URL.
-            personal.append(("List-Unsubscribe", f"<{one_line(unsubscribe_url)}>"))
-            personal.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-        lines = [to_header(to_name, to_address)] + [fold(name, value) for name, value in personal]
+            # RFC 2369 angle brackets; RFC 8058 one-click POST to the same https URL. A
+            # mailto: goes on a continuation line of its own (folding white space after the
+            # comma): the URL keeps `fold`'s fast path, and neither is ever broken.
+            url = f"<{one_line(unsubscribe_url)}>"
+            if unsubscribe_mailto:
+                lines.append(fold("List-Unsubscribe", url + ",") + _continuation(unsubscribe_mailto))
+            else:
+                lines.append(fold("List-Unsubscribe", url))
+            lines.append(fold("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         head = b"".join(lines)
         s = self._skeleton
         # The markers were encoded with a CRLF after them; the encoded body brings its own.
@@ -270,11 +294,11 @@ class MessageTemplate:
 def build_message(*, sender_name: str, sender_address: str, to_name: str, to_address: str,
                   subject: str, text: str, html: str | None, msg_id: str, date: datetime,
                   reply_to: str = "", list_id: str = "", unsubscribe_url: str = "",
-                  bulk: bool = True, signer: DkimSigner | None = None) -> bytes:
+                  unsubscribe_mailto: str = "", bulk: bool = True, signer: DkimSigner | None = None) -> bytes:
     """A single message (confirmation emails and the like)."""
     template = MessageTemplate(sender_name=sender_name, sender_address=sender_address,
                                subject=subject, reply_to=reply_to, list_id=list_id, bulk=bulk,
                                has_html=html is not None, signer=signer)
     return template.render(to_name=to_name, to_address=to_address, msg_id=msg_id, date=date,
                            text=qp_body(text), html=None if html is None else qp_body(html),
-                           unsubscribe_url=unsubscribe_url)
+                           unsubscribe_url=unsubscribe_url, unsubscribe_mailto=unsubscribe_mailto)

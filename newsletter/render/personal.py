@@ -25,6 +25,8 @@ PLACEHOLDERS = {
     "name": f"XNLXNAME{_NONCE}X",
     "unsubscribe_url": f"XNLXUNSUBSCRIBE{_NONCE}X",
     "preferences_url": f"XNLXPREFERENCES{_NONCE}X",
+    # After each counted link (tracking/click_links.py): the message's part of the link.
+    "click_suffix": f"XNLXCLICK{_NONCE}X",
 }
 
 
@@ -33,6 +35,7 @@ class Personal:
     name: str  # already one line (text.one_line); "" for someone we know no name of
     unsubscribe_url: str
     preferences_url: str
+    click_suffix: str = ""  # where links are counted: "/<message token>" (tracking/click_links.py)
 
 
 class TransformedPlaceholder(ConfigurationError):

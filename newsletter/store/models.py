@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base, UTCDateTime, utcnow
@@ -35,5 +35,10 @@ class Article(Base):
     # When the article entered the store (never changed by later updates): an article that
     # arrives after an edition's cut-off is taken by the next edition (editions/build.py).
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The feed's image for the article (enclosure or media:content; https only), if it has one.
+    image_url: Mapped[str] = mapped_column(String(2048), default="", server_default="")
+    image_width: Mapped[int | None] = mapped_column(Integer, default=None)
+    image_height: Mapped[int | None] = mapped_column(Integer, default=None)
+    image_alt: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     section: Mapped[Section] = relationship(lazy="joined")

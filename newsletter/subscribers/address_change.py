@@ -83,6 +83,13 @@ def pending(session: Session, subscriber: Subscriber) -> AddressChange | None:
     return session.scalar(select(AddressChange).where(AddressChange.subscriber_id == subscriber.id))
 
 
+def withdraw(session: Session, change: AddressChange) -> None:
+    """The link to the new address bounced (bounces/personal.py): the request ends; the
+    subscriber and every address stay as they were."""
+    session.delete(change)
+    session.flush()
+
+
 PREVIOUS_ADDRESS = "email:"  # a profile event's detail: the address before the change
 
 

@@ -33,6 +33,7 @@ from newsletter.subscribers.address_change import PREVIOUS_ADDRESS
 from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.admin import get
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason, new_token_key
+from newsletter.tracking.history import forget_person
 from newsletter.tracking.models import Event, EventKind
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
     events = session.execute(update(Event).where(Event.subscriber_id == sid)
                              .values(subscriber_id=None, detail="")).rowcount
     deliveries = session.execute(delete(Delivery).where(Delivery.subscriber_id == sid)).rowcount
+    forget_person(session, sid)  # their click history, if they agreed to one (tracking/history.py)
     session.execute(delete(Subscription).where(Subscription.subscriber_id == sid))
     for address in [email, *previous]:  # each of their addresses: suppressed by its keyed hash only
         session.execute(delete(Suppression).where(Suppression.email == address))

@@ -22,6 +22,7 @@ from newsletter.staff.models import AuditEntry
 from newsletter.staff.scope import visible
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.subscribers.search import Filters, conditions
+from newsletter.tracking.history import person_history
 from newsletter.tracking.models import Event
 
 COLUMNS = ["email", "name", "sections", "timezone", "status", "created_at", "subscriptions"]
@@ -119,6 +120,7 @@ def person_data(session: Session, subscriber: Subscriber) -> dict:
         "suppressions": [{"publication": pubs.get(x.publication_id), "reason": x.reason,
                           "created_at": x.created_at.isoformat()} for x in supp],
         "staff_actions": [{"at": a.created_at.isoformat(), "action": a.action, "via": a.via} for a in audit],
+        "click_history": person_history(session, subscriber.id),  # only with their consent (tracking/history.py)
     }
 
 

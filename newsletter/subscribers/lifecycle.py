@@ -128,6 +128,14 @@ def _clear_request(sub: Subscription) -> None:
     sub.confirm_nonce, sub.requested_sections, sub.requested_name, sub.requested_timezone = 0, None, "", ""
 
 
+def drop_request(session: Session, sub: Subscription) -> None:
+    """A pending sign-up whose confirmation bounced (bounces/personal.py): its link and what
+    it asked for end; the subscription stays as it was (pending, or left), and nothing is
+    suppressed: whoever asked was not proven to own the address."""
+    _clear_request(sub)
+    session.flush()
+
+
 def add_by_admin(session: Session, subscriber, publication: Publication, sections: list[str] | None,
                  secret: str | None = None) -> Subscription:
     """An admin adds someone. Someone who left is not moved back in by this: that is

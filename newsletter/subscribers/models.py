@@ -5,7 +5,19 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base, UTCDateTime, utcnow
@@ -90,6 +102,15 @@ class Subscription(Base):
     requested_timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The reader's own order of sections (slugs; None: the publication's), chosen in the
+    # preference centre; subscribers/order.py combines it with `sections`.
+    section_order: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # When the reader agreed to have their clicks kept (None: not agreed; revoking clears it
+    # and their history), and whether they want the sections they click most first.
+    click_history_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    most_clicked_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Their sections by clicks, most first (tracking/history.py keeps it with their history).
+    click_order: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
 

@@ -6,18 +6,21 @@ name, everything held about them, and their own erasure. Address changes are
 address_change.py's."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.errors import Conflict
+from newsletter.db import utcnow
+from newsletter.errors import Conflict, InvalidInput
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.erase import erase_rows
 from newsletter.subscribers.export import person_data
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
+from newsletter.subscribers.order import moved
 from newsletter.subscribers.service import clean_name
+from newsletter.tracking import history
 from newsletter.tracking.models import EventKind, Method
 
 
@@ -26,6 +29,9 @@ class PublicationChoice:
     publication: Publication
     subscribed: bool
     sections: set[str]  # chosen slugs; every section when no preference is stored
+    order: list = field(default_factory=list)  # the publication's sections in the reader's order
+    click_history: bool = False  # they agreed to have their clicks kept (tracking/history.py)
+    most_clicked_first: bool = False
 
 
 def current(session: Session, subscriber: Subscriber) -> list[PublicationChoice]:
@@ -38,7 +44,10 @@ def current(session: Session, subscriber: Subscriber) -> list[PublicationChoice]
         if sub is None:
             continue  # the centre manages what they have; sign-up is elsewhere
         chosen = set(sub.sections) if sub.sections else every
-        out.append(PublicationChoice(pub, sub.status == SubscriptionStatus.ACTIVE, chosen))
+        rank = {slug: n for n, slug in enumerate(sub.section_order or ())}
+        order = sorted(pub.ordered_sections(), key=lambda sec: rank.get(sec.slug, len(rank)))  # stable
+        out.append(PublicationChoice(pub, sub.status == SubscriptionStatus.ACTIVE, chosen, order,
+                                     sub.click_history_since is not None, sub.most_clicked_first))
     return out
 
 
@@ -70,6 +79,44 @@ def apply(session: Session, subscriber: Subscriber, wanted: dict[int, tuple[bool
             changed += 1
     session.flush()
     return changed
+
+
+def _own(session: Session, subscriber: Subscriber, publication_id: int) -> tuple[Publication, Subscription]:
+    for choice in current(session, subscriber):
+        if choice.publication.id == publication_id:
+            return choice.publication, lifecycle.subscription(session, subscriber.id, publication_id)
+    raise InvalidInput("no such newsletter in your subscriptions")
+
+
+def move_section(session: Session, subscriber: Subscriber, publication_id: int, slug: str, step: int,
+                 edition_id: int | None) -> None:
+    """One section up (-1) or down (+1) in the reader's own order; the email follows it."""
+    pub, sub = _own(session, subscriber, publication_id)
+    known = [s.slug for s in pub.ordered_sections()]
+    order = moved(sub.section_order, known, slug, step)
+    if order != sub.section_order:
+        sub.section_order = order
+        lifecycle.record_event(session, EventKind.PREFERENCES, Method.PREFERENCE_CENTRE, subscriber.id, pub.id,
+                               edition_id, detail="order:" + (",".join(order) if order else "publication's"))
+    session.flush()
+
+
+def set_click_history(session: Session, subscriber: Subscriber, publication_id: int, keep: bool,
+                      most_clicked_first: bool, edition_id: int | None) -> None:
+    """Their consent to a click history, given or taken back (taking it back deletes it);
+    only where the publication offers one, and "most clicked first" only where it offers that."""
+    pub, sub = _own(session, subscriber, publication_id)
+    if not pub.click_history:
+        raise InvalidInput(f"{pub.name} keeps no click history")
+    was = sub.click_history_since is not None
+    if keep:
+        history.agree(sub, utcnow(), most_clicked_first and pub.most_clicked_first)
+    elif was:
+        history.revoke(session, sub)
+    if keep != was:
+        lifecycle.record_event(session, EventKind.PREFERENCES, Method.PREFERENCE_CENTRE, subscriber.id, pub.id,
+                               edition_id, detail=f"click history: {'agreed' if keep else 'withdrawn, deleted'}")
+    session.flush()
 
 
 def unsubscribe_all(session: Session, subscriber: Subscriber, method: Method, edition_id: int | None) -> int:

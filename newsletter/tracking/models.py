@@ -30,6 +30,7 @@ class Method(StrEnum):
 
     ONE_CLICK = "one-click"  # RFC 8058 POST from the mail client
     LINK = "link"  # the unsubscribe page
+    MAILTO = "mailto"  # mail to List-Unsubscribe's mailto: address (bounces/unsubscribe_mail.py)
     PREFERENCE_CENTRE = "preference-centre"
     WEB = "web"  # sign-up and confirmation pages
     ADMIN = "admin"  # staff, from the command line, the console or the API
@@ -39,7 +40,7 @@ class Method(StrEnum):
 
 
 # The methods by which a person leaves by themselves: only these events take a reason.
-OWN_METHODS = frozenset({Method.ONE_CLICK, Method.LINK, Method.PREFERENCE_CENTRE})
+OWN_METHODS = frozenset({Method.ONE_CLICK, Method.LINK, Method.MAILTO, Method.PREFERENCE_CENTRE})
 
 
 class Event(Base):

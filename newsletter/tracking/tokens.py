@@ -8,19 +8,17 @@ refused by every other, and every failure is the one error, InvalidToken.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
-from email.utils import parseaddr
+from enum import IntEnum
 
 from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeSerializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 from itsdangerous.signer import HMACAlgorithm
 
 from newsletter.errors import InvalidInput
+from newsletter.tracking.local_part import LocalPartSigner, token_of
 
 
 class InvalidToken(InvalidInput):
@@ -29,13 +27,24 @@ class InvalidToken(InvalidInput):
 
 GONE = "this link is for a subscription that no longer exists"
 
-# VERP (bounce addresses): bounces+<token>@<bounce domain>. The token is lower-case
-# base32 of the delivery id's bytes followed by an 80-bit HMAC: mail systems may change
-# the case of a local part, and base32 reads the same either way. At most 8 + 10 bytes,
-# so 29 characters, and the local part stays far below RFC 5321's 64.
+# Tokens in an address's local part (local_part.py): lower-case base32 of a few bytes and
+# an 80-bit HMAC (mail systems may change the case of a local part; base32 reads the same).
+# - VERP: bounces+<token>@<bounce domain>; an edition's names the delivery (at most 8 + 10
+#   bytes: 29 characters), a personal email's (its own key) a kind, a row and a 3-byte tag
+#   of the request or address it went for, 8 bytes too: both fit what bounce readers scan.
+# - mailto: unsubscribe+<token>@<bounce domain>, the unsubscribe link's four values in
+#   20 bytes: 48 characters, 60 with the prefix (RFC 5321 allows 64).
 VERP_PREFIX = "bounces+"
-_VERP_MAC_BYTES = 10
-_VERP_TOKEN = re.compile(r"[a-z2-7]{18,29}")
+MAILTO_PREFIX = "unsubscribe+"
+_ID_MAX = 2**31 - 1
+
+
+class PersonalKind(IntEnum):  # the personal emails a VERP address names, and the row its id is
+    CONFIRM = 1  # a sign-up's confirmation: the subscription; tag: the request's nonce
+    WELCOME = 2  # the subscription; tag: the address it went to
+    ADDRESS_OLD = 3  # the notice to the current address: the subscriber; tag: that address
+    ADDRESS_NEW = 4  # the link to the new address: the address change; tag: its nonce
+    ADDRESS_TAKEN = 5  # the note to an address another subscriber holds: the address change
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,22 @@ class PreferencesClaim:
 
 
 @dataclass(frozen=True)
+class ClickClaim:
+    edition_id: int
+    position: int  # the item's position in the edition; OPEN_PIXEL for the open pixel
+
+
+@dataclass(frozen=True)
+class MessageClaim:
+    """The part of a click link that differs per message: when it was sent (a stamp of
+    tracking/click_links.STAMP_SECONDS), and a person only where they agreed to a history."""
+    edition_id: int
+    stamp: int
+    subscriber_id: int | None
+    key: int
+
+
+@dataclass(frozen=True)
 class AddressClaim:
     change_id: int  # the pending change (subscribers/address_change.py), never the address
     key: int
@@ -73,6 +98,13 @@ class ConfirmClaim:
     subscription_id: int
     key: int
     nonce: int  # the sign-up request it confirms (subscriptions.confirm_nonce)
+
+
+@dataclass(frozen=True)
+class PersonalVerpClaim:
+    kind: PersonalKind
+    row_id: int
+    tag: int  # 24 bits: see `Tokens.tag`
 
 
 def check_key(subscriber, key: int) -> None:
@@ -105,6 +137,19 @@ class _IntsSigner:
         return (payload + self._sep + base64_encode(mac)).decode("ascii")
 
 
+def _local_token(address: str, prefix: str) -> str:
+    token = token_of(address, prefix)
+    if token is None:
+        raise InvalidToken(f"not an address of the form {prefix}TOKEN@domain")
+    return token
+
+
+def _loaded(ident: bytes | None, what: str) -> bytes:
+    if ident is None:
+        raise InvalidToken(f"{what} token not valid (it may have been altered)")
+    return ident
+
+
 def _ints(data, n: int) -> list[int]:
     if not (isinstance(data, list) and len(data) == n
             and all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**63 for x in data)):
@@ -120,13 +165,18 @@ class Tokens:
         # Made once: two tokens are signed for every message sent.
         self._unsubscribe_signer = _IntsSigner(self._unsubscribe)
         self._preferences_signer = _IntsSigner(self._preferences)
+        # Click statistics (tracking/clicks.py): a link of an edition, and the message it came in.
+        self._click = URLSafeSerializer(secret, salt="click")
+        self._click_message = URLSafeSerializer(secret, salt="click-message")
+        self._click_message_signer = _IntsSigner(self._click_message)
         self._confirm = URLSafeTimedSerializer(secret, salt="confirm-subscription")
         self._csrf = URLSafeTimedSerializer(secret, salt="csrf")
         self._address = URLSafeTimedSerializer(secret, salt="address-change")
         self._undo = URLSafeTimedSerializer(secret, salt="undo-unsubscribe")
-        # itsdangerous derives the key for the purpose; the MAC is ours (its signatures
-        # are case-sensitive base64). Made once: one token per message sent.
-        self._verp_key = Signer(secret, salt="verp-bounce", digest_method=hashlib.sha256).derive_key()
+        self._verp = LocalPartSigner(secret, "verp-bounce")
+        self._personal_verp = LocalPartSigner(secret, "verp-personal")
+        self._mailto = LocalPartSigner(secret, "mailto-unsubscribe")
+        self._tag_key = Signer(secret, salt="personal-tag", digest_method=hashlib.sha256).derive_key()
 
     # unsubscribe: one subscriber, one publication, the edition the link came from
     def unsubscribe(self, subscriber_id: int, key: int, publication_id: int, edition_id: int | None) -> str:
@@ -151,6 +201,22 @@ class Tokens:
         sid, key, eid = _ints(self._load(self._preferences, token), 3)
         return PreferencesClaim(sid, key, eid or None)
 
+    # a link of an edition (or its open pixel): edition and position, no person
+    def click(self, edition_id: int, position: int) -> str:
+        return self._click.dumps([edition_id, position + 1])  # +1: the open pixel is -1
+
+    def read_click(self, token: str) -> ClickClaim:
+        eid, pos = _ints(self._load(self._click, token), 2)
+        return ClickClaim(eid, pos - 1)
+
+    # ... and the message it came in: signed once per message, shared by its links
+    def click_message(self, edition_id: int, stamp: int, subscriber_id: int = 0, key: int = 0) -> str:
+        return self._click_message_signer.dumps([edition_id, stamp, subscriber_id, key])
+
+    def read_click_message(self, token: str) -> MessageClaim:
+        eid, stamp, sid, key = _ints(self._load(self._click_message, token), 4)
+        return MessageClaim(eid, stamp, sid or None, key)
+
     # double opt-in confirmation: expires
     def confirm(self, subscription_id: int, key: int, nonce: int) -> str:
         return self._confirm.dumps([subscription_id, key, nonce])
@@ -169,38 +235,54 @@ class Tokens:
     def verp(self, delivery_id: int) -> str:
         if not 0 <= delivery_id < 2**63:
             raise ValueError("delivery id out of range")
-        ident = delivery_id.to_bytes(max(1, (delivery_id.bit_length() + 7) // 8), "big")
-        return base64.b32encode(ident + self._verp_sign(ident)).decode("ascii").rstrip("=").lower()
+        return self._verp.dumps(delivery_id.to_bytes(max(1, (delivery_id.bit_length() + 7) // 8), "big"))
 
     def read_verp(self, token: str) -> int:
         """The delivery id in a VERP token, whatever its case; InvalidToken otherwise."""
-        token = (token or "").strip().lower()
-        if not _VERP_TOKEN.fullmatch(token):
+        if not 18 <= len((token or "").strip()) <= 29:
             raise InvalidToken("not a bounce token")
-        try:
-            raw = base64.b32decode(token.upper() + "=" * (-len(token) % 8))
-        except binascii.Error:
-            raise InvalidToken("not a bounce token") from None
-        ident, mac = raw[:-_VERP_MAC_BYTES], raw[-_VERP_MAC_BYTES:]
-        if not 1 <= len(ident) <= 8 or not hmac.compare_digest(mac, self._verp_sign(ident)):
-            raise InvalidToken("bounce token not valid (it may have been altered)")
-        return int.from_bytes(ident, "big")
+        return int.from_bytes(_loaded(self._verp.loads(token, range(1, 9)), "bounce"), "big")
 
     def verp_address(self, delivery_id: int, domain: str) -> str:
         return f"{VERP_PREFIX}{self.verp(delivery_id)}@{domain}"
 
     def read_verp_address(self, address: str) -> int:
         """The delivery id of a bounce address (`bounces+TOKEN@domain`, also in angle
-        brackets or with a display name, in any case); InvalidToken otherwise. The domain
-        is not checked: the signature is what counts, and the bounce domain may change."""
-        addr = parseaddr(address or "")[1] or (address or "").strip()
-        local, at, _ = addr.rpartition("@")
-        if not at or not local.lower().startswith(VERP_PREFIX):
-            raise InvalidToken("not a bounce address")
-        return self.read_verp(local[len(VERP_PREFIX):])
+        brackets or with a display name, in any case); InvalidToken otherwise."""
+        return self.read_verp(_local_token(address, VERP_PREFIX))
 
-    def _verp_sign(self, ident: bytes) -> bytes:
-        return hmac.digest(self._verp_key, ident, "sha256")[:_VERP_MAC_BYTES]
+    # VERP of a personal email: which email it was, for which row, and the tag of the
+    # request or address it went for (a bounce that arrives after a newer request or a
+    # change of address is recognised as being about the older one)
+    def personal_verp_address(self, kind: PersonalKind, row_id: int, tag: int, domain: str) -> str:
+        if not 0 <= row_id <= _ID_MAX or not 0 <= tag < 2**24:  # 0: a rehearsal, naming no row
+            raise ValueError("personal VERP values out of range")
+        ident = bytes([kind]) + row_id.to_bytes(4, "big") + tag.to_bytes(3, "big")
+        return f"{VERP_PREFIX}{self._personal_verp.dumps(ident)}@{domain}"
+
+    def read_personal_verp_address(self, address: str) -> PersonalVerpClaim:
+        ident = _loaded(self._personal_verp.loads(_local_token(address, VERP_PREFIX), range(8, 9)), "bounce")
+        try:
+            kind = PersonalKind(ident[0])
+        except ValueError:
+            raise InvalidToken("not a bounce token") from None
+        return PersonalVerpClaim(kind, int.from_bytes(ident[1:5], "big"), int.from_bytes(ident[5:], "big"))
+
+    def tag(self, value: int | str) -> int:
+        """24 bits that recognise a nonce or an address without carrying it."""
+        return int.from_bytes(hmac.digest(self._tag_key, str(value).encode(), "sha256")[:3], "big")
+
+    # mailto: unsubscribe: what the unsubscribe link names, in an address
+    def mailto_unsubscribe_address(self, subscriber_id: int, key: int, publication_id: int,
+                                   edition_id: int | None, domain: str) -> str:
+        ident = b"".join([subscriber_id.to_bytes(4, "big"), key.to_bytes(8, "big"), publication_id.to_bytes(4, "big"),
+                          (edition_id or 0).to_bytes(4, "big")])  # OverflowError past 32 bits (ids) or 64 (the key)
+        return f"{MAILTO_PREFIX}{self._mailto.dumps(ident)}@{domain}"
+
+    def read_mailto_unsubscribe(self, address: str) -> UnsubscribeClaim:
+        ident = _loaded(self._mailto.loads(_local_token(address, MAILTO_PREFIX), range(20, 21)), "unsubscribe")
+        sid, key, pid, eid = (int.from_bytes(ident[a:b], "big") for a, b in ((0, 4), (4, 12), (12, 16), (16, 20)))
+        return UnsubscribeClaim(sid, key, pid, eid or None)
 
     def csrf(self, subscriber_id: int, key: int) -> str:
         return self._csrf.dumps([subscriber_id, key])

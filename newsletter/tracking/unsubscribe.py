@@ -45,7 +45,11 @@ def resolve(session: Session, claim: UnsubscribeClaim | UndoClaim) -> tuple[Subs
 
 def unsubscribe_with_token(session: Session, tokens: Tokens, token: str, method: Method) -> Outcome:
     """What the List-Unsubscribe URL does. Repeating it changes nothing and records nothing."""
-    claim = tokens.read_unsubscribe(token)
+    return unsubscribe_with_claim(session, tokens.read_unsubscribe(token), method)
+
+
+def unsubscribe_with_claim(session: Session, claim: UnsubscribeClaim, method: Method) -> Outcome:
+    """The same, from a token already read (the URL's, or the mailto: address's)."""
     subscriber, publication = resolve(session, claim)
     changed = lifecycle.unsubscribe(session, subscriber, publication, method, claim.edition_id)
     return Outcome(subscriber, publication, changed, claim.edition_id)

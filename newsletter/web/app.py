@@ -22,13 +22,16 @@ from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.web import (
     admin,
+    archive_routes,
     bounce_routes,
+    click_routes,
     edition_routes,
     health,
     metrics_routes,
     preference_routes,
     signup_routes,
     unsubscribe_routes,
+    webhook_routes,
 )
 from newsletter.web.middleware import (
     SECURITY_HEADERS,
@@ -82,10 +85,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="newsletter", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     engine = runtime.engine_for(settings)
     app.state.web = WebContext(settings, engine, runtime.dispatcher(settings), runtime.counters(settings))
-    for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes):
+    for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes, archive_routes,
+                   click_routes):
         app.include_router(module.router)
     app.include_router(health.router)  # /healthz, /readyz
     app.include_router(bounce_routes.router)  # POST /bounces/inbound (relays, shared secret)
+    app.include_router(webhook_routes.router)  # POST /bounces/<provider> (signed provider webhooks)
     app.include_router(metrics_routes.router)  # /metrics (Prometheus)
     api.include(app)  # /api/v1 (newsletter/api/)
     admin.include(app)  # /admin, the console (newsletter/web/admin/)
@@ -139,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Bounce reports carry the returned message, imports a whole list: their own, larger limits.
     app.add_middleware(BodyLimit, limit=settings.web_max_body_bytes,
                        overrides={bounce_routes.PATH: settings.bounce_max_bytes,
+                                  **{path: settings.bounce_max_bytes for path in webhook_routes.PATHS.values()},
                                   api.IMPORT_PATH: settings.import_max_bytes,
                                   admin.IMPORT_PATH: settings.import_max_bytes})
     app.add_middleware(HeadAsGet)

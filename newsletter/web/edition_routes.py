@@ -14,10 +14,12 @@ from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import DeliveryStatus
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
-from newsletter.render.edition import EditionRenderer, Personal, personalise
+from newsletter.render.edition import EditionRenderer, Personal, personalise, reading_order
 from newsletter.subscribers import lifecycle
+from newsletter.subscribers.order import combined, sender_orders
 from newsletter.text import one_line
 from newsletter.tracking.unsubscribe import resolve
+from newsletter.web.middleware import IMAGES_POLICY
 from newsletter.web.pages import ctx
 
 router = APIRouter()
@@ -45,11 +47,16 @@ def edition_page(request: Request, public_id: str = Path(max_length=32), t: str 
             subscriber, claimed_pub = resolve(s, claim)
             if claimed_pub.id == pub.id:
                 sub = lifecycle.subscription(s, subscriber.id, pub.id)
-                sections = frozenset(sub.sections) if sub and sub.sections else None
+                if sub is not None:  # their sections, in the order their email follows (subscribers/order.py)
+                    own, clicks = sender_orders(sub.section_order, sub.click_order, sub.most_clicked_first,
+                                                sub.click_history_since)
+                    order = combined(own, clicks if pub.most_clicked_first else None)
+                    if sub.sections or order:
+                        sections = reading_order(edition, sub.sections or None, order)
                 key = subscriber.token_key
                 personal = Personal(one_line(subscriber.name),
                                     w.links.unsubscribe(subscriber.id, key, pub.id, edition.id),
                                     w.links.preferences(subscriber.id, key, edition.id))
         renderer = EditionRenderer(edition, pub, w.settings.templates_dir, w.links.edition(edition.public_id))
         html, _ = personalise(renderer.render(sections, bool(personal.name)), personal)
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers={"Content-Security-Policy": IMAGES_POLICY})  # the logo, a lead image

@@ -23,10 +23,15 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+# Pages that show the publications' images (the logo, a feed's lead image: https addresses
+# from the publications file and the feeds): the archive and the edition in a browser.
+IMAGES_POLICY = SECURITY_HEADERS["Content-Security-Policy"].replace("img-src 'self' data:",
+                                                                    "img-src 'self' data: https:")
 _RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
 
 TOO_LARGE = "Request body too large"
+HEAD_MARK = "newsletter.head"  # in the scope of a HEAD request answered as a GET
 
 
 def is_api(path: str) -> bool:
@@ -71,7 +76,8 @@ class HeadAsGet:
                 return
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        # Marked, for the routes that must tell a HEAD from a GET (counted links: a HEAD is a scanner's).
+        await self.app({**scope, "method": "GET", HEAD_MARK: True}, receive, headers_only)
 
 
 class _TooLarge(HTTPException):

@@ -20,6 +20,7 @@ from newsletter.errors import InvalidInput
 from newsletter.subscribers import address_change, preferences
 from newsletter.subscribers.erase import forget_outside
 from newsletter.subscribers.models import Subscriber
+from newsletter.tracking.history import HISTORY_DAYS
 from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken, check_key
 from newsletter.web.admin.console import FORMS_REFERRER_POLICY
@@ -51,7 +52,7 @@ def _page(w, session, subscriber, token, saved=None, status=200, error=None):
         "preferences.html", status=status, masked=mask(subscriber.email), token=token,
         choices=preferences.current(session, subscriber), others=preferences.others(session, subscriber),
         person_name=subscriber.name, pending=mask(change.new_email) if change else None, saved=saved, error=error,
-        csrf=w.tokens.csrf(subscriber.id, subscriber.token_key)))
+        csrf=w.tokens.csrf(subscriber.id, subscriber.token_key), history_days=HISTORY_DAYS))
 
 
 @router.get("/preferences/{token}")
@@ -107,6 +108,10 @@ def preferences_post(request: Request, token: str, form: Form, background: Backg
             name = f"my-data-{subscriber.id}.json"
             return JSONResponse(preferences.download(s, subscriber),
                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        if "move" in form:  # an up or down button of the reader's own order: "<publication id>:<slug>:up|down"
+            return _move(w, s, subscriber, token, str(form.get("move", "")), edition_id)
+        if action == "clicks":
+            return _clicks(w, s, subscriber, token, form, edition_id)
         if action == "erase":
             return _form_page(w.page("erase_me.html", masked=mask(subscriber.email), token=token,
                                      csrf=w.tokens.csrf(subscriber.id, subscriber.token_key)))
@@ -153,6 +158,31 @@ def _add(w, s, subscriber, token, form: FormData):
         return _page(w, s, subscriber, token, status=400, error="Tick the newsletters you want to add.")
     preferences.add(s, subscriber, wanted, w.settings.signing_key())
     return _page(w, s, subscriber, token, saved="Added. You get it from the next edition.")
+
+
+def _move(w, s, subscriber, token, value: str, edition_id):
+    pid, _, rest = value.partition(":")
+    slug, _, direction = rest.rpartition(":")
+    if not _id(pid) or direction not in ("up", "down"):
+        return _bad(w, "Malformed request", "Unknown move.")
+    try:
+        preferences.move_section(s, subscriber, int(pid), slug, -1 if direction == "up" else 1, edition_id)
+    except InvalidInput as exc:  # not their publication, or not its section: nothing changed
+        return _page(w, s, subscriber, token, status=400, error=str(exc))
+    return _page(w, s, subscriber, token, saved="Your order is saved. The next edition follows it.")
+
+
+def _clicks(w, s, subscriber, token, form: FormData, edition_id):
+    pid = str(form.get("publication", ""))
+    if not _id(pid):
+        return _bad(w, "Malformed request", "Unknown publication.")
+    keep = form.get("history") == "on"
+    try:
+        preferences.set_click_history(s, subscriber, int(pid), keep, form.get("first") == "on", edition_id)
+    except InvalidInput as exc:
+        return _page(w, s, subscriber, token, status=400, error=str(exc))
+    return _page(w, s, subscriber, token, saved="Saved: we keep a record of the stories you click." if keep
+                 else "Saved: we keep no record of your clicks (what we had is deleted).")
 
 
 @router.post("/preferences/{token}/erase")

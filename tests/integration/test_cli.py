@@ -1,6 +1,7 @@
 """The command line as an operator uses it, in a subprocess with its own settings."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,6 +64,13 @@ def test_operator_session(run, tmp_path):
     assert "edition 1: sent" in status and "messages/s" in status
     assert run("editions", "pause", "1", ok=False).returncode == 2
     assert "spacewar-daily" in run("stats").stdout
+    figures = json.loads(run("stats", "--json").stdout)  # the numbers of the console's charts and the API
+    daily = next(p for p in figures["publications"] if p["publication"] == "spacewar-daily")
+    assert sum(d["sent"] for d in daily["days"]) == 2 and daily["editions"][0]["date"] == "2026-11-26"
+    assert {"clicks", "scanner_clicks", "unsubscribes", "bounces", "complaints"} <= set(daily["days"][0])
+    assert figures["editions"][0]["sent"] == 2
+    one = json.loads(run("stats", "--json", "--edition", "1").stdout)
+    assert one["edition_id"] == 1 and one["headlines"][0]["headline"] == "Good" and one["headlines"][0]["clicks"] == 0
     assert run("build", "no-such-publication", ok=False).returncode == 2
     assert run("build", "spacewar-daily", "--date", "yesterday", ok=False).returncode == 2
 

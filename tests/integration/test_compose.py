@@ -13,7 +13,6 @@ import re
 import shlex
 import subprocess
 import sys
-from fnmatch import fnmatch
 from pathlib import Path
 
 import jsonschema
@@ -153,13 +152,13 @@ def image_modules() -> set[str]:
     Dockerfile copies, and the modules in them."""
     copied = {a.split()[0] for i, a in dockerfile_stages((ROOT / "Dockerfile").read_text())[0].instructions
               if i == "COPY"}
-    include = pyproject()["tool"]["setuptools"]["packages"]["find"]["include"]
+    listed = pyproject()["tool"]["setuptools"]["packages"]
+    dirs = pyproject()["tool"]["setuptools"].get("package-dir", {})
     packages = set()
-    for top in copied:  # setuptools' find: folders with an __init__.py whose dotted name matches
-        for init in (ROOT / top).rglob("__init__.py") if (ROOT / top).is_dir() else ():
-            name = ".".join(init.parent.relative_to(ROOT).parts)
-            if any(fnmatch(name, pattern) for pattern in include):
-                packages.add(name)
+    for name in listed:  # the listed packages whose folder the Dockerfile copies
+        folder = dirs.get(name, name.replace(".", "/"))
+        if folder.split("/")[0] in copied and (ROOT / folder / "__init__.py").exists():
+            packages.add(name)
     modules = set(packages)
     for package in packages:
         modules |= {f"{package}.{f.stem}" for f in (ROOT / package.replace(".", "/")).glob("*.py")}

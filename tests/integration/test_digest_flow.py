@@ -66,7 +66,10 @@ def test_digest_end_to_end(settings, engine, publication, tmp_path):
         for header in HEADERS_ONCE:
             assert len(msg.get_all(header) or []) == 1, (header, name)
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        assert re.fullmatch(r"<https://news\.example\.com/u/[\w.-]+>", msg["List-Unsubscribe"].strip())
+        # The https URL (one-click), then the mailto: address on the bounce domain (VERP is on).
+        assert re.fullmatch(r"<https://news\.example\.com/u/[\w.-]+>, <mailto:unsubscribe\+[a-z2-7]{48}@"
+                            r"spacewar\.example\.com>", msg["List-Unsubscribe"].strip())
+        assert re.fullmatch(r"\d+:spacewar-daily:edition:newsletter", msg["Feedback-ID"])
         assert msg["Message-ID"].endswith("@spacewar.example.com>")
         parts = list(msg.iter_parts())
         assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
@@ -78,7 +81,7 @@ def test_digest_end_to_end(settings, engine, publication, tmp_path):
         assert all(len(line) <= 998 and b" " not in line.split(b": ", 1)[-1].strip() for line in long_lines)
         html = parts[1].get_content()
         assert 'class="headline" style="' in html and "<script>" not in html
-        urls[msg["To"].addresses[0].addr_spec] = msg["List-Unsubscribe"].strip().strip("<>")
+        urls[msg["To"].addresses[0].addr_spec] = msg["List-Unsubscribe"].split(",")[0].strip().strip("<>")
         if msg["To"].addresses[0].addr_spec == "picky@example.org":
             assert "DRONE WAR" in html and "SUPERPOWERS" not in html
         else:

@@ -22,6 +22,7 @@ from tests.integration.servers import free_port, wait_for
 
 SECRET = "log-test-secret"
 PASSWORD = "hunter2-do-not-log"
+RELAY_SECRET = "relay-secret-do-not-log-0123"
 API_TOKEN = "nlt_q3V-x_9LbZk2mT0aYw8e1RfHcJ4sUoPn6iDgE5vKtQ"
 KEYS = {"csrf": "csrf-do-not-log", "api_key": "apikey-do-not-log", "key": "key-do-not-log",
         "session": "session-do-not-log"}
@@ -37,9 +38,11 @@ def _tokens(tmp_path) -> dict[str, str]:
         s.commit()
         key = s.get(Subscriber, sub.subscriber_id).token_key
         tokens = Links.from_settings(settings).tokens
+        mailto = tokens.mailto_unsubscribe_address(sub.subscriber_id, key, pub.id, None, pub.effective_bounce_domain)
         return {"unsubscribe": tokens.unsubscribe(sub.subscriber_id, key, pub.id, None),
                 "preferences": tokens.preferences(sub.subscriber_id, key),
-                "confirm": tokens.confirm(sub.id, key, 1)}
+                "confirm": tokens.confirm(sub.id, key, 1),
+                "mailto": mailto.partition("@")[0].removeprefix("unsubscribe+")}
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
@@ -48,7 +51,7 @@ def test_access_log_redacts_tokens(tmp_path, log_format):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY=SECRET,
-               NEWSLETTER_LOG_FORMAT=log_format)
+               NEWSLETTER_LOG_FORMAT=log_format, NEWSLETTER_BOUNCE_WEBHOOK_SECRET=RELAY_SECRET)
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     with open(out, "wb") as o, open(err, "wb") as e:
         proc = subprocess.Popen([sys.executable, "-m", "newsletter.cli", "web", "--port", str(port)],
@@ -66,6 +69,13 @@ def test_access_log_redacts_tokens(tmp_path, log_format):
             http.get(f"/subscribe?token=abc123secret&password={PASSWORD}")
             http.get("/api/v1/subscribers", params={**KEYS, "q": API_TOKEN})
             http.get(f"/api/v1/tokens/{API_TOKEN}")
+            # Mail to the mailto: unsubscribe address, posted by the relay with its envelope
+            # recipient: processed after the answer (it logs what it did), token nowhere.
+            mailto = f"unsubscribe+{tokens['mailto']}@spacewar.example.com"
+            r = http.post("/bounces/inbound", params={"recipient": mailto},
+                          content=f"From: ann@example.org\r\nTo: {mailto}\r\nSubject: unsubscribe\r\n\r\nx\r\n",
+                          headers={"Authorization": f"Bearer {RELAY_SECRET}"})
+            assert r.status_code == 202
             http.get("/healthz?last=1")
         # The access line is written after the answer: wait for the last one.
         wait_for(lambda: "/healthz?last=1" in out.read_text() + err.read_text(), 30,
@@ -75,9 +85,11 @@ def test_access_log_redacts_tokens(tmp_path, log_format):
         proc.wait(timeout=30)
 
     logged = out.read_text() + err.read_text()
-    for token in [*tokens.values(), "abc123secret", PASSWORD, API_TOKEN, *KEYS.values()]:
+    for token in [*tokens.values(), "abc123secret", PASSWORD, API_TOKEN, RELAY_SECRET, *KEYS.values()]:
         assert token not in logged
-    for path in ["/u/[redacted] ", "/u/[redacted]/reason ", "/preferences/[redacted]?x=1 ", "/confirm/[redacted] ",
+    assert "matched by mailto" in logged  # the request was processed and logged
+    for path in ["/bounces/inbound?recipient=unsubscribe%2B[redacted]%40spacewar.example.com ",
+                 "/u/[redacted] ", "/u/[redacted]/reason ", "/preferences/[redacted]?x=1 ", "/confirm/[redacted] ",
                  "/editions/x?t=[redacted] ", "/subscribe?token=[redacted]&password=[redacted] ",
                  "/api/v1/subscribers?csrf=[redacted]&api_key=[redacted]&key=[redacted]&session=[redacted]"
                  "&q=nlt_[redacted] ", "/api/v1/tokens/nlt_[redacted] "]:

@@ -37,6 +37,10 @@ API_TOKEN = "nlt_q3V-x_9LbZk2mT0aYw8e1RfHcJ4sUoPn6iDgE5vKtQ"  # the shape api_to
     ("POST /bounces/inbound?recipient=bounces+assrvcc3cosvjjtdoy@spacewar.example.com HTTP/1.1",
      "POST /bounces/inbound?recipient=bounces+[redacted]@spacewar.example.com HTTP/1.1"),
     ("recipient=bounces%2Bassrvcc3cosvjjtdoy%40news.example.com", "recipient=bounces%2B[redacted]%40news.example.com"),
+    # List-Unsubscribe's mailto: address, in a header, a query, a logged address
+    ("List-Unsubscribe: <https://n.example.com/u/x>,<mailto:unsubscribe+aaaabbbbccccdddd2345@bounces.example.com>",
+     "List-Unsubscribe: <https://n.example.com/u/[redacted]>,<mailto:unsubscribe+[redacted]@bounces.example.com>"),
+    ("to=UNSUBSCRIBE%2Baaaabbbb2345%40news.example.com", "to=UNSUBSCRIBE%2B[redacted]%40news.example.com"),
 ])
 def test_redact_replaces_tokens_and_passwords(text, expected):
     assert redact(text) == expected

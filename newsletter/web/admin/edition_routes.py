@@ -14,6 +14,7 @@ from newsletter.operators import editions, publications
 from newsletter.text import one_line
 from newsletter.web.admin.console import Form, Id, console, done
 from newsletter.web.admin.dashboard_routes import LIVE, meter
+from newsletter.web.admin.figures_routes import edition_charts
 from newsletter.web.pages import ctx
 
 router = APIRouter()
@@ -39,9 +40,10 @@ def edition_page(request: Request, edition_id: Id):
     with console(request) as c:
         e = editions.edition(c.db, c.actor, edition_id)
         live = e["progress"]["status"] in LIVE
+        figures, charts = edition_charts(c.db, c.actor, edition_id)  # per day, section, headline (SVG)
         return c.page("edition.html", polls=live, e=e, live=live, meter=meter(e["progress"]),
                       contents=editions.contents(c.db, c.actor, edition_id),
-                      failures=editions.failures(c.db, c.actor, edition_id))
+                      failures=editions.failures(c.db, c.actor, edition_id), figures=figures, charts=charts)
 
 
 @router.post("/admin/editions/{edition_id}/release-domain")

@@ -69,6 +69,8 @@ CASES = [
     Case("GET", "/api/v1/editions/{e1}", "viewer"),
     Case("GET", "/api/v1/stats/daily", "viewer"),
     Case("GET", "/api/v1/stats/editions/{e1}", "viewer"),
+    Case("GET", "/api/v1/stats/editions/{e1}/readers", "viewer"),
+    Case("GET", "/api/v1/stats/publications/spacewar-daily", "viewer"),
     Case("GET", "/api/v1/tokens", None),
     Case("POST", "/api/v1/tokens", None, {"name": "script"}, status=201, save=("token", "id")),
     Case("DELETE", "/api/v1/tokens/{token}", None),
@@ -156,6 +158,13 @@ def test_answers_carry_what_they_say(engine, world):
     assert day["sent"] == 4 and day["bounces"] == 1 and day["unsubscribes"]["by_method"] == {"link": 1, "bounce": 1}
     stats = viewer.get(f"/api/v1/stats/editions/{names['e1']}").json()
     assert stats["sent"] == 4 and stats["bounces"] == 1
+    # The numbers of the console's charts: per day, per section (and per headline for one edition).
+    readers = viewer.get(f"/api/v1/stats/editions/{names['e1']}/readers").json()
+    assert sum(d["sent"] for d in readers["days"]) == 4 and sum(d["bounces"] for d in readers["days"]) == 1
+    assert len(readers["headlines"]) == 4 and {s["section"] for s in readers["sections"]} >= {"superpowers"}
+    pub = viewer.get("/api/v1/stats/publications/spacewar-daily").json()
+    assert pub["editions"][-1]["id"] >= names["e1"] and sum(d["sent"] for d in pub["days"]) >= 4
+    assert viewer.get("/api/v1/stats/publications/no-such").status_code == 404
 
     answer = admin.patch(f"/api/v1/subscribers/{names['bob']}", json={"status": "disabled", "timezone": "Asia/Tokyo"})
     assert answer.json()["status"] == "disabled" and answer.json()["timezone"] == "Asia/Tokyo"

@@ -104,7 +104,7 @@ def test_unsubscribe_from_a_delivered_message_in_chromium(browser, engine, web_s
 @pytest.mark.parametrize("width", [360, 1280])
 def test_pages_fit_the_screen(browser, engine, web_settings, delivered, server, width):
     digest = next(m for m in outbox_messages(web_settings)
-                  if m["List-Unsubscribe"] and m["To"].addresses[0].addr_spec == "long@example.org")
+                  if m["Precedence"] == "bulk" and m["To"].addresses[0].addr_spec == "long@example.org")
     email_html = digest.get_body(("html",)).get_content()
     assert f"Good morning, {LONG_WORD}." in email_html
     unsub = unsubscribe_url(web_settings, "chloe@example.org")
@@ -143,7 +143,7 @@ def test_clean_up_after_inlining_changes_no_pixel(browser, engine, web_settings,
     personal = Personal("Chloé Moreau-Lindqvist", "https://news.example.com/u/T", "https://news.example.com/p/T")
     before, _ = personalise(inline_css(raw, clean_up=False), "", personal)
     after, _ = personalise(inline_css(raw), "", personal)
-    assert len(after) < len(before) * 0.95
+    assert len(after) < len(before) * 0.97  # less than before the dark scheme: its rules keep most classes
     page = browser.new_page(viewport={"width": width, "height": 900})
     shots = []
     for name, markup in (("before", before), ("after", after)):

@@ -134,3 +134,35 @@ def test_composed_messages_are_signed_when_the_publication_says_so(settings, pub
     publication.dkim_key_file = str(tmp_path / "gone.pem")
     with pytest.raises(ConfigurationError):  # refuses to send rather than send unsigned
         Composer(settings, edition, publication)
+
+
+def test_feedback_id_and_the_mailto_unsubscribe_beside_the_url(settings, publication, edition, tmp_path, pem):
+    """Gmail's a:b:c:SenderId names the edition, the publication and us, never the reader;
+    List-Unsubscribe offers the https URL first (RFC 8058's one-click) and the mailto:
+    address on the bounce domain, whose token names what the link names. DKIM covers both."""
+    import email
+    from email import policy
+
+    publication.bounce_domain = "bounces.spacewar.example.com"
+    configure(publication, tmp_path, pem)
+    composer = Composer(settings, edition, publication)
+    data = composer.compose(READER, NOW).data
+    msg = email.message_from_bytes(data, policy=policy.default)
+    assert msg["Feedback-ID"] == f"{edition.id}:{publication.slug}:edition:newsletter"
+    assert b"reader" not in msg["Feedback-ID"].encode() and str(READER.subscriber_id) not in msg["Feedback-ID"]
+    url, mailto = (o.strip() for o in str(msg["List-Unsubscribe"]).split(","))
+    assert url.startswith("<https://news.example.com/u/") and msg["List-Unsubscribe-Post"]
+    assert mailto.startswith("<mailto:unsubscribe+") and mailto.endswith("@bounces.spacewar.example.com>")
+    claim = Tokens(settings.signing_key()).read_mailto_unsubscribe(mailto.strip("<>").removeprefix("mailto:"))
+    assert (claim.subscriber_id, claim.key, claim.publication_id, claim.edition_id) == (
+        READER.subscriber_id, READER.key, publication.id, edition.id)
+    record = composer.signer.public_record().encode()
+    assert dkim.verify(data, dnsfunc=lambda name, timeout=5: record)
+    signed_fields = data.split(b"h=", 1)[1].split(b";", 1)[0].replace(b"\r\n ", b"").split(b":")
+    assert signed_fields.count(b"feedback-id") == 2 and b"list-unsubscribe" in signed_fields  # oversigned
+
+    settings.feedback_sender_id = ""
+    publication.verp = False  # no bounce domain in use: the mailto: would reach nobody
+    msg = email.message_from_bytes(Composer(settings, edition, publication).compose(READER, NOW).data,
+                                   policy=policy.default)
+    assert msg["Feedback-ID"] is None and "mailto:" not in str(msg["List-Unsubscribe"])

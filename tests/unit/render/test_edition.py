@@ -49,9 +49,10 @@ def test_styles_are_inlined_and_media_rules_kept(settings, edition, publication)
     assert 'class="headline" style="font-size:19px;' in markup
     assert "@media only screen and (max-width:480px){.masthead-name{" in markup
     assert ".masthead-name {" not in markup.split("@media")[0]  # plain rules left the style block
-    # Only the classes the phone rules name are kept; the others did their job when inlining.
-    assert set(re.findall(r'class="([^"]*)"', markup)) == {"masthead-name", "online", "greeting", "section",
-                                                           "headline", "footer"}
+    # Only the classes the phone and dark-scheme rules name are kept; the others did their job when inlining.
+    assert set(re.findall(r'class="([^"]*)"', markup)) == {
+        "masthead-name", "online", "greeting", "section", "headline", "footer",  # phones
+        "body", "wrapper", "container", "section-title", "item", "dateline", "teaser", "more"}  # dark
 
 
 def test_render_runs_once_per_section_set(settings, edition, publication):

@@ -83,3 +83,20 @@ def test_long_urls_in_headers_stay_whole():
         assert b"=?" not in head and max(len(line) for line in head.split(b"\r\n")) <= 998
         msg = email.message_from_bytes(raw, policy=policy.default)
         assert msg["List-Unsubscribe"].strip() == f"<{url}>"
+
+
+def test_the_mailto_unsubscribe_goes_beside_the_url_on_a_line_of_its_own():
+    url = "https://news.example.com/u/" + "T" * 60
+    mailto = "unsubscribe+" + "a" * 48 + "@bounces.bücher.example"  # an IDN domain goes in IDNA
+    raw = build_message(**_kw(unsubscribe_url=url, unsubscribe_mailto=mailto))
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    field = head[head.index(b"List-Unsubscribe:"):].split(b"\r\nList-Unsubscribe-Post")[0]
+    assert field.endswith(b",\r\n <mailto:unsubscribe+" + b"a" * 48 + b"@bounces.xn--bcher-kva.example>")
+    assert field.isascii() and all(len(line) <= 998 for line in field.split(b"\r\n"))
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert [o.strip() for o in str(msg["List-Unsubscribe"]).split(",")] == [
+        f"<{url}>", "<mailto:unsubscribe+" + "a" * 48 + "@bounces.xn--bcher-kva.example>"]
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    without = email.message_from_bytes(build_message(**_kw(unsubscribe_url="", unsubscribe_mailto="x@y")),
+                                       policy=policy.default)
+    assert without["List-Unsubscribe"] is None  # a mailto: needs the URL (RFC 8058)

@@ -1,0 +1,26 @@
+"""Bounces and complaints that email service providers report as signed webhooks.
+
+One module per provider, each with the same three parts:
+- `verify`: the request is the provider's, checked the way it signs (Amazon SNS's
+  certificate signature, Postmark's basic auth, SendGrid's ECDSA, Mailgun's HMAC);
+  `Unauthorised` otherwise, and nothing is stored;
+- `events`: the events of the request we act on, each with the provider's own id and
+  its JSON as the provider sent it: stored raw first (bounces/webhooks.py), once per id;
+- `read`: one stored event as a ParsedReport (bounces/parse.py), which processing
+  matches and acts on by the same rules as a mailed report (bounces/process.py).
+
+What a provider calls permanent is taken for what our rule reads in it
+(common.failure): its diagnostic, where it gives one, decides, so that a "permanent"
+refusal about policy, spam or the sender never suppresses anyone.
+"""
+from __future__ import annotations
+
+from newsletter.bounces.parse import ParsedReport
+from newsletter.bounces.providers import mailgun, postmark, sendgrid, ses
+
+READERS = {"ses": ses.read, "postmark": postmark.read, "sendgrid": sendgrid.read, "mailgun": mailgun.read}
+
+
+def read(provider: str, raw: bytes) -> ParsedReport:
+    """A stored event as a report; ReportUnreadable when it says nothing we can act on."""
+    return READERS[provider](raw)

@@ -1,0 +1,59 @@
+"""Personal emails (confirmation, welcome, address change) sent through a backend that
+keeps what it was given, and the bounce reports of them, processed by the real intake."""
+from __future__ import annotations
+
+import email
+from dataclasses import dataclass
+from email import policy
+
+from newsletter.bounces import intake
+from tests.bounce_samples import sample
+
+
+@dataclass(frozen=True)
+class Mail:
+    envelope_from: str
+    to: str
+    data: bytes
+
+    @property
+    def message(self):
+        return email.message_from_bytes(self.data, policy=policy.default)
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"]).strip()
+
+    def report(self, name: str, **changes) -> bytes:
+        """The sample report `name`, filled in for this message."""
+        values = {"verp": self.envelope_from, "rcpt": self.to, "message_id": self.message_id, **changes}
+        return sample(name, **values)
+
+
+class Recorder:
+    """A delivery backend that keeps every message (envelope sender, recipient, bytes)."""
+
+    def __init__(self):
+        self.sent: list[Mail] = []
+
+    def open(self) -> None:
+        pass
+
+    def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None:
+        self.sent.append(Mail(sender, recipient, data))
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def last(self) -> Mail:
+        return self.sent[-1]
+
+
+def bounce(engine, settings, raw: bytes, envelope_to: str = "") -> int:
+    """Store and process one report as the intake does; its id."""
+    stored = intake.receive(engine, settings, raw, "http", envelope_to)
+    intake.process_ids(engine, settings, [stored.report_id])
+    return stored.report_id
