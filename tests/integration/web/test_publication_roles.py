@@ -70,6 +70,7 @@ HIDDEN = [
     ("GET", "/api/v1/subscribers/{bob}", None), ("GET", "/api/v1/editions/{e_b}", None),
     ("GET", "/api/v1/editions/{sending_b}", None), ("GET", "/api/v1/stats/editions/{e_b}", None),
     ("GET", "/api/v1/editions/{e_b}/preview", None), ("GET", f"/api/v1/publications/{B}", None),
+    ("GET", f"/api/v1/stats/publications/{B}", None), ("GET", "/api/v1/stats/editions/{e_b}/readers", None),
     ("GET", f"/api/v1/publications/{B}/preview", None), ("GET", "/api/v1/imports/{job_b}", None),
     ("POST", "/api/v1/editions/{sending_b}/pause", None), ("POST", "/api/v1/editions/{sending_b}/cancel", None),
     ("POST", "/api/v1/editions/{built_b}/hold", {"reason": "r"}), ("POST", "/api/v1/editions/{built_b}/rebuild", None),
@@ -165,6 +166,8 @@ def test_the_console_shows_a_desk_editor_their_publication_only(engine, desk):
     assert f"/admin/editions/{names['e_a']}" in editions and f"/admin/editions/{names['e_b']}" not in editions
     assert http.get("/admin/editions/{e_b}".format(**names)).status_code == 404
     assert http.get("/admin/imports/{job_b}".format(**names)).status_code == 404
+    assert http.get(f"/admin/publications/{B}/figures").status_code == 404
+    assert http.get(f"/admin/publications/{A}/figures").status_code == 200
     dashboard = http.get("/admin")
     assert dashboard.status_code == 200 and "SpaceWar Weekly" not in dashboard.text
     assert "/admin/staff" not in dashboard.text and "/admin/audit" not in dashboard.text  # not in their menu
