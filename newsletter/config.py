@@ -239,6 +239,9 @@ class Settings(BaseSettings):
     # softly within the window, like Mailman's bounce score. Policy refusals (5.7.x) never do.
     soft_bounce_threshold: int = Field(default=5, ge=1)
     soft_bounce_window_days: int = Field(default=14, ge=1, le=365)
+    # A permanent failure that proves nothing about the address (a bare 550, a 5.0.0 with no
+    # words: bounces/verdict.py) suppresses when this many editions failed so within the window.
+    uncertain_bounce_threshold: int = Field(default=2, ge=1)
 
     # Metrics (newsletter/metrics/): the web serves /metrics (with a bearer token when
     # metrics_token is set). Celery workers count in prometheus_client's multiprocess files

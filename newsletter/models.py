@@ -1,5 +1,5 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
-from newsletter.bounces.models import BounceReport, WebhookToken
+from newsletter.bounces.models import BounceFinding, BounceReport, WebhookToken
 from newsletter.db import Base
 from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave
 from newsletter.editions.history import EditionHistory
@@ -23,8 +23,8 @@ from newsletter.tracking.click_models import ClickCount, ReaderClick
 from newsletter.tracking.models import Event
 
 __all__ = [
-    "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceReport", "Delivery", "DomainHold",
-    "Edition",
+    "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceFinding", "BounceReport", "Delivery",
+    "DomainHold", "Edition",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
     "Section", "StaffAccount", "ClickCount", "ReaderClick", "StaffSession", "Subscriber", "Subscription",
     "Suppression", "WebhookToken", "RecoveryCode", "RememberedDevice", "StaffPolicy", "StaffPublication",

@@ -25,10 +25,11 @@ SAMPLES = Path(__file__).parent / "data" / "bounces"
 
 def sample(name: str, *, verp: str = "bounces+aaaaaaaaaaaaaaaaaaaa@bounces.example.com",
            rcpt: str = "reader@example.org", message_id: str = "<edition.1.1.0000000000000000@example.com>",
-           sender: str = "daily@spacewar.example.com") -> bytes:
+           sender: str = "daily@spacewar.example.com", **more: str) -> bytes:
+    """The sample filled in; `more` fills its other placeholders (status="5.0.0" fills {{STATUS}})."""
     text = (SAMPLES / name).read_text()
     for key, value in (("{{VERP}}", verp), ("{{RCPT}}", rcpt), ("{{MESSAGE_ID}}", message_id),
-                       ("{{FROM}}", sender)):
+                       ("{{FROM}}", sender), *((f"{{{{{k.upper()}}}}}", v) for k, v in more.items())):
         text = text.replace(key, value)
     return text.replace("\n", "\r\n").encode()
 

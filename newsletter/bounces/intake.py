@@ -1,5 +1,6 @@
 """The actions the command line, the web and beat call: receive one report, collect a
-mailbox, process what waits, reprocess after a fix. Storing commits before processing
+mailbox, process what waits, reprocess after a fix, read old reports again with today's
+rules (`reread`: rereading.py). Storing commits before processing
 starts, each report in its own transaction: nothing received is ever lost to a bug
 in what follows."""
 from __future__ import annotations
@@ -11,11 +12,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from newsletter import metrics
-from newsletter.bounces import process, store
+from newsletter.bounces import process, rereading, store
 from newsletter.bounces.models import ReportStatus
 from newsletter.bounces.sources import open_source
 from newsletter.config import Settings
 from newsletter.errors import Conflict
+from newsletter.staff.access import Actor
 from newsletter.tracking.tokens import Tokens
 
 
@@ -89,3 +91,16 @@ def reprocess(engine: Engine, settings: Settings, ids: list[int] | None = None) 
                 raise Conflict(f"bounce report {report_id} was processed already ({report.outcome})")
         todo = process.to_reprocess(session, ids)
     return process_ids(engine, settings, todo)
+
+
+def reread(engine: Engine, settings: Settings, actor: Actor, since: str, dry_run: bool) -> rereading.Reread:
+    """Every report received since the day `since` read again with today's rules: what
+    changes, applied (one transaction) unless `dry_run`."""
+    start = rereading.since_date(since)
+    with Session(engine) as session:
+        result = rereading.reread(session, settings, actor, start, dry_run)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    return result

@@ -1,17 +1,22 @@
-"""Whose bounce is it: the VERP token first, then the original Message-ID, then the address.
+"""Whom a report's recipient is about: the message of ours it returns (by its VERP token,
+else its original Message-ID: `by_traces`), or a subscriber by address (`by_address`).
 
 - VERP: the report was sent to `bounces+<token>@...` (the envelope recipient, shown in
   Delivered-To, X-Original-To, To or a Received `for` clause; for a complaint, the
-  report's Original-Mail-From or the original's Return-Path). The token is signed, so
-  a match is certain, even when the mailbox forwarded our mail to another address.
+  report's Original-Mail-From or the original's Return-Path; a provider's event gives
+  the MAIL FROM it was asked to use). The token is signed, so a match is certain, even
+  when the mailbox forwarded our mail to another address.
 - Message-ID: ours are `<edition.E.S.digest@domain>` (and `<confirm.SUB.N.digest@...>`
   and the like for personal emails), the digest keyed with our secret: a Message-ID that
   verifies names the delivery without any lookup by text.
 - Personal emails (confirmation, welcome, address change: bounces/personal.py) have VERP
   addresses and Message-IDs of their own; a bounce of one that was about a request, not
-  a subscriber, gives a Match with `request` set, which ends that request and nothing else.
+  a subscriber, gives a Match with `request` set and no subscriber, which ends that
+  request and nothing else.
 - Address: the recipient the report names, as a subscriber's email; every publication
   they subscribe to is concerned (the suppression is global anyway).
+
+Which recipient of a report the traces speak for is process.plan's business.
 """
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ _OUR_MESSAGE_ID = re.compile(r"<(edition|confirm|welcome|address-old|address-new
 @dataclass(frozen=True)
 class Match:
     by: str  # "verp", "message-id" or "address"
-    subscriber_id: int
+    subscriber_id: int | None  # None: a request's email (`request`), nobody's
     email: str
     publication_ids: tuple[int, ...]  # empty: suppress the address only
     delivery_id: int | None = None
@@ -46,8 +51,11 @@ class Match:
     request: personal.Request | None = None  # set: the email was about a request (bounces/personal.py)
 
 
-def find(session: Session, tokens: Tokens, secret: str, report: ParsedReport, envelope_to: str,
-         recipient: str) -> Match | None:
+def by_traces(session: Session, tokens: Tokens, secret: str, report: ParsedReport, envelope_to: str) -> Match | None:
+    """The message of ours the report returns, by its VERP address or its Message-ID (a
+    personal email's Message-ID without its VERP tag counts for a subscriber only while
+    the report's decisive recipient is still their address: personal.by_message_id)."""
+    recipient = report.first.address
     for address in [envelope_to, *report.verp_candidates]:
         found = _by_verp(session, tokens, address) if address else None
         if found is not None:
@@ -56,7 +64,7 @@ def find(session: Session, tokens: Tokens, secret: str, report: ParsedReport, en
         found = _by_message_id(session, secret, mid, recipient)
         if found is not None:
             return found
-    return _by_address(session, recipient) if recipient else None
+    return None
 
 
 def _delivery_match(session: Session, delivery: Delivery | None, by: str) -> Match | None:
@@ -102,7 +110,10 @@ def _by_message_id(session: Session, secret: str, mid: str, recipient: str) -> M
     return _delivery_match(session, delivery, "message-id")
 
 
-def _by_address(session: Session, recipient: str) -> Match | None:
+def by_address(session: Session, recipient: str) -> Match | None:
+    """The subscriber whose address this is; every publication they subscribe to."""
+    if not recipient:
+        return None
     try:
         email = normalise_email(recipient)
     except InvalidInput:

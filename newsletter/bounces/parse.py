@@ -7,18 +7,18 @@ Three shapes, tried in this order:
 - RFC 3464 delivery-status notifications: per-recipient blocks of a
   message/delivery-status part (Final-Recipient, Original-Recipient, Action, Status,
   Diagnostic-Code), the original message or its headers (text/rfc822-headers);
-- anything else that flufl.bounce's heuristics recognise (classic Exim, qmail and
-  other plain-text bounces), with the status code read from the text when it has one;
-  one without a code that says the user is unknown (Exchange 5.5's "The recipient name
-  is not recognized") counts as 5.1.1.
+- plain-text bounces (classic Exim, qmail, Sendmail, Notes...): who they are about is
+  notice.py's business.
 
 A DSN names the recipient as we sent it in Original-Recipient and, after a rewrite or
 forwarding, as the receiving system knows it in Final-Recipient: the first is ours.
 
-What a status means is decided by delivery/failures.py, as for a refusal to RCPT
-while sending: 5.1.x and 5.2.1 are hard, 5.2.2/5.2.3 and 4.x.x soft, 5.7.x is the
-receiver's policy about us and never the address's fault. A code that says nothing
-(x.0.0, or none) next to words of a full mailbox ("quota") is soft too.
+What a report says about each recipient is decided by verdict.py, from the texts that
+speak of it, closest first: the Diagnostic-Code (the receiver's own reply), the lines of
+the notice that name the address, and the whole notice when it is about one address.
+An event stored from a provider's webhook is read by that provider's reader
+(bounces/providers/), which builds each recipient with `finding` too: the same rule
+judges what every source says.
 """
 from __future__ import annotations
 
@@ -29,10 +29,8 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 
-from flufl.bounce import all_failures
-
+from newsletter.bounces import notice, verdict
 from newsletter.bounces.models import BounceKind
-from newsletter.delivery.failures import FailureClass, Stage, classify, enhanced_code
 from newsletter.errors import InvalidInput
 from newsletter.text import one_line
 
@@ -52,7 +50,7 @@ class RecipientReport:
 
 @dataclass
 class ParsedReport:
-    report_type: str  # "arf", "dsn" or "text"
+    report_type: str  # "arf", "dsn" or "text"; a provider's name for its events
     recipients: list[RecipientReport]
     verp_candidates: list[str] = field(default_factory=list)  # addresses that may be ours, best first
     message_ids: list[str] = field(default_factory=list)  # of the original message
@@ -69,14 +67,8 @@ _ENVELOPE_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "x-envelope
 _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;]+@[^\s<>;]+)>?", re.I)
 _VERP_ANYWHERE = re.compile(rb"bounces\+[A-Za-z2-7]{18,29}@[A-Za-z0-9.-]+")
 _MESSAGE_ID_LINE = re.compile(rb"^message-id:[ \t]*(<[^>\s]{3,250}>)", re.I | re.M)
-_SMTP_AND_ENHANCED = re.compile(r"\b[245]\d\d[ -]#?([245]\.\d{1,3}\.\d{1,3})\b")
-_ENHANCED_ANYWHERE = re.compile(r"(?<![\d.])#?([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
-_SMTP_CODE = re.compile(r"\b([245]\d\d)\b")
-_UNKNOWN_USER = re.compile(r"user unknown|unknown user|unknown recipient|recipient name is not recognized|"
-                           r"no such user|no mailbox here by that name", re.I)
-_MAILBOX_FULL = re.compile(r"quota|mailbox (?:is )?full", re.I)
 COMPLAINT_TYPES = frozenset({"abuse", "fraud"})
-_SCAN_CHARS = 8000  # the notification text is at the top; the returned message follows
+_INLINE_REPORT = re.compile(r"^(?:final|original)-recipient:[ \t]*rfc822;", re.I | re.M)
 
 
 def parse(raw: bytes) -> ParsedReport:
@@ -84,16 +76,21 @@ def parse(raw: bytes) -> ParsedReport:
     (the caller stores it with the report, which stays for reprocessing)."""
     if not raw or not raw.strip():
         raise ReportUnreadable("empty report")
-    msg = email.message_from_bytes(raw)
+    msg = _message(raw)
     if not msg.keys():
         raise ReportUnreadable("not an email message (no header fields)")
     feedback = _parts(msg, "message/feedback-report")
+    text = notice.text(msg)
     if feedback:
         report = ParsedReport("arf", _feedback(feedback[0], msg))
     else:
         blocks = [b for part in _parts(msg, "message/delivery-status") for b in _status_blocks(part)]
-        recipients = [r for r in (_dsn_recipient(b) for b in blocks) if r is not None]
-        report = ParsedReport("dsn", recipients) if recipients else ParsedReport("text", _heuristic(msg))
+        if not blocks:  # a report written out in the text (its MIME broken, or inlined by the MTA)
+            blocks = _blocks_of(notice.first_text(msg)) if _INLINE_REPORT.search(notice.first_text(msg)) else []
+        named = [b for b in blocks if _recipient_of(b)]
+        others = {_recipient_of(b).lower() for b in named}
+        recipients = [_dsn_recipient(b, text, others) for b in named]
+        report = ParsedReport("dsn", recipients) if recipients else ParsedReport("text", _plain(msg, text))
     if not report.recipients:
         raise ReportUnreadable("no delivery-status notification, feedback report or bounced recipient found")
     report.verp_candidates = _envelope_candidates(msg, raw)
@@ -101,28 +98,26 @@ def parse(raw: bytes) -> ParsedReport:
     return report
 
 
-def kind_of(action: str, status: str, diagnostic: str) -> BounceKind:
-    action = action.strip().lower()
-    if action.startswith("delayed"):
-        return BounceKind.DELAYED
-    if action.startswith(("delivered", "relayed", "expanded")):
-        return BounceKind.OTHER
-    ext = enhanced_code(status) or enhanced_code(_enhanced_in(diagnostic))
-    if (ext is None or (ext.subject, ext.detail) == (0, 0)) and _MAILBOX_FULL.search(f"{status} {diagnostic}"):
-        return BounceKind.SOFT  # "5.0.0 (recipient reached disk quota)": the mailbox exists
-    smtp = _SMTP_CODE.search(diagnostic.partition(";")[2] or diagnostic)
-    if ext is None and smtp is None:
-        return BounceKind.SOFT  # a failure without a code: no proof the address is gone
-    code = int(smtp[1]) if smtp else (550 if ext.klass == 5 else 450)
-    if ext is not None and ext.klass in (4, 5) and code // 100 != ext.klass:
-        code = 550 if ext.klass == 5 else 450  # the Status field is the one RFC 3464 makes mandatory
-    text = f"{ext.klass}.{ext.subject}.{ext.detail}" if ext else ""
-    cls = classify(Stage.RCPT, code, text)
-    if cls == FailureClass.RECIPIENT_REFUSED:
-        return BounceKind.HARD
-    if cls == FailureClass.POLICY_REFUSED:
-        return BounceKind.POLICY
-    return BounceKind.SOFT  # temporary, mailbox full, a refusal of the message
+def finding(address: str, action: str, status: str, diagnostic: str, context: tuple[str, ...] | list[str] = ()
+            ) -> RecipientReport:
+    """One recipient of a report, judged by verdict.py: the diagnostic first, then the
+    other texts that speak of this address (closest first). Provider readers build their
+    recipients with this too."""
+    diagnostic = one_line(diagnostic)[:2000]
+    judged = verdict.read(action, status, [diagnostic, *context])
+    return RecipientReport(address, action, status[:16], diagnostic, judged.kind)
+
+
+def _message(raw: bytes) -> Message:
+    """The message; a multipart whose declared boundary never occurs (a relay rewrote
+    one or the other) is read again with the boundary its body does use."""
+    msg = email.message_from_bytes(raw)
+    if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
+        found = re.search(rb"^--([^\s-][^\s]{0,69})\r?$", raw.partition(b"\n\n")[2] or raw, re.M)
+        if found is not None:
+            msg.set_param("boundary", found[1].decode("ascii", "replace"))
+            msg = email.message_from_bytes(msg.as_bytes())
+    return msg
 
 
 def _parts(msg: Message, content_type: str) -> list[Message]:
@@ -143,18 +138,29 @@ def _status_blocks(part: Message) -> list[Message]:
     if isinstance(payload, list):
         return [b for b in payload if isinstance(b, Message)]
     # Some MTAs send a part the email package does not split: read its blocks ourselves.
-    text = payload if isinstance(payload, str) else ""
+    return _blocks_of(payload if isinstance(payload, str) else "")
+
+
+def _blocks_of(text: str) -> list[Message]:
+    """The field blocks of a delivery-status report's text (one per recipient, blank lines between)."""
     return [HeaderParser().parsestr(b.strip() + "\n") for b in re.split(r"\r?\n[ \t]*\r?\n", text) if b.strip()]
 
 
-def _dsn_recipient(block: Message) -> RecipientReport | None:
-    address = _address(block.get("original-recipient")) or _address(block.get("final-recipient"))
-    if not address:
-        return None  # the per-message block (Reporting-MTA, Arrival-Date)
+def _recipient_of(block: Message) -> str:
+    return _address(block.get("original-recipient")) or _address(block.get("final-recipient"))
+
+
+def _dsn_recipient(block: Message, text: str, others: set[str]) -> RecipientReport:
+    """The Status field's comment ("5.4.4 (Illegal host/domain name found)") speaks with
+    the Diagnostic-Code."""
+    address = _recipient_of(block)
     action = one_line(block.get("action", "")).lower()
-    status = one_line(block.get("status", ""))
-    diagnostic = one_line(block.get("diagnostic-code", ""))[:2000]
-    return RecipientReport(address, action, status[:16], diagnostic, kind_of(action, status[:200], diagnostic))
+    status = one_line(block.get("status", ""))[:200]
+    final = _address(block.get("final-recipient"))
+    lines = notice.lines_naming(text, address, others) or (
+        notice.lines_naming(text, final, others) if final else "")
+    diagnostic = f"{one_line(block.get('diagnostic-code', ''))} {verdict.comment_of(status)}".strip()
+    return finding(address, action, status, diagnostic, [lines, text if len(others) == 1 else ""])
 
 
 def _feedback(part: Message, msg: Message) -> list[RecipientReport]:
@@ -171,57 +177,20 @@ def _feedback(part: Message, msg: Message) -> list[RecipientReport]:
     return [RecipientReport(a, "complaint", ftype, detail, kind) for a in (addresses or [""])]
 
 
-def _heuristic(msg: Message) -> list[RecipientReport]:
-    """flufl.bounce's detectors, for bounces that are not RFC 3464."""
-    try:
-        temporary, permanent = all_failures(msg)
-    except Exception:  # noqa: BLE001 - its detectors choke on odd input: treat as none found
-        return []
-    text = _notification_text(msg)
-    found = []
-    for raw_address, action in [(a, "failed") for a in sorted(permanent)] + [(a, "delayed") for a in sorted(temporary)]:
-        address = raw_address.decode("ascii", "replace")
-        # One failed address: the whole notice is about it. Several: only the lines that
-        # name each one speak for it (a full mailbox beside an unknown user stays soft).
-        code, line = _code_in(text if len(permanent) == 1 else _lines_about(text, address))
+def _plain(msg: Message, text: str) -> list[RecipientReport]:
+    """A bounce that is not RFC 3464: each recipient by the lines that name it (and by the
+    whole notice when it names one), with the status code those lines give."""
+    found = notice.recipients(msg, text, _original(msg) or notice.returned_headers(msg),
+                              unnamed=not _parts(msg, "message/delivery-status"))
+    others = {a.lower() for a, _ in found}
+    reports = []
+    for address, action in found:
+        lines = notice.lines_naming(text, address, others)
+        whole = text if len(found) == 1 else ""
+        code = verdict.enhanced_in(lines) or verdict.enhanced_in(whole)
         status = code if action == "failed" else "4.0.0"
-        found.append(RecipientReport(address, action, status, line, kind_of(action, status, line)))
-    return found
-
-
-def _code_in(text: str) -> tuple[str, str]:
-    """(the enhanced status code the text gives, or 5.1.1 for words of an unknown user;
-    the line that says so)."""
-    code, marker = _enhanced_in(text), ""
-    if not code and (unknown := _UNKNOWN_USER.search(text)):
-        code, marker = "5.1.1", unknown[0]
-    return code, next((one_line(x) for x in text.splitlines() if code and (marker or code) in x), "")[:2000]
-
-
-def _lines_about(text: str, address: str, after: int = 2) -> str:
-    """The lines that name `address` and the few after each (where bounces put the reason)."""
-    lines, wanted = text.splitlines(), address.lower()
-    keep: list[str] = []
-    for i, line in enumerate(lines):
-        if wanted in line.lower():
-            keep.extend(lines[i:i + 1 + after])
-    return "\n".join(keep)
-
-
-def _notification_text(msg: Message) -> str:
-    for part in msg.walk():
-        if part.get_content_type() == "text/plain":
-            payload = part.get_payload(decode=True) or b""
-            try:
-                return payload.decode(part.get_content_charset() or "utf-8", "replace")[:_SCAN_CHARS]
-            except LookupError:  # a charset Python does not know (ansi_x3.110-1983)
-                return payload.decode("utf-8", "replace")[:_SCAN_CHARS]
-    return ""
-
-
-def _enhanced_in(text: str) -> str:
-    m = _SMTP_AND_ENHANCED.search(text or "") or _ENHANCED_ANYWHERE.search(text or "")
-    return m[1] if m else ""
+        reports.append(finding(address, action, status, lines, [whole]))
+    return reports
 
 
 def _first_message(part: Message) -> Message | None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.bounces.models import BounceKind, BounceReport
+from newsletter.bounces.models import BounceKind
 from newsletter.errors import InvalidInput
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.address_change import AddressChange, withdraw
@@ -53,16 +53,16 @@ class Request:
 @dataclass(frozen=True)
 class Target:
     """What a personal email's bounce is about: a subscriber (counted like an edition's
-    bounce), or a request (`request` set; subscriber_id 0)."""
+    bounce), or a request (`request` set; no subscriber)."""
 
-    subscriber_id: int
+    subscriber_id: int | None
     email: str
     publication_ids: tuple[int, ...]
     request: Request | None = None
 
 
 def _nothing(kind: PersonalKind, row_id: int) -> Target:
-    return Target(0, "", (), Request(kind, row_id, False))
+    return Target(None, "", (), Request(kind, row_id, False))
 
 
 def by_verp(session: Session, tokens: Tokens, address: str) -> Target | None:
@@ -76,11 +76,11 @@ def by_verp(session: Session, tokens: Tokens, address: str) -> Target | None:
     if kind == K.CONFIRM:
         sub = session.get(Subscription, row) if row else None
         current = sub is not None and bool(sub.confirm_nonce) and tokens.tag(sub.confirm_nonce) == claim.tag
-        return Target(0, "", (), Request(kind, row, current))
+        return Target(None, "", (), Request(kind, row, current))
     if kind in (K.ADDRESS_NEW, K.ADDRESS_TAKEN):
         change = session.get(AddressChange, row) if row else None
         current = kind == K.ADDRESS_NEW and change is not None and tokens.tag(change.nonce) == claim.tag
-        return Target(0, "", (), Request(kind, row, current))
+        return Target(None, "", (), Request(kind, row, current))
     subscriber = _subscriber_of(session, kind, row)
     if subscriber is None or tokens.tag(subscriber.email) != claim.tag:
         return _nothing(kind, row)  # gone, or the address it went to is no longer theirs
@@ -95,10 +95,10 @@ def by_message_id(session: Session, kind_name: str, row: int, recipient: str) ->
     row = row if 0 < row <= _ID_MAX else 0
     if kind == K.CONFIRM:
         sub = session.get(Subscription, row) if row else None
-        return Target(0, "", (), Request(kind, row, sub is not None and bool(sub.confirm_nonce)))
+        return Target(None, "", (), Request(kind, row, sub is not None and bool(sub.confirm_nonce)))
     if kind in (K.ADDRESS_NEW, K.ADDRESS_TAKEN):
         current = kind == K.ADDRESS_NEW and row and session.get(AddressChange, row) is not None
-        return Target(0, "", (), Request(kind, row, bool(current)))
+        return Target(None, "", (), Request(kind, row, bool(current)))
     if kind == K.ADDRESS_OLD:  # its Message-ID names the change (gone once confirmed or replaced)
         change = session.get(AddressChange, row) if row else None
         subscriber = session.get(Subscriber, change.subscriber_id) if change is not None else None
@@ -143,11 +143,10 @@ _WHAT = {K.CONFIRM: "the confirmation of a sign-up", K.ADDRESS_NEW: "the link to
          K.WELCOME: "the welcome", K.ADDRESS_OLD: "the notice of an address change"}
 
 
-def settle(session: Session, report: BounceReport, by: str, request: Request, kind: BounceKind) -> str:
+def settle(session: Session, request: Request, kind: BounceKind) -> str:
     """What a bounce of a request's email does: end that request if it still waits; never
-    anything else. Returns the outcome, in words. The report names no subscriber (it is
-    not theirs: it must count in no score of theirs)."""
-    report.matched_by = by
+    anything else (the finding names no subscriber: it counts in no score of theirs).
+    Returns the outcome, in words."""
     what = _WHAT[request.kind]
     if kind in (BounceKind.DELAYED, BounceKind.OTHER):
         return f"{what}: {kind}, nothing to do"
@@ -160,4 +159,3 @@ def settle(session: Session, report: BounceReport, by: str, request: Request, ki
         return f"{what} bounced ({kind}): that sign-up request ended (nobody suppressed)"
     withdraw(session, session.get(AddressChange, request.row_id))
     return f"{what} bounced ({kind}): that address change request ended (nobody suppressed)"
-

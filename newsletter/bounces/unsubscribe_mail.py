@@ -42,10 +42,15 @@ def addressed_to(report: BounceReport) -> list[str]:
     return [a for a in dict.fromkeys(found) if a.lower().startswith(MAILTO_PREFIX)]
 
 
+def is_request(report: BounceReport) -> bool:
+    """Whether a stored report is mail to an unsubscribe address (a provider's event never is)."""
+    return not report.provider and bool(addressed_to(report))
+
+
 def handle(session: Session, tokens: Tokens, report: BounceReport) -> tuple[ReportStatus, str] | None:
     """None when the message is not a request to unsubscribe; otherwise the status and the
     outcome, in words, of acting on it (flushed; the caller commits)."""
-    addresses = addressed_to(report) if not report.provider else []
+    addresses = [] if report.provider else addressed_to(report)
     if not addresses:
         return None
     report.report_type, report.matched_by = "mailto", "mailto"

@@ -6,8 +6,9 @@ from rich.table import Table
 
 from newsletter import runtime
 from newsletter.bounces import intake, store
-from newsletter.cli.common import console, session_scope
+from newsletter.cli.common import console, fail, session_scope
 from newsletter.config import get_settings
+from newsletter.staff.access import cli_actor
 
 
 def _summary(statuses) -> str:
@@ -50,8 +51,41 @@ def register(app: typer.Typer) -> None:
         typer.echo(raw.decode("utf-8", "replace"))
 
     @bounces_app.command()
-    def reprocess(ids: list[int] = typer.Argument(None, help="report ids; default: every failed and unmatched one")):
-        """Process reports again (after a fix in reading them)."""
+    def reprocess(ids: list[int] = typer.Argument(None, help="report ids; default: every failed and unmatched one"),
+                  since: str = typer.Option("", "--since", help="YYYY-MM-DD: read every report received since "
+                                                                "then again with today's rules, and mend"),
+                  dry_run: bool = typer.Option(False, "--dry-run", help="with --since: show what would change")):
+        """Process reports again (after a fix in reading them); with --since, read old reports
+        again and mend what a misreading did (who is no longer suppressed, who now is)."""
         settings = get_settings()
-        statuses = intake.reprocess(runtime.engine_for(settings), settings, ids or None)
-        console.print(f"reprocessed: {_summary(statuses)}", highlight=False)
+        if since and ids:
+            fail("give report ids or --since, not both")
+        if dry_run and not since:
+            fail("--dry-run goes with --since")
+        engine = runtime.engine_for(settings)
+        if not since:
+            statuses = intake.reprocess(engine, settings, ids or None)
+            console.print(f"reprocessed: {_summary(statuses)}", highlight=False)
+            return
+        result = intake.reread(engine, settings, cli_actor(), since, dry_run)
+        _print_reread(result)
+
+
+def _print_reread(result) -> None:
+    out = lambda text: console.print(text, highlight=False, markup=False, soft_wrap=True)  # noqa: E731
+    out(f"read again: {result.reports} reports received since {result.since:%Y-%m-%d}; "
+        f"{len(result.changes)} recipients read differently")
+    for c in result.changes:
+        out(f"  report {c.report_id} recipient {c.position + 1} {c.recipient or '-'}: "
+            f"{c.before or 'not read'} -> {c.after or 'not read'}")
+    would = "would " if not result.applied else ""
+    out(f"{would}no longer be suppressed: {len(result.lifted)}" if not result.applied
+        else f"no longer suppressed, brought back: {len(result.lifted)}")
+    for c in result.lifted:
+        out(f"  subscriber {c.subscriber_id} {c.email} ({c.why})")
+    out(f"{would}now be suppressed: {len(result.suppressed)}" if not result.applied
+        else f"suppressed now: {len(result.suppressed)}")
+    for c in result.suppressed:
+        out(f"  subscriber {c.subscriber_id} {c.email} ({c.why})")
+    if not result.applied:
+        out("dry run: nothing changed")

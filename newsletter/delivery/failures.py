@@ -16,6 +16,11 @@ reports and `editions status` never match error messages.
 Models: RFC 3463 enhanced status codes (class.subject.detail), RFC 5321 (552 is
 treated as temporary, as Mailman does), Mailman's split between failures of
 some recipients and failures of the message.
+
+A failure reported after the relay accepted the message (a DSN, a plain-text bounce, a
+provider's event) is judged by newsletter/bounces/verdict.py, from the report's codes
+and words: there a generic code (x.0.0, the one Exim always writes) takes the words of
+its diagnostic, and words of a refusal of us win whatever the code.
 """
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ class _Metrics:
         self.failed = Counter("newsletter_messages_failed", "Deliveries that failed for good, by failure class.",
                               ["failure_class"])
         self.retried = Counter("newsletter_messages_retried", "Messages scheduled for another attempt.")
-        self.bounces = Counter("newsletter_bounces", "Bounces: hard, soft or policy; while sending (smtp) "
+        self.bounces = Counter("newsletter_bounces", "Bounces: hard, uncertain, soft or policy; while sending (smtp) "
                                "or reported later (report).", ["kind", "source"])
         self.complaints = Counter("newsletter_complaints", "Complaints (ARF abuse reports) processed.")
         self.reports = Counter("newsletter_bounce_reports", "Bounce and complaint reports stored, by source.",

@@ -6,7 +6,9 @@ a new row after a new sign-up gets a new key), subscriptions, deliveries, the fr
 and the link to the person in their events (the events stay, anonymous, so that the
 figures of past editions hold), every plain suppression of the address, the address
 wherever else it appears in a text column (a relay's answer kept on another row, an old
-audit entry), the outbox files that carry it, and the sign-up counters named after it.
+audit entry), their addresses, name and the Message-IDs of our messages to them in
+stored bytes and JSON (raw bounce reports stay, redacted, for the figures:
+erase_bytes.py), the outbox files that carry it, and the sign-up counters named after it.
 The audit entry names the subscriber's id, never the address.
 
 The database work is one transaction; files and counters are removed after it commits.
@@ -18,10 +20,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import JSON, Engine, String, Text, delete, func, or_, select, update
+from sqlalchemy import JSON, Engine, LargeBinary, String, Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.addresses import wire_address
+from newsletter.bounces.models import BounceFinding, BounceReport
 from newsletter.config import Settings
 from newsletter.db import purge_deleted, utcnow
 from newsletter.delivery.models import Delivery
@@ -29,9 +32,10 @@ from newsletter.limits import Counters, person_key
 from newsletter.models import Base
 from newsletter.staff.access import Actor, Permission, require_everywhere
 from newsletter.staff.audit import change
-from newsletter.subscribers.address_change import PREVIOUS_ADDRESS
+from newsletter.subscribers.address_change import PREVIOUS_ADDRESS, AddressChange
 from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.admin import get
+from newsletter.subscribers.erase_bytes import Person, holds, redact, redact_json
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason, new_token_key
 from newsletter.tracking.history import forget_person
 from newsletter.tracking.models import Event, EventKind
@@ -85,6 +89,12 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
         select(Event.detail).where(Event.subscriber_id == sid, Event.kind == EventKind.PROFILE,
                                    Event.detail.startswith(PREVIOUS_ADDRESS))))
                 if old != email and session.scalar(select(Subscriber.id).where(Subscriber.email == old)) is None]
+    person = Person(
+        (email, *previous), subscriber.name,
+        tuple(m for m in session.scalars(select(Delivery.message_id).where(Delivery.subscriber_id == sid)) if m),
+        sid, tuple(session.scalars(select(Subscription.id).where(Subscription.subscriber_id == sid))),
+        tuple(session.scalars(select(AddressChange.id).where(AddressChange.subscriber_id == sid))))
+    reports = _reports_about(session, sid, person.addresses)
     free_text = [event_id for event_id, reason in session.execute(
         select(Event.id, Event.reason).where(Event.subscriber_id == sid, Event.reason != ""))
         if not _REASON_CODE.fullmatch(reason)]
@@ -106,6 +116,7 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
     session.execute(delete(Subscriber).where(Subscriber.id == sid))
     session.flush()
     scrubbed = sum(scrub(session, address) for address in [email, *previous])
+    scrubbed += scrub_stored(session, person, reports)
     return Erasure(sid, deliveries, events, scrubbed, [email, *previous])
 
 
@@ -129,6 +140,62 @@ def scrub(session: Session, email: str) -> int:
                 session.execute(update(table).where(table.c.id == row[0]).values(**values))
                 changed += 1
     return changed
+
+
+def scrub_stored(session: Session, person: Person, reports: set[int]) -> int:
+    """Bytes and JSON values of every table (raw bounce reports: the ones about the person,
+    and any other that holds an address of theirs as written), and the text of the
+    reports about them (their name, our Message-IDs: `scrub` did the addresses)."""
+    changed = 0
+    for table in Base.metadata.sorted_tables:
+        if table.name in _NOT_SCANNED or "id" not in table.c:
+            continue
+        for column in table.c:
+            if isinstance(column.type, LargeBinary):
+                ids = (reports if table.name == "bounce_reports" else set()) | _holding(session, table, column, person)
+                for row_id in sorted(ids):
+                    value = session.scalar(select(column).where(table.c.id == row_id))
+                    if value and holds(value, person):
+                        session.execute(update(table).where(table.c.id == row_id)
+                                        .values({column.name: redact(value, person)}))
+                        changed += 1
+            elif isinstance(column.type, JSON):
+                needles = [a.lower() for a in person.addresses] + ([person.name.lower()] if person.name else [])
+                for row_id, value in session.execute(select(table.c.id, column).where(
+                        or_(*(func.lower(cast(column, Text)).contains(n, autoescape=True) for n in needles)))):
+                    if (clean := redact_json(value, person)) != value:
+                        session.execute(update(table).where(table.c.id == row_id).values({column.name: clean}))
+                        changed += 1
+    for model, key in ((BounceReport, BounceReport.id), (BounceFinding, BounceFinding.report_id)):
+        columns = [c for c in model.__table__.c if isinstance(c.type, String | Text)]
+        for row in session.execute(select(model.__table__.c.id, *columns).where(key.in_(sorted(reports)))):
+            values = {c.name: redact_json(row[i + 1], person) for i, c in enumerate(columns)}
+            values = {k: v for k, v in values.items() if v != row._mapping[k]}
+            if values:
+                session.execute(update(model.__table__).where(model.__table__.c.id == row[0]).values(**values))
+    return changed
+
+
+def _reports_about(session: Session, subscriber_id: int, addresses: tuple[str, ...]) -> set[int]:
+    """The reports about the person: matched to them, or naming one of their addresses as
+    a recipient though matched to nobody (a bounced confirmation of their sign-up names no
+    subscriber: bounces/personal.py), whatever encoding hides the address in the bytes."""
+    lowered = [a.lower() for a in addresses]
+    return set(session.scalars(select(BounceReport.id).where(or_(
+        BounceReport.subscriber_id == subscriber_id, func.lower(BounceReport.recipient).in_(lowered))))) | set(
+        session.scalars(select(BounceFinding.report_id).where(or_(
+            BounceFinding.subscriber_id == subscriber_id, func.lower(BounceFinding.recipient).in_(lowered)))))
+
+
+def _holding(session: Session, table, column, person: Person) -> set[int]:
+    """Rows whose bytes hold one of the person's addresses as written, found by the database."""
+    needles = {f.lower() for a in person.addresses for f in (a, wire_address(a).address)}
+    if session.get_bind().dialect.name == "postgresql":
+        text_of = func.lower(func.encode(column, "escape"))
+        match = or_(*(func.strpos(text_of, n) > 0 for n in needles))
+    else:
+        match = or_(*(func.instr(func.lower(cast(column, Text)), n) > 0 for n in needles))
+    return set(session.scalars(select(table.c.id).where(match)))
 
 
 def forget_outside(settings: Settings, counters: Counters, addresses: list[str]) -> int:

@@ -180,20 +180,52 @@ def unsubscribe(session: Session, subscriber, publication: Publication, method: 
     return changed
 
 
-def end_for_address(session: Session, subscriber_id: int, email: str, publication_id: int,
-                    edition_id: int | None, kind: EventKind, detail: str, at: datetime | None = None) -> None:
-    """A hard bounce or a complaint: the event, a global suppression, and the subscription
-    ended (recorded as an unsubscribe by the bounce or complaint method)."""
+def end_for_address(session: Session, subscriber_id: int, email: str, publication_id: int | None,
+                    edition_id: int | None, kind: EventKind, detail: str, at: datetime | None = None,
+                    source: Method = Method.SMTP) -> None:
+    """A hard bounce or a complaint: the event (a bounce's `source`: the relay while sending,
+    or a report), a global suppression, and the subscription ended (recorded as an
+    unsubscribe by the bounce or complaint method)."""
     reason = SuppressionReason.HARD_BOUNCE if kind == EventKind.BOUNCE else SuppressionReason.COMPLAINT
     method = Method.BOUNCE if kind == EventKind.BOUNCE else Method.COMPLAINT
-    record_event(session, kind, Method.SMTP if kind == EventKind.BOUNCE else Method.COMPLAINT, subscriber_id,
+    record_event(session, kind, source if kind == EventKind.BOUNCE else Method.COMPLAINT, subscriber_id,
            publication_id, edition_id, "hard" if kind == EventKind.BOUNCE else "", detail, at)
     suppress(session, email, None, reason)
-    sub = subscription(session, subscriber_id, publication_id)
+    sub = subscription(session, subscriber_id, publication_id) if publication_id is not None else None
     if sub is not None and sub.status != S.UNSUBSCRIBED:
         sub.status = S.UNSUBSCRIBED
         record_event(session, EventKind.UNSUBSCRIBE, method, subscriber_id, publication_id, edition_id, at=at)
     session.flush()
+
+
+def lift_misread_bounce(session: Session, subscriber, detail: str, at: datetime | None = None) -> list[int]:
+    """A hard-bounce suppression that only a misread report caused (bounces/rereading.py
+    decides that) is lifted, and each subscription that bounce ended is active again; not
+    one the person left, or an admin ended, since (the last word on it must be the bounce's),
+    and nothing for a subscriber an admin disabled. Recorded in their history. Returns the
+    publications they are back on."""
+    row = session.scalar(select(Suppression).where(
+        Suppression.email == subscriber.email, Suppression.publication_id.is_(None),
+        Suppression.reason == SuppressionReason.HARD_BOUNCE))
+    if row is None:
+        return []
+    session.delete(row)
+    record_event(session, EventKind.CORRECTION, Method.CORRECTION, subscriber.id, None, detail=detail, at=at)
+    back = []
+    for sub in session.scalars(select(Subscription).where(Subscription.subscriber_id == subscriber.id,
+                                                          Subscription.status == S.UNSUBSCRIBED)):
+        last = session.scalar(select(Event.method).where(
+            Event.kind == EventKind.UNSUBSCRIBE, Event.subscriber_id == subscriber.id,
+            Event.publication_id == sub.publication_id).order_by(Event.id.desc()).limit(1))
+        if last != Method.BOUNCE or subscriber.status == SubscriberStatus.DISABLED \
+                or suppressions(session, subscriber.email, sub.publication_id):
+            continue
+        sub.status = S.ACTIVE
+        record_event(session, EventKind.RESUBSCRIBE, Method.CORRECTION, subscriber.id, sub.publication_id,
+                     detail=detail, at=at)
+        back.append(sub.publication_id)
+    session.flush()
+    return back
 
 
 def record_reason(session: Session, subscriber_id: int, publication_id: int, reason: str, detail: str) -> None:

@@ -23,6 +23,8 @@ class EventKind(StrEnum):
     PROFILE = "profile"
     DISABLE = "disable"
     ENABLE = "enable"
+    # A suppression that only a misread bounce caused, lifted (`bounces reprocess --since`).
+    CORRECTION = "correction"
 
 
 class Method(StrEnum):
@@ -35,6 +37,8 @@ class Method(StrEnum):
     WEB = "web"  # sign-up and confirmation pages
     ADMIN = "admin"  # staff, from the command line, the console or the API
     SMTP = "smtp"  # the relay's answer while sending
+    REPORT = "report"  # a bounce report that arrived after sending (DSN, plain text, a provider's event)
+    CORRECTION = "correction"  # a bounce read again: what a misreading did, undone (bounces/rereading.py)
     BOUNCE = "bounce"  # a subscription ended because the address bounced
     COMPLAINT = "complaint"  # ... because its owner reported the mail as spam
 

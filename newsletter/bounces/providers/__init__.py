@@ -6,12 +6,15 @@ One module per provider, each with the same three parts:
   `Unauthorised` otherwise, and nothing is stored;
 - `events`: the events of the request we act on, each with the provider's own id and
   its JSON as the provider sent it: stored raw first (bounces/webhooks.py), once per id;
-- `read`: one stored event as a ParsedReport (bounces/parse.py), which processing
-  matches and acts on by the same rules as a mailed report (bounces/process.py).
+- `read`: one stored event as a ParsedReport (bounces/parse.py) whose recipients are
+  findings built as a mailed report's are (parse.finding): processing plans, matches and
+  acts on each one by the same path (bounces/process.py), and `bounces reprocess
+  --since` reads it again with the same reader (bounces/rereading.py).
 
-What a provider calls permanent is taken for what our rule reads in it
-(common.failure): its diagnostic, where it gives one, decides, so that a "permanent"
-refusal about policy, spam or the sender never suppresses anyone.
+What a provider calls permanent is taken for what our rule (bounces/verdict.py) reads in
+the status and diagnostic it passes on (common.failure), so that a "permanent" refusal
+about policy, spam or the sender never suppresses anyone; what it calls temporary is
+never more than soft.
 """
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 """What the provider modules share: the error of a bad signature, an event as stored, and
-how a provider's verdict becomes one of our classes."""
+how a provider's event becomes a recipient's finding, judged by our one rule."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from newsletter.bounces.models import BounceKind
-from newsletter.bounces.parse import ParsedReport, RecipientReport, ReportUnreadable, kind_of
+from newsletter.bounces.parse import ParsedReport, RecipientReport, ReportUnreadable, finding
+from newsletter.bounces.verdict import says_why
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.text import one_line
 
@@ -58,20 +59,33 @@ def text(value, limit: int = 2000) -> str:
     return one_line(value)[:limit] if isinstance(value, str) else ""
 
 
-def failure(permanent: bool, status: str, diagnostic: str, gone: bool = False) -> BounceKind:
-    """A provider's failed delivery in our classes, conservatively:
-    - with a status code or a diagnostic, our rule reads them (parse.kind_of, the rule of
-      delivery/failures.py), whatever the provider called the failure: a "permanent"
-      refusal whose diagnostic speaks of policy, spam or the sender suppresses nobody;
-      and what the provider calls temporary is never more than soft;
-    - without either, only the provider's own word that the address does not exist
-      (`gone`) is hard; anything else is soft (counted, suppressed past the threshold)."""
-    if status or diagnostic:
-        kind = kind_of("failed", status, diagnostic)
-        # Temporary by the provider's word: whatever would suppress sooner than a soft
-        # bounce (hard, or any stronger kind the rule may give) counts as soft.
-        return kind if permanent or kind in _AT_MOST_SOFT else K.SOFT
-    return K.HARD if permanent and gone else K.SOFT
+def failure(address: str, permanent: bool, status: str, diagnostic: str, gone: bool = False,
+            label: str = "") -> RecipientReport:
+    """A failed delivery the provider reports, judged like a mailed report's recipient: our
+    rule (parse.finding, bounces/verdict.py) reads the status and the diagnostic the
+    provider passed on, whatever the provider called the failure. So:
+    - a "permanent" failure whose diagnostic speaks of policy, spam or the sender is a
+      refusal of us (policy) and suppresses nobody; a bare 550 is uncertain, as in a DSN;
+    - what the provider calls temporary is never more than soft;
+    - the provider's own word that the address does not exist (`gone`: SES's NoEmail,
+      Postmark's HardBounce, SendGrid's "Invalid Address") makes hard what our rule finds
+      unproven (a bare 550, or nothing said), never words of policy or of a full mailbox;
+    - a permanent failure that says nothing, without that word, is soft (counted).
+    `label` stands in lists for the status and diagnostic the provider did not give."""
+    found = finding(address, "failed", status, diagnostic)
+    kind = found.kind
+    if not permanent:
+        kind = kind if kind in _AT_MOST_SOFT else K.SOFT
+    elif gone and (kind == K.UNCERTAIN or not says_why(f"{status} {diagnostic}")):
+        kind = K.HARD
+    return replace(found, kind=kind, status=(status or label)[:16], diagnostic=found.diagnostic or label[:2000])
+
+
+def classed(address: str, action: str, status: str, detail: str, kind: BounceKind) -> RecipientReport:
+    """What the provider itself classes, with no failure of the address to judge: a
+    complaint, a refusal of the message by category (policy), a delay, an address on its
+    own suppression list (soft: we do not have the report it came from), or nothing."""
+    return RecipientReport(address, action, status[:16], text(detail), kind)
 
 
 def report(provider: str, recipients: list[RecipientReport], verp: list[str], message_ids: list[str]) -> ParsedReport:

@@ -16,8 +16,8 @@ message-id` is our Message-ID; `envelope.sender` the MAIL FROM we gave.
 Events: failed with severity temporary is a delay (Mailgun is still trying). Permanent:
 an address on Mailgun's own bounce or complaint list is soft (we do not have the report
 it came from), on its unsubscribe list nothing, and a delivery Mailgun gave up after
-retrying ("old") soft; any other is read by our rule on its delivery status (code,
-enhanced code, message). complained is a complaint.
+retrying ("old") soft; any other is judged by our rule on its delivery status (code,
+enhanced code, message: common.failure). complained is a complaint.
 """
 from __future__ import annotations
 
@@ -26,11 +26,12 @@ import hmac
 from dataclasses import dataclass
 
 from newsletter.bounces.models import BounceKind
-from newsletter.bounces.parse import ParsedReport, RecipientReport, ReportUnreadable
+from newsletter.bounces.parse import ParsedReport, ReportUnreadable
 from newsletter.bounces.providers.common import (
     Event,
     Unauthorised,
     bracketed,
+    classed,
     failure,
     load_json,
     report,
@@ -85,23 +86,22 @@ def read(raw: bytes) -> ParsedReport:
     status = e.get("delivery-status") if isinstance(e.get("delivery-status"), dict) else {}
     enhanced = text(status.get("enhanced-code"), 16)
     diagnostic = f"{text(status.get('code'), 8)} {text(status.get('message')) or text(status.get('description'))}"
-    diagnostic = diagnostic.strip()
+    address, diagnostic = text(e.get("recipient"), 320), diagnostic.strip()
+    label = enhanced or reason[:16] or event[:16]
     if event == "complained":
-        verdict, action = K.COMPLAINT, "complaint"
+        found = classed(address, "complaint", label, diagnostic, K.COMPLAINT)
     elif event != "failed":
         raise ReportUnreadable(f"a Mailgun {event or 'event'} event is neither a failure nor a complaint")
     elif text(e.get("severity"), 16) != "permanent":
-        verdict, action = K.DELAYED, "delayed"
+        found = classed(address, "delayed", label, diagnostic, K.DELAYED)
     elif reason in _THEIR_LISTS or reason == "old":
-        verdict, action = K.SOFT, "failed"
+        found = classed(address, "failed", label, diagnostic, K.SOFT)
     elif reason == "suppress-unsubscribe":
-        verdict, action = K.OTHER, "dropped"
+        found = classed(address, "dropped", label, diagnostic, K.OTHER)
     else:
-        verdict, action = failure(True, enhanced, diagnostic), "failed"
+        found = failure(address, True, enhanced, diagnostic, label=label)
     message = e.get("message") if isinstance(e.get("message"), dict) else {}
     headers = message.get("headers") if isinstance(message.get("headers"), dict) else {}
     envelope = e.get("envelope") if isinstance(e.get("envelope"), dict) else {}
-    recipient = RecipientReport(text(e.get("recipient"), 320), action, enhanced or reason[:16] or event[:16],
-                                diagnostic, verdict)
-    return report("mailgun", [recipient], [text(envelope.get("sender"), 320)],
+    return report("mailgun", [found], [text(envelope.get("sender"), 320)],
                   [bracketed(text(headers.get("message-id"), 300))])

@@ -8,9 +8,10 @@ endpoint does not exist.
 One event per request, stored as it came, once per RecordType and ID. Postmark keeps no
 trace of our VERP address or Message-ID in it: the recipient is matched by address.
 
-Types: HardBounce is read by our rule on its Details where there are any (a "hard"
-bounce whose diagnostic is about policy or spam suppresses nobody), and is hard without;
-BadEmailAddress is hard. SoftBounce, Transient and DnsError are never more than soft.
+Types: HardBounce and BadEmailAddress are judged by our rule on their Details (a "hard"
+bounce whose diagnostic is about policy or spam suppresses nobody), and are hard where
+the Details prove nothing (common.failure); SoftBounce, Transient and DnsError are
+judged so too and never more than soft.
 SpamNotification, Blocked, DMARCPolicy, VirusNotification and ContentRelated are about
 the message (policy). SpamComplaint is a complaint. The rest (auto-responders, address
 changes, challenge verifications, manual deactivations, ...) do nothing.
@@ -20,10 +21,20 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from dataclasses import replace
 
 from newsletter.bounces.models import BounceKind
-from newsletter.bounces.parse import ParsedReport, RecipientReport, ReportUnreadable
-from newsletter.bounces.providers.common import Event, Unauthorised, failure, load_json, report, stored_json, text
+from newsletter.bounces.parse import ParsedReport, ReportUnreadable
+from newsletter.bounces.providers.common import (
+    Event,
+    Unauthorised,
+    classed,
+    failure,
+    load_json,
+    report,
+    stored_json,
+    text,
+)
 from newsletter.errors import InvalidInput
 
 K = BounceKind
@@ -62,19 +73,17 @@ def events(body: bytes) -> list[Event]:
 def read(raw: bytes) -> ParsedReport:
     data = stored_json(raw)
     record, kind = text(data.get("RecordType"), 32), text(data.get("Type"), 32)
-    details = text(data.get("Details"))
+    address, details = text(data.get("Email"), 320), text(data.get("Details"))
+    label, shown = kind or record, details or text(data.get("Description"))
     if record == "SpamComplaint" or kind == "SpamComplaint":
-        verdict, action = K.COMPLAINT, "complaint"
+        found = classed(address, "complaint", label, shown, K.COMPLAINT)
     elif record != "Bounce":
         raise ReportUnreadable(f"a Postmark {record or 'record'} is neither a bounce nor a spam complaint")
-    elif kind in _HARD:
-        verdict, action = failure(True, "", details, gone=True), "failed"
-    elif kind in _SOFT:
-        verdict, action = failure(False, "", details), "failed"
+    elif kind in _HARD or kind in _SOFT:  # judged on the Details only: the Description is the type's
+        found = replace(failure(address, kind in _HARD, "", details, gone=kind in _HARD, label=label),
+                        diagnostic=shown)
     elif kind in _ABOUT_THE_MESSAGE:
-        verdict, action = K.POLICY, "failed"
+        found = classed(address, "failed", label, shown, K.POLICY)
     else:
-        verdict, action = K.OTHER, kind.lower() or "other"
-    recipient = RecipientReport(text(data.get("Email"), 320), action, kind[:16] or record[:16],
-                                details or text(data.get("Description")), verdict)
-    return report("postmark", [recipient], [], [])
+        found = classed(address, kind.lower() or "other", label, shown, K.OTHER)
+    return report("postmark", [found], [], [])

@@ -11,7 +11,8 @@ X-Twilio-Email-Event-Webhook-Signature and -Timestamp. A request posts a batch o
 events: each one we act on is stored on its own, as its JSON, once per sg_event_id.
 `smtp-id` is the Message-ID we gave the message: the delivery is matched by it.
 
-Events: bounce (type bounce) is read by our rule on its status and reason, and SendGrid's
+Events: bounce (type bounce) is judged by our rule on its status and reason (common.failure;
+"Invalid Address" makes hard what the rule finds unproven), and SendGrid's
 bounce_classification Content, Reputation or Frequency or Volume, or a type of blocked,
 make it a refusal of the message (policy: nobody suppressed). dropped for an address on
 SendGrid's own bounce or spam-report list is soft (we do not have the report it came
@@ -28,11 +29,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from newsletter.bounces.models import BounceKind
-from newsletter.bounces.parse import ParsedReport, RecipientReport, ReportUnreadable
+from newsletter.bounces.parse import ParsedReport, ReportUnreadable
 from newsletter.bounces.providers.common import (
     Event,
     Unauthorised,
     bracketed,
+    classed,
     dump,
     failure,
     load_json,
@@ -88,23 +90,18 @@ def events(body: bytes) -> list[Event]:
 def read(raw: bytes) -> ParsedReport:
     e = stored_json(raw)
     event, reason, status = text(e.get("event"), 32), text(e.get("reason")), text(e.get("status"), 16)
+    address, label = text(e.get("email"), 320), status or event[:16]
     classification = text(e.get("bounce_classification"), 64).lower()
-    if event == "bounce":
-        kind = text(e.get("type"), 16) or "bounce"
-        if kind == "blocked" or classification in _ABOUT_THE_MESSAGE:
-            verdict = K.POLICY
-        else:
-            verdict = failure(True, status, reason, gone=classification == "invalid address")
-        action = "failed"
-    elif event == "blocked":
-        verdict, action = K.POLICY, "failed"
+    if event == "bounce" and not (text(e.get("type"), 16) == "blocked" or classification in _ABOUT_THE_MESSAGE):
+        found = failure(address, True, status, reason, gone=classification == "invalid address", label=label)
+    elif event in ("bounce", "blocked"):  # a block, or SendGrid's own class of a refusal of the message
+        found = classed(address, "failed", label, reason, K.POLICY)
     elif event == "dropped":
-        verdict, action = (K.SOFT if reason.lower() in _THEIR_LISTS else K.OTHER), "dropped"
+        found = classed(address, "dropped", label, reason, K.SOFT if reason.lower() in _THEIR_LISTS else K.OTHER)
     elif event == "spamreport":
-        verdict, action = K.COMPLAINT, "complaint"
+        found = classed(address, "complaint", label, reason, K.COMPLAINT)
     elif event == "deferred":
-        verdict, action, reason = K.DELAYED, "delayed", text(e.get("response")) or reason
+        found = classed(address, "delayed", label, text(e.get("response")) or reason, K.DELAYED)
     else:
         raise ReportUnreadable(f"a SendGrid {event or 'event'} event says nothing about the address")
-    recipient = RecipientReport(text(e.get("email"), 320), action, status or event[:16], reason, verdict)
-    return report("sendgrid", [recipient], [], [bracketed(text(e.get("smtp-id"), 300))])
+    return report("sendgrid", [found], [], [bracketed(text(e.get("smtp-id"), 300))])

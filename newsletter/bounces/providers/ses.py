@@ -11,9 +11,10 @@ bounced or complained recipient; `mail.source` is the MAIL FROM we gave SES, our
 address when the publication uses VERP; the original Message-ID comes from the headers
 SES passes along.
 
-Bounce types: Permanent is read by our rule where SES gives a status or a diagnostic
-(common.failure); without either, only the subtypes that say the address does not exist
-(NoEmail, and SES's suppression lists, which hold addresses that bounced hard) are hard.
+Bounce types: each bounced recipient is a finding judged by our rule on the status and
+diagnostic SES passes on (common.failure); the subtypes that say the address does not
+exist (NoEmail, and SES's suppression lists, which hold addresses that bounced hard) make
+hard what the rule finds unproven, never a diagnostic of policy or spam.
 Transient is never more than soft; content and attachment refusals and messages too
 large are about the message (policy: nobody suppressed). Complaints without a feedback
 type, or of type abuse or fraud, are complaints; not-spam, virus, auth-failure and
@@ -25,7 +26,16 @@ import json
 
 from newsletter.bounces.models import BounceKind
 from newsletter.bounces.parse import ParsedReport, RecipientReport, ReportUnreadable
-from newsletter.bounces.providers.common import Event, bracketed, failure, load_json, report, stored_json, text
+from newsletter.bounces.providers.common import (
+    Event,
+    bracketed,
+    classed,
+    failure,
+    load_json,
+    report,
+    stored_json,
+    text,
+)
 from newsletter.bounces.providers.sns import Sns
 from newsletter.errors import Forbidden, InvalidInput
 
@@ -96,24 +106,24 @@ def _list(data: dict, name: str) -> list[dict]:
 
 def _bounced(bounce: dict) -> list[RecipientReport]:
     kind, subtype = text(bounce.get("bounceType")), text(bounce.get("bounceSubType"))
+    label = f"SES {kind} {subtype}"
     found = []
     for r in _list(bounce, "bouncedRecipients"):
-        status, diagnostic = text(r.get("status"), 16), text(r.get("diagnosticCode"))
+        address, status, diagnostic = text(r.get("emailAddress"), 320), text(r.get("status"), 16), \
+            text(r.get("diagnosticCode"))
         if subtype in _ABOUT_THE_MESSAGE:
-            verdict = K.POLICY
+            found.append(classed(address, "failed", status or f"{kind}/{subtype}", diagnostic or label, K.POLICY))
         else:
-            verdict = failure(kind == "Permanent", status, diagnostic, gone=subtype in _GONE)
-        found.append(RecipientReport(text(r.get("emailAddress"), 320), text(r.get("action")) or "failed",
-                                     status or f"{kind}/{subtype}"[:16], diagnostic or f"SES {kind} {subtype}",
-                                     verdict))
+            found.append(failure(address, kind == "Permanent", status, diagnostic, gone=subtype in _GONE,
+                                 label=label))
     return found
 
 
 def _complained(complaint: dict) -> list[RecipientReport]:
     ftype = text(complaint.get("complaintFeedbackType"), 16).lower()
-    verdict = K.COMPLAINT if ftype in _COMPLAINTS else K.OTHER
+    kind = K.COMPLAINT if ftype in _COMPLAINTS else K.OTHER
     detail = text(complaint.get("userAgent"), 500)
-    return [RecipientReport(text(r.get("emailAddress"), 320), "complaint", ftype or "abuse", detail, verdict)
+    return [classed(text(r.get("emailAddress"), 320), "complaint", ftype or "abuse", detail, kind)
             for r in _list(complaint, "complainedRecipients")]
 
 

@@ -109,7 +109,7 @@ def test_a_malformed_report_is_kept_and_reprocessing_after_a_fix_works(engine, s
     (m,) = deliver(engine, settings, publication, ["ann@example.org"])
     raw_bad, raw_good = sample("malformed_report.eml"), m.report("postfix_user_unknown.eml")
 
-    def buggy_parse(raw):  # a bug in reading: it must lose nothing
+    def buggy_parse(raw, source=""):  # a bug in reading: it must lose nothing
         raise RuntimeError("parser bug")
 
     monkeypatch.setattr("newsletter.bounces.process.parse", buggy_parse)

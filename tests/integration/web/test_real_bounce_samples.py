@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.bounces import intake, store
-from newsletter.bounces.models import BounceReport
+from newsletter.bounces.models import BounceFinding, BounceReport
 from newsletter.subscribers.models import Subscription, Suppression
 from newsletter.tracking.models import Event
 from tests.bounce_samples import deliver
@@ -26,18 +26,20 @@ ACTIVE = ("active", None, set())
 ENDED = {"hard": ("unsubscribed", "hard_bounce", {"bounce"}),
          "complaint": ("unsubscribed", "complaint", {"complaint"})}
 
-SAMPLES = [  # (file, the address it names, report type, class, status code)
+SAMPLES = [  # (file, the address of ours it names, report type, class, status code)
     ("postfix_01.txt", "xxxxx@local.ie", "text", "hard", "5.1.1"),
     ("postfix_04.txt", "userx@mail1.example.com", "text", "soft", ""),
     ("exim_01.txt", "userx@its.example.nl", "text", "hard", "5.1.1"),
-    ("microsoft_01.txt", "userx@example.com", "text", "hard", "5.1.1"),
-    ("microsoft_02.txt", "userx@example.com", "text", "hard", "5.1.1"),
+    ("microsoft_01.txt", "userx@example.com", "text", "hard", ""),  # words, no code
+    ("microsoft_02.txt", "userx@example.com", "text", "hard", ""),
     ("dsn_13.txt", "userx@example.com", "dsn", "hard", "5.1.1"),
     ("yahoo_11.txt", "bad_user@aol.com", "text", "hard", "5.1.1"),
     ("yahoo_01.txt", "userx@example.com", "text", "soft", "4.4.1"),
-    ("aol_01.txt", "screenname@aol.com", "text", "soft", ""),
+    ("aol_01.txt", "screenname@aol.com", "text", "policy", ""),  # "not accepting mail from" us
     ("qmail_03.txt", "userx@example.jp", "text", "hard", "5.1.1"),
-    ("sendmail_01.txt", "zzzzz@nfg.nl", "text", "soft", ""),
+    # Two recipients: ours, and the address it forwards to (which loops): a refusal of the
+    # message (554 Too many hops) for ours.
+    ("sendmail_01.txt", "zzzzz@nfg.nl", "text", "policy", ""),
     ("dsn_01.txt", "userx@example.com", "dsn", "soft", "5.0.0 (recipient"),
     ("dsn_05.txt", "userx@example.cz", "dsn", "delayed", "4.4.1 (Persisten"),
     ("real_arf_rfc5965.eml", "user@example.com", "arf", "complaint", "abuse"),
@@ -66,6 +68,12 @@ def receive(request, settings, tmp_path, raw: bytes, via: str) -> int:
         return s.scalar(select(BounceReport.id).order_by(BounceReport.id.desc()).limit(1))
 
 
+def finding_of(engine, report_id: int, subscriber_id: int) -> BounceFinding:
+    with Session(engine, expire_on_commit=False) as s:
+        return s.scalar(select(BounceFinding).where(BounceFinding.report_id == report_id,
+                                                    BounceFinding.subscriber_id == subscriber_id))
+
+
 def report(engine, report_id: int) -> BounceReport:
     with Session(engine, expire_on_commit=False) as s:
         return s.get(BounceReport, report_id)
@@ -87,18 +95,22 @@ def test_a_real_report_acts_on_the_subscriber_it_names_and_nobody_else(
     raw = (REAL / name).read_bytes()
     got = report(engine, receive(request, web_settings, tmp_path, raw, via))
     assert got.raw == raw and got.source.startswith(via)  # the bytes, exactly
-    assert (got.status, got.report_type, got.kind, got.status_code) == ("parsed", report_type, kind, code), (
-        got.parse_error or got.outcome)
-    assert (got.recipient.lower(), got.matched_by, got.subscriber_id, got.delivery_id) == (
-        address, "address", named.subscriber_id, None)  # no VERP, no Message-ID of ours: by address
+    assert (got.status, got.report_type) == ("parsed", report_type), got.parse_error or got.outcome
+    ours = finding_of(engine, got.id, named.subscriber_id)
+    assert (ours.kind, ours.status_code) == (kind, code), got.outcome
+    assert (ours.recipient.lower(), ours.matched_by, ours.delivery_id) == (
+        address, "address", None)  # no VERP, no Message-ID of ours: by address
+    assert got.subscriber_id == named.subscriber_id
     assert state(engine, named.subscriber_id, named.email) == ENDED.get(kind, ACTIVE), got.outcome
     if kind == "soft":
-        assert got.outcome == f"soft bounce 1 of {web_settings.soft_bounce_threshold} within " \
-                              f"{web_settings.soft_bounce_window_days} days"
+        assert ours.outcome == f"soft bounce 1 of {web_settings.soft_bounce_threshold} within " \
+                               f"{web_settings.soft_bounce_window_days} days"
     elif kind == "delayed":
-        assert got.outcome == "delayed: nothing to do"
+        assert ours.outcome == "delayed: nothing to do"
+    elif kind == "policy":
+        assert ours.outcome == f"policy refusal {code}: nobody suppressed"
     else:
-        assert got.outcome == f"{kind}: {address} suppressed, subscription ended"
+        assert ours.outcome == f"{kind}: {address} suppressed, subscription ended"
     assert state(engine, bystander.subscriber_id, BYSTANDER) == ACTIVE
 
 

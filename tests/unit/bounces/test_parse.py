@@ -3,7 +3,7 @@ of our message (VERP address, Message-ID)."""
 import pytest
 
 from newsletter.bounces.models import BounceKind as K
-from newsletter.bounces.parse import ReportUnreadable, kind_of, parse
+from newsletter.bounces.parse import ReportUnreadable, finding, parse
 from tests.bounce_samples import sample
 
 VERP = "bounces+mfrggzdfmztwq2lknnwg23tpobyxe@bounces.example.com"
@@ -64,22 +64,25 @@ def test_a_not_spam_report_is_no_complaint():
 
 @pytest.mark.parametrize("action, status, diagnostic, kind", [
     ("failed", "5.1.1", "smtp; 550 5.1.1 no such user", K.HARD),
-    ("failed", "5.2.1", "smtp; 550 5.2.1 account disabled", K.HARD),
+    ("failed", "5.2.1", "smtp; 550 5.2.1 account disabled", K.SOFT),  # disabled: it may come back
+    ("failed", "5.2.1", "smtp; 550 5.2.1 this account has been closed", K.HARD),
     ("failed", "5.2.2", "smtp; 552 5.2.2 mailbox full", K.SOFT),
-    ("failed", "5.2.3", "smtp; 552 5.2.3 message too big", K.SOFT),
+    ("failed", "5.2.3", "smtp; 552 5.2.3 message too big", K.POLICY),  # the message, not the mailbox
     ("failed", "4.4.1", "", K.SOFT),  # the relay gave up on a temporary failure
     ("failed", "5.7.1", "smtp; 550 5.7.1 blocked", K.POLICY),
     ("failed", "5.7.26", "smtp; 550 5.7.26 unauthenticated", K.POLICY),
-    ("failed", "5.4.4", "", K.SOFT),  # no route: not the mailbox's fault as far as we know
+    ("failed", "5.4.4", "", K.SOFT),  # no route, and no word of an unknown host
+    ("failed", "5.4.4", "smtp; Host or domain name not found", K.HARD),
     ("failed", "", "smtp; 550 user unknown", K.HARD),
+    ("failed", "", "smtp; 550 Requested action not taken: mailbox unavailable", K.UNCERTAIN),
+    ("failed", "5.0.0", "", K.UNCERTAIN),  # permanent, and nothing more
     ("failed", "", "smtp; 554 rejected", K.POLICY),
     ("failed", "", "", K.SOFT),  # no code at all: no proof
     ("delayed", "4.4.7", "", K.DELAYED),
     ("delivered", "2.0.0", "", K.OTHER),
 ])
-def test_status_codes_mean_what_the_send_path_says(action, status, diagnostic, kind):
-    assert kind_of(action, status, diagnostic) == kind
-
+def test_a_dsns_fields_alone(action, status, diagnostic, kind):
+    assert finding("ann@example.org", action, status, diagnostic).kind == kind
 
 
 MULTI = b"""From: Mail Delivery System <Mailer-Daemon@mx.example.org>
@@ -101,4 +104,4 @@ recipients. This is a permanent error. The following address(es) failed:
 def test_a_bounce_without_codes_speaks_for_each_address_by_its_own_lines():
     """The unknown user is hard; the full mailbox beside it is not made hard by its words."""
     found = {r.address: (r.status, r.kind) for r in parse(MULTI).recipients}
-    assert found == {"a@example.org": ("5.1.1", K.HARD), "b@example.org": ("", K.SOFT)}
+    assert found == {"a@example.org": ("", K.HARD), "b@example.org": ("", K.SOFT)}
