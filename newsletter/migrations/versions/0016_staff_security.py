@@ -1,8 +1,8 @@
 """staff security: second factors (TOTP, recovery codes, remembered devices), single
 sign-on identities, per-publication roles, the staff policy, sessions awaiting a code
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
