@@ -134,14 +134,50 @@ class Settings(BaseSettings):
     # case this long after sign-in; sign-in attempts are limited per account and per client.
     staff_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     staff_session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Sign-in back-off (staff/throttle.py): failures allowed for one account from one
+    # client, from one client across accounts, and for one account from every client
+    # (this last one never holds back a client the account signed in from before); past
+    # them each attempt waits, doubling from the base up to the maximum. A window without
+    # failures forgets them.
     login_limit_per_account: int = Field(default=5, ge=1)
     login_limit_per_client: int = Field(default=20, ge=1)
+    login_limit_per_account_all_clients: int = Field(default=20, ge=1)
     login_limit_window_seconds: int = Field(default=900, ge=1)
+    login_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0, le=86400)
+    login_known_client_days: int = Field(default=90, ge=1, le=3650)
+    # Second factor: how long a browser may be remembered (skip the code), and how long
+    # the step between the password and the code may take.
+    staff_device_days: int = Field(default=30, ge=1, le=365)
+    staff_second_factor_minutes: int = Field(default=10, ge=1, le=60)
+    # The sender of the emails sent to staff (too many failed sign-ins); empty: the
+    # sender address of the first active publication.
+    staff_mail_from: str = ""
+    # Single sign-on (OpenID Connect, staff/sso.py): the provider's issuer URL (its
+    # /.well-known/openid-configuration is read), this client's id and secret; empty
+    # issuer: off. sso_roles maps a claim's values to roles, e.g.
+    # "newsroom-admins=admin, desk-space=operator:spacewar-daily+orbit-weekly", checked in
+    # order, the first match wins; no match: no access. sso_create: an unknown person with
+    # a matching value gets an SSO-only account.
+    sso_issuer: str = ""
+    sso_client_id: str = ""
+    sso_client_secret: str = ""
+    sso_scopes: str = "openid email profile"
+    sso_claim: str = "groups"
+    sso_roles: str = ""
+    sso_create: bool = True
+    sso_label: str = "Sign in with single sign-on"
+    # The largest CSV the API and the console accept for an import (bytes), and how many
+    # imports (upload and job) one web process takes at once (subscribers/uploads.py).
+    import_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)  # on disk, never in memory
+    import_max_concurrent: int = Field(default=2, ge=1, le=64)
+    # The reverse proxies (addresses or networks, comma-separated; "*" any) whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed: uvicorn's forwarded_allow_ips.
+    # Empty: none, and the client is the peer of the connection (web/server.py).
+    trusted_proxies: str = ""
     # Click statistics (tracking/scanners.py): a click this soon after its message was sent
     # is counted as a link scanner's, not a reader's.
     click_scanner_seconds: int = Field(default=60, ge=0, le=3600)
-    # The largest CSV the API accepts for an import (bytes).
-    import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _timers_agree(self) -> Settings:
@@ -240,6 +276,20 @@ class Settings(BaseSettings):
         if value and len(value) < 16:
             raise ValueError("must be at least 16 characters (or empty to turn it off)")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item[:60]!r} is not an IP address or network (or *)") from None
+        return ",".join(items)
 
     @field_validator("sendgrid_webhook_public_key")
     @classmethod

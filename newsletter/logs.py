@@ -112,19 +112,39 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(event, ensure_ascii=False, default=str)
 
 
+class OneLine(logging.Filter):
+    """For a library that logs its own caught exceptions with a traceback where the input,
+    not the code, is at fault: flufl.bounce's detectors choke on garbage posted to the
+    bounce intake (the report is stored as unreadable all the same). One warning line
+    naming the exception instead of a traceback per detector (and not its line per
+    detector run at INFO: the logger is set to WARNING)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {str(exc)[:200]}".replace("\n", " ")
+            record.args, record.exc_info, record.exc_text = (), None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+QUIET_TRACEBACKS = ("flufl.bounce",)
+
+
 def logging_config(settings: Settings) -> dict:
     """A logging.config.dictConfig dictionary. uvicorn takes the same one (`log_config`),
     so its error and access logs reach our handler instead of its own."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactSecrets}},
+        "filters": {"redact": {"()": RedactSecrets}, "one_line": {"()": OneLine}},
         "formatters": {"text": {"()": TextFormatter}, "json": {"()": JsonFormatter}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
                                 "formatter": settings.log_format, "filters": ["redact"]}},
         # uvicorn's and Celery's loggers lose their own handlers and go through the root one.
-        "loggers": {name: {"handlers": [], "propagate": True}
-                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "celery")},
+        "loggers": {**{name: {"handlers": [], "propagate": True}
+                       for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "celery")},
+                    **{name: {"filters": ["one_line"], "level": "WARNING"} for name in QUIET_TRACEBACKS}},
         "root": {"handlers": ["stderr"], "level": settings.log_level},
     }
 

@@ -6,7 +6,16 @@ from newsletter.editions.history import EditionHistory
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.ingest.models import Feed
 from newsletter.publications.models import Publication, PublicationSection
-from newsletter.staff.models import ApiToken, AuditEntry, StaffAccount, StaffSession
+from newsletter.staff.models import (
+    ApiToken,
+    AuditEntry,
+    RecoveryCode,
+    RememberedDevice,
+    StaffAccount,
+    StaffPolicy,
+    StaffPublication,
+    StaffSession,
+)
 from newsletter.store.models import Article, Section
 from newsletter.subscribers.address_change import AddressChange
 from newsletter.subscribers.models import ImportJob, Subscriber, Subscription, Suppression
@@ -18,5 +27,6 @@ __all__ = [
     "DomainHold", "Edition",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
     "Section", "SendClaim", "StaffAccount", "ClickCount", "ReaderClick", "StaffSession", "Subscriber",
-    "Subscription", "Suppression", "WebhookToken",
+    "Subscription", "Suppression", "WebhookToken", "RecoveryCode", "RememberedDevice", "StaffPolicy",
+    "StaffPublication",
 ]

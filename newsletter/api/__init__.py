@@ -18,7 +18,8 @@ from newsletter.api import (
     suppression_routes,
 )
 from newsletter.runtime import redis_client
-from newsletter.staff.sessions import login_counters
+from newsletter.staff.sessions import login_limits
+from newsletter.subscribers.uploads import Slots
 
 PREFIX = "/api/v1"
 IMPORT_PATH = PREFIX + import_routes.PATH
@@ -38,4 +39,5 @@ def include(app: FastAPI) -> None:
     app.include_router(api)
     app.include_router(docs.router, prefix=PREFIX)
     app.state.api_openapi = docs.document(api.routes)
-    app.state.login_counters = login_counters(redis_client(settings))  # one per process without Redis
+    app.state.login_limits = login_limits(settings, redis_client(settings))  # one per process without Redis
+    app.state.import_slots = Slots(settings.import_max_concurrent)  # the API's and the console's uploads

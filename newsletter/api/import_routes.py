@@ -3,7 +3,11 @@
 The body is read as UTF-8 CSV, so only a body that says so is taken: text/csv or
 text/plain, without a charset or with utf-8 or us-ascii. Anything else (a multipart form,
 JSON, application/octet-stream, no Content-Type) is refused with 415 before a job is
-recorded, instead of becoming a job that ends `invalid`."""
+recorded, instead of becoming a job that ends `invalid`.
+
+The caller, their role and the publication are checked before the body's first byte is
+read; the body goes to disk as it arrives (subscribers/uploads.py), and without a free
+import slot in this process the answer is 503 with Retry-After."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -14,8 +18,7 @@ from starlette.exceptions import HTTPException
 
 from newsletter.api.auth import Caller
 from newsletter.api.common import Id
-from newsletter.errors import InvalidInput
-from newsletter.subscribers import imports
+from newsletter.subscribers import imports, uploads
 from newsletter.web.pages import ctx
 
 router = APIRouter(tags=["imports"])
@@ -44,10 +47,10 @@ async def start_import(request: Request, actor: Caller, background: BackgroundTa
     poll GET /api/v1/imports/{id} for progress and the report by line."""
     _require_csv(request.headers.get("content-type"))
     w = ctx(request)
-    data = await request.body()
-    if not data.strip():
-        raise InvalidInput("the request body must be the CSV file")
-    text = imports.decode(data)
+
+    def check() -> None:
+        with w.session() as s:
+            imports.check_start(s, actor, publication)
 
     def record() -> int:
         with w.session() as s:
@@ -57,9 +60,28 @@ async def start_import(request: Request, actor: Caller, background: BackgroundTa
         with w.session() as s:
             return imports.get(s, actor, job_id)
 
-    job_id = await run_in_threadpool(record)
-    background.add_task(imports.run, w.engine, w.settings.signing_key(), job_id, text)
+    await run_in_threadpool(check)  # before the first byte of the body
+    slots: uploads.Slots = request.app.state.import_slots
+    if not slots.take():
+        raise busy()
+    try:
+        path = await uploads.receive(request.stream(), w.settings)
+        try:
+            job_id = await run_in_threadpool(record)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    except BaseException:
+        slots.give_back()
+        raise
+    background.add_task(uploads.run_and_forget, w.engine, w.settings.signing_key(), job_id, path, slots)
     return await run_in_threadpool(report, job_id)
+
+
+def busy() -> HTTPException:
+    """No free import slot: the answer (the console's too), before the body is read."""
+    return HTTPException(503, "Too many imports are running here at once: try again in a minute.",
+                         headers={"Retry-After": str(uploads.RETRY_AFTER)})
 
 
 @router.get(PATH, summary="Recent imports")

@@ -1,14 +1,20 @@
 """/api/v1/session: sign in and out with the console's cookie (JSON, for scripts and the
-console's pages alike), and setting a password from a one-time link."""
+console's pages alike), and setting a password from a one-time link.
+
+An account with a second factor sends its code (or a recovery code) with the password,
+as `code`; one the policy requires a second factor of sets it up in the console first.
+Too many failures answer 429 with Retry-After (a back-off, staff/throttle.py)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from newsletter.api.auth import Caller, refuse, same_origin
 from newsletter.api.common import Body
-from newsletter.staff import accounts, sessions
+from newsletter.errors import Forbidden
+from newsletter.staff import accounts, devices, notices, second_factor, sessions
+from newsletter.staff.access import NotSignedIn
 from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter(tags=["session"])
@@ -17,22 +23,44 @@ router = APIRouter(tags=["session"])
 class Credentials(Body):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
+    code: str | None = Field(default=None, max_length=40, description="the second factor's code, if the "
+                                                                      "account has one (or a recovery code)")
 
 
-def _describe(current: sessions.Current) -> dict:
-    return {"staff": accounts.as_dict(current.account), "csrf_token": sessions.csrf_token(current),
+def _describe(s, current: sessions.Current) -> dict:
+    return {"staff": accounts.describe(s, current.account), "csrf_token": sessions.csrf_token(current),
             "expires_at": current.session.expires_at.isoformat()}
 
 
+def _refused(status: int, title: str, detail: str, background: BackgroundTasks) -> JSONResponse:
+    """A refusal answered here (not raised), so that the alert it may carry is sent after it."""
+    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
+                        status_code=status, media_type="application/problem+json", background=background,
+                        headers={"WWW-Authenticate": 'Bearer realm="newsletter"'} if status == 401 else None)
+
+
 @router.post("/session", summary="Sign in: sets the session cookie; answers the CSRF token")
-def login(request: Request, body: Credentials):
+def login(request: Request, body: Credentials, background: BackgroundTasks):
     w = ctx(request)
     if not same_origin(request, w.settings.web_base_url):
         raise refuse("this request came from another site", 403)
-    with w.session() as s:
-        signed = sessions.login(s, w.settings, request.app.state.login_counters, body.email, body.password,
-                                client_ip(request))
-        answer = JSONResponse(_describe(sessions.Current(signed.account, signed.session)))
+    address = client_ip(request)
+    try:
+        with w.session() as s:
+            signed = sessions.login(s, w.settings, request.app.state.login_limits, body.email, body.password,
+                                    address, request.cookies.get(devices.COOKIE_NAME, ""), "api")
+            if signed.stage == sessions.ENROL:
+                raise Forbidden("a second factor is required of this account: set it up in the console first")
+            if signed.stage == sessions.CODE:
+                if not body.code:
+                    raise NotSignedIn("this account has a second factor: send its code as `code`")
+                how = second_factor.check(s, w.settings, request.app.state.login_limits, signed.account, body.code)
+                signed = sessions.complete(s, w.settings, signed.account, address, "api", how, signed.session)
+            answer = JSONResponse(_describe(s, sessions.Current(signed.account, signed.session)))
+    except sessions.SignInFailed as exc:
+        if exc.alert_staff_id is not None:
+            background.add_task(notices.failed_sign_ins, w.engine, w.settings, exc.alert_staff_id)
+        return _refused(401, exc.title, f"{exc}.", background)
     answer.set_cookie(value=signed.cookie, **sessions.cookie_options(w.settings))
     return answer
 
@@ -43,7 +71,7 @@ def whoami(request: Request, actor: Caller):
     with w.session() as s:
         current = sessions.resolve(s, w.settings, request.cookies.get(sessions.COOKIE_NAME))
         if actor.via == "console" and current is not None:
-            return _describe(current)
+            return _describe(s, current)
         return {"staff": {"id": actor.staff_id, "email": actor.label, "role": actor.role}, "via": actor.via}
 
 
@@ -70,7 +98,7 @@ def set_password(request: Request, body: PasswordFromLink):
     with w.session() as s:
         account = accounts.set_password_with_link(s, w.settings.signing_key(), body.token, body.password, "api",
                                                   client_ip(request))
-        return {"staff": accounts.as_dict(account), "password_set": True}
+        return {"staff": accounts.describe(s, account), "password_set": True}
 
 
 class PasswordChange(Body):
@@ -78,7 +106,8 @@ class PasswordChange(Body):
     new_password: str = Field(max_length=1024)
 
 
-@router.put("/session/password", summary="Change your own password (every session of yours ends)")
+@router.put("/session/password", summary="Change your own password (every session of yours ends, "
+                                         "your API tokens are revoked)")
 def change_password(request: Request, actor: Caller, body: PasswordChange):
     with ctx(request).session() as s:
         accounts.change_own_password(s, actor, body.current_password, body.new_password)

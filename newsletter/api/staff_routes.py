@@ -12,7 +12,7 @@ from newsletter.api.auth import Caller
 from newsletter.api.common import MAX_ID, Before, Body, Id
 from newsletter.csvout import csv_chunks
 from newsletter.db import session_scope
-from newsletter.staff import accounts, api_tokens, audit
+from newsletter.staff import accounts, api_tokens, audit, second_factor
 from newsletter.staff.access import Permission, require
 from newsletter.web.pages import ctx
 
@@ -22,44 +22,87 @@ router = APIRouter(tags=["staff"])
 @router.get("/staff", summary="Staff accounts (admins)")
 def list_staff(request: Request, actor: Caller):
     with ctx(request).session() as s:
-        return {"items": [accounts.as_dict(a) for a in accounts.accounts(s, actor)]}
+        return {"items": [accounts.describe(s, a) for a in accounts.accounts(s, actor)]}
+
+
+Slugs = Annotated[list[Annotated[str, Field(max_length=64)]] | None,
+                  Field(default=None, max_length=200, description="the publications the role holds for; "
+                                                                  "null or [] (or left out): every publication")]
 
 
 class NewStaff(Body):
     email: str = Field(max_length=320)
     role: str = Field(max_length=16)
+    publications: Slugs = None
+    sso_only: bool = Field(default=False, description="signs in with single sign-on only: no password, no link")
 
 
 @router.post("/staff", status_code=201, summary="Add an account; answers a one-time set-password link (admins)")
 def add_staff(request: Request, actor: Caller, body: NewStaff):
     w = ctx(request)
     with w.session() as s:
-        new = accounts.add(s, actor, w.settings.signing_key(), body.email, body.role)
-        out = accounts.as_dict(new.account)
-    out["set_password_link"] = w.links.set_password(new.link_token)
+        new = accounts.add(s, actor, w.settings.signing_key(), body.email, body.role, sso_only=body.sso_only)
+        if body.publications:
+            accounts.set_publications(s, actor, new.account.id, body.publications)
+        out = accounts.describe(s, new.account)
+    if new.link_token:
+        out["set_password_link"] = w.links.set_password(new.link_token)
     return out
 
 
 class StaffChanges(Body):
-    role: str = Field(max_length=16)
+    role: str | None = Field(default=None, max_length=16)
+    publications: Slugs = None
+    all_publications: bool = Field(default=False, description="true: the role holds for every publication again")
 
 
-@router.patch("/staff/{staff_id}", summary="Change an account's role (admins)")
+@router.patch("/staff/{staff_id}", summary="Change an account's role or its publications (admins)")
 def change_staff(request: Request, actor: Caller, staff_id: Id, body: StaffChanges):
     with ctx(request).session() as s:
-        return accounts.as_dict(accounts.set_role(s, actor, staff_id, body.role))
+        account = accounts.find(s, staff_id, actor)
+        if body.role is not None:
+            accounts.set_role(s, actor, staff_id, body.role)
+        if body.publications is not None or body.all_publications:
+            accounts.set_publications(s, actor, staff_id, None if body.all_publications else body.publications)
+        return accounts.describe(s, account)
 
 
 @router.post("/staff/{staff_id}/disable", summary="No more sign-ins or API calls; sessions end (admins)")
 def disable_staff(request: Request, actor: Caller, staff_id: Id):
     with ctx(request).session() as s:
-        return accounts.as_dict(accounts.disable(s, actor, staff_id))
+        return accounts.describe(s, accounts.disable(s, actor, staff_id))
 
 
 @router.post("/staff/{staff_id}/enable", summary="Enable an account again (admins)")
 def enable_staff(request: Request, actor: Caller, staff_id: Id):
     with ctx(request).session() as s:
-        return accounts.as_dict(accounts.enable(s, actor, staff_id))
+        return accounts.describe(s, accounts.enable(s, actor, staff_id))
+
+
+@router.post("/staff/{staff_id}/second-factor/reset", summary="Remove an account's second factor: a lost "
+                                                              "device (admins)")
+def reset_second_factor(request: Request, actor: Caller, staff_id: Id):
+    with ctx(request).session() as s:
+        account = accounts.find(s, staff_id, actor)
+        second_factor.turn_off(s, actor, account)
+        return accounts.describe(s, account)
+
+
+class Policy(Body):
+    require_second_factor: str = Field(max_length=16, description="none, admins or all")
+
+
+@router.get("/staff-policy", summary="Whom a second factor is required of (admins)")
+def get_policy(request: Request, actor: Caller):
+    require(actor, Permission.STAFF)
+    with ctx(request).session() as s:
+        return {"require_second_factor": second_factor.policy(s)}
+
+
+@router.put("/staff-policy", summary="Require a second factor of none, admins or all (admins)")
+def put_policy(request: Request, actor: Caller, body: Policy):
+    with ctx(request).session() as s:
+        return {"require_second_factor": second_factor.set_policy(s, actor, body.require_second_factor)}
 
 
 @router.post("/staff/{staff_id}/password-link", summary="A new one-time set-password link (admins)")

@@ -23,10 +23,13 @@ from newsletter.publications.load import apply_publications_file
 def register(app: typer.Typer, publications_app: typer.Typer) -> None:
     @app.command()
     def ingest(source: str = typer.Argument(..., help="RSS/Atom or JSON Lines: a file or an http(s) URL"),
-               section: str = typer.Option("", help="section for entries that name none")):
+               section: str = typer.Option("", help="section for entries that name none"),
+               allow_private: bool = typer.Option(False, "--allow-private",
+                                                  help="a URL may lead to a loopback or private address "
+                                                       "(as a feed's allow_private)")):
         """Put a feed's articles into the store (duplicates by canonical URL update)."""
         with session_scope() as session:
-            report = ingest_source(session, source, section)
+            report = ingest_source(session, source, section, allow_private)
         for position, problem in report.problems:
             console.print(f"[yellow]skipped entry {position}:[/] {problem}", highlight=False)
         console.print(f"{report.added} added, {report.updated} updated, {len(report.problems)} skipped")

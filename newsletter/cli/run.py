@@ -84,5 +84,5 @@ def _server(settings, host: str, port: int):
     from newsletter.web.app import create_app
     from newsletter.web.server import config
 
-    return uvicorn.Server(config(create_app(settings), host=host, port=port, proxy_headers=True,
+    return uvicorn.Server(config(create_app(settings), host=host, port=port,
                                  log_config=logging_config(settings), log_level=settings.log_level.lower()))

@@ -1,6 +1,7 @@
 """Staff accounts, API tokens and the audit log from the command line:
-`newsletter staff add|list|disable|enable|role|reset-password`, `newsletter tokens
-create|list|revoke`, `newsletter audit list|export`. The command line acts as an admin."""
+`newsletter staff add|list|disable|enable|role|publications|reset-password|reset-2fa|require-2fa`,
+`newsletter tokens create|list|revoke`, `newsletter audit list|export`. The command line
+acts as an admin for every publication."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from newsletter.cli.common import console, fail, session_scope
 from newsletter.config import get_settings
 from newsletter.csvout import csv_chunks
 from newsletter.links import Links
-from newsletter.staff import accounts, api_tokens, audit
+from newsletter.staff import accounts, api_tokens, audit, second_factor
 from newsletter.staff.access import cli_actor
 from newsletter.staff.passwords import MIN_LENGTH
 
@@ -38,26 +39,61 @@ def _staff(staff_app: typer.Typer) -> None:
     @staff_app.command("add")
     def staff_add(email: str, role: str = typer.Option(..., help="admin, operator or viewer"),
                   link: bool = typer.Option(False, "--link", help="print a one-time set-password link instead "
-                                                                  "of asking for a password")):
+                                                                  "of asking for a password"),
+                  sso_only: bool = typer.Option(False, "--sso-only", help="signs in with single sign-on only: "
+                                                                          "no password"),
+                  publication: list[str] = typer.Option(None, "--publication", help="the role holds for this "
+                                                        "publication only (repeat for several; none: every one)")):
         """Add an account. Asks for its password (twice), or prints a one-time link to set it."""
         password = None
-        if not link:
+        if not link and not sso_only:
             password = typer.prompt(f"Password (at least {MIN_LENGTH} characters)", hide_input=True,
                                     confirmation_prompt=True)
         with session_scope() as session:
-            new = accounts.add(session, cli_actor(), get_settings().signing_key(), email, role, password)
-            console.print(f"staff account {new.account.id}: {new.account.email} ({new.account.role})", highlight=False)
+            new = accounts.add(session, cli_actor(), get_settings().signing_key(), email, role, password, sso_only)
+            if publication:
+                accounts.set_publications(session, cli_actor(), new.account.id, publication)
+            scope = f", {', '.join(publication)}" if publication else ""
+            console.print(f"staff account {new.account.id}: {new.account.email} ({new.account.role}{scope})",
+                          highlight=False)
         if new.link_token:
             console.print(f"set-password link (works once, for 3 days): {_link(new.link_token)}", highlight=False,
                           soft_wrap=True)
 
     @staff_app.command("list")
     def staff_list():
-        """id, address, role, active, last sign-in (tab-separated)."""
+        """id, address, role, active, last sign-in, publications (* every one), how they sign in (tab-separated)."""
         with session_scope() as session:
             for a in accounts.accounts(session, cli_actor()):
+                d = accounts.describe(session, a)
                 last = a.last_login_at.isoformat()[:19] if a.last_login_at else "-"
-                print(f"{a.id}\t{a.email}\t{a.role}\t{'active' if a.active else 'disabled'}\t{last}")
+                factor = "sso" if a.sso_only else "2fa" if d["second_factor"] else "password"
+                print(f"{a.id}\t{a.email}\t{a.role}\t{'active' if a.active else 'disabled'}\t{last}\t"
+                      f"{','.join(d['publications'] or ['*'])}\t{factor}")
+
+    @staff_app.command("publications")
+    def staff_publications(account: str = typer.Argument(..., help="id or address"),
+                           publication: list[str] = typer.Argument(None, help="slugs; none: every publication")):
+        """The publications an account's role holds for (none named: every one)."""
+        with session_scope() as session:
+            a = accounts.set_publications(session, cli_actor(), account, publication or None)
+            console.print(f"{a.email}: {', '.join(accounts.publication_slugs(session, a.id) or ['every publication'])}",
+                          highlight=False)
+
+    @staff_app.command("reset-2fa")
+    def staff_reset_2fa(account: str = typer.Argument(..., help="id or address")):
+        """Remove an account's second factor (a lost device): its recovery codes and remembered browsers go too."""
+        with session_scope() as session:
+            a = accounts.find(session, account, cli_actor())
+            second_factor.turn_off(session, cli_actor(), a)
+            console.print(f"{a.email} has no second factor now", highlight=False)
+
+    @staff_app.command("require-2fa")
+    def staff_require_2fa(who: str = typer.Argument(..., help="none, admins or all")):
+        """Require a second factor of admins or of every account (set up at their next sign-in)."""
+        with session_scope() as session:
+            value = second_factor.set_policy(session, cli_actor(), who)
+            console.print(f"a second factor is required of: {value}", highlight=False)
 
     @staff_app.command("disable")
     def staff_disable(account: str = typer.Argument(..., help="id or address")):

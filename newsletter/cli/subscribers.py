@@ -75,13 +75,14 @@ def register(subscribers_app: typer.Typer) -> None:
         """Import a CSV (columns: email, name, sections, timezone). One bad row: nothing imported.
         Nobody who left or is suppressed is subscribed again (they are reported by line)."""
         try:
-            text = imports.decode(file.read_bytes())
+            with file.open("rb") as fh:  # the file is read as the import goes, never whole into memory
+                lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
         except OSError as exc:
             fail(f"cannot read {file}: {exc}")
         settings = get_settings()
-        rows = max(text.count("\n") - 1, 1)  # a line a row but for quoted line breaks: the bar's first guess
+        rows = max(lines - 1, 1)  # a line a row but for quoted line breaks: the bar's first guess
         with counting(console, f"reading {file.name}", rows) as advance:
-            job = imports.import_now(runtime.engine_for(settings), settings.signing_key(), cli_actor(), pub, text,
+            job = imports.import_now(runtime.engine_for(settings), settings.signing_key(), cli_actor(), pub, file,
                                      skip_invalid, progress=advance)
             advance(job["processed"] or 0, job["processed"] or 0)
         for item in job["errors"][:50]:

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         configure_logging(settings)  # before create_app: migration and key warnings go through it too
-        uvicorn.Server(config(create_app(settings), host=host, port=port, proxy_headers=True,
+        uvicorn.Server(config(create_app(settings), host=host, port=port,
                               log_config=logging_config(settings), log_level=settings.log_level.lower())).run()
 
     @app.command()

@@ -1,10 +1,7 @@
 """Put parsed records into the article store, deduplicated by canonical URL."""
 from __future__ import annotations
 
-import http.client
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
+from newsletter.ingest.fetch import AddressRefused, FetchError, fetch
 from newsletter.ingest.parse import FeedError, ParseResult, parse_any
 from newsletter.store.models import Article, Section
 from newsletter.text import shown
@@ -76,17 +74,18 @@ def store_records(session: Session, parsed: ParseResult, now: datetime | None = 
     return report
 
 
-def read_source(source: str) -> bytes:
-    """A path or an http(s) URL, bounded in size."""
+def read_source(source: str, allow_private: bool = False) -> bytes:
+    """A path or an http(s) URL, bounded in size. A URL is fetched the way feeds are
+    (ingest/fetch.py): only public addresses, every redirect checked, unless
+    `allow_private` (the command's --allow-private, as a feed's allow_private)."""
     if source.startswith(("http://", "https://")):
         try:
-            with urllib.request.urlopen(source, timeout=30) as response:
-                data = response.read(MAX_FEED_BYTES + 1)
-        except urllib.error.HTTPError as exc:  # also a redirect to a scheme urllib refuses (file://)
-            raise FeedError(f"cannot fetch {source}: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise FeedError(f"cannot fetch {source}: {reason}") from None
+            data = fetch(source, timeout=30, max_bytes=MAX_FEED_BYTES, allow_private=allow_private).body
+        except AddressRefused as exc:
+            why = str(exc).removesuffix(" (set allow_private = true on a feed that must fetch it)")
+            raise FeedError(f"cannot fetch {shown(source)}: {why} (--allow-private fetches it)") from None
+        except FetchError as exc:
+            raise FeedError(f"cannot fetch {shown(source)}: {exc}") from None
     else:
         path = Path(source)
         if not path.is_file():
@@ -97,6 +96,6 @@ def read_source(source: str) -> bytes:
     return data
 
 
-def ingest(session: Session, source: str, default_section: str = "") -> IngestReport:
-    data = read_source(source)
+def ingest(session: Session, source: str, default_section: str = "", allow_private: bool = False) -> IngestReport:
+    data = read_source(source, allow_private)
     return store_records(session, parse_any(data, source, default_section))

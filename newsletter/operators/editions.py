@@ -23,6 +23,7 @@ from newsletter.lookups import valid_id, with_publication_slug
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
+from newsletter.staff.scope import check_acts, visible
 from newsletter.text import clean_reason
 
 
@@ -47,7 +48,8 @@ def editions(session: Session, actor: Actor, publication: str = "", status: str 
     """Newest first, keyset-paged; each with its delivery counts by state."""
     require(actor, Permission.READ)
     limit = max(1, min(limit, 200))
-    q = (select(Edition, Publication.slug).join(Publication).order_by(Edition.id.desc()).limit(limit))
+    q = (select(Edition, Publication.slug).join(Publication).where(visible(actor, Edition.publication_id))
+         .order_by(Edition.id.desc()).limit(limit))
     if publication:
         q = q.where(Publication.slug == publication)
     if status:
@@ -75,6 +77,7 @@ def edition(session: Session, actor: Actor, edition_id: int, settings=None) -> d
     """With `settings`, the progress says too whether work waits in the broker (recovering)."""
     require(actor, Permission.READ)
     e, slug = with_publication_slug(session, Edition, edition_id, "edition")
+    _mine(session, actor, edition_id)
     r = report_now(session.connection(), settings, e.id) if settings is not None else report(session.connection(), e.id)
     return {"id": e.id, "publication": slug, "date": e.date.isoformat(), "public_id": e.public_id,
             "built_at": _iso(e.built_at), "window": [_iso(e.window_start), _iso(e.window_end)],
@@ -86,6 +89,7 @@ def edition(session: Session, actor: Actor, edition_id: int, settings=None) -> d
 def _act(session: Session, actor: Actor, edition_id: int, verb: str, action) -> str:
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
+    _mine(session, actor, edition_id)
     with change(session, actor, Permission.EDITIONS, f"edition.{verb}", f"edition:{edition_id}") as ch:
         before = lifecycle.status_of(session.connection(), edition_id, lock=True)
         status = action(session.connection(), edition_id)
@@ -113,6 +117,7 @@ def retry(session: Session, actor: Actor, edition_id: int, failure_class: str = 
     the delivery once this commits (dispatcher.deliver_edition)."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
+    _mine(session, actor, edition_id)
     with change(session, actor, Permission.EDITIONS, "edition.retry", f"edition:{edition_id}") as ch:
         done = control.retry_failed(session.connection(), edition_id, failure_class.strip())
         ch.detail = {"class": failure_class.strip()[:32] or "all", "reopened": done.reopened, "left": done.left,
@@ -126,6 +131,7 @@ def release_domain(session: Session, actor: Actor, edition_id: int, domain: str)
     deliveries are pending again. The caller re-drives the edition once this commits."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
+    _mine(session, actor, edition_id)
     domain = domain.strip().lower()
     with change(session, actor, Permission.EDITIONS, "edition.release_domain", f"edition:{edition_id}") as ch:
         released = control.release_domain(session.connection(), edition_id, domain)
@@ -137,6 +143,7 @@ def replace_cancelled(session: Session, actor: Actor, publication: Publication, 
                       reason: str) -> tuple[Edition, Edition]:
     """A new send for the date of a cancelled edition (`send --force`): (old, new)."""
     require(actor, Permission.EDITIONS)
+    check_acts(actor, publication.id, publication.slug)
     reason = clean_reason(reason)
     with change(session, actor, Permission.EDITIONS, "edition.replace", f"publication:{publication.slug}") as ch:
         old, new = edition_control.replace_cancelled(session, publication, day, reason)
@@ -150,10 +157,20 @@ def _in_range(edition_id: int) -> None:
         raise NotFound(f"no edition {edition_id}")
 
 
+def _mine(session: Session, actor: Actor, edition_id: int) -> None:
+    """An edition of a publication outside the actor's ones is, to them, no edition."""
+    if actor.everywhere:
+        return
+    pid = session.scalar(select(Edition.publication_id).where(Edition.id == edition_id))
+    if pid is None or not actor.sees(pid):
+        raise NotFound(f"no edition {edition_id}")
+
+
 def rebuild(session: Session, actor: Actor, edition_id: int) -> edition_control.Rebuilt:
     """Run the selection again with the same cut-off (only before sending starts)."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
+    _mine(session, actor, edition_id)
     with change(session, actor, Permission.EDITIONS, "edition.rebuild", f"edition:{edition_id}") as ch:
         done = edition_control.rebuild(session, edition_id)
         ch.detail = {"status": done.edition.status, "headlines": len(done.edition.items),
@@ -174,6 +191,7 @@ def _with_reason(session: Session, actor: Actor, edition_id: int, reason: str, a
     """Hold and release: the same checks and audit entry around edition_control's step."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
+    _mine(session, actor, edition_id)
     reason = clean_reason(reason)  # refused before anything: the history and the audit keep the same text
     with change(session, actor, Permission.EDITIONS, action, f"edition:{edition_id}") as ch:
         before = lifecycle.status_of(session.connection(), edition_id, lock=True)
@@ -187,6 +205,7 @@ def failures(session: Session, actor: Actor, edition_id: int, per_class: int = 1
     """Failed deliveries by class, each with its first recipients and their errors."""
     require(actor, Permission.READ)
     _in_range(edition_id)
+    _mine(session, actor, edition_id)
     return failures_by_class(session.connection(), edition_id, per_class)
 
 
@@ -194,6 +213,7 @@ def contents(session: Session, actor: Actor, edition_id: int) -> EditionDetail:
     """Headlines and history (rebuilt, held, released, replaced)."""
     require(actor, Permission.READ)
     _in_range(edition_id)
+    _mine(session, actor, edition_id)
     found = edition_detail(session, edition_id)
     if found is None:
         raise NotFound(f"no edition {edition_id}")

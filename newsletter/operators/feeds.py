@@ -1,5 +1,9 @@
 """Feeds as operators see them (what their polls did, when the next one is due) and a
-poll by hand, role-checked and audited. Polling itself is ingest/feeds.py's."""
+poll by hand, role-checked and audited. Polling itself is ingest/feeds.py's.
+
+A role for named publications sees and polls the feeds of those publications' sections
+(a feed without a section, whose entries name their own, feeds any publication: only a
+role for every publication sees it)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,10 +13,22 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
+from newsletter.errors import NotFound
 from newsletter.ingest import feeds as polling
 from newsletter.ingest.models import Feed
+from newsletter.publications.models import PublicationSection
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import record
+from newsletter.staff.scope import visible
+from newsletter.store.models import Section
+
+
+def _theirs(actor: Actor):
+    """Feeds of the actor's publications' sections (every feed for a role everywhere)."""
+    if actor.everywhere:
+        return Feed.id.isnot(None)
+    return Feed.section.in_(select(Section.slug).join(PublicationSection, PublicationSection.section_id == Section.id)
+                            .where(visible(actor, PublicationSection.publication_id)))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -32,13 +48,18 @@ def status(session: Session, actor: Actor, now: datetime | None = None) -> list[
     """Every feed, active ones first."""
     require(actor, Permission.READ)
     now = now or utcnow()
-    return [as_dict(f, now) for f in session.scalars(select(Feed).order_by(Feed.active.desc(), Feed.name))]
+    return [as_dict(f, now) for f in session.scalars(select(Feed).where(_theirs(actor))
+                                                     .order_by(Feed.active.desc(), Feed.name))]
 
 
 def poll(engine: Engine, settings: Settings, actor: Actor, name: str) -> polling.PollResult:
     """Poll one feed now, due or not (a conditional GET all the same). NotFound for an
     unknown feed, Conflict for an inactive one; a fetch error is in the result."""
     require(actor, Permission.EDITIONS)
+    if not actor.everywhere:
+        with Session(engine) as session:
+            if session.scalar(select(Feed.id).where(Feed.name == name, _theirs(actor))) is None:
+                raise NotFound(f"no feed {name!r}")
     result = polling.poll_feed(engine, settings, name, force=True)
     with Session(engine) as session:
         record(session, actor, "feed.poll", f"feed:{name}", {"outcome": result.outcome, "added": result.added,

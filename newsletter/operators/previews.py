@@ -27,6 +27,7 @@ from newsletter.publications.schedule import local_date
 from newsletter.render.preview import RenderedPreview, render_preview
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
+from newsletter.staff.scope import check_seen
 
 # Dates a preview may ask for: the schedule's arithmetic is only meaningful in between.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
@@ -67,10 +68,12 @@ def show(session: Session, actor: Actor, settings: Settings, target: Target) -> 
         edition = session.get(Edition, target.edition_id) if 0 < target.edition_id < 2**31 else None
         if edition is None:
             raise NotFound(f"no edition {target.edition_id}")
+        check_seen(actor, edition.publication_id, "edition", target.edition_id)
         pub = session.get(Publication, edition.publication_id)
         shown = Preview(edition, True, reader_for(session, pub, target.as_email or None, target.sections or None))
     else:
         pub = _publication(session, target.publication)
+        check_seen(actor, pub.id, "publication", repr(pub.slug))
         day = target.day or local_date(pub.timezone, utcnow())
         if not FIRST_DAY <= day <= LAST_DAY:
             raise InvalidInput(f"a preview date must be between {FIRST_DAY} and {LAST_DAY}")

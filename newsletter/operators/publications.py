@@ -12,6 +12,7 @@ from newsletter.errors import NotFound
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date, send_times_on
 from newsletter.staff.access import Actor, Permission, require
+from newsletter.staff.scope import visible
 from newsletter.subscribers.models import Subscription
 
 
@@ -47,12 +48,13 @@ def publications(session: Session, actor: Actor, now: datetime | None = None) ->
     require(actor, Permission.READ)
     now, counts = now or utcnow(), _counts(session)
     return [_describe(p, counts.get(p.id, {}), now)
-            for p in session.scalars(select(Publication).order_by(Publication.slug))]
+            for p in session.scalars(select(Publication).where(visible(actor, Publication.id))
+                                     .order_by(Publication.slug))]
 
 
 def publication(session: Session, actor: Actor, slug: str, now: datetime | None = None) -> dict:
     require(actor, Permission.READ)
     pub = session.scalar(select(Publication).where(Publication.slug == slug))
-    if pub is None:
+    if pub is None or not actor.sees(pub.id):
         raise NotFound(f"no publication {slug!r}")
     return _describe(pub, _counts(session).get(pub.id, {}), now or utcnow())

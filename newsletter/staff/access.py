@@ -4,6 +4,11 @@ Each front door turns its caller into an `Actor`: the command line acts as an ad
 (whoever can run it can read the database anyway), the API as the bearer token's role
 (never above its account's current role), the console as the signed-in account. Domain
 functions call `require` (or `audit.change`, which calls it) before anything else.
+
+A role holds for every publication, or for named ones (`Actor.publications`, the ids;
+None: every one). What belongs to a publication (its subscribers, editions, imports,
+suppressions, figures) is checked with staff/scope.py; what spans every publication
+(staff, the audit log, a change to a person as a whole) needs a role for every one.
 """
 from __future__ import annotations
 
@@ -37,6 +42,9 @@ class Permission(StrEnum):
     AUDIT = "audit.read"
     OWN_TOKENS = "tokens.own"  # one's own API tokens
 
+
+# Permissions that span every publication: held only with a role for every publication.
+EVERYWHERE_ONLY = frozenset({Permission.STAFF, Permission.AUDIT})
 
 # The lowest role that holds each permission.
 PERMISSIONS: dict[Permission, Role] = {
@@ -76,15 +84,36 @@ class Actor:
     address: str = ""  # the client address ("local" on the command line)
     staff_id: int | None = None
     token_id: int | None = None  # the API token used, if any
+    publications: frozenset[int] | None = None  # the publications the role holds for; None: all
+
+    @property
+    def everywhere(self) -> bool:
+        return self.publications is None
+
+    def sees(self, publication_id: int | None) -> bool:
+        """Whether the role holds for this publication (None: something of no publication)."""
+        return self.publications is None or publication_id in self.publications
 
     def can(self, permission: Permission) -> bool:
+        if permission in EVERYWHERE_ONLY and not self.everywhere:
+            return False
         return at_most(PERMISSIONS[permission], self.role)
 
 
 def require(actor: Actor, permission: Permission) -> None:
     if not actor.can(permission):
         needed = PERMISSIONS[permission]
+        if at_most(needed, actor.role):
+            raise Forbidden(f"this needs the {needed} role for every publication; {actor.label} acts for "
+                            "named publications only")
         raise Forbidden(f"this needs the {needed} role; {actor.label} acts as {actor.role}")
+
+
+def require_everywhere(actor: Actor, permission: Permission, what: str) -> None:
+    """For an act that reaches beyond one publication (a person as a whole, every one)."""
+    require(actor, permission)
+    if not actor.everywhere:
+        raise Forbidden(f"{what} reaches every publication; {actor.label} acts for named publications only")
 
 
 def cli_actor() -> Actor:

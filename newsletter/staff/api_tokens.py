@@ -1,7 +1,9 @@
 """API tokens: `Authorization: Bearer nlt_...`. Shown once when created, stored as a
 SHA-256, revocable, with the time of last use (written at most once a minute). A token's
-role is at most its account's; if the account is later given a lower role, or disabled,
-the token follows."""
+role is at most its account's, and holds for the account's publications; if the account
+is later given a lower role or fewer publications, the token follows. A new password or
+a disable revokes the account's tokens (accounts.py). Tokens are not passwords: no
+second factor applies to them."""
 from __future__ import annotations
 
 import hashlib
@@ -18,6 +20,7 @@ from newsletter.staff.access import Actor, Permission, at_most, lower_of, parse_
 from newsletter.staff.accounts import find
 from newsletter.staff.audit import change
 from newsletter.staff.models import ApiToken, Role, StaffAccount
+from newsletter.staff.scope import publications_of
 from newsletter.text import clean_field
 
 PREFIX = "nlt_"
@@ -105,4 +108,5 @@ def authenticate(session: Session, raw: str, address: str) -> Actor | None:
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
         token.last_used_at = now
         session.flush()
-    return Actor(lower_of(token.role, account.role), account.email, "api", address, account.id, token.id)
+    return Actor(lower_of(token.role, account.role), account.email, "api", address, account.id, token.id,
+                 publications_of(session, account.id))

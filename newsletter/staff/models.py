@@ -35,6 +35,35 @@ class StaffAccount(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The TOTP secret (RFC 6238), encrypted under a key derived from NEWSLETTER_SECRET_KEY
+    # (staff/totp.py); "" without one. Enrolment stores it pending (totp_enabled_at NULL)
+    # until a first code proves the authenticator has it.
+    totp_secret: Mapped[str] = mapped_column(String(255), default="")
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)  # a code works once
+    # Single sign-on: "<issuer> <subject>" of the identity provider's account; sso_only
+    # accounts never sign in with a password.
+    sso_subject: Mapped[str | None] = mapped_column(String(600), unique=True, default=None)
+    sso_only: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StaffPublication(Base):
+    """An account whose role holds for named publications only: one row per publication.
+    An account without rows acts for every publication (staff/scope.py)."""
+
+    __tablename__ = "staff_publications"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True)
+
+
+class StaffPolicy(Base):
+    """Rules an admin sets for every account, by name (e.g. require_2fa: none, admins, all)."""
+
+    __tablename__ = "staff_policy"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), default="")
 
 
 class StaffSession(Base):
@@ -48,6 +77,10 @@ class StaffSession(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))  # sent back in forms and X-CSRF-Token
     address: Mapped[str] = mapped_column(String(64), default="")  # the client address at sign-in
+    # "" signed in; "code": the password was right, a second-factor code is awaited;
+    # "enrol": the policy requires a second factor the account has yet to set up. Only ""
+    # opens the console and the API (sessions.resolve).
+    stage: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the absolute limit
@@ -68,6 +101,32 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class RecoveryCode(Base):
+    """One of the ten single-use codes given at enrolment: Argon2id hashes, as passwords."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class RememberedDevice(Base):
+    """A browser that may skip the second factor until it expires or is revoked: its
+    cookie holds a random token, stored here as its SHA-256."""
+
+    __tablename__ = "staff_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")  # the browser, as it named itself
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

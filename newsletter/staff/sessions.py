@@ -1,10 +1,16 @@
 """Console sign-in: server-side sessions behind a signed, HttpOnly, SameSite=Strict cookie.
 
 The cookie carries a random token signed with the secret key; the database keeps only
-the token's SHA-256, the account, the session's CSRF token and its two limits: an idle
-expiry (renewed as the session is used, at most once a minute) and an absolute one.
-Logging out deletes the row, so a copied cookie dies with it. Sign-in attempts are
-counted per account and per client address before the password is even looked at.
+the token's SHA-256, the account, the session's CSRF token, its stage and its two limits:
+an idle expiry (renewed as the session is used, at most once a minute) and an absolute
+one. Logging out deletes the row, so a copied cookie dies with it.
+
+Signing in is a password, then (for an account with a second factor, staff/second_factor.py)
+a code: the right password opens a session at the stage "code", good for nothing but the
+code's page for a few minutes; the code (or a remembered browser, staff/devices.py) makes
+a new session in its place, with a new token. An account the policy requires a second
+factor of, without one, gets the stage "enrol" instead. Attempts go through the back-off
+of staff/throttle.py before the password is even looked at.
 """
 from __future__ import annotations
 
@@ -22,20 +28,38 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.errors import Forbidden
-from newsletter.limits import Counters, person_key
-from newsletter.staff import passwords
+from newsletter.limits import person_key
+from newsletter.staff import devices, passwords, second_factor
 from newsletter.staff.access import Actor, NotSignedIn, TooManyAttempts
 from newsletter.staff.audit import record
 from newsletter.staff.models import Role, StaffAccount, StaffSession
+from newsletter.staff.scope import publications_of
+from newsletter.staff.throttle import SignInLimits, Store
 
 log = logging.getLogger(__name__)
 
 COOKIE_NAME = "nl_staff"
 TOUCH_EVERY = timedelta(seconds=60)
+SIGNED_IN, CODE, ENROL = "", "code", "enrol"
 
 
-def login_counters(redis_client=None) -> Counters:
-    return Counters(redis_client, prefix="nl:login")
+def login_limits(settings: Settings, redis_client=None) -> SignInLimits:
+    return SignInLimits(Store(redis_client, prefix="nl:signin"), settings)
+
+
+class SignInFailed(NotSignedIn):
+    """A wrong address or password. `alert_staff_id`: this failure made the account cross
+    its threshold of failures from everywhere: the route tells the owner (after answering)."""
+
+    def __init__(self, message: str, alert_staff_id: int | None = None):
+        super().__init__(message)
+        self.alert_staff_id = alert_staff_id
+
+
+class WaitBeforeTrying(TooManyAttempts):
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after + 0.999))
 
 
 def _hash(token: str) -> str:
@@ -46,60 +70,93 @@ def _signer(settings: Settings) -> Signer:
     return Signer(settings.signing_key(), salt="staff-session")
 
 
+def account_key(settings: Settings, email: str) -> str:
+    return person_key(settings.signing_key(), (email or "").strip().lower()[:320])
+
+
 @dataclass
 class SignedIn:
     account: StaffAccount
     session: StaffSession
     cookie: str  # the value to set in COOKIE_NAME
 
+    @property
+    def stage(self) -> str:
+        return self.session.stage
+
 
 @dataclass
 class Current:
     account: StaffAccount
     session: StaffSession
+    publications: frozenset[int] | None = None  # the role's publications (None: every one)
 
     def actor(self, via: str, address: str) -> Actor:
-        return Actor(Role(self.account.role), self.account.email, via, address, self.account.id)
+        return Actor(Role(self.account.role), self.account.email, via, address, self.account.id,
+                     publications=self.publications)
 
 
-def login(db: Session, settings: Settings, counters: Counters, email: str, password: str, address: str,
-          via: str = "console") -> SignedIn:
-    """NotSignedIn for a wrong address or password or a disabled account (one message for
-    all three); TooManyAttempts past either limit, whatever the password."""
+def _wait_message(seconds: float) -> str:
+    return (f"too many failed sign-ins; try again in {int(seconds + 0.999)} second(s)" if seconds < 120 else
+            f"too many failed sign-ins; try again in {int(seconds // 60) + 1} minutes")
+
+
+def login(db: Session, settings: Settings, limits: SignInLimits, email: str, password: str, address: str,
+          device_cookie: str = "", via: str = "console") -> SignedIn:
+    """SignInFailed for a wrong address or password, a disabled or SSO-only account (one
+    message for all); WaitBeforeTrying while a back-off runs, whatever the password. The
+    session returned is signed in, or waits for a code or an enrolment (its `stage`)."""
     email = (email or "").strip().lower()[:320]
-    secret = settings.signing_key()
-    account_key, client_key = f"acct:{person_key(secret, email)}", f"ip:{address}"
-    hit_at = counters.clock()
-    per_account = counters.hit(account_key, *settings.login_per_account)
-    per_client = counters.hit(client_key, *settings.login_per_client)
-    if not (per_account and per_client):
-        log.warning("sign-in refused: too many attempts (%s)", "account" if not per_account else "client address")
-        raise TooManyAttempts("too many sign-in attempts; wait a few minutes and try again")
+    key = account_key(settings, email)
+    verdict = limits.attempt(key, address, limits.known(key, address))
+    if verdict.wait:
+        log.warning("sign-in refused: back-off (%ds)", int(verdict.wait))
+        raise WaitBeforeTrying(_wait_message(verdict.wait), verdict.wait)
     account = db.scalar(select(StaffAccount).where(StaffAccount.email == email)) if email else None
     good = passwords.verify(account.password_hash if account else "", password)
-    if not good or account is None or not account.active:
-        raise NotSignedIn("wrong address or password")
-    # Only failures count: someone signing in from several tabs is never locked out.
-    counters.give_back(account_key, settings.login_limit_window_seconds, hit_at)
-    counters.give_back(client_key, settings.login_limit_window_seconds, hit_at)
-    now = utcnow()
+    if not good or account is None or not account.active or account.sso_only:
+        alert = account.id if verdict.alert and account is not None and account.active else None
+        raise SignInFailed("wrong address or password", alert)
+    limits.succeeded(key, address)
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
-    token = secrets.token_urlsafe(32)
+    if second_factor.enabled(account):
+        if devices.remembered(db, settings, account.id, device_cookie):
+            return complete(db, settings, account, address, via, "device")
+        return open_session(db, settings, account, address, CODE)
+    if second_factor.required(db, account):
+        return open_session(db, settings, account, address, ENROL)
+    return complete(db, settings, account, address, via, "password")
+
+
+def open_session(db: Session, settings: Settings, account: StaffAccount, address: str,
+                 stage: str = SIGNED_IN) -> SignedIn:
+    now, token = utcnow(), secrets.token_urlsafe(32)
+    lasts = (timedelta(hours=settings.staff_session_max_hours) if stage == SIGNED_IN
+             else timedelta(minutes=settings.staff_second_factor_minutes))
     row = StaffSession(token_hash=_hash(token), staff_id=account.id, csrf_token=secrets.token_urlsafe(32),
-                       address=address[:64], created_at=now, last_seen_at=now,
-                       expires_at=now + timedelta(hours=settings.staff_session_max_hours))
+                       address=address[:64], stage=stage, created_at=now, last_seen_at=now, expires_at=now + lasts)
     db.add(row)
-    account.last_login_at = now
     db.flush()
-    record(db, Actor(Role(account.role), account.email, via, address, account.id), "staff.login",
-           f"staff:{account.id}")
     return SignedIn(account, row, _signer(settings).sign(token).decode())
 
 
-def resolve(db: Session, settings: Settings, cookie: str | None, now: datetime | None = None) -> Current | None:
-    """The session a cookie names, if it is still valid; None otherwise (and an expired
-    session is deleted on the way)."""
+def complete(db: Session, settings: Settings, account: StaffAccount, address: str, via: str, how: str,
+             pending: StaffSession | None = None) -> SignedIn:
+    """Signed in: a new session (a pending one it replaces is deleted), audited."""
+    if pending is not None:
+        db.execute(delete(StaffSession).where(StaffSession.id == pending.id))
+    signed = open_session(db, settings, account, address)
+    account.last_login_at = signed.session.created_at
+    record(db, Actor(Role(account.role), account.email, via, address, account.id), "staff.login",
+           f"staff:{account.id}", {"by": how})
+    return signed
+
+
+def resolve(db: Session, settings: Settings, cookie: str | None, now: datetime | None = None,
+            stage: str = SIGNED_IN) -> Current | None:
+    """The session a cookie names, if it is still valid and at this stage; None otherwise
+    (and an expired session is deleted on the way)."""
     if not cookie or len(cookie) > 200:
         return None
     try:
@@ -116,10 +173,12 @@ def resolve(db: Session, settings: Settings, cookie: str | None, now: datetime |
         db.delete(row)
         db.flush()
         return None
+    if row.stage != stage:
+        return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         db.flush()
-    return Current(account, row)
+    return Current(account, row, publications_of(db, account.id))
 
 
 def logout(db: Session, settings: Settings, cookie: str | None, address: str = "", via: str = "console") -> bool:
@@ -130,6 +189,12 @@ def logout(db: Session, settings: Settings, cookie: str | None, address: str = "
     db.execute(delete(StaffSession).where(StaffSession.id == current.session.id))
     db.flush()
     return True
+
+
+def end_all(db: Session, staff_id: int) -> None:
+    """Every session of the account, pending ones included (a password change, a disable)."""
+    db.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
+    db.flush()
 
 
 def csrf_token(current: Current) -> str:

@@ -14,8 +14,9 @@ from newsletter.editions.models import Edition
 from newsletter.errors import Conflict, InvalidInput, NotFound
 from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
-from newsletter.staff.access import Actor, Permission, require
+from newsletter.staff.access import Actor, Permission, require, require_everywhere
 from newsletter.staff.audit import change
+from newsletter.staff.scope import check_acts, seen_subscriber
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppression
 from newsletter.subscribers.search import summary
@@ -49,29 +50,34 @@ def publication(session: Session, slug: str) -> Publication:
 
 
 def detail(session: Session, actor: Actor, subscriber_id: int) -> dict:
-    """The subscriber with subscriptions, suppressions and history (deliveries, events)."""
+    """The subscriber with subscriptions, suppressions and history (deliveries, events),
+    as far as the actor's publications go (events and suppressions of no publication too)."""
     require(actor, Permission.READ)
     s = get(session, subscriber_id)
+    seen_subscriber(session, actor, s.id)
     pubs = dict(session.execute(select(Publication.id, Publication.slug)).all())
     subs = [{"publication": pubs.get(x.publication_id), "status": x.status, "sections": x.sections or None,
              "created_at": x.created_at.isoformat(), "updated_at": x.updated_at.isoformat()}
-            for x in s.subscriptions]
+            for x in s.subscriptions if actor.sees(x.publication_id)]
     out = summary(s, subs)
     out["suppressions"] = [{"id": x.id, "publication": pubs.get(x.publication_id), "reason": x.reason,
                             "note": x.note, "created_at": x.created_at.isoformat()}
-                           for x in session.scalars(select(Suppression).where(Suppression.email == s.email))]
+                           for x in session.scalars(select(Suppression).where(Suppression.email == s.email))
+                           if x.publication_id is None or actor.sees(x.publication_id)]
     out["deliveries"] = [
         {"edition_id": d.edition_id, "publication": pubs.get(pid), "date": day.isoformat(), "status": d.status,
          "attempts": d.attempts, "error_class": d.error_class or None, "error": d.last_error or None,
          "sent_at": d.sent_at.isoformat() if d.sent_at else None}
         for d, day, pid in session.execute(
             select(Delivery, Edition.date, Edition.publication_id).join(Edition, Edition.id == Delivery.edition_id)
-            .where(Delivery.subscriber_id == s.id).order_by(Delivery.id.desc()).limit(HISTORY))]
+            .where(Delivery.subscriber_id == s.id).order_by(Delivery.id.desc()).limit(HISTORY))
+        if actor.sees(pid)]
     out["events"] = [
         {"at": e.created_at.isoformat(), "kind": e.kind, "method": e.method, "publication": pubs.get(e.publication_id),
          "edition_id": e.edition_id, "reason": e.reason or None, "detail": e.detail or None}
         for e in session.scalars(select(Event).where(Event.subscriber_id == s.id)
-                                 .order_by(Event.id.desc()).limit(HISTORY))]
+                                 .order_by(Event.id.desc()).limit(HISTORY))
+        if e.publication_id is None or actor.sees(e.publication_id)]
     return out
 
 
@@ -82,6 +88,7 @@ def create(session: Session, actor: Actor, secret: str, publication_slug: str, e
     with change(session, actor, Permission.SUBSCRIBERS, "subscriber.create") as ch:
         zone = clean_timezone(timezone)
         pub = publication(session, publication_slug)
+        check_acts(actor, pub.id, pub.slug)
         sub = add_subscriber(session, pub, email, name, sections, secret)
         if zone:
             sub.subscriber.timezone = zone
@@ -101,8 +108,13 @@ class Changes:
 
 
 def update(session: Session, actor: Actor, subscriber_id: int, changes: Changes) -> Subscriber:
+    """Name, time zone and status are the person's in every publication: they need a role
+    for every one; sections, a role for that publication."""
     require(actor, Permission.SUBSCRIBERS)  # before any lookup: a refusal tells nothing
+    if changes.name is not None or changes.timezone is not None or changes.status is not None:
+        require_everywhere(actor, Permission.SUBSCRIBERS, "a change to the person (name, time zone, status)")
     s = get(session, subscriber_id)
+    seen_subscriber(session, actor, s.id)
     with change(session, actor, Permission.SUBSCRIBERS, "subscriber.update", f"subscriber:{s.id}") as ch:
         fields = []
         if changes.name is not None and clean_name(changes.name) != s.name:
@@ -115,6 +127,7 @@ def update(session: Session, actor: Actor, subscriber_id: int, changes: Changes)
             lifecycle.record_event(session, EventKind.PROFILE, Method.ADMIN, s.id, None, detail=",".join(fields))
         for slug, wanted in (changes.sections or {}).items():
             pub = publication(session, slug)
+            check_acts(actor, pub.id, pub.slug)
             sub = lifecycle.subscription(session, s.id, pub.id)
             if sub is None:
                 raise Conflict(f"subscriber {s.id} has no subscription to {pub.slug}")
@@ -152,8 +165,10 @@ def resubscribe(session: Session, actor: Actor, secret: str, subscriber_id: int,
     admin suppression must be removed first (suppressions.remove); Conflict says which."""
     require(actor, Permission.SUBSCRIBERS)
     s = get(session, subscriber_id)
+    seen_subscriber(session, actor, s.id)
     with change(session, actor, Permission.SUBSCRIBERS, "subscriber.resubscribe", f"subscriber:{s.id}") as ch:
         pub = publication(session, publication_slug)
+        check_acts(actor, pub.id, pub.slug)
         changed = lifecycle.resubscribe(session, s, pub, Method.ADMIN, secret=secret)
         ch.detail = {"publication": pub.slug, "changed": changed}
         ch.nothing_changed = not changed

@@ -30,7 +30,7 @@ from newsletter.db import purge_deleted, utcnow
 from newsletter.delivery.models import Delivery
 from newsletter.limits import Counters, person_key
 from newsletter.models import Base
-from newsletter.staff.access import Actor, Permission, require
+from newsletter.staff.access import Actor, Permission, require_everywhere
 from newsletter.staff.audit import change
 from newsletter.subscribers.address_change import PREVIOUS_ADDRESS, AddressChange
 from newsletter.subscribers.address_hash import address_hash
@@ -65,7 +65,8 @@ class Erasure:
 
 
 def erase(engine: Engine, settings: Settings, counters: Counters, actor: Actor, subscriber_id: int) -> Erasure:
-    require(actor, Permission.SUBSCRIBERS)  # before any lookup: a refusal tells nothing
+    # Before any lookup (a refusal tells nothing); the person goes from every publication.
+    require_everywhere(actor, Permission.SUBSCRIBERS, "erasing a person")
     with Session(engine) as session:
         subscriber = get(session, subscriber_id)
         with change(session, actor, Permission.SUBSCRIBERS, "subscriber.erase", f"subscriber:{subscriber.id}") as ch:

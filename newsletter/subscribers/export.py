@@ -16,9 +16,10 @@ from newsletter.delivery.models import Delivery
 from newsletter.editions.models import Edition
 from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
-from newsletter.staff.access import Actor, Permission
+from newsletter.staff.access import Actor, Permission, require_everywhere
 from newsletter.staff.audit import change
 from newsletter.staff.models import AuditEntry
+from newsletter.staff.scope import visible
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.subscribers.search import Filters, conditions
 from newsletter.tracking.history import person_history
@@ -33,16 +34,16 @@ def export_csv(engine: Engine, actor: Actor, f: Filters, chunk: int = CHUNK) -> 
     the first byte); the returned iterator streams the CSV from its own session."""
     with Session(engine) as s:
         with change(s, actor, Permission.EXPORT, "subscribers.export") as ch:
-            conditions(s, f)
+            conditions(s, f, actor)
             ch.detail = {"filters": f.as_dict()}
         s.commit()
-    return _stream(engine, f, chunk)
+    return _stream(engine, actor, f, chunk)
 
 
-def _stream(engine: Engine, f: Filters, chunk: int) -> Iterator[str]:
+def _stream(engine: Engine, actor: Actor, f: Filters, chunk: int) -> Iterator[str]:
     yield from csv_chunks([COLUMNS])
     with Session(engine) as s:
-        where = conditions(s, f)
+        where = conditions(s, f, actor)
         pub_id = s.scalar(select(Publication.id).where(Publication.slug == f.publication)) if f.publication else None
         slugs = dict(s.execute(select(Publication.id, Publication.slug)).all())
         conn = s.connection()  # Core rows from here on: a million ORM rows would cost more than the CSV
@@ -57,7 +58,8 @@ def _stream(engine: Engine, f: Filters, chunk: int) -> Iterator[str]:
             subs: dict[int, list] = {}
             for sid, pid, status, sections in conn.execute(
                     select(Subscription.subscriber_id, Subscription.publication_id, Subscription.status, listed)
-                    .where(Subscription.subscriber_id.between(rows[0][0], rows[-1][0]))
+                    .where(Subscription.subscriber_id.between(rows[0][0], rows[-1][0]),
+                           visible(actor, Subscription.publication_id))
                     .order_by(Subscription.subscriber_id, Subscription.publication_id)).all():
                 subs.setdefault(sid, []).append((pid, status, sections))
             yield from csv_chunks(_lines(rows, subs, pub_id, slugs), rows_per_chunk=chunk)
@@ -123,6 +125,8 @@ def person_data(session: Session, subscriber: Subscriber) -> dict:
 
 
 def export_person(session: Session, actor: Actor, subscriber_id: int) -> dict:
+    """Everything about the person, every publication's included: a role for every one."""
+    require_everywhere(actor, Permission.EXPORT, "a person's data export")
     with change(session, actor, Permission.EXPORT, "subscriber.data_export", f"subscriber:{subscriber_id}"):
         subscriber = get_or_404(session, Subscriber, subscriber_id, "subscriber")
         return person_data(session, subscriber)

@@ -1,11 +1,18 @@
 """Reading an import CSV (email, name, sections, timezone): every row validated, every
-problem reported by its line number, repeated addresses counted and reported. Reports
-name lines, never addresses."""
+problem reported by its line number. Reports name lines, never addresses.
+
+`Reader.chunks` reads a file as it goes (a text stream: a file on disk, or a string) and
+hands over the valid rows a chunk at a time, so that a file of any size is read in the
+memory of one chunk; the errors are counted in full and kept for the report up to a
+limit. Repeated addresses are found by the database among the staged rows
+(import_sql.py), not here. `read` reads a whole text at once, repeats included, for small
+imports and tests.
+"""
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from newsletter.csvout import plain_cell
@@ -14,6 +21,8 @@ from newsletter.publications.models import Publication
 from newsletter.subscribers.service import SubscriberError, clean_name, clean_timezone, normalise_email, parse_sections
 
 COLUMNS = ("email", "name", "sections", "timezone")
+CHUNK = 5000
+REPORT_LIMIT = 1000
 
 
 @dataclass
@@ -25,6 +34,73 @@ class ImportRow:
     timezone: str
 
 
+class Reader:
+    """One pass over a CSV: valid rows by chunks; `errors` (the first REPORT_LIMIT, by
+    line), `invalid` and `total` (data rows) once it has run through."""
+
+    def __init__(self, publication: Publication, report_limit: int = REPORT_LIMIT):
+        self.publication, self.report_limit = publication, report_limit
+        self.errors: list[tuple[int, str]] = []
+        self.invalid = 0
+        self.total = 0
+        self._sections: dict[str, list[str] | None] = {}  # a list repeats a few section sets many times
+
+    def _error(self, line: int, problem: str) -> None:
+        self.invalid += 1
+        if len(self.errors) < self.report_limit:
+            self.errors.append((line, problem))
+
+    def chunks(self, stream: Iterable[str], size: int = CHUNK,
+               progress: Callable[[int], None] | None = None) -> Iterator[list[ImportRow]]:
+        """InvalidInput when the file is not a UTF-8 CSV with an 'email' column (before any
+        chunk, or at the row where it stops being one); `progress(rows so far)` with each chunk."""
+        reader = csv.reader(stream)
+        try:
+            header = next(reader, None)
+            fields = [f.strip().lower() for f in header or []]
+            if "email" not in fields:
+                raise SubscriberError("CSV header must have an 'email' column (and may have 'name', 'sections', "
+                                      "'timezone')")
+            where = {name: fields.index(name) for name in COLUMNS if name in fields}
+            width, chunk, ended = len(fields), [], reader.line_num
+            for values in reader:
+                line, ended = ended + 1, reader.line_num  # a quoted field may span lines: name the first
+                if not values:
+                    continue
+                self.total += 1
+                row = self._row(line, values, where, width)
+                if row is not None:
+                    chunk.append(row)
+                if len(chunk) >= size:
+                    yield chunk
+                    chunk = []
+                    if progress is not None:
+                        progress(self.total)
+            if chunk:
+                yield chunk
+        except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, ...
+            raise SubscriberError(f"this is not a CSV file we can read: {exc}") from None
+        except UnicodeDecodeError:
+            raise SubscriberError(f"the file is not UTF-8 text (after line {reader.line_num})") from None
+
+    def _row(self, line: int, values: list[str], where: dict[str, int], width: int) -> ImportRow | None:
+        if len(values) > width:
+            self._error(line, "more fields than the header")
+            return None
+        values += [""] * (width - len(values))
+        try:
+            email = _address(plain_cell(values[where["email"]]))  # an export of ours imports back
+            name = clean_name(plain_cell(values[where["name"]])) if "name" in where else ""
+            raw = values[where["sections"]].strip() if "sections" in where else ""
+            if raw not in self._sections:
+                self._sections[raw] = parse_sections(self.publication, raw) if raw else None
+            zone = clean_timezone(values[where["timezone"]]) if "timezone" in where else ""
+        except InvalidInput as exc:
+            self._error(line, str(exc))
+            return None
+        return ImportRow(line, email, name, self._sections[raw], zone)
+
+
 @dataclass
 class ReadResult:
     rows: list[ImportRow] = field(default_factory=list)
@@ -33,54 +109,17 @@ class ReadResult:
     total: int = 0  # data rows in the file
 
 
-def read(publication: Publication, text: str, progress: Callable[[int], None] | None = None,
-         every: int = 5000) -> ReadResult:
-    """InvalidInput when the file is not a CSV with an 'email' column; otherwise the rows
-    and the problems. `progress(rows so far)` is called every `every` rows."""
-    try:
-        return _read(publication, text, progress, every)
-    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, ...
-        raise SubscriberError(f"this is not a CSV file we can read: {exc}") from None
-
-
-def _read(publication: Publication, text: str, progress, every: int) -> ReadResult:
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    fields = [f.strip().lower() for f in header or []]
-    if "email" not in fields:
-        raise SubscriberError("CSV header must have an 'email' column (and may have 'name', 'sections', 'timezone')")
-    where = {name: fields.index(name) for name in COLUMNS if name in fields}
-    width = len(fields)
-    out, first_line = ReadResult(), {}
-    sections_cache: dict[str, list[str] | None] = {}
-    ended = reader.line_num
-    for values in reader:
-        line, ended = ended + 1, reader.line_num  # a quoted field may span lines: name the first
-        if not values:
-            continue
-        out.total += 1
-        if progress is not None and out.total % every == 0:
-            progress(out.total)
-        if len(values) > width:
-            out.errors.append((line, "more fields than the header"))
-            continue
-        values += [""] * (width - len(values))
-        try:
-            email = _address(plain_cell(values[where["email"]]))  # an export of ours imports back
-            name = clean_name(plain_cell(values[where["name"]])) if "name" in where else ""
-            raw = values[where["sections"]].strip() if "sections" in where else ""
-            if raw not in sections_cache:  # a list repeats a few section sets many times
-                sections_cache[raw] = parse_sections(publication, raw) if raw else None
-            sections = sections_cache[raw]
-            zone = clean_timezone(values[where["timezone"]]) if "timezone" in where else ""
-        except InvalidInput as exc:
-            out.errors.append((line, str(exc)))
-            continue
-        if email in first_line:
-            out.duplicates.append((line, first_line[email]))
-            continue
-        first_line[email] = line
-        out.rows.append(ImportRow(line, email, name, sections, zone))
+def read(publication: Publication, text: str) -> ReadResult:
+    """A whole (small) text at once: the valid rows without repeats, the errors, the repeats."""
+    reader, out, first = Reader(publication, report_limit=10**9), ReadResult(), {}
+    for chunk in reader.chunks(io.StringIO(text)):
+        for row in chunk:
+            if row.email in first:
+                out.duplicates.append((row.line, first[row.email]))
+            else:
+                first[row.email] = row.line
+                out.rows.append(row)
+    out.errors, out.total = reader.errors, reader.total
     return out
 
 

@@ -1,6 +1,7 @@
 """Writing an import: the rows go into a temporary staging table (COPY on PostgreSQL,
-chunked inserts on SQLite), and a few set-based statements decide and insert everything
-in one transaction: all of it or none of it.
+chunked inserts on SQLite) a chunk at a time as the file is read, repeated addresses are
+found and set aside there, and a few set-based statements decide and insert everything,
+all in the caller's one transaction: all of it or none of it.
 
 Who is not (re)subscribed, and reported by line: an address erased at its owner's
 request, any suppression of the address (their own unsubscribe included), a subscriber
@@ -104,55 +105,84 @@ _SQLITE = [
 ]
 
 
-def apply(session: Session, publication_id: int, rows: list[ImportRow], secret: str, detail: str,
-          report_limit: int = 1000) -> Applied:
-    """Runs in the caller's transaction (the caller commits, or rolls everything back)."""
-    conn = session.connection()
-    postgres = conn.dialect.name == "postgresql"
-    if not postgres:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.import_stage")
-    conn.exec_driver_sql(_CREATE + (" ON COMMIT DROP" if postgres else ""))
-    digest, as_json = address_hasher(secret), {}
-    for r in rows:
-        key = tuple(r.sections) if r.sections else None
-        if key not in as_json:
-            as_json[key] = json.dumps(r.sections) if r.sections else None
-    staged = ((r.line, r.email, r.name, as_json[tuple(r.sections) if r.sections else None], r.timezone,
-               digest(r.email), new_token_key()) for r in rows)
-    if postgres:
-        with conn.connection.driver_connection.cursor() as cur:
-            with cur.copy(f"COPY import_stage ({_COLUMNS}) FROM STDIN") as copy:
-                for row in staged:
-                    copy.write_row(row)
-            cur.execute("CREATE INDEX ON import_stage (email)")
-            cur.execute("ANALYZE import_stage")
-    else:
+class Staging:
+    """The staging table of one import, in the caller's transaction."""
+
+    def __init__(self, session: Session, secret: str):
+        self.conn = session.connection()
+        self.postgres = self.conn.dialect.name == "postgresql"
+        self.digest, self._json = address_hasher(secret), {}
+        if not self.postgres:
+            self.conn.exec_driver_sql("DROP TABLE IF EXISTS temp.import_stage")
+        self.conn.exec_driver_sql(_CREATE + (" ON COMMIT DROP" if self.postgres else ""))
+
+    def _sections(self, sections: list[str] | None) -> str | None:
+        key = tuple(sections) if sections else None
+        if key not in self._json:
+            self._json[key] = json.dumps(sections) if sections else None
+        return self._json[key]
+
+    def add(self, rows: list[ImportRow]) -> None:
+        staged = [(r.line, r.email, r.name, self._sections(r.sections), r.timezone, self.digest(r.email),
+                   new_token_key()) for r in rows]
+        if self.postgres:
+            with self.conn.connection.driver_connection.cursor() as cur:
+                with cur.copy(f"COPY import_stage ({_COLUMNS}) FROM STDIN") as copy:
+                    for row in staged:
+                        copy.write_row(row)
+            return
         insert = text(f"INSERT INTO import_stage ({_COLUMNS}) VALUES "
                       "(:line, :email, :name, :sections, :timezone, :email_hash, :token_key)")
-        batch = []
-        for row in staged:
-            batch.append(dict(zip(_COLUMNS.split(", "), row, strict=True)))
-            if len(batch) == CHUNK:
-                conn.execute(insert, batch)
-                batch = []
-        if batch:
-            conn.execute(insert, batch)
-    values = {"pub": publication_id, "now": utcnow(), "detail": detail}
-    added = 0
-    for step, sql in enumerate(_DECIDE + (_POSTGRES if postgres else _SQLITE)):
-        bound = text(sql).bindparams(bindparam("now", type_=UTCDateTime())) if ":now" in sql else text(sql)
-        result = conn.execute(bound, {k: v for k, v in values.items() if f":{k}" in sql})
-        if postgres and step >= len(_DECIDE):
-            added += result.rowcount  # the events written: one per subscription made
-    counts = dict(conn.execute(text("SELECT outcome, count(*) FROM import_stage GROUP BY outcome")).all())
-    if not postgres:
-        added = counts.get("", 0) + counts.get("pending", 0)
-    left = conn.execute(text("SELECT line, outcome FROM import_stage WHERE outcome NOT IN ('', 'pending', "
-                             "'existing') ORDER BY line LIMIT :n"), {"n": report_limit}).all()
-    if not postgres:
-        conn.exec_driver_sql("DROP TABLE temp.import_stage")
-    wanted = counts.get("", 0) + counts.get("pending", 0)
-    # Fewer made than wanted: someone signed up or was added while this ran; left as they are.
-    return Applied(added, counts.get("existing", 0),
-                   sum(n for o, n in counts.items() if o not in ("", "pending", "existing")) + wanted - added,
-                   [(line, _why(o)) for line, o in left])
+        names = _COLUMNS.split(", ")
+        for start in range(0, len(staged), CHUNK):
+            self.conn.execute(insert, [dict(zip(names, row, strict=True)) for row in staged[start:start + CHUNK]])
+
+    def set_repeats_aside(self, report_limit: int = 1000) -> tuple[int, list[tuple[int, int]]]:
+        """Rows that repeat an address of an earlier row leave the table: (how many, the
+        first (line, line it repeats))."""
+        if self.postgres:
+            self.conn.exec_driver_sql("CREATE INDEX ON import_stage (email, line)")
+            self.conn.exec_driver_sql("ANALYZE import_stage")
+        repeats = ("SELECT line, first FROM (SELECT line, min(line) OVER (PARTITION BY email) AS first "
+                   "FROM import_stage) AS t WHERE line <> first")
+        count = self.conn.execute(text(f"SELECT count(*) FROM ({repeats}) AS r")).scalar()
+        first = [(line, of) for line, of in self.conn.execute(
+            text(f"{repeats} ORDER BY line LIMIT :n"), {"n": report_limit}).all()] if count else []
+        if count:
+            self.conn.execute(text(f"DELETE FROM import_stage WHERE line IN (SELECT line FROM ({repeats}) AS r)"))
+        return count, first
+
+    def apply(self, publication_id: int, detail: str, report_limit: int = 1000) -> Applied:
+        """Decide who is who and subscribe those who may be (the rows have no repeats)."""
+        conn, postgres = self.conn, self.postgres
+        values = {"pub": publication_id, "now": utcnow(), "detail": detail}
+        added = 0
+        for step, sql in enumerate(_DECIDE + (_POSTGRES if postgres else _SQLITE)):
+            bound = text(sql).bindparams(bindparam("now", type_=UTCDateTime())) if ":now" in sql else text(sql)
+            result = conn.execute(bound, {k: v for k, v in values.items() if f":{k}" in sql})
+            if postgres and step >= len(_DECIDE):
+                added += result.rowcount  # the events written: one per subscription made
+        counts = dict(conn.execute(text("SELECT outcome, count(*) FROM import_stage GROUP BY outcome")).all())
+        if not postgres:
+            added = counts.get("", 0) + counts.get("pending", 0)
+        left = conn.execute(text("SELECT line, outcome FROM import_stage WHERE outcome NOT IN ('', 'pending', "
+                                 "'existing') ORDER BY line LIMIT :n"), {"n": report_limit}).all()
+        if not postgres:
+            conn.exec_driver_sql("DROP TABLE temp.import_stage")
+        wanted = counts.get("", 0) + counts.get("pending", 0)
+        # Fewer made than wanted: someone signed up or was added while this ran; left as they are.
+        return Applied(added, counts.get("existing", 0),
+                       sum(n for o, n in counts.items() if o not in ("", "pending", "existing")) + wanted - added,
+                       [(line, _why(o)) for line, o in left])
+
+
+def apply(session: Session, publication_id: int, rows: list[ImportRow], secret: str, detail: str,
+          report_limit: int = 1000) -> Applied:
+    """Rows already without repeats, at once (a small import). Runs in the caller's
+    transaction (the caller commits, or rolls everything back)."""
+    stage = Staging(session, secret)
+    stage.add(rows)
+    if stage.postgres:
+        stage.conn.exec_driver_sql("CREATE INDEX ON import_stage (email)")
+        stage.conn.exec_driver_sql("ANALYZE import_stage")
+    return stage.apply(publication_id, detail, report_limit)

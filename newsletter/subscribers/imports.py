@@ -1,19 +1,25 @@
-"""Import jobs: a CSV validated first and reported by line, then imported in one
-transaction, with a record the console and the API poll for progress.
+"""Import jobs: a CSV validated and reported by line, imported in one transaction, with a
+record the console and the API poll for progress.
 
     queued -> validating -> importing -> done
                   |              '-----> failed (nothing imported; the message says why)
                   '-> invalid (bad rows and no skip_invalid: nothing imported)
 
-The job runs after the request that started it was answered (the web), or in the
-command's own process; the data and the job's final counts commit together.
+The file is read from disk as it goes (the web writes an upload there as it arrives:
+subscribers/uploads.py), checked and staged a chunk at a time inside the one transaction
+that then applies it, so memory holds one chunk whatever the file's size, and a bad row
+on the last line still leaves nothing behind. The job runs after the request that
+started it was answered (the web), or in the command's own process; the data and the
+job's final counts commit together.
 """
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -25,11 +31,12 @@ from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change, record
 from newsletter.staff.models import Role
+from newsletter.staff.scope import check_acts, check_seen, visible
 from newsletter.subscribers import import_rows, import_sql
 from newsletter.subscribers.models import ImportJob
 
 log = logging.getLogger(__name__)
-REPORT_LIMIT = 1000  # lines listed per kind of problem; the counts are complete
+REPORT_LIMIT = import_rows.REPORT_LIMIT  # lines listed per kind of problem; the counts are complete
 STALLED_AFTER = timedelta(minutes=10)
 
 
@@ -45,19 +52,13 @@ class JobStatus(StrEnum):
 FINAL = frozenset({JobStatus.DONE, JobStatus.INVALID, JobStatus.FAILED})
 
 
-def decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start})") from None
-
-
 def start(session: Session, actor: Actor, publication: str, skip_invalid: bool = False) -> ImportJob:
     """Record a new job (audited); run it with `run`."""
     with change(session, actor, Permission.SUBSCRIBERS, "import.start") as ch:
         pub = session.scalar(select(Publication).where(Publication.slug == publication))
         if pub is None:
             raise InvalidInput(f"no publication {publication!r}")
+        check_acts(actor, pub.id, pub.slug)
         now = utcnow()
         job = ImportJob(publication_id=pub.id, status=JobStatus.QUEUED, skip_invalid=skip_invalid, report={},
                         staff_id=actor.staff_id, actor=actor.label, created_at=now, updated_at=now)
@@ -72,12 +73,25 @@ def _set(engine: Engine, job_id: int, **values) -> None:
         conn.execute(update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values))
 
 
-def run(engine: Engine, secret: str, job_id: int, text: str,
+def check_start(session: Session, actor: Actor, publication: str) -> None:
+    """The refusals `start` would give, before anything is read or recorded (the web
+    calls this before it reads an upload's first byte)."""
+    require(actor, Permission.SUBSCRIBERS)
+    pub = session.scalar(select(Publication).where(Publication.slug == publication))
+    if pub is None:
+        raise InvalidInput(f"no publication {publication!r}")
+    check_acts(actor, pub.id, pub.slug)
+
+
+Source = str | Path  # the CSV's text, or a UTF-8 file (a byte order mark is skipped)
+
+
+def run(engine: Engine, secret: str, job_id: int, source: Source,
         progress: Callable[[int], None] | None = None) -> JobStatus:
-    """Validate, then import; never raises (the job records what happened). `progress(rows
+    """Validate and import; never raises (the job records what happened). `progress(rows
     read)` is told as the job's own record is, for a display in the same process."""
     try:
-        return _run(engine, secret, job_id, text, progress)
+        return _run(engine, secret, job_id, source, progress)
     except InvalidInput as exc:
         _set(engine, job_id, status=JobStatus.INVALID, message=str(exc), finished_at=utcnow())
         return JobStatus.INVALID
@@ -88,7 +102,14 @@ def run(engine: Engine, secret: str, job_id: int, text: str,
         return JobStatus.FAILED
 
 
-def _run(engine: Engine, secret: str, job_id: int, text: str, progress: Callable[[int], None] | None) -> JobStatus:
+def _open(source: Source):
+    if isinstance(source, Path):
+        return source.open(encoding="utf-8-sig", newline="", errors="strict")
+    return io.StringIO(source.removeprefix("\ufeff"))
+
+
+def _run(engine: Engine, secret: str, job_id: int, source: Source,
+         progress: Callable[[int], None] | None) -> JobStatus:
     with Session(engine) as s:
         job = s.get(ImportJob, job_id)
         if job is None or job.status != JobStatus.QUEUED:
@@ -96,30 +117,34 @@ def _run(engine: Engine, secret: str, job_id: int, text: str, progress: Callable
         pub = s.get(Publication, job.publication_id)
         s.expunge_all()
     _set(engine, job_id, status=JobStatus.VALIDATING)
+
     def read_so_far(n: int) -> None:
         _set(engine, job_id, processed=n)
         if progress is not None:
             progress(n)
 
-    read = import_rows.read(pub, text, progress=read_so_far)
-    report = {"errors": read.errors[:REPORT_LIMIT], "duplicates": read.duplicates[:REPORT_LIMIT],
-              "not_resubscribed": []}
-    counts = {"rows": read.total, "processed": read.total, "invalid": len(read.errors),
-              "duplicates": len(read.duplicates)}
-    if read.errors and not job.skip_invalid:
-        _set(engine, job_id, status=JobStatus.INVALID, report=report, finished_at=utcnow(), **counts,
-             message=f"{len(read.errors)} invalid row(s): nothing imported (fix them, or skip invalid rows)")
-        return JobStatus.INVALID
-    _set(engine, job_id, status=JobStatus.IMPORTING, **counts)
-    with Session(engine) as s:
-        applied = import_sql.apply(s, pub.id, read.rows, secret, f"import #{job_id}", REPORT_LIMIT)
+    reader = import_rows.Reader(pub, REPORT_LIMIT)
+    with Session(engine) as s, _open(source) as stream:  # one transaction: all of it or none of it
+        stage = import_sql.Staging(s, secret)
+        for chunk in reader.chunks(stream, progress=read_so_far):
+            stage.add(chunk)
+        repeats, repeated = stage.set_repeats_aside(REPORT_LIMIT)
+        report = {"errors": reader.errors, "duplicates": repeated, "not_resubscribed": []}
+        counts = {"rows": reader.total, "processed": reader.total, "invalid": reader.invalid, "duplicates": repeats}
+        if reader.invalid and not job.skip_invalid:
+            s.rollback()
+            _set(engine, job_id, status=JobStatus.INVALID, report=report, finished_at=utcnow(), **counts,
+                 message=f"{reader.invalid} invalid row(s): nothing imported (fix them, or skip invalid rows)")
+            return JobStatus.INVALID
+        _set(engine, job_id, status=JobStatus.IMPORTING, **counts)
+        applied = stage.apply(pub.id, f"import #{job_id}", REPORT_LIMIT)
         report["not_resubscribed"] = applied.not_resubscribed
         s.execute(update(ImportJob).where(ImportJob.id == job_id).values(
             status=JobStatus.DONE, report=report, added=applied.added, existing=applied.existing,
             not_resubscribed=applied.left, finished_at=utcnow(), updated_at=utcnow()))
         record(s, Actor(Role.ADMIN, job.actor, "import", "", job.staff_id), "import.done", f"import:{job_id}",
                {"added": applied.added, "existing": applied.existing, "not_resubscribed": applied.left,
-                "invalid": len(read.errors), "duplicates": len(read.duplicates)})
+                "invalid": reader.invalid, "duplicates": repeats})
         s.commit()
     return JobStatus.DONE
 
@@ -141,6 +166,7 @@ def as_dict(job: ImportJob, publication_slug: str) -> dict:
 def get(session: Session, actor: Actor, job_id: int) -> dict:
     require(actor, Permission.READ)
     job, slug = with_publication_slug(session, ImportJob, job_id, "import")
+    check_seen(actor, job.publication_id, "import", job_id)
     session.refresh(job)
     return as_dict(job, slug)
 
@@ -148,16 +174,17 @@ def get(session: Session, actor: Actor, job_id: int) -> dict:
 def recent(session: Session, actor: Actor, limit: int = 20) -> list[dict]:
     require(actor, Permission.READ)
     rows = session.execute(select(ImportJob, Publication.slug).join(Publication)
+                           .where(visible(actor, ImportJob.publication_id))
                            .order_by(ImportJob.id.desc()).limit(max(1, min(limit, 200)))).all()
     return [as_dict(job, slug) for job, slug in rows]
 
 
-def import_now(engine: Engine, secret: str, actor: Actor, publication: str, text: str,
+def import_now(engine: Engine, secret: str, actor: Actor, publication: str, source: Source,
                skip_invalid: bool = False, progress: Callable[[int], None] | None = None) -> dict:
     """Start and run a job in this process (the command line); returns its report."""
     with Session(engine) as s:
         job_id = start(s, actor, publication, skip_invalid).id
         s.commit()
-    run(engine, secret, job_id, text, progress)
+    run(engine, secret, job_id, source, progress)
     with Session(engine) as s:
         return get(s, actor, job_id)

@@ -22,6 +22,7 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
+from newsletter.staff.scope import subscriber_visible, visible
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from newsletter.text import has_controls
 
@@ -57,8 +58,9 @@ def _choice(value: str, allowed, what: str) -> str:
     return value
 
 
-def conditions(session: Session, f: Filters) -> list:
-    """The WHERE clauses for these filters; InvalidInput for an unknown value."""
+def conditions(session: Session, f: Filters, actor: Actor) -> list:
+    """The WHERE clauses for these filters, within the actor's publications; InvalidInput
+    for an unknown value (a publication outside the actor's ones is unknown)."""
     postgres = session.get_bind().dialect.name == "postgresql"
     out = []
     q = f.q.strip().lower()
@@ -69,10 +71,12 @@ def conditions(session: Session, f: Filters) -> list:
         out.append(by_email if "@" in q else or_(by_email, func.lower(Subscriber.name).startswith(q, autoescape=True)))
     if _choice(f.status, SubscriberStatus, "status"):
         out.append(Subscriber.status == f.status)
+    if not actor.everywhere:
+        out.append(subscriber_visible(actor, Subscriber.id))
     sub_where = [Subscription.subscriber_id == Subscriber.id]
     if f.publication:
         pub = session.scalar(select(Publication).where(Publication.slug == f.publication))
-        if pub is None:
+        if pub is None or not actor.sees(pub.id):
             raise InvalidInput(f"no publication {f.publication!r}")
         sub_where.append(Subscription.publication_id == pub.id)
         if f.section:
@@ -83,6 +87,8 @@ def conditions(session: Session, f: Filters) -> list:
         raise InvalidInput("a section filter needs a publication")
     if _choice(f.subscription, SubscriptionStatus, "subscription status"):
         sub_where.append(Subscription.status == f.subscription)
+        if not actor.everywhere:  # "active somewhere": somewhere of theirs
+            sub_where.append(visible(actor, Subscription.publication_id))
     if len(sub_where) > 1:
         out.append(exists().where(and_(*sub_where)))
     if f.created_from:
@@ -142,23 +148,25 @@ def _explain(element, compiler, **kw):
 def search(session: Session, actor: Actor, f: Filters, before: int | None = None, limit: int = 50) -> Page:
     require(actor, Permission.READ)
     limit = max(1, min(limit, MAX_PAGE))
-    where = conditions(session, f)
+    where = conditions(session, f, actor)
     page: Select = select(Subscriber).where(*where).order_by(Subscriber.id.desc()).limit(limit)
     if before is not None:
         page = page.where(Subscriber.id < before)
     rows = session.scalars(page).all()
     total, estimated = _total(session, where)
-    subs = _subscriptions(session, [r.id for r in rows])
+    subs = _subscriptions(session, actor, [r.id for r in rows])
     items = [summary(r, subs.get(r.id, [])) for r in rows]
     return Page(items, rows[-1].id if len(rows) == limit else None, total, estimated)
 
 
-def _subscriptions(session: Session, ids: list[int]) -> dict[int, list[dict]]:
+def _subscriptions(session: Session, actor: Actor, ids: list[int]) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = {}
     if not ids:
         return out
     for sub, slug in session.execute(select(Subscription, Publication.slug).join(Publication)
-                                     .where(Subscription.subscriber_id.in_(ids)).order_by(Publication.slug)):
+                                     .where(Subscription.subscriber_id.in_(ids),
+                                            visible(actor, Subscription.publication_id))
+                                     .order_by(Publication.slug)):
         out.setdefault(sub.subscriber_id, []).append(
             {"publication": slug, "status": sub.status, "sections": sub.sections or None})
     return out

@@ -1,11 +1,14 @@
 """The suppression list as admins see it: list, search, add (with a reason), remove (with
 a reason). An erased person's suppression holds no address, only its keyed hash
-(address_hash.py)."""
+(address_hash.py): a search by the whole address finds it only for those who may erase
+(an admin for every publication); for anyone else an erased address answers as any
+address nobody ever suppressed. A role for named publications sees and changes their
+suppressions and sees those of every publication."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
@@ -14,6 +17,7 @@ from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
+from newsletter.staff.scope import check_acts, check_seen, visible
 from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.lifecycle import erased
 from newsletter.subscribers.models import Suppression, SuppressionReason
@@ -49,14 +53,17 @@ def search(session: Session, actor: Actor, secret: str, q: str = "", reason: str
     """Newest first. `q`: an address prefix; a whole address also finds its erased row."""
     require(actor, Permission.READ)
     query = (select(Suppression, Publication.slug).outerjoin(Publication, Publication.id == Suppression.publication_id)
+             .where(or_(Suppression.publication_id.is_(None), visible(actor, Suppression.publication_id)))
              .order_by(Suppression.id.desc()).limit(max(1, min(limit, 500))))
     q = (q or "").strip().lower()
     if has_controls(q):
         raise InvalidInput("the search text holds control characters")
     if q:
         match = Suppression.email.startswith(q, autoescape=True)
-        if "@" in q:
-            match = or_(match, Suppression.email_hash == address_hash(secret, q))
+        # Always hashed, used only with erase rights: the same work, so the same time, for all.
+        hashed = address_hash(secret, q) if "@" in q else ""
+        if hashed and actor.can(Permission.SUBSCRIBERS) and actor.everywhere:
+            match = or_(match, and_(Suppression.email_hash == hashed, Suppression.email_hash != ""))
         query = query.where(match)
     if reason:
         try:
@@ -64,7 +71,10 @@ def search(session: Session, actor: Actor, secret: str, q: str = "", reason: str
         except ValueError:
             raise InvalidInput(f"unknown reason {reason!r} ({', '.join(r.value for r in SuppressionReason)})") from None
     if publication:
-        query = query.where(Suppression.publication_id == _publication(session, publication).id)
+        pub = _publication(session, publication)
+        if not actor.sees(pub.id):
+            raise InvalidInput(f"no publication {publication!r}")
+        query = query.where(Suppression.publication_id == pub.id)
     if before is not None:
         query = query.where(Suppression.id < before)
     rows = session.execute(query).all()
@@ -83,8 +93,14 @@ def add(session: Session, actor: Actor, secret: str, email: str, note: str, publ
         if not note:
             raise InvalidInput("give the reason for the suppression")
         pub = _publication(session, publication) if publication else None
+        if pub is None and not actor.everywhere:
+            raise InvalidInput("name the publication: your role holds for named publications only")
+        if pub is not None:
+            check_acts(actor, pub.id, pub.slug)
         if erased(session, secret, email) is not None:
-            raise Conflict("this address was erased at its owner's request; it is suppressed already")
+            if actor.everywhere:  # who may erase may know; to anyone else it is just suppressed
+                raise Conflict("this address was erased at its owner's request; it is suppressed already")
+            raise Conflict(f"{email} is already suppressed")
         scope = Suppression.publication_id.is_(None) if pub is None else Suppression.publication_id == pub.id
         if session.scalar(select(Suppression.id).where(Suppression.email == email, scope)) is not None:
             raise Conflict(f"{email} is already suppressed" + (f" for {pub.slug}" if pub else ""))
@@ -100,6 +116,10 @@ def remove(session: Session, actor: Actor, suppression_id: int, note: str, overr
     """Lift a suppression, with the reason. Complaints and erasures only with `override`."""
     require(actor, Permission.SUPPRESSIONS)  # before any lookup: a refusal tells nothing
     row = get_or_404(session, Suppression, suppression_id, "suppression")
+    if row.publication_id is not None:
+        check_seen(actor, row.publication_id, "suppression", suppression_id)
+    elif not actor.everywhere:
+        raise InvalidInput("this suppression is for every publication; your role holds for named ones only")
     with change(session, actor, Permission.SUPPRESSIONS, "suppression.remove", f"suppression:{row.id}") as ch:
         note = clean_field(note, "reason", 500)
         if not note:

@@ -17,6 +17,7 @@ from newsletter.errors import InvalidInput
 from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, Permission, require
+from newsletter.staff.scope import check_seen, visible
 from newsletter.tracking.models import Event, EventKind
 
 MAX_DAYS = 366
@@ -64,7 +65,7 @@ def per_day(session: Session, actor: Actor, start: date, end: date, publication:
     pub_id = None
     if publication:
         pub_id = session.scalar(select(Publication.id).where(Publication.slug == publication))
-        if pub_id is None:
+        if pub_id is None or not actor.sees(pub_id):
             raise InvalidInput(f"no publication {publication!r}")
     days = {start + timedelta(days=i): _empty(start + timedelta(days=i)) for i in range((end - start).days + 1)}
 
@@ -76,6 +77,9 @@ def per_day(session: Session, actor: Actor, start: date, end: date, publication:
     if pub_id is not None:
         q = q.join(Edition, Edition.id == Delivery.edition_id).where(Edition.publication_id == pub_id)
         f = f.join(Edition, Edition.id == Delivery.edition_id).where(Edition.publication_id == pub_id)
+    elif not actor.everywhere:  # the figures of the actor's publications only
+        q = q.join(Edition, Edition.id == Delivery.edition_id).where(visible(actor, Edition.publication_id))
+        f = f.join(Edition, Edition.id == Delivery.edition_id).where(visible(actor, Edition.publication_id))
     for day, n in session.execute(q.group_by(sent_day)):
         days[_as_date(day)]["sent"] = n
     for day, klass, n in session.execute(f.group_by(failed_day, Delivery.error_class)):
@@ -87,6 +91,8 @@ def per_day(session: Session, actor: Actor, start: date, end: date, publication:
          .group_by(event_day, Event.kind, Event.method, Event.reason))
     if pub_id is not None:
         e = e.where(Event.publication_id == pub_id)
+    elif not actor.everywhere:
+        e = e.where(visible(actor, Event.publication_id))
     for day, kind, method, reason, n in session.execute(e):
         _add_event(days[_as_date(day)], kind, method, reason, n)
     return list(days.values())
@@ -95,6 +101,7 @@ def per_day(session: Session, actor: Actor, start: date, end: date, publication:
 def per_edition(session: Session, actor: Actor, edition_id: int) -> dict:
     require(actor, Permission.READ)
     edition, slug = with_publication_slug(session, Edition, edition_id, "edition")
+    check_seen(actor, edition.publication_id, "edition", edition_id)
     entry = _empty(edition.date)
     entry.pop("signups"), entry.pop("confirmations")
     states = dict(session.execute(select(Delivery.status, func.count()).where(Delivery.edition_id == edition_id)

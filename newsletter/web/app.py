@@ -106,7 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if status >= 500:
             log.error("%s: %s", type(exc).__name__, exc)
             return error_response(request, status, exc.title, "Please try again later.")
-        return error_response(request, status, exc.title, f"{exc}.")
+        wait = getattr(exc, "retry_after", None)  # a back-off (staff sign-in): when to try again
+        return error_response(request, status, exc.title, f"{exc}.", {"Retry-After": str(wait)} if wait else None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
@@ -127,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
-        title = {404: "Not here", 405: "Method not allowed", 413: TOO_LARGE,
+        title = {404: "Not here", 405: "Method not allowed", 413: TOO_LARGE, 503: "Busy",
                  415: "Unsupported media type"}.get(exc.status_code, "Request refused")
         return error_response(request, exc.status_code, title, str(exc.detail), headers)
 

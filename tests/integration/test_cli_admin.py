@@ -53,6 +53,17 @@ def test_staff_and_tokens(run):
     assert actions[:3] == ["staff.disable", "token.revoke", "token.create"]
     exported = list(csv.reader(io.StringIO(run("audit", "export").stdout)))
     assert exported[0][0] == "id" and len(exported) == len(actions) + 1
+    # Per-publication roles, single sign-on only accounts, the second factor's rules.
+    run("publications", "load")
+    out = run("staff", "add", "desk@example.org", "--role", "admin", "--sso-only", "--publication", "spacewar-daily")
+    assert "(admin, spacewar-daily)" in out.stdout and "set-password" not in out.stdout
+    desk = next(line.split("\t") for line in run("staff", "list").stdout.splitlines() if "desk@" in line)
+    assert desk[2:4] == ["admin", "active"] and desk[5:] == ["spacewar-daily", "sso"]
+    assert "every publication" in run("staff", "publications", "desk@example.org").stdout
+    assert run("staff", "publications", "desk@example.org", "nope", ok=False).returncode == 2
+    assert "admins" in run("staff", "require-2fa", "admins").stdout
+    assert run("staff", "require-2fa", "sometimes", ok=False).returncode == 2
+    assert "no second factor" in run("staff", "reset-2fa", "ops@example.org").stdout
 
 
 def test_subscriber_list_commands(run, tmp_path):

@@ -57,10 +57,13 @@ def web():
 def test_ingest_fetch_failures(run, web):
     from tests.integration.servers import free_port
 
+    # A URL on loopback is refused as a feed's would be, unless --allow-private.
+    refused = one_clear_line(run("ingest", f"{web}/missing.xml"))
+    assert "cannot fetch" in refused and "loopback" in refused and "--allow-private" in refused, refused
     for url, expected in ((f"{web}/missing.xml", "HTTP 404"),
                           (f"http://127.0.0.1:{free_port()}/feed.xml", "cannot fetch"),
                           (f"{web}/redirect-to-file", "cannot fetch")):
-        assert expected in one_clear_line(run("ingest", url)), url
+        assert expected in one_clear_line(run("ingest", url, "--allow-private")), url
     assert "no such file" in one_clear_line(run("ingest", "/nonexistent/feed.xml"))
 
 

@@ -4,6 +4,7 @@ its data directory in the current folder (issue 8, item 2)."""
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -25,8 +26,13 @@ def test_the_top_level_is_the_design_cards():
 
 def test_the_wheel_runs_the_demo_outside_the_repository(tmp_path):
     dist = tmp_path / "dist"
+    # Built from a copy of the sources: setuptools leaves a build/ folder behind, and one
+    # left in the checkout by an earlier build would put stale files in this wheel.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "var", "*.egg-info", "__pycache__", "node_modules", "test-output"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(dist), str(ROOT)], check=True, capture_output=True, timeout=300)
+                    "-w", str(dist), str(source)], check=True, capture_output=True, timeout=300)
     (wheel,) = dist.glob("newsletter-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     # The top-level templates/ and config/ travel inside the package.

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from newsletter.web.admin import (
+    account_routes,
     audit_routes,
     auth_routes,
     dashboard_routes,
@@ -16,6 +17,8 @@ from newsletter.web.admin import (
     import_routes,
     preview_routes,
     publication_routes,
+    second_factor_routes,
+    sso_routes,
     staff_routes,
     subscriber_routes,
     suppression_routes,
@@ -23,8 +26,9 @@ from newsletter.web.admin import (
 from newsletter.web.admin.console import PREFIX, SignInNeeded, render, sign_in_path
 
 IMPORT_PATH = import_routes.PATH  # a larger body limit than the forms elsewhere (web/app.py)
-MODULES = (auth_routes, dashboard_routes, subscriber_routes, import_routes, suppression_routes, publication_routes,
-           edition_routes, preview_routes, staff_routes, audit_routes, figures_routes)
+MODULES = (auth_routes, second_factor_routes, sso_routes, account_routes, dashboard_routes, subscriber_routes,
+           import_routes, suppression_routes, publication_routes, edition_routes, preview_routes, staff_routes,
+           audit_routes, figures_routes)
 
 
 def include(app: FastAPI) -> None:

@@ -158,6 +158,12 @@ DONE = {
     "test_sent": "Test message sent.", "polled": "Feed polled.",
     "staff_enabled": "Account enabled.", "staff_disabled": "Account disabled; its sessions ended.",
     "role_changed": "Role changed.", "revoked": "Token revoked.",
+    "second_factor_expired": "The sign-in took too long: enter your password again.",
+    "second_factor_off": "Your second factor is off: sign-ins ask for your password only.",
+    "device_revoked": "That browser is forgotten: it asks for a code at its next sign-in.",
+    "policy_set": "Saved: accounts it applies to set up a second factor at their next sign-in.",
+    "second_factor_reset": "Their second factor is removed: they set up a new one at their next sign-in if "
+                           "required.", "publications_set": "Publications saved.",
 }
 
 

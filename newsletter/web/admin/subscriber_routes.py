@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from newsletter.errors import InvalidInput
 from newsletter.operators import publications
-from newsletter.staff.access import Permission, require
+from newsletter.staff.access import Permission, require_everywhere
 from newsletter.subscribers import admin, erase, export, search
 from newsletter.web.admin.console import Form, Id, console, done
 from newsletter.web.pages import ctx
@@ -128,7 +128,7 @@ def data(request: Request, subscriber_id: Id):
 @router.get("/admin/subscribers/{subscriber_id}/erase")
 def erase_page(request: Request, subscriber_id: Id):
     with console(request) as c:
-        require(c.actor, Permission.SUBSCRIBERS)  # the confirmation step of an admin's act
+        require_everywhere(c.actor, Permission.SUBSCRIBERS, "erasing a person")  # the confirmation step
         return c.page("erase.html", s=admin.detail(c.db, c.actor, subscriber_id), error="")
 
 
@@ -137,7 +137,7 @@ def erase_now(request: Request, subscriber_id: Id, form: Form):
     w = ctx(request)
     typed = str(form.get("confirm", "")).strip().lower()
     with console(request, form) as c:
-        require(c.actor, Permission.SUBSCRIBERS)
+        require_everywhere(c.actor, Permission.SUBSCRIBERS, "erasing a person")
         s = admin.detail(c.db, c.actor, subscriber_id)
         if typed != s["email"]:
             return c.page("erase.html", 400, s=s, error="Type the subscriber's address exactly to confirm.")

@@ -41,10 +41,19 @@ def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
+def login_form(http) -> str:
+    """The sign-in form's own CSRF token (its page sets the cookie it is checked against)."""
+    return csrf_of(http.get("/admin/login").text)
+
+
+def post_login(http, email: str, password: str = PASSWORD, **fields):
+    return http.post("/admin/login", data={"email": email, "password": password, "csrf": login_form(http), **fields})
+
+
 def sign_in(server, email: str, password: str = PASSWORD):
     """A client signed in through the form, and its session's CSRF token."""
     http = client(server)
-    answer = http.post("/admin/login", data={"email": email, "password": password})
+    answer = post_login(http, email, password)
     assert answer.status_code == 303, answer.text
     return http, csrf_of(http.get("/admin/account").text)
 

@@ -7,16 +7,18 @@ from __future__ import annotations
 import os
 import re
 
+import httpx
 import pytest
 import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.limits import person_key
+from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.models import Subscriber
-from tests.integration.web.conftest import deliver_today
+from tests.integration.web.conftest import SettlingClient, deliver_today
 from tests.integration.web.staff_helpers import PASSWORD, client, fingerprint, make_staff
-from tests.integration.web.test_http import unsubscribe_url
+from tests.integration.web.test_http import outbox_messages, unsubscribe_url
 from tests.integration.web.test_signup_preferences import _prefs_path, confirm_link, confirmations
 from tests.unit.subscribers.test_erase import find_everywhere
 
@@ -48,19 +50,42 @@ def sign_in(server, email, password=PASSWORD):
     return http, answer
 
 
-def test_sign_in_is_throttled_per_account_and_per_client(secured):
+def from_address(server, address: str) -> SettlingClient:
+    """A client connecting from another loopback address (127.0.0.0/8 is all ours)."""
+    return SettlingClient(server, base_url=server.url, timeout=60, follow_redirects=False,
+                          transport=httpx.HTTPTransport(local_address=address))
+
+
+def test_someone_elses_failures_never_lock_the_owner_out(secured, api_settings):
     server, staff = secured
+    api_settings.login_limit_per_account, api_settings.login_limit_per_client = 5, 20  # the defaults
+    api_settings.login_limit_per_account_all_clients = 20
+    owner = staff.email("admin")
+    _, answer = sign_in(server, owner)  # the owner's usual client (127.0.0.1) is known from now on
+    assert answer.status_code == 200
+
+    # Twenty failed sign-ins from twenty other places, and twenty from one more place.
+    for n in range(20):
+        answer = from_address(server, f"127.0.1.{n + 1}").post("/api/v1/session",
+                                                              json={"email": owner, "password": "a guess, wrong"})
+        assert answer.status_code == 401, answer.text
+    one_place = from_address(server, "127.0.2.1")
+    answers = [one_place.post("/api/v1/session", json={"email": owner, "password": "a guess, wrong"}).status_code
+               for _ in range(20)]
+    assert 429 in answers and set(answers) <= {401, 429}
+    refused = one_place.post("/api/v1/session", json={"email": owner, "password": PASSWORD})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1  # back-off, with its time
+    new_place = from_address(server, "127.0.3.1").post("/api/v1/session", json={"email": owner, "password": PASSWORD})
+    assert new_place.status_code == 429  # places the account never signed in from wait
+
+    # The owner, from their own client: signed in at once, every time.
     for _ in range(3):
-        _, answer = sign_in(server, staff.email("admin"), "a wrong password")
-        assert answer.status_code == 401 and answer.json()["title"] == "Sign-in required"
-    _, answer = sign_in(server, staff.email("admin"))  # right password, too late
-    assert answer.status_code == 429 and "set-cookie" not in answer.headers
-    _, answer = sign_in(server, staff.email("viewer"))  # another account from the same client: still allowed
-    assert answer.status_code == 200  # and, a success, not counted
-    for n in range(4):
-        sign_in(server, f"nobody{n}@example.org", "guess guess guess")
-    _, answer = sign_in(server, staff.email("operator"))  # the client's limit (8 attempts that failed) is used up
-    assert answer.status_code == 429
+        http, answer = sign_in(server, owner)
+        assert answer.status_code == 200 and http.get("/api/v1/session").json()["staff"]["email"] == owner
+    # ... and told, once, by email.
+    alerts = [m for m in outbox_messages(api_settings) if m["Subject"].startswith("Failed sign-ins")]
+    assert len(alerts) == 1 and alerts[0]["To"] == owner
+    assert "not locked out" in " ".join(alerts[0].get_content().split())
 
 
 @both
@@ -116,6 +141,7 @@ BODIES = {  # well-formed bodies, so that only the role can be the reason for a 
     ("post", "/api/v1/suppressions/{suppression_id}/remove"): {"reason": "asked"},
     ("post", "/api/v1/staff"): {"email": "x@example.org", "role": "viewer"},
     ("patch", "/api/v1/staff/{staff_id}"): {"role": "viewer"},
+    ("put", "/api/v1/staff-policy"): {"require_second_factor": "all"},
     ("post", "/api/v1/editions/{edition_id}/test-send"): {"to": "x@example.org"},
     ("post", "/api/v1/publications/{slug}/test-send"): {"to": "x@example.org"},
 }
@@ -197,6 +223,36 @@ def test_an_erased_person_is_gone_and_stays_gone(engine, secured, publication, a
     assert find_everywhere(engine, "ann@example.org") == []
     found = admin.get("/api/v1/suppressions", params={"q": "ann@example.org"}).json()["items"]
     assert [(s["reason"], s["email"]) for s in found] == [("erased", None)]
+    # Without the right to erase, an erased address answers as one nobody ever suppressed.
+    viewer = client(server, staff.tokens["viewer"])
+    for q in ("ann@example.org", "never-seen@example.org"):
+        assert viewer.get("/api/v1/suppressions", params={"q": q}).json() == {"items": [], "next_cursor": None}
+
+
+def test_a_new_password_or_a_disable_ends_sessions_and_revokes_tokens(engine, secured):
+    server, staff = secured
+    operator = client(server, staff.tokens["operator"])
+    http, answer = sign_in(server, staff.email("operator"))
+    csrf = answer.json()["csrf_token"]
+    extra = http.post("/api/v1/tokens", json={"name": "script"}, headers={"X-CSRF-Token": csrf}).json()["token"]
+    assert client(server, extra).get("/api/v1/session").status_code == 200
+    changed = http.put("/api/v1/session/password", headers={"X-CSRF-Token": csrf},
+                       json={"current_password": PASSWORD, "new_password": "a brand new passphrase"})
+    assert changed.status_code == 200
+    for token in (staff.tokens["operator"], extra):
+        assert client(server, token).get("/api/v1/session").status_code == 401  # revoked
+    assert http.get("/api/v1/session").status_code == 401  # the session ended
+    assert operator.get("/api/v1/editions").status_code == 401
+    with Session(engine) as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "staff.password_set"))
+        assert '"tokens_revoked": 2' in entry.detail
+
+    admin = client(server, staff.tokens["admin"])
+    viewer_http, _ = sign_in(server, staff.email("viewer"))
+    assert admin.post(f"/api/v1/staff/{staff.ids['viewer']}/disable").status_code == 200
+    assert admin.post(f"/api/v1/staff/{staff.ids['viewer']}/enable").status_code == 200
+    assert client(server, staff.tokens["viewer"]).get("/api/v1/session").status_code == 401  # stays revoked
+    assert viewer_http.get("/api/v1/session").status_code == 401
 
 
 def test_api_docs_work_offline(secured):

@@ -18,7 +18,7 @@ from newsletter.ingest.models import Feed
 from newsletter.staff.models import ApiToken, AuditEntry, StaffAccount
 from newsletter.subscribers.models import Subscriber, Suppression
 from tests.integration.feed_server import FeedServer
-from tests.integration.web.console_helpers import csrf_of, make_world, sign_in
+from tests.integration.web.console_helpers import csrf_of, login_form, make_world, post_login, sign_in
 from tests.integration.web.staff_helpers import PASSWORD, RANK, ROLES, client, fingerprint
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
@@ -216,20 +216,25 @@ def test_sign_in_set_password_and_own_password(engine, world, web_settings):
     http = client(server)
     page = http.get("/admin/login?next=/admin/editions")
     assert 'name="next" value="/admin/editions"' in page.text
-    wrong = http.post("/admin/login", data={"email": world.staff.email("admin"), "password": "not it at all"})
+    wrong = post_login(http, world.staff.email("admin"), "not it at all")
     assert wrong.status_code == 401 and "wrong address or password" in wrong.text.lower()
-    assert "set-cookie" not in wrong.headers
-    ok = http.post("/admin/login", data={"email": world.staff.email("viewer"), "password": PASSWORD,
-                                         "next": "/admin/subscribers?q=ann&status=active"})
+    assert "nl_staff" not in wrong.headers.get("set-cookie", "")
+    ok = post_login(http, world.staff.email("viewer"), next="/admin/subscribers?q=ann&status=active")
     assert ok.headers["location"] == "/admin/subscribers?q=ann&status=active"  # back to the search
     evil = ["//evil.example/admin", "https://evil.example", "/admin/../../x", "/\\evil.example"]
     for who, target in zip(["operator", "operator", "admin", "admin"], evil, strict=True):  # 5 sign-ins per account
-        other = client(server).post("/admin/login", data={"email": world.staff.email(who), "password": PASSWORD,
-                                                          "next": target})
+        other = post_login(client(server), world.staff.email(who), next=target)
         assert other.headers["location"] == "/admin", target
     cross = client(server).post("/admin/login", headers={"Origin": "https://evil.example"},
                                 data={"email": world.staff.email("viewer"), "password": PASSWORD})
     assert cross.status_code == 403 and "set-cookie" not in cross.headers
+    # The form's own CSRF token, whether or not the browser names its origin: a form made
+    # elsewhere (no token, or a token without the sign-in page's cookie) signs nobody in.
+    for forged in ({}, {"csrf": login_form(client(server))}):
+        blind = client(server).post("/admin/login", data={"email": world.staff.email("viewer"),
+                                                          "password": PASSWORD, **forged})
+        assert blind.status_code == 403 and "nl_staff" not in blind.headers.get("set-cookie", "")
+        assert "has expired or came from elsewhere" in blind.text
 
     # An admin adds an account: the one-time link sets its password once.
     admin, csrf = world.clients["admin"], world.csrf["admin"]
@@ -255,7 +260,8 @@ def test_sign_in_set_password_and_own_password(engine, world, web_settings):
                                                "password": "the new passphrase", "again": "the new passphrase"})
     assert changed.headers["location"] == "/admin/login?done=password_changed"
     assert kim.get("/admin").status_code == 303
-    sign_in(server, "kim@staff.example.org", "the new passphrase")
+    kim, _ = sign_in(server, "kim@staff.example.org", "the new passphrase")
+    assert "(operator)" in kim.get("/admin").text
 
 
 def test_bad_input_is_a_4xx_page_and_changes_nothing(engine, world):

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from newsletter.ingest.load import ingest, store_records
-from newsletter.ingest.parse import parse_feed
+from newsletter.ingest.parse import FeedError, parse_feed
 from newsletter.store.models import Article
 from tests.helpers import rss
 
@@ -55,6 +56,9 @@ def test_ingest_from_a_file_and_from_an_http_url(session, publication, tmp_path)
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        assert ingest(session, f"http://127.0.0.1:{server.server_port}/feed.xml").added == 1
+        url = f"http://127.0.0.1:{server.server_port}/feed.xml"
+        with pytest.raises(FeedError, match="cannot fetch .*loopback"):  # as a feed: public addresses only
+            ingest(session, url)
+        assert ingest(session, url, allow_private=True).added == 1
     finally:
         server.shutdown()

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from newsletter.db import utcnow
 from newsletter.errors import Conflict, Forbidden, InvalidInput
-from newsletter.limits import Counters
 from newsletter.staff import accounts, api_tokens, passwords, sessions
 from newsletter.staff.access import PERMISSIONS, Actor, NotSignedIn, Permission, TooManyAttempts, cli_actor, require
 from newsletter.staff.models import AuditEntry, Role, StaffAccount, StaffSession
+from newsletter.staff.throttle import SignInLimits, Store
 from newsletter.tracking.tokens import InvalidToken
 
 PASSWORD = "correct horse battery staple"
@@ -64,6 +64,18 @@ def test_set_password_link_works_once(session, settings):
         accounts.set_password_with_link(session, settings.signing_key(), new.link_token[:-2] + "xx", PASSWORD)
 
 
+class Clock:
+    def __init__(self, now: float = 1_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def limits(settings, clock=None) -> SignInLimits:
+    return SignInLimits(Store(clock=clock or Clock()), settings)
+
+
 def _login(session, settings, counters, email="boss@example.org", password=PASSWORD, address="10.0.0.1"):
     signed = sessions.login(session, settings, counters, email, password, address)
     session.commit()
@@ -72,7 +84,7 @@ def _login(session, settings, counters, email="boss@example.org", password=PASSW
 
 def test_sessions_expire_idle_and_absolute_and_end_at_logout(session, settings):
     add(session, settings, "boss@example.org", "admin")
-    counters = Counters()
+    counters = limits(settings)
     signed = _login(session, settings, counters)
     assert session.scalar(select(StaffSession.token_hash)) != signed.cookie  # only a hash is stored
     current = sessions.resolve(session, settings, signed.cookie)
@@ -98,7 +110,7 @@ def test_sessions_expire_idle_and_absolute_and_end_at_logout(session, settings):
 
 def test_csrf_token_belongs_to_its_session(session, settings):
     add(session, settings, "boss@example.org", "admin")
-    counters = Counters()
+    counters = limits(settings)
     one = sessions.resolve(session, settings, _login(session, settings, counters).cookie)
     two = sessions.resolve(session, settings, _login(session, settings, counters).cookie)
     sessions.check_csrf(one, sessions.csrf_token(one))
@@ -107,28 +119,55 @@ def test_csrf_token_belongs_to_its_session(session, settings):
             sessions.check_csrf(one, wrong)
 
 
-def test_login_is_throttled_per_account_and_per_client(session, settings):
-    add(session, settings, "boss@example.org", "admin")
-    settings.login_limit_per_account, settings.login_limit_per_client = 3, 6  # the refused one counts too
-    counters = Counters()
-    for _ in range(3):
+def test_failures_back_off_per_account_and_client_and_never_hold_the_owner_back(session, settings):
+    boss = add(session, settings, "boss@example.org", "admin").account
+    settings.login_limit_per_account, settings.login_limit_per_client = 3, 6
+    settings.login_limit_per_account_all_clients, settings.login_backoff_base_seconds = 5, 2
+    clock = Clock()
+    counters = limits(settings, clock)
+    _login(session, settings, counters)  # the owner, from 10.0.0.1: a known client from now on
+    for _ in range(3):  # someone else, from 10.0.0.9
         with pytest.raises(NotSignedIn):
-            _login(session, settings, counters, password="wrong password!")
-    with pytest.raises(TooManyAttempts):  # the right password is not even looked at
-        _login(session, settings, counters)
-    for n in range(2):  # other accounts from the same client
+            _login(session, settings, counters, password="wrong password!", address="10.0.0.9")
+    with pytest.raises(TooManyAttempts) as waiting:  # the right password is not even looked at
+        _login(session, settings, counters, address="10.0.0.9")
+    assert waiting.value.retry_after == 2
+    clock.now += 2  # a back-off, not a lock: it runs out, and doubles with each failure
+    with pytest.raises(NotSignedIn):
+        _login(session, settings, counters, password="wrong password!", address="10.0.0.9")
+    with pytest.raises(TooManyAttempts) as waiting:
+        _login(session, settings, counters, address="10.0.0.9")
+    assert waiting.value.retry_after == 4
+
+    # Spread over places: the account's own threshold (5 failures from everywhere), then
+    # every client it has not signed in from waits; the owner is told, once.
+    with pytest.raises(sessions.SignInFailed) as failed:  # the fifth failure from anywhere
+        _login(session, settings, counters, password="wrong password!", address="10.0.1.1")
+    assert failed.value.alert_staff_id == boss.id
+    for n in range(2, 4):  # new places: they wait too, even with the right password
+        with pytest.raises(TooManyAttempts):
+            _login(session, settings, counters, address=f"10.0.1.{n}")
+    clock.now += 2
+    with pytest.raises(sessions.SignInFailed) as failed:
+        _login(session, settings, counters, password="wrong password!", address="10.0.1.5")
+    assert failed.value.alert_staff_id is None  # told once
+    assert _login(session, settings, counters).account.email == "boss@example.org"  # the owner, at once
+
+    # One client trying many accounts: its own limit, whichever account.
+    for n in range(6):
         with pytest.raises(NotSignedIn):
-            _login(session, settings, counters, email=f"nobody{n}@example.org")
+            _login(session, settings, counters, email=f"nobody{n}@example.org", address="10.0.3.1")
     with pytest.raises(TooManyAttempts):
-        _login(session, settings, counters, email="nobody9@example.org")
-    fresh = Counters()
-    assert _login(session, settings, fresh, address="10.0.0.2").account.email == "boss@example.org"
+        _login(session, settings, counters, email="nobody9@example.org", address="10.0.3.1")
+
+    clock.now += settings.login_limit_window_seconds + 1  # a quiet window forgets it all
+    assert _login(session, settings, counters, address="10.0.0.9").account.email == "boss@example.org"
 
 
 def test_sign_ins_that_work_are_not_counted(session, settings):
     add(session, settings, "boss@example.org", "admin")
-    settings.login_limit_per_account, settings.login_limit_per_client = 2, 2
-    counters = Counters()
+    settings.login_limit_per_account, settings.login_limit_per_client = 2, 10
+    counters = limits(settings)
     for _ in range(6):  # several tabs and devices
         assert _login(session, settings, counters).account.email == "boss@example.org"
     with pytest.raises(NotSignedIn):
@@ -136,7 +175,9 @@ def test_sign_ins_that_work_are_not_counted(session, settings):
     assert _login(session, settings, counters).account.email == "boss@example.org"
     with pytest.raises(NotSignedIn):
         _login(session, settings, counters, password="wrong password!")
-    with pytest.raises(TooManyAttempts):  # two failures: the limit, whatever comes next
+    with pytest.raises(NotSignedIn):
+        _login(session, settings, counters, password="wrong password!")
+    with pytest.raises(TooManyAttempts):  # two failures in a row: the next one waits
         _login(session, settings, counters)
 
 
@@ -151,7 +192,7 @@ def test_disabled_accounts_cannot_sign_in_and_the_last_admin_stays(session, sett
     accounts.disable(session, cli_actor(), "view@example.org")
     session.commit()
     with pytest.raises(NotSignedIn):
-        _login(session, settings, Counters(), email="view@example.org")
+        _login(session, settings, limits(settings), email="view@example.org")
 
 
 def test_api_tokens_are_hashed_revocable_and_capped_by_the_account(session, settings):

@@ -100,6 +100,25 @@ def test_spreadsheet_formulas_are_escaped():
     assert "".join(csv_chunks([["=x", "a,b"]])) == "'=x,\"a,b\"\r\n"
 
 
+# Fullwidth and small forms, and formulas behind invisible characters (zero-width space,
+# BOM, word joiner, zero-width joiner, left-to-right mark, no-break and ideographic spaces).
+DISGUISED = ["\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)", "\ufe66x", "\u200b=1+1", "\ufeff=1+1",
+             "\u2060+1", "\u200d-1", "\u200e@x", "\u00a0=1", "\u3000=1", " =1", "\u200b\u200b\uff1dx", "'\u200b=x"]
+
+
+@pytest.mark.parametrize("cell", DISGUISED)
+def test_disguised_formulas_are_escaped(cell):
+    assert safe_cell(cell) == "'" + cell
+    assert "".join(csv_chunks([[cell]])).startswith(("'", "\"'"))
+    assert plain_cell(safe_cell(cell)) == cell
+
+
+def test_text_that_only_starts_oddly_is_left_alone():
+    for cell in ("\u200bAnn", "\uff21nn", "Ann=1", "\u00e9lodie", "\u4e2d\u6587", "\u200b", "1-2"):
+        assert safe_cell(cell) == cell
+        assert "".join(csv_chunks([[cell]])).startswith(cell[:1])
+
+
 @pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'=x", "''=x", "'x", "'", "Ann",
                                   "o'neil@x.ie", "'+1@example.org", ""])
 def test_every_cell_comes_back_as_it_was(cell):

@@ -1,8 +1,8 @@
 """faults: a claim per batch run with its own heartbeat; an edition's relay outage; alerts
 that may happen more than once a day (ref)
 
-Revision ID: 0016_faults
-Revises: 0015
+Revision ID: 0017_faults
+Revises: 0016
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0016_faults"
-down_revision = "0015"
+revision = "0017_faults"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
