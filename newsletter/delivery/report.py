@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from newsletter.db import utcnow
-from newsletter.delivery import claims, holds, plan
+from newsletter.delivery import claims, holds, plan, tallies
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
@@ -107,15 +107,11 @@ def report(conn: Connection, edition_id: int, now: datetime | None = None, lease
     lifecycle.status_of(conn, edition_id)  # NotFound for a wrong id
     ed = conn.execute(select(editions).where(editions.c.id == edition_id)).one()
     counts = {s.value: 0 for s in D}
-    counts.update(conn.execute(select(deliveries.c.status, func.count())
-                               .where(deliveries.c.edition_id == edition_id)
-                               .group_by(deliveries.c.status)).all())
-    failures = dict(conn.execute(select(deliveries.c.error_class, func.count()).where(
-        deliveries.c.edition_id == edition_id, deliveries.c.status == D.FAILED)
-        .group_by(deliveries.c.error_class)).all())
+    counts.update(tallies.states(conn, [edition_id])[edition_id])
+    failures = tallies.failed(conn, [edition_id])[edition_id]
     bounces = conn.scalar(select(func.count()).select_from(Event.__table__).where(
         Event.__table__.c.edition_id == edition_id, Event.__table__.c.kind == EventKind.BOUNCE))
-    last = conn.scalar(select(func.max(deliveries.c.sent_at)).where(deliveries.c.edition_id == edition_id))
+    last = tallies.last_sent_at(conn, edition_id)
     sending = ed.status == EditionStatus.SENDING
     return Report(edition_id, ed.status, counts, failures, bounces, ed.started_at, ed.finished_at, last,
                   sum(counts.values()), ed.pause_reason, ed.relay_down_reason if ed.relay_down_since else "",
@@ -136,14 +132,7 @@ def _not_yet_recorded(conn: Connection, ed) -> int:
 
 def counts_by_edition(conn: Connection, edition_ids: list[int]) -> dict[int, dict[str, int]]:
     """Delivery rows by state for several editions at once (lists of editions)."""
-    out: dict[int, dict[str, int]] = {i: {} for i in edition_ids}
-    if edition_ids:
-        for edition_id, status, n in conn.execute(
-                select(deliveries.c.edition_id, deliveries.c.status, func.count())
-                .where(deliveries.c.edition_id.in_(edition_ids))
-                .group_by(deliveries.c.edition_id, deliveries.c.status)):
-            out[edition_id][status] = n
-    return out
+    return tallies.states(conn, edition_ids)
 
 
 @dataclass
@@ -159,9 +148,8 @@ def failures_by_class(conn: Connection, edition_id: int, per_class: int = 10) ->
     lifecycle.status_of(conn, edition_id)
     d, sub = deliveries.c, Subscriber.__table__.c
     groups = []
-    for klass, count in conn.execute(select(d.error_class, func.count()).where(
-            d.edition_id == edition_id, d.status == D.FAILED).group_by(d.error_class)
-            .order_by(func.count().desc(), d.error_class)).all():
+    counted = tallies.failed(conn, [edition_id])[edition_id]  # with rows rolled up by retention
+    for klass, count in sorted(counted.items(), key=lambda kc: (-kc[1], kc[0])):
         rows = conn.execute(select(sub.email, d.attempts, d.last_error).join(Subscriber.__table__,
                                                                               sub.id == d.subscriber_id)
                             .where(d.edition_id == edition_id, d.status == D.FAILED, d.error_class == klass)

@@ -5,14 +5,12 @@ state changes themselves are delivery/control.py's and editions/control.py's. Th
 console, the API and the command line call these."""
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.delivery import control
-from newsletter.delivery.models import Delivery
+from newsletter.delivery import control, tallies
 from newsletter.delivery.report import FailureGroup, Report, failures_by_class, report, report_now
 from newsletter.editions import control as edition_control
 from newsletter.editions import lifecycle
@@ -59,13 +57,7 @@ def editions(session: Session, actor: Actor, publication: str = "", status: str 
     if before is not None:
         q = q.where(Edition.id < before)
     rows = session.execute(q).all()
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    ids = [e.id for e, _ in rows]
-    if ids:
-        for eid, st, n in session.execute(select(Delivery.edition_id, Delivery.status, func.count())
-                                          .where(Delivery.edition_id.in_(ids))
-                                          .group_by(Delivery.edition_id, Delivery.status)):
-            counts[eid][st] = n
+    counts = tallies.states(session, [e.id for e, _ in rows])
     items = [{"id": e.id, "publication": slug, "date": e.date.isoformat(), "status": e.status,
               "headlines": len(e.items), "public_id": e.public_id, "built_at": _iso(e.built_at),
               "started_at": _iso(e.started_at), "finished_at": _iso(e.finished_at), "deliveries": counts[e.id]}

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.delivery.models import Delivery
+from newsletter.delivery import tallies
 from newsletter.delivery.states import DeliveryStatus
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.errors import NotFound
@@ -59,9 +59,7 @@ def _per_day(session: Session, edition_ids: list[int], first: date, span: int | 
         if entry is not None:
             entry[key] += n
 
-    sent_day = _day(session, Delivery.sent_at)
-    for day, n in session.execute(select(sent_day, func.count()).where(
-            Delivery.edition_id.in_(edition_ids), Delivery.status == DeliveryStatus.SENT).group_by(sent_day)):
+    for (day, _klass), n in tallies.per_day(session, DeliveryStatus.SENT, edition_ids=edition_ids).items():
         add(day, "sent", n)
     event_day = _day(session, Event.created_at)
     for day, kind, n in session.execute(select(event_day, Event.kind, func.count()).where(
