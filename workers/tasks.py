@@ -33,6 +33,7 @@ from newsletter.delivery.failures import SendFailure
 from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
+from newsletter.retention import run as retention_run
 from newsletter.subscribers import signup
 from workers.leases import Lease
 
@@ -197,3 +198,10 @@ def process_signup(publication_id: int, email: str, name: str, sections: list[st
 @shared_task(name="newsletter.process_bounces")
 def process_bounces() -> dict:
     return dict(bounce_intake.poll(_engine(), get_settings()))
+
+
+@shared_task(name="newsletter.retention")
+def retention() -> dict:
+    """Daily (beat): old delivery rows rolled up, old records removed (newsletter/retention/)."""
+    outcome = retention_run.run(_engine(), get_settings())
+    return {p.what: p.count for p in outcome.parts}

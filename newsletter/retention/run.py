@@ -61,7 +61,9 @@ def cutoffs(settings: Settings, now: datetime) -> dict[str, tuple[int, datetime]
     return {what: (n, now - timedelta(days=n)) for what, n in days.items()}
 
 
-def run(engine, settings: Settings, dry_run: bool = False, now: datetime | None = None) -> Outcome:
+def run(engine, settings: Settings, dry_run: bool = False, now: datetime | None = None,
+        stop=lambda: False) -> Outcome:
+    """`stop`: asked between two batches of delivery rows (the embedded scheduler stopping)."""
     now = now or utcnow()
     cut = cutoffs(settings, now)
     outcome = Outcome(dry_run)
@@ -79,7 +81,7 @@ def run(engine, settings: Settings, dry_run: bool = False, now: datetime | None 
         found = planned[what]
         if not dry_run and found.count:
             if what == "deliveries":
-                found.count = deliveries.roll_up(engine, before.date(), batch).rows
+                found.count = deliveries.roll_up(engine, before.date(), batch, stop).rows
             elif what == "bounce reports (raw)":
                 found.count = records.clear_bounce_raw(engine, before, batch)
             elif what == "audit log":
