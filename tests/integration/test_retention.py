@@ -93,8 +93,6 @@ def test_retention_removes_old_rows_and_old_emails_still_work(engine, settings, 
                             .where(DeliveryTally.edition_id == old_id).order_by(DeliveryTally.status)).all()
     assert [tuple(t) for t in tallies] == [("failed", "recipient_refused", 1), ("sent", "", 3)]
     after = _figures(engine, settings, old_id, new_id, publication.slug)
-    for a, b in zip(after["status"], before["status"]):
-        assert {k: v for k, v in a.items() if v != b[k]} == {}
     assert after == before
     assert {p.what: p.count for p in retention.run(engine, settings).parts}["deliveries"] == 0  # idempotent
 
@@ -123,7 +121,8 @@ def test_retention_removes_old_rows_and_old_emails_still_work(engine, settings, 
     got = receive(engine, settings, cat.report("postfix_user_unknown.eml", message_id="<x@elsewhere.example>"))
     assert (got.status, got.matched_by, got.subscriber_id) == ("parsed", "address", cat.subscriber_id)
     with Session(engine) as s:
-        assert {bob.email, cat.email} <= set(s.scalars(select(Suppression.email).where(Suppression.reason == "hard_bounce")))
+        suppressed = set(s.scalars(select(Suppression.email).where(Suppression.reason == "hard_bounce")))
+        assert {bob.email, cat.email} <= suppressed
         # Ann's unsubscribe and Bob's bounce (and the end of his subscription) count on the
         # old edition, as they would have; Cat's, matched by address, on none.
         stats = {e.edition_id: e for e in edition_stats(s)}
