@@ -80,7 +80,7 @@ def fill(conn, rows: int, editions: int) -> None:
 
 
 def wal(conn) -> int:
-    return conn.scalar(text("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
+    return int(conn.scalar(text("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")))
 
 
 def size(conn, table: str) -> int:
