@@ -53,7 +53,7 @@ from newsletter.store.models import Article
 from newsletter.subscribers import imports
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from delivery import ROOT, Sink, peak_rss_mb, worker_env  # bench/delivery.py
+from delivery import ROOT, Sink, cpu_seconds, peak_rss_mb, worker_env  # bench/delivery.py
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 REDIS = os.environ.get("NEWSLETTER_BENCH_REDIS", "redis://127.0.0.1:6379/12")
@@ -117,6 +117,14 @@ def backends(conn) -> list[int]:
                                   "AND pid <> pg_backend_pid()")))
 
 
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def _kb(pid: int, field: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -139,6 +147,8 @@ def send(url: str, edition_id: int, n: int, workers: int, tmp: Path, timeout: fl
 
     engine = get_engine(url)
     time.sleep(3)  # worker start-up is not part of the figure
+    worker_cpu0 = cpu_seconds(worker.pid)
+    pg_cpu: dict[int, tuple[float, float]] = {}  # backend: (CPU when first seen, CPU last seen)
     start = time.perf_counter()
     Celery(broker=REDIS).send_task("newsletter.drive", args=[edition_id], queue="newsletter")
     fanout = None
@@ -154,11 +164,15 @@ def send(url: str, edition_id: int, n: int, workers: int, tmp: Path, timeout: fl
             sent = n if status == "sent" else c.scalar(text(
                 "SELECT count(*) FROM deliveries WHERE edition_id = :e AND status = 'sent'"), {"e": edition_id})
         pg_hwm = max([pg_hwm, *(_kb(p, "VmHWM:") for p in pids)])
+        for p in pids:
+            now_cpu = _cpu(p)
+            pg_cpu[p] = (pg_cpu.get(p, (now_cpu, 0))[0], now_cpu)
         pg_sum = max(pg_sum, sum(_kb(p, "VmRSS:") for p in pids))
         if status == "sent" or time.perf_counter() - start > timeout or worker.poll() is not None:
             break
         time.sleep(1.0)
     elapsed = time.perf_counter() - start
+    worker_cpu = cpu_seconds(worker.pid) - worker_cpu0
     memory = peak_rss_mb(worker.pid)
     os.killpg(worker.pid, signal.SIGTERM)
     worker.wait(timeout=120)
@@ -167,7 +181,9 @@ def send(url: str, edition_id: int, n: int, workers: int, tmp: Path, timeout: fl
     sink.stop()
     engine.dispose()
     return {"elapsed": elapsed, "fanout": fanout, "sent": sent, "finished": status == "sent",
-            "received": received, "worker_mb": memory, "pg_backend_mb": pg_hwm / 1024, "pg_sum_mb": pg_sum / 1024}
+            "received": received, "worker_mb": memory, "worker_cpu": worker_cpu,
+            "pg_cpu": sum(last - first for first, last in pg_cpu.values()),
+            "pg_backend_mb": pg_hwm / 1024, "pg_sum_mb": pg_sum / 1024}
 
 
 def main() -> None:
@@ -215,6 +231,9 @@ def main() -> None:
     print(f"send with DKIM{label}: {f['sent']:,} messages in {f['elapsed']:.1f} s = "
           f"{f['sent'] / f['elapsed']:,.0f} messages/s; sink received {f['received']:,}"
           f"{' (exactly N)' if f['received'] == n else ''}", flush=True)
+    per = max(f["sent"], 1)
+    print(f"CPU a message: workers {f['worker_cpu'] / per * 1e6:,.0f} us, PostgreSQL (this database's backends, "
+          f"sampled each second) {f['pg_cpu'] / per * 1e6:,.0f} us", flush=True)
     print(f"memory: workers' peak {f['worker_mb']:.0f} MB (largest process); PostgreSQL: largest backend "
           f"{f['pg_backend_mb']:.0f} MB, this database's backends together at most {f['pg_sum_mb']:.0f} MB "
           f"(RSS, shared buffers they touched included)", flush=True)
