@@ -1,7 +1,8 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
 from newsletter.bounces.models import BounceFinding, BounceReport, WebhookToken
 from newsletter.db import Base
-from newsletter.delivery.models import Alert, Delivery, DeliveryTally, DomainHold, EditionWave, SendClaim
+from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave, SendClaim
+from newsletter.delivery.tallies import DeliveryTally
 from newsletter.editions.history import EditionHistory
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.ingest.models import Feed

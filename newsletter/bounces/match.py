@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from newsletter.bounces import personal
 from newsletter.bounces.parse import ParsedReport
-from newsletter.delivery.models import Delivery, DeliveryTally
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.tallies import DeliveryTally
 from newsletter.editions.models import Edition
 from newsletter.errors import InvalidInput
 from newsletter.render.message import message_id

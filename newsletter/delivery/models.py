@@ -33,26 +33,6 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
-class DeliveryTally(Base):
-    """Delivery rows rolled up by retention (newsletter/retention/): how many rows of an
-    edition ended in each state and failure class, on which UTC day (the day sent for
-    `sent`, of the last claim for `failed`, none otherwise), and the latest such time.
-    Every figure reads the live rows plus these (delivery/tallies.py), so that removing
-    old rows changes no figure. One rolled-up batch adds its own rows; readers sum."""
-
-    __tablename__ = "delivery_tallies"
-    __table_args__ = (Index("ix_delivery_tallies_edition", "edition_id", "status"),
-                      Index("ix_delivery_tallies_day", "day"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16))
-    error_class: Mapped[str] = mapped_column(String(32), default="")
-    day: Mapped[date | None] = mapped_column(Date, default=None)
-    count: Mapped[int] = mapped_column(Integer, default=0)
-    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-
-
 class DomainHold(Base):
     """Policy refusals (5.7.x to RCPT) from one recipient domain during one edition, and,
     once they pass the threshold, the hold on that domain's deliveries. The recipients

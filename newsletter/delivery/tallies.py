@@ -1,109 +1,109 @@
-"""Delivery figures that survive retention: the live rows plus the rows rolled up.
+"""What an erased person leaves in the figures: counts, never a person.
 
-Retention (newsletter/retention/deliveries.py) replaces the delivery rows of old editions
-by DeliveryTally rows: counts by state, failure class and UTC day. Every figure of
-deliveries (editions list, status, stats, the JSON figures, the archive's "was sent")
-reads them through here, so a figure is the same before and after retention runs.
-The rule of `day`: the UTC day of `sent_at` for sent rows, of `claimed_at` (the last
-attempt) for failed rows, as tracking/figures.py counts them; none for other states.
+An erasure deletes the person's delivery rows (subscribers/erase.py), and every figure
+of a past edition (sent, failed by class, skipped; sent per day; the rate over the time
+the edition took) is counted from delivery rows. So before the rows go, their outcome is
+added here, per (edition, state, failure class, UTC day): no subscriber id, no address,
+no Message-ID. Every reader of delivery counts adds these (report.py, tracking/stats.py,
+tracking/figures.py, tracking/reader_figures.py, operators/editions.py), so the figures
+of the past do not move when someone is erased.
+
+Why tallies of the erased rows rather than counts frozen on the edition at erasure time:
+the tallies are additive, so they stay right for an edition still sending (its live rows
+keep counting) and need no snapshot of every edition at every erasure; and rows that
+were still to go (pending, sending, retry, held) are not tallied: that person will not
+be mailed, so the edition's total is one less, as it should be.
+
+Rows are only ever added (one per group per erasure), never updated: two erasures at
+once cannot collide, and readers sum them. Retention (newsletter/retention/deliveries.py)
+rolls the rows of old editions up into the same tallies, by the same rule, and merges an
+edition's tallies into one per group once it has no row left.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Connection, Date, ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from newsletter.delivery.models import Delivery, DeliveryTally
+from newsletter.db import Base, UTCDateTime
+from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import DeliveryStatus as D
-from newsletter.editions.models import Edition
 
-deliveries, tallies = Delivery.__table__, DeliveryTally.__table__
-
-
-def utc_day(dialect: str, column):
-    """The UTC calendar day of a timestamp column, as a date."""
-    if dialect == "postgresql":
-        return cast(func.timezone("UTC", column), Date)
-    return func.date(column)  # SQLite stores UTC text
+# The outcomes that are history; rows still open are work that will not be done.
+TALLIED = (D.SENT, D.FAILED, D.SKIPPED)
 
 
-def as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+class DeliveryTally(Base):
+    __tablename__ = "delivery_tallies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # one of TALLIED
+    error_class: Mapped[str] = mapped_column(String(32), default="")
+    # The UTC day the figures put these rows on: sent_at for sent, claimed_at otherwise
+    # (tracking/figures.py counts failures by the day they were claimed).
+    day: Mapped[date | None] = mapped_column(Date, default=None)
+    count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # the latest such time
 
 
-def _dialect(conn) -> str:
-    return conn.get_bind().dialect.name if hasattr(conn, "get_bind") else conn.dialect.name
+def keep(session: Session, subscriber_id: int) -> int:
+    """Tally the outcomes of the person's deliveries, in the caller's transaction, before
+    they are deleted. Returns the number of rows tallied."""
+    groups: dict[tuple, list] = defaultdict(lambda: [0, None])
+    for edition_id, status, klass, sent_at, claimed_at in session.execute(
+            select(Delivery.edition_id, Delivery.status, Delivery.error_class, Delivery.sent_at,
+                   Delivery.claimed_at).where(Delivery.subscriber_id == subscriber_id,
+                                              Delivery.status.in_(list(TALLIED)))):
+        at = sent_at if status == D.SENT else claimed_at
+        group = groups[(edition_id, status, klass or "", at.date() if at else None)]
+        group[0] += 1
+        group[1] = max(filter(None, (group[1], at)), default=None)
+    for (edition_id, status, klass, day), (n, last) in groups.items():
+        session.add(DeliveryTally(edition_id=edition_id, status=status, error_class=klass, day=day, count=n,
+                                  last_at=last))
+    session.flush()
+    return sum(n for n, _ in groups.values())
 
 
-def states(conn, edition_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Rows by state, per edition (only the states that have rows)."""
-    out: dict[int, dict[str, int]] = {i: {} for i in edition_ids}
-    if not edition_ids:
-        return out
-    d, t = deliveries.c, tallies.c
-    for eid, status, n in [*conn.execute(select(d.edition_id, d.status, func.count())
-                                         .where(d.edition_id.in_(edition_ids)).group_by(d.edition_id, d.status)),
-                           *conn.execute(select(t.edition_id, t.status, func.sum(t.count))
-                                         .where(t.edition_id.in_(edition_ids)).group_by(t.edition_id, t.status))]:
-        out[eid][status] = out[eid].get(status, 0) + int(n)
+_t = DeliveryTally.__table__.c
+
+
+def counts(conn: Connection | Session, edition_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Tallied rows by edition and state."""
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    if edition_ids:
+        for edition_id, status, n in conn.execute(
+                select(_t.edition_id, _t.status, func.sum(_t.count)).where(_t.edition_id.in_(edition_ids))
+                .group_by(_t.edition_id, _t.status)):
+            out[edition_id][status] = int(n)
     return out
 
 
-def failed(conn, edition_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Failed rows by failure class ("" for rows from before classes), per edition."""
-    out: dict[int, dict[str, int]] = {i: {} for i in edition_ids}
-    if not edition_ids:
-        return out
-    d, t = deliveries.c, tallies.c
-    for eid, klass, n in [*conn.execute(select(d.edition_id, d.error_class, func.count())
-                                        .where(d.edition_id.in_(edition_ids), d.status == D.FAILED)
-                                        .group_by(d.edition_id, d.error_class)),
-                          *conn.execute(select(t.edition_id, t.error_class, func.sum(t.count))
-                                        .where(t.edition_id.in_(edition_ids), t.status == D.FAILED)
-                                        .group_by(t.edition_id, t.error_class))]:
-        out[eid][klass] = out[eid].get(klass, 0) + int(n)
-    return out
+def add_counts(live: dict[str, int], tallied: dict[str, int]) -> dict[str, int]:
+    """`live` (counts of delivery rows by state) with the tallies added, in place."""
+    for status, n in tallied.items():
+        live[status] = live.get(status, 0) + n
+    return live
 
 
-def last_sent_at(conn, edition_id: int) -> datetime | None:
-    live = conn.scalar(select(func.max(deliveries.c.sent_at)).where(deliveries.c.edition_id == edition_id))
-    rolled = conn.scalar(select(func.max(tallies.c.last_at)).where(tallies.c.edition_id == edition_id,
-                                                                   tallies.c.status == D.SENT))
-    return max((t for t in (live, rolled) if t is not None), default=None)
+def failures(conn: Connection | Session, edition_id: int) -> dict[str, int]:
+    """Tallied failed rows of one edition by failure class."""
+    return {k: int(n) for k, n in conn.execute(
+        select(_t.error_class, func.sum(_t.count)).where(_t.edition_id == edition_id, _t.status == D.FAILED)
+        .group_by(_t.error_class))}
+
+
+def last_sent_at(conn: Connection | Session, edition_id: int) -> datetime | None:
+    return conn.execute(select(DeliveryTally.last_at).where(
+        _t.edition_id == edition_id, _t.status == D.SENT).order_by(_t.last_at.desc()).limit(1)).scalar()
 
 
 def was_sent(edition_id_column):
-    """A clause: the edition (by its id column) has a message sent, live or rolled up."""
-    return (select(deliveries.c.id).where(deliveries.c.edition_id == edition_id_column,
-                                          deliveries.c.status == D.SENT).exists()
-            | select(tallies.c.id).where(tallies.c.edition_id == edition_id_column,
-                                         tallies.c.status == D.SENT, tallies.c.count > 0).exists())
-
-
-def per_day(conn, status: D, lo: datetime | None = None, hi: datetime | None = None,
-            edition_ids: list[int] | None = None, edition_clause=None) -> dict[tuple[date, str], int]:
-    """(UTC day, failure class) -> rows in `status`, by `sent_at` for sent rows and
-    `claimed_at` for failed ones, in [lo, hi) (both UTC midnights) if given; of the
-    given editions, or of those `edition_clause` (on Edition's columns) admits, or all."""
-    column = deliveries.c.sent_at if status == D.SENT else deliveries.c.claimed_at
-    day = utc_day(_dialect(conn), column)
-    t = tallies.c
-    live = (select(day, deliveries.c.error_class, func.count())
-            .where(deliveries.c.status == status, column.is_not(None)))
-    rolled = select(t.day, t.error_class, func.sum(t.count)).where(t.status == status, t.day.is_not(None))
-    if lo is not None and hi is not None:
-        live = live.where(column >= lo, column < hi)
-        rolled = rolled.where(t.day >= lo.date(), t.day < hi.date())
-    if edition_ids is not None:
-        live = live.where(deliveries.c.edition_id.in_(edition_ids))
-        rolled = rolled.where(t.edition_id.in_(edition_ids))
-    if edition_clause is not None:
-        live = live.join(Edition, Edition.id == deliveries.c.edition_id).where(edition_clause)
-        rolled = rolled.join(Edition, Edition.id == t.edition_id).where(edition_clause)
-    out: dict[tuple[date, str], int] = defaultdict(int)
-    for rows in (conn.execute(live.group_by(day, deliveries.c.error_class)),
-                 conn.execute(rolled.group_by(t.day, t.error_class))):
-        for d, klass, n in rows:
-            out[(as_date(d), klass)] += int(n)
-    return out
+    """A clause: the edition (by its id column) has a message sent, in a live row or in
+    tallies (erased people's, or rows rolled up by retention: newsletter/retention/)."""
+    d = Delivery.__table__.c
+    return (select(d.id).where(d.edition_id == edition_id_column, d.status == D.SENT).exists()
+            | select(_t.id).where(_t.edition_id == edition_id_column, _t.status == D.SENT, _t.count > 0).exists())

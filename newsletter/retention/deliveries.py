@@ -3,8 +3,8 @@
 The rule: an edition is old when its date is more than `retention_delivery_days` ago, it
 is sent or cancelled (or superseded), and none of its rows has work left (OPEN states).
 Each batch is one transaction over at most `retention_batch_rows` rows of one edition
-(by id range): the rows are locked (PostgreSQL), counted into DeliveryTally rows by
-state, failure class and day (delivery/tallies.py says which day), and deleted. A batch
+(by id range): the rows are locked (PostgreSQL), counted into the tallies an erasure
+writes too (delivery/tallies.py: state, failure class, UTC day), and deleted. A batch
 is all or nothing, so a figure read at any moment, or after a crash, counts every row
 once. When an edition has no row left its tallies are merged into one row per group.
 
@@ -24,12 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, case, delete, func, insert, select
+from sqlalchemy import Connection, Date, case, cast, delete, func, insert, select
 
-from newsletter.delivery.models import Delivery, DeliveryTally
+from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
-from newsletter.delivery.tallies import utc_day
+from newsletter.delivery.tallies import TALLIED, DeliveryTally
 from newsletter.editions.models import Edition, EditionStatus
 
 deliveries, tallies, editions = Delivery.__table__, DeliveryTally.__table__, Edition.__table__
@@ -51,6 +51,13 @@ def old_editions(conn: Connection, cutoff: date) -> list[int]:
     has_open = select(d.id).where(d.edition_id == e.id, d.status.in_([s.value for s in OPEN])).exists()
     finished = e.status.in_([s.value for s in DONE]) | e.superseded_at.is_not(None)
     return list(conn.scalars(select(e.id).where(e.date < cutoff, finished, has_rows, ~has_open).order_by(e.id)))
+
+
+def utc_day(dialect: str, column):
+    """The UTC calendar day of a timestamp column (as tracking/figures.py counts days)."""
+    if dialect == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.date(column)  # SQLite stores UTC text
 
 
 def rows_of(conn: Connection, edition_ids: list[int]) -> int:
@@ -76,9 +83,11 @@ def roll_up_batch(conn: Connection, edition_id: int, batch_rows: int) -> int:
         hi = conn.scalar(select(func.max(ids.subquery().c.id)))
     in_batch = (d.edition_id == edition_id, d.id >= lo, d.id <= hi)
     if conn.scalar(select(func.count()).select_from(deliveries)
-                   .where(*in_batch, d.status.in_([s.value for s in OPEN]))):
+                   .where(*in_batch, d.status.not_in([s.value for s in TALLIED]))):
         return 0  # work came back (an operator's retry): not old any more
-    at = case((d.status == D.SENT, d.sent_at), (d.status == D.FAILED, d.claimed_at), else_=None)
+    # The rule of tallies.keep (an erasure's): the day and time of sent_at for sent rows,
+    # of claimed_at for the others.
+    at = case((d.status == D.SENT, d.sent_at), else_=d.claimed_at)
     rows = select(d.edition_id, d.status, d.error_class, utc_day(dialect, at).label("day"), at.label("at")) \
         .where(*in_batch).subquery()
     grouped = select(rows.c.edition_id, rows.c.status, rows.c.error_class, rows.c.day, func.count(),

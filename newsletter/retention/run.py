@@ -16,7 +16,8 @@ from sqlalchemy import Connection, func, select, text
 from newsletter.bounces.models import BounceReport
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.models import Delivery, DeliveryTally
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.tallies import DeliveryTally
 from newsletter.retention import deliveries, records
 from newsletter.staff.models import AuditEntry
 from newsletter.tracking.models import Event

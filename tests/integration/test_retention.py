@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from newsletter.bounces import intake
 from newsletter.bounces.models import BounceReport
 from newsletter.db import utcnow
-from newsletter.delivery.models import Delivery, DeliveryTally
+from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import failures_by_class, report
+from newsletter.delivery.tallies import DeliveryTally
 from newsletter.operators import editions as operator_editions
 from newsletter.publications.schedule import local_date
 from newsletter.retention import run as retention

@@ -1,7 +1,7 @@
-"""retention: delivery tallies (the rows of old editions, rolled up); indexes for removing
-deliveries (the bounce tables' foreign keys to them are set to NULL)
+"""delivery tallies: the outcomes of erased people's deliveries, kept as counts so that
+the figures of past editions do not move (delivery/tallies.py)
 
-Revision ID: 0018_retention
+Revision ID: 0018_tallies
 Revises: 0017_faults
 Create Date: 2026-12-07
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0018_retention"
+revision = "0018_tallies"
 down_revision = "0017_faults"
 branch_labels = None
 depends_on = None
@@ -29,15 +29,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["edition_id"], ["editions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_delivery_tallies_edition", "delivery_tallies", ["edition_id", "status"])
-    op.create_index("ix_delivery_tallies_day", "delivery_tallies", ["day"])
-    op.create_index("ix_bounce_reports_delivery", "bounce_reports", ["delivery_id"])
-    op.create_index("ix_bounce_findings_delivery", "bounce_findings", ["delivery_id"])
+    op.create_index("ix_delivery_tallies_edition_id", "delivery_tallies", ["edition_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_bounce_findings_delivery", table_name="bounce_findings")
-    op.drop_index("ix_bounce_reports_delivery", table_name="bounce_reports")
-    op.drop_index("ix_delivery_tallies_day", table_name="delivery_tallies")
-    op.drop_index("ix_delivery_tallies_edition", table_name="delivery_tallies")
+    op.drop_index("ix_delivery_tallies_edition_id", table_name="delivery_tallies")
     op.drop_table("delivery_tallies")
