@@ -57,7 +57,7 @@ def entry_from_form(form, before: dict) -> dict:
 
 def form_values(entry: dict) -> dict:
     """What the form's fields show for an entry (the file's defaults where it says nothing)."""
-    values = {**_defaults(PublicationSpec), **entry}
+    values = {**dict.fromkeys(TEXT, ""), **_defaults(PublicationSpec), **entry}
     values["sections"] = ", ".join(values.get("sections") or [])
     for k in DKIM:
         values[f"dkim_{k}"] = (entry.get("dkim") or {}).get(k, "")
@@ -170,7 +170,8 @@ def _feed_entry(form, before: dict) -> dict:
 
 
 def _feed_page(c, values: dict, name: str, managed_by: str, status: int = 200, problems=()):
-    return c.page("feed_form.html", status, v={**_defaults(FeedSpec), **values}, name=name, managed_by=managed_by,
+    values = {**dict.fromkeys(FEED_TEXT, ""), **_defaults(FeedSpec), **values}
+    return c.page("feed_form.html", status, v=values, name=name, managed_by=managed_by,
                   problems=list(problems), FILE=FILE, CONSOLE=CONSOLE, sections=_section_names(c))
 
 
