@@ -1,15 +1,15 @@
 """console publications: who manages each publication and feed, the publications file
 (`publications load`) or the console; neither overwrites the other's
 
-Revision ID: 0018_console_publications
-Revises: 0017_faults
+Revision ID: 0019_console_publications
+Revises: 0018_tallies
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_console_publications"
-down_revision = "0017_faults"
+revision = "0019_console_publications"
+down_revision = "0018_tallies"
 branch_labels = None
 depends_on = None
 
