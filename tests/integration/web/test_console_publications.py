@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.editions.models import Edition
 from newsletter.publications.load import apply_publications_file
 from newsletter.publications.models import Publication
@@ -18,6 +17,7 @@ from newsletter.publications.schedule import next_send_times
 from newsletter.scheduler import Scheduler
 from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
 from tests.integration.web.console_helpers import csrf_of, sign_in
 from tests.integration.web.staff_helpers import PASSWORD, fingerprint, make_staff
