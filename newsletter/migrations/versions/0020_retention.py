@@ -1,14 +1,14 @@
 """retention: indexes for removing delivery rows by the million (the bounce tables'
 foreign keys to them are set to NULL on delete, a lookup by delivery_id each)
 
-Revision ID: 0019_retention
-Revises: 0018_tallies
+Revision ID: 0020_retention
+Revises: 0019_console_publications
 Create Date: 2026-12-07
 """
 from alembic import op
 
-revision = "0019_retention"
-down_revision = "0018_tallies"
+revision = "0020_retention"
+down_revision = "0019_console_publications"
 branch_labels = None
 depends_on = None
 
