@@ -1,11 +1,11 @@
 """The schedule without a broker: beat and a worker in one thread of `newsletter run`.
 
 On their intervals: the dispatcher (editions that are due: driver.dispatch), the sweeper
-(sweeper.sweep: lost work, the next waves of editions sent at local time, alerts) and feed
-polling (ingest/feeds.py). Their work is done here, inline: batches wait in a local
-queue ordered by when they are due, and run through the same driver as on workers
-(driver.run_batch), follow-ups included. Small sites need no Redis or Celery to send
-on time.
+(sweeper.sweep: lost work, the next waves of editions sent at local time, alerts), feed
+polling (ingest/feeds.py) and outgoing webhooks (webhooks/deliver.py). Their work is
+done here, inline: batches wait in a local queue ordered by when they are due, and run
+through the same driver as on workers (driver.run_batch), follow-ups included. Small
+sites need no Redis or Celery to send on time.
 
 Stopping: `stop` is checked between messages (the batch gives back what it had not
 sent, as a pause does) and between jobs. Rows given back, or left by a process that
@@ -30,6 +30,7 @@ from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
 from newsletter.transport.backends import Backend
+from newsletter.webhooks import deliver as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ class Scheduler:
         # Feeds first: an edition that falls due in the same tick includes what they brought.
         self.jobs = [Job("feeds", settings.feed_check_seconds, self.poll_feeds),
                      Job("dispatch", settings.dispatch_interval_seconds, self.dispatch),
-                     Job("sweep", settings.sweep_interval_seconds, self.sweep)]
+                     Job("sweep", settings.sweep_interval_seconds, self.sweep),
+                     Job("webhooks", settings.webhook_check_seconds, self.deliver_webhooks)]
 
     # The tasks, inline.
     def enqueue(self, edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
@@ -86,6 +88,9 @@ class Scheduler:
 
     def poll_feeds(self) -> list:
         return feeds.poll_due(self.engine, self.settings, self.clock())
+
+    def deliver_webhooks(self):
+        return webhook_delivery.deliver_due(self.engine, self.settings, self.clock())
 
     def run_batch(self, edition_id: int, lo: int, hi: int) -> None:
         try:

@@ -47,6 +47,9 @@ app.conf.update(
         # Which feeds are due (each has its own interval); one poll_feed task per feed.
         "poll-due-feeds": {"task": "newsletter.poll_feeds",
                            "schedule": timedelta(seconds=settings.feed_check_seconds)},
+        # Outgoing webhooks that are due (new ones, and retries whose back-off is over).
+        "deliver-due-webhooks": {"task": "newsletter.webhooks_due",
+                                 "schedule": timedelta(seconds=settings.webhook_check_seconds)},
     },
 )
 
