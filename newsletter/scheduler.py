@@ -2,10 +2,11 @@
 
 On their intervals: the dispatcher (editions that are due: driver.dispatch), the sweeper
 (sweeper.sweep: lost work, the next waves of editions sent at local time, alerts), feed
-polling (ingest/feeds.py) and outgoing webhooks (webhooks/deliver.py). Their work is
-done here, inline: batches wait in a local queue ordered by when they are due, and run
-through the same driver as on workers (driver.run_batch), follow-ups included. Small
-sites need no Redis or Celery to send on time.
+polling (ingest/feeds.py), outgoing webhooks (webhooks/deliver.py) and, daily, retention
+(newsletter/retention/). Their work is done here, inline: batches wait in a local queue
+ordered by when they are due, and run through the same driver as on workers
+(driver.run_batch), follow-ups included. Small sites need no Redis or Celery to send
+on time.
 
 Stopping: `stop` is checked between messages (the batch gives back what it had not
 sent, as a pause does) and between jobs. Rows given back, or left by a process that
@@ -29,6 +30,7 @@ from newsletter.delivery import driver, sweeper
 from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
+from newsletter.retention import run as retention_run
 from newsletter.transport.backends import Backend
 from newsletter.webhooks import deliver as webhook_delivery
 
@@ -61,7 +63,9 @@ class Scheduler:
         self.jobs = [Job("feeds", settings.feed_check_seconds, self.poll_feeds),
                      Job("dispatch", settings.dispatch_interval_seconds, self.dispatch),
                      Job("sweep", settings.sweep_interval_seconds, self.sweep),
-                     Job("webhooks", settings.webhook_check_seconds, self.deliver_webhooks)]
+                     Job("webhooks", settings.webhook_check_seconds, self.deliver_webhooks),
+                     # Daily, from the start (a site run now and then gets it too).
+                     Job("retention", 24 * 3600, self.retention)]
 
     # The tasks, inline.
     def enqueue(self, edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
@@ -81,6 +85,9 @@ class Scheduler:
     def sweep(self, queued_before: datetime | None = None) -> int:
         return sweeper.sweep(self.engine, self.settings, self.enqueue, self.redrive, self.backend, queued_before,
                             in_flight=self.queued)
+
+    def retention(self) -> None:
+        retention_run.run(self.engine, self.settings, stop=self.stop.is_set)
 
     def queued(self, edition_id: int) -> int:
         """Batches of the edition waiting in this process's queue."""

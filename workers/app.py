@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import setup_logging, worker_init, worker_process_shutdown
 
 from newsletter.config import get_settings
@@ -50,6 +51,9 @@ app.conf.update(
         # Outgoing webhooks that are due (new ones, and retries whose back-off is over).
         "deliver-due-webhooks": {"task": "newsletter.webhooks_due",
                                  "schedule": timedelta(seconds=settings.webhook_check_seconds)},
+        # Old delivery rows rolled up, old raw reports, audit entries and outbox files removed:
+        # daily, at 03:30 UTC, before most newsrooms' morning editions; batches keep it gentle.
+        "retention": {"task": "newsletter.retention", "schedule": crontab(hour=3, minute=30)},
     },
 )
 

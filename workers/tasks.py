@@ -35,6 +35,7 @@ from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
 from newsletter.mail import account_mail
 from newsletter.mail.confirmation import send_confirmation as send_confirmation_step
+from newsletter.retention import run as retention_run
 from newsletter.subscribers import signup
 from newsletter.transport.failures import SendFailure
 from newsletter.webhooks import deliver as webhook_delivery
@@ -216,3 +217,10 @@ def webhooks_due(now_iso: str | None = None) -> list[int]:
 @shared_task(name="newsletter.deliver_webhook")
 def deliver_webhook(delivery_id: int) -> str:
     return webhook_delivery.attempt(_engine(), get_settings(), delivery_id)
+
+
+@shared_task(name="newsletter.retention")
+def retention() -> dict:
+    """Daily (beat): old delivery rows rolled up, old records removed (newsletter/retention/)."""
+    outcome = retention_run.run(_engine(), get_settings())
+    return {p.what: p.count for p in outcome.parts}
