@@ -13,7 +13,9 @@ from newsletter.cli.common import DATE_HELP, PUB_ARG, console, edition_date, fai
 from newsletter.cli.edition_views import print_diff, when
 from newsletter.config import get_settings
 from newsletter.delivery.proof import send_proof
+from newsletter.editions.contents import items_as_read
 from newsletter.editions.diff import diff_items, last_sent_edition
+from newsletter.editions.models import EditKind
 from newsletter.editions.preview import Preview, preview, reader_for
 from newsletter.render.preview import render_preview, write_parts
 from newsletter.text import shown as shown_text
@@ -36,7 +38,14 @@ def _diff(session, p, shown: Preview) -> None:
     if last is None:
         console.print(f"no edition of this publication was sent before {shown.edition.date}: nothing to compare with")
         return
-    print_diff(diff_items(last.items, shown.items), f"edition {last.id} of {last.date} (the last sent)")
+    print_diff(diff_items(items_as_read(last), shown.items), f"edition {last.id} of {last.date} (the last sent)")
+    edition = shown.edition
+    if shown.stored and edition.edits:  # the editors' changes, against the selection they apply to
+        console.print(f"the editors' changes ({len(edition.edits)}):", highlight=False)
+        print_diff(diff_items(edition.items, items_as_read(edition)))
+        for e in edition.edits:
+            if e.kind == EditKind.EDIT:
+                console.print(f"  * edited: {e.headline or '(teaser only)'}", highlight=False, markup=False)
 
 
 def _shown(session, pub: str, date, as_email, sections):
