@@ -33,19 +33,18 @@ def _describe(p, shown: Preview) -> str:
 
 
 def _diff(session, p, shown: Preview) -> None:
-    last = last_sent_edition(session, p.id, other_than=shown.edition.id if shown.stored else None,
-                             before=shown.edition.date)
-    if last is None:
-        console.print(f"no edition of this publication was sent before {shown.edition.date}: nothing to compare with")
-        return
-    print_diff(diff_items(items_as_read(last), shown.items), f"edition {last.id} of {last.date} (the last sent)")
     edition = shown.edition
     if shown.stored and edition.edits:  # the editors' changes, against the selection they apply to
-        console.print(f"the editors' changes ({len(edition.edits)}):", highlight=False)
+        console.print(f"the editors' changes ({len(edition.edits)}), against the selection:", highlight=False)
         print_diff(diff_items(edition.items, items_as_read(edition)))
         for e in edition.edits:
             if e.kind == EditKind.EDIT:
                 console.print(f"  * edited: {e.headline or '(teaser only)'}", highlight=False, markup=False)
+    last = last_sent_edition(session, p.id, other_than=edition.id if shown.stored else None, before=edition.date)
+    if last is None:
+        console.print(f"no edition of this publication was sent before {edition.date}: nothing to compare with")
+        return
+    print_diff(diff_items(items_as_read(last), shown.items), f"edition {last.id} of {last.date} (the last sent)")
 
 
 def _shown(session, pub: str, date, as_email, sections):
