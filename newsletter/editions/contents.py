@@ -90,10 +90,14 @@ def apply(items: Iterable, edits: Sequence[EditionEdit], section_order: Sequence
         return None
 
     def place(slug: str, entry: ReadItem, at: int | None = None) -> None:
-        if slug not in sections:  # a new section: where the publication puts it
+        if slug not in sections:  # a new section: after the last one the publication puts before it
             rank = {s: n for n, s in enumerate(section_order)}
-            order = [*sections, slug]
-            order.sort(key=lambda s: rank.get(s, len(rank)))  # stable: unknown ones keep their order
+            mine = rank.get(slug, len(rank))
+            order = list(sections)
+            at = max((n + 1 for n, s in enumerate(order) if rank.get(s, len(rank)) <= mine), default=0)
+            if at == 0 and order and any(e.pinned == "edition" for e in sections[order[0]]):
+                at = 1  # never before the edition's lead
+            order.insert(at, slug)  # the others keep their order
             old = dict(sections)
             sections.clear()
             sections.update({s: old.get(s, []) for s in order})

@@ -73,3 +73,14 @@ def test_changes_about_stories_the_selection_lost_do_nothing_and_are_listed():
 
 def test_a_takedown_removes_the_story():
     assert "story 4" not in [i.headline for i in apply(selection(), [change(1, EditKind.TAKEDOWN, "article:4")])]
+
+
+def test_a_story_added_in_a_new_section_leaves_the_lead_first():
+    got = apply(selection(), [change(1, EditKind.PIN, "article:5", scope="edition"),
+                              change(2, EditKind.ADD, "article:9", section_slug="c", section_name="C", article_id=9,
+                                     url="https://x.example.com/9", headline="New section")],
+                section_order=["a", "c", "b"])
+    assert [i.section_slug for i in got] == ["b", "b", "a", "a", "a", "c"]
+    alone = apply(selection(), [change(2, EditKind.ADD, "article:9", section_slug="c", section_name="C",
+                                       article_id=9, url="u", headline="x")], ["a", "c", "b"])
+    assert [i.section_slug for i in alone] == ["a", "a", "a", "c", "b", "b"]
