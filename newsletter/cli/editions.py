@@ -170,7 +170,7 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             result = operator_editions.rebuild(session, cli_actor(), edition_id)
             d = result.diff
             console.print(f"edition {edition_id} rebuilt: {result.edition.status}, {len(result.edition.items)} "
-                          f"headlines selected ({len(d.new)} new, {len(d.gone)} gone, {len(d.moved)} moved; "
+                          f"headlines ({len(d.new)} new, {len(d.gone)} gone, {len(d.moved)} moved; "
                           f"{len(result.before)} before)", highlight=False)
             if d.changed:
                 console.print("the selection now adds (+) and drops (-):", highlight=False)
