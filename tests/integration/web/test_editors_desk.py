@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import sample_file
 from newsletter.db import utcnow
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.editions.build import build_edition, window_for
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
 from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
 from tests.integration.feed_server import FeedServer
 from tests.integration.web.console_helpers import load
