@@ -24,6 +24,7 @@ from newsletter.cli import (
     editions,
     feeds,
     ops,
+    retention,
     run,
     staff,
     subscribers,
@@ -51,6 +52,7 @@ demo.register(app)
 web.register(app)
 dkim.register(app)
 ops.register(app)
+retention.register(app)
 bounces.register(app)
 feeds.register(app)
 run.register(app)
