@@ -1,8 +1,8 @@
 """edition edits: the editors' changes to an edition (drop, pin, move, add, edit, takedown),
 kept apart from the selection so that a rebuild keeps them (editions/contents.py)
 
-Revision ID: 0020_edits
-Revises: 0019_console_publications
+Revision ID: 0021_edits
+Revises: 0020_retention
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0020_edits"
-down_revision = "0019_console_publications"
+revision = "0021_edits"
+down_revision = "0020_retention"
 branch_labels = None
 depends_on = None
 
