@@ -1,7 +1,7 @@
 """webhooks: endpoints staff register, the deliveries of events to them, every attempt
 
-Revision ID: 0021_webhooks
-Revises: 0020_retention
+Revision ID: 0022_webhooks
+Revises: 0021_edits
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0021_webhooks"
-down_revision = "0020_retention"
+revision = "0022_webhooks"
+down_revision = "0021_edits"
 branch_labels = None
 depends_on = None
 
