@@ -35,7 +35,7 @@ from newsletter.mail import account_mail
 from newsletter.mail.confirmation import send_confirmation as send_confirmation_step
 from newsletter.subscribers import signup
 from newsletter.transport.failures import SendFailure
-from workers.leases import Lease
+from newsletter.workers.leases import Lease
 
 log = logging.getLogger(__name__)
 
