@@ -98,10 +98,3 @@ def _next_ids(conn: Connection, ed, wave, batch_size: int) -> list[int]:
         q = q.join(subscribers, subscribers.c.id == s.subscriber_id).where(
             subscribers.c.timezone.in_(list(wave.zones)))
     return list(conn.scalars(q))
-
-
-def next_wave_at(conn: Connection, edition_id: int) -> datetime | None:
-    """When the first wave not yet done is due (None: no wave waits)."""
-    return conn.scalar(select(waves_table.c.send_at).where(
-        waves_table.c.edition_id == edition_id, waves_table.c.done.is_(False))
-        .order_by(waves_table.c.position).limit(1))
