@@ -86,20 +86,23 @@ def edition(session: Session, actor: Actor, edition_id: int, settings=None) -> d
             "progress": progress(r)}
 
 
-def _act(session: Session, actor: Actor, edition_id: int, verb: str, action) -> str:
+def _act(session: Session, actor: Actor, edition_id: int, verb: str, action, detail: dict | None = None) -> str:
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     _mine(session, actor, edition_id)
     with change(session, actor, Permission.EDITIONS, f"edition.{verb}", f"edition:{edition_id}") as ch:
         before = lifecycle.status_of(session.connection(), edition_id, lock=True)
         status = action(session.connection(), edition_id)
-        ch.detail = {"status": status}
+        ch.detail = {"status": status, **(detail or {})}
         ch.nothing_changed = status == before  # already there: nothing to record
     return status
 
 
-def pause(session: Session, actor: Actor, edition_id: int) -> str:
-    return _act(session, actor, edition_id, "pause", control.pause)
+def pause(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
+    """The reason (optional, one line) is shown by status and kept in the audit."""
+    reason = clean_reason(reason)  # refused before anything
+    return _act(session, actor, edition_id, "pause", lambda conn, e: control.pause(conn, e, reason),
+                {"reason": reason[:200]} if reason else None)
 
 
 def resume(session: Session, actor: Actor, edition_id: int) -> str:
