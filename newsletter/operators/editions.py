@@ -40,6 +40,10 @@ def progress(r: Report) -> dict:
             "pause_reason": r.pause_reason or None, "waiting_for_relay": r.relay_error or None,
             "waiting_for_relay_since": _iso(r.relay_down_since), "recovering": r.idle,
             "next_retry_at": _iso(r.next_retry_at),
+            # In waves (wave_view.py): each wave, and the progress and time left of the due ones.
+            "waves": [w.as_dict() for w in r.waves] if r.waves else None, "waiting": r.waiting,
+            "due_remaining": r.due_remaining,
+            "next_wave_at": _iso(r.wave_progress.next_wave_at) if r.waves else None,
             "held_domains": [{"domain": d, "refusals": n, "last_refusal": why} for d, n, why in r.held_domains]}
 
 

@@ -90,3 +90,46 @@ def test_failed_sign_ins_are_in_the_audit_without_the_password(engine, world):
         assert "Sup3r" not in f"{row.actor} {row.target} {row.detail}"
     listing = world.clients["admin"].get("/admin/audit", params={"action": "staff.login_failed"}).text
     assert "staff.login_failed" in listing
+
+
+def test_a_reader_sets_their_own_time_zone(engine, web_settings, publication, server, http):
+    from newsletter.subscribers.models import Subscriber
+    from tests.integration.web.conftest import deliver_today
+    from tests.integration.web.test_self_service import act, prefs
+
+    deliver_today(engine, web_settings, publication, [("ann@example.org", "Ann", None)])
+    path = prefs(engine, web_settings, "ann@example.org")
+    page = http.get(path).text
+    assert 'id="timezone-form"' in page and "<option>Pacific/Auckland</option>" in page
+    assert '<option value="" selected>' in page  # none yet: the publication's
+    saved = act(http, path, action="timezone", timezone="Pacific/Auckland")
+    assert saved.status_code == 200 and "Your time zone is saved." in saved.text
+    assert "<option selected>Pacific/Auckland</option>" in saved.text
+    bad = act(http, path, action="timezone", timezone="Mars/Olympus")
+    assert bad.status_code == 400 and "unknown time zone 'Mars/Olympus'" in bad.text
+    with Session(engine) as s:
+        assert s.scalar(select(Subscriber.timezone).where(Subscriber.email == "ann@example.org")) == \
+            "Pacific/Auckland"
+
+
+def test_the_sign_up_page_lists_public_publications_with_their_own_words(engine, publication, server, http,
+                                                                        tmp_path):
+    from tests.helpers import WEEKLY
+    from tests.integration.web.console_helpers import load
+
+    path = tmp_path / "pubs.toml"
+    from newsletter.config import sample_file
+    internal = WEEKLY.replace("spacewar-weekly", "internal-test").replace("SpaceWar Weekly", "Internal Test")
+    path.write_text(sample_file("publications.toml").read_text() + WEEKLY + internal + "public = false\n")
+    text = path.read_text().replace('slug = "spacewar-daily"', 'slug = "spacewar-daily"\ndescription = '
+                                    '"The day\'s defence and space headlines, every morning"', 1)
+    path.write_text(text)
+    load(engine, path)
+    page = http.get("/subscribe").text
+    assert "Daily headlines by email" not in page and "Internal Test" not in page
+    assert "The day&#39;s defence and space headlines, every morning" in page
+    assert "Headlines by email, every Monday at 07:00 (Europe/London)" in page  # the weekly: its schedule
+    refused = http.post("/api/subscribe", json={"publication": "internal-test", "email": "x@example.org"})
+    assert refused.status_code == 400 and "Unknown publication" in refused.json()["message"]
+    assert http.post("/api/subscribe", json={"publication": "spacewar-weekly",
+                                             "email": "x@example.org"}).status_code == 202
