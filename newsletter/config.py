@@ -6,6 +6,8 @@ broker and an SMTP relay.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
 import secrets
@@ -15,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -295,9 +299,7 @@ class Settings(BaseSettings):
     @classmethod
     def _a_p256_key(cls, value: str) -> str:
         if value:
-            from newsletter.bounces.providers.sendgrid import public_key
-
-            public_key(value)  # ValueError, with what is wrong
+            p256_public_key(value)  # ValueError, with what is wrong
         return value
 
     @model_validator(mode="after")
@@ -374,3 +376,19 @@ def _problem(error: dict) -> str:
 def reset_settings() -> None:
     """Forget cached settings (tests and the CLI change the environment)."""
     get_settings.cache_clear()
+
+
+def p256_public_key(value: str) -> ec.EllipticCurvePublicKey:
+    """A webhook verification key as SendGrid shows it (base64 of DER) or as PEM; ValueError
+    when it is not a P-256 public key."""
+    value = value.strip()
+    try:
+        if value.startswith("-----BEGIN"):
+            key = serialization.load_pem_public_key(value.encode())
+        else:
+            key = serialization.load_der_public_key(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError, TypeError):
+        raise ValueError("not a public key (base64 DER or PEM)") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise ValueError("not an ECDSA P-256 public key")
+    return key

@@ -90,7 +90,7 @@ class Scheduler:
     def run_batch(self, edition_id: int, lo: int, hi: int) -> None:
         try:
             if edition_id not in self._limiters:
-                pub = driver.composer_for(self.settings, edition_id).publication
+                pub = driver.composer_for(self.engine, self.settings, edition_id).publication
                 self._limiters[edition_id] = runtime.limiter(self.settings, pub.domain_rate_per_second)
         except Exception as exc:  # nothing claimed yet: the batch again, soon
             if not is_outage(exc):

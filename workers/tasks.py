@@ -98,7 +98,7 @@ def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
         notes.started(edition_id, task_id)
     try:
         engine = _engine()
-        publication = driver.composer_for(settings, edition_id).publication
+        publication = driver.composer_for(engine, settings, edition_id).publication
         limiter = runtime.limiter(settings, publication.domain_rate_per_second)
     except Exception as exc:  # nothing claimed yet: the same task again, soon
         if not _infrastructure(exc):

@@ -13,8 +13,8 @@
 | newsletter_confirmations_total           | subscribers/signup.py, a subscription confirmed     |
 
 Gauges that describe the database and the broker (editions by state, progress,
-batches in flight, queue depth) are computed when scraped: metrics/scrape.py. So are
-the feeds' counters (newsletter_feed_polls_total, newsletter_feed_poll_errors_total,
+batches in flight, queue depth) are computed when scraped: web/metrics_state.py. So
+are the feeds' counters (newsletter_feed_polls_total, newsletter_feed_poll_errors_total,
 counted on each feed row by whichever process polled) and the alerts
 (newsletter_alerts_total{kind}): a web's /metrics tells them truly even when workers
 poll and nobody scrapes the workers.
