@@ -2,7 +2,7 @@
 refusals of the message, waiting for a relay that is unavailable (and the note that it
 is back: outage.py), or finished with failures over the threshold or with any reader
 lost to temporary failures; a feed failing past its threshold, and the note that it
-works again (ingest/feed_health.py).
+works again (delivery/feed_alerts.py).
 
 An alert is recorded once per (publication, edition date, kind, ref): the unique row is
 what keeps it from being repeated every minute by the dispatcher or every sweep (`ref`
@@ -54,7 +54,7 @@ class AlertKind(StrEnum):
     FAILURES = "failures"  # finished, with failed deliveries over the threshold, or readers lost
     RELAY_DOWN = "relay_down"  # the relay (or the outbox's disk) unavailable past the threshold
     RELAY_BACK = "relay_back"  # ... and available again
-    FEED_DOWN = "feed_down"  # a feed failing past its threshold (ingest/feed_health.py)
+    FEED_DOWN = "feed_down"  # a feed failing past its threshold (delivery/feed_alerts.py)
     FEED_BACK = "feed_back"  # ... and working again
 
 

@@ -8,7 +8,7 @@ store_records). Errors back off: interval x 2^(errors in a row), up to a ceiling
 later when the server says so (Retry-After). What each poll did is kept on the feed
 and shown by `newsletter feeds status`; polls and errors are counted on the feed (the
 web's /metrics reads them), and a feed failing past its threshold is an alert
-(feed_health.py).
+(delivery/feed_alerts.py, run by the sweeper).
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.errors import Conflict, InvalidInput, NotFound
-from newsletter.ingest import feed_health
 from newsletter.ingest.fetch import Fetched, FetchError, fetch
 from newsletter.ingest.load import section_lookup, slugify, store_records
 from newsletter.ingest.models import Feed
@@ -48,7 +47,8 @@ class FeedSpec(BaseModel):
     interval_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
     allow_private: bool = False  # may fetch loopback, private and link-local addresses (its own host:port)
     active: bool = True
-    alert_after_minutes: int = Field(default=60, ge=1, le=30 * 24 * 60)  # failing this long: an alert (feed_health.py)
+    # Failing this long (from its first failed poll in a row) is an alert: delivery/feed_alerts.py.
+    alert_after_minutes: int = Field(default=60, ge=1, le=30 * 24 * 60)
 
     @field_validator("url")
     @classmethod
@@ -159,7 +159,7 @@ def poll_feed(engine: Engine, settings: Settings, name: str, now: datetime | Non
         feed.last_polled_at = feed.last_success_at = now
         feed.consecutive_errors = 0
         feed.total_polls += 1
-        feed_health.poll_worked(session.connection(), feed, now)  # the note, if its outage was alerted
+        feed.failing_since = None  # works again: the note, if its outage was told, is the sweeper's
         feed.last_added = result.added
         feed.total_added += result.added
         feed.next_poll_at = result.next_poll_at = now + timedelta(seconds=feed.interval_seconds)
@@ -221,7 +221,8 @@ def _failed(session: Session, settings: Settings, feed: Feed, now: datetime, exc
     delay = backoff_seconds(feed.interval_seconds, feed.consecutive_errors, settings.feed_max_backoff_seconds,
                             getattr(exc, "retry_after", None))
     feed.next_poll_at = now + timedelta(seconds=delay)
-    feed_health.poll_failed(session.connection(), feed, now)  # failing long enough: the alert, once
+    if feed.failing_since is None:  # the first failed poll of the errors in a row (delivery/feed_alerts.py)
+        feed.failing_since = now
     session.commit()
     log.warning("feed %s: %s (error %s in a row; next poll in %.0fs)", feed.name, exc, feed.consecutive_errors,
                 delay)

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.errors import NotFound
-from newsletter.ingest import feed_health
 from newsletter.ingest import feeds as polling
 from newsletter.ingest.models import Feed
 from newsletter.publications.models import PublicationSection
@@ -53,7 +52,7 @@ def failing(session: Session, actor: Actor, now: datetime | None = None) -> list
     rows = session.scalars(select(Feed).where(_theirs(actor), Feed.active.is_(True), Feed.consecutive_errors > 0)
                            .order_by(Feed.failing_since.asc().nulls_last(), Feed.name))
     return [as_dict(f, now) | {"failing_minutes": int((now - (f.failing_since or now)).total_seconds() // 60),
-                               "alerted": feed_health.alert_due(f, f.last_error_at)} for f in rows]
+                               "alerted": f.down_alerted_since is not None} for f in rows]
 
 
 def status(session: Session, actor: Actor, now: datetime | None = None) -> list[dict]:

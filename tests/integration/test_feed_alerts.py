@@ -1,7 +1,7 @@
 """A feed down past its threshold (a real HTTP server on loopback answering 500): one
 alert email to the publication's operators through a real SMTP server (aiosmtpd), one
-recovery note when it works again, both by the edition alerts' path (recorded once,
-sent by the sweeper); the console's dashboard shows the failing feed at the top."""
+recovery note when it works again, both by the edition alerts' path (raised, recorded
+once and sent by the sweeper)."""
 from __future__ import annotations
 
 import email

@@ -23,6 +23,7 @@ def upgrade() -> None:
         b.add_column(sa.Column("description", sa.String(length=300), nullable=False, server_default=""))
     with op.batch_alter_table("feeds") as b:
         b.add_column(sa.Column("failing_since", newsletter.db.UTCDateTime(timezone=True), nullable=True))
+        b.add_column(sa.Column("down_alerted_since", newsletter.db.UTCDateTime(timezone=True), nullable=True))
         b.add_column(sa.Column("alert_after_minutes", sa.Integer(), nullable=False, server_default="60"))
         b.add_column(sa.Column("total_polls", sa.Integer(), nullable=False, server_default="0"))
         b.add_column(sa.Column("total_errors", sa.Integer(), nullable=False, server_default="0"))
@@ -33,6 +34,7 @@ def downgrade() -> None:
         b.drop_column("total_errors")
         b.drop_column("total_polls")
         b.drop_column("alert_after_minutes")
+        b.drop_column("down_alerted_since")
         b.drop_column("failing_since")
     with op.batch_alter_table("publications") as b:
         b.drop_column("description")

@@ -133,3 +133,17 @@ def test_the_sign_up_page_lists_public_publications_with_their_own_words(engine,
     assert refused.status_code == 400 and "Unknown publication" in refused.json()["message"]
     assert http.post("/api/subscribe", json={"publication": "spacewar-weekly",
                                              "email": "x@example.org"}).status_code == 202
+
+
+def test_the_dashboard_shows_failing_feeds_first(engine, world):
+    from newsletter.ingest.models import Feed
+    with Session(engine) as s:
+        s.add(Feed(name="wire", url="https://feeds.example.com/rss", section="superpowers", consecutive_errors=3,
+                   failing_since=utcnow() - timedelta(minutes=95), last_error_at=utcnow(),
+                   down_alerted_since=utcnow() - timedelta(minutes=95), last_error="HTTP 500 Internal Server Error"))
+        s.add(Feed(name="fine", url="https://feeds.example.com/ok", section="superpowers"))
+        s.commit()
+    page = world.clients["viewer"].get("/admin").text
+    assert 'id="failing-feeds"' in page and page.index("Failing feeds") < page.index("Sending now")
+    assert "<strong>wire</strong></a>: failing for 95 min (3 polls in a row, operators alerted): HTTP 500" in page
+    assert "<strong>fine</strong>" not in page

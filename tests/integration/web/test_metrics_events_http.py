@@ -21,6 +21,7 @@ from newsletter.ingest.feeds import poll_feed
 from newsletter.ingest.models import Feed
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
+from newsletter.scheduler import Scheduler
 from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import SMTPBackend
 from tests.bounce_samples import deliver, sample
@@ -172,5 +173,6 @@ def test_polls_made_by_another_process_count_on_the_web(http, engine, web_settin
         s.execute(update(Feed).values(failing_since=now_() - timedelta(minutes=5)))
         s.commit()
     assert poll_feed(engine, web_settings, "wire", force=True).outcome == "error"
+    Scheduler(web_settings).sweep()  # raises the feed's alert (delivery/feed_alerts.py)
     moved = mover(before, scrape(http))
     assert moved("newsletter_alerts_total", kind="feed_down") == 1 and moved("newsletter_feed_poll_errors_total") == 2
