@@ -42,7 +42,8 @@ def as_dict(f: Feed, now: datetime) -> dict:
             "last_error_at": _iso(f.last_error_at), "consecutive_errors": f.consecutive_errors,
             "last_added": f.last_added, "total_added": f.total_added, "next_poll_at": _iso(f.next_poll_at),
             "due": f.active and (f.next_poll_at is None or f.next_poll_at <= now),
-            "failing_since": _iso(f.failing_since), "alert_after_minutes": f.alert_after_minutes}
+            "failing_since": _iso(f.failing_since), "alert_after_minutes": f.alert_after_minutes,
+            "managed_by": f.managed_by}
 
 
 def failing(session: Session, actor: Actor, now: datetime | None = None) -> list[dict]:

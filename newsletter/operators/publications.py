@@ -65,7 +65,8 @@ def _describe(session: Session, pub: Publication, counts: dict[str, int], now: d
             "sections": [{"slug": s.slug, "name": s.name} for s in pub.ordered_sections()],
             "next_sends": [t.isoformat() for t in sends], "local_time": bool(pub.local_time),
             "next_waves": [w.as_dict() for w in waves],
-            "subscriptions": counts, "dkim": bool(pub.dkim_domain), "verp": pub.verp}
+            "subscriptions": counts, "dkim": bool(pub.dkim_domain), "verp": pub.verp,
+            "managed_by": pub.managed_by}
 
 
 def _counts(session: Session) -> dict[int, dict[str, int]]:

@@ -60,6 +60,9 @@ class Publication(Base):
     # list), with its own line of description (empty: its schedule in words).
     public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     description: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Who owns the settings: "file" (`publications load` writes them) or "console" (the console
+    # and the API do; a load skips it). publications/managed.py: neither overwrites the other.
+    managed_by: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
 
     sections: Mapped[list[PublicationSection]] = relationship(
         order_by="PublicationSection.position",

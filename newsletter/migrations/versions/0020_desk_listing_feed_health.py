@@ -2,8 +2,8 @@
 sign-up page; feed health (since when a feed fails, after how long that is an alert, and
 its polls and errors counted in the database, so that /metrics is true whoever polled)
 
-Revision ID: 0019_desk
-Revises: 0018_tallies
+Revision ID: 0020_desk
+Revises: 0019_console_publications
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0019_desk"
-down_revision = "0018_tallies"
+revision = "0020_desk"
+down_revision = "0019_console_publications"
 branch_labels = None
 depends_on = None
 
