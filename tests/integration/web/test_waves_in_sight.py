@@ -24,7 +24,7 @@ from newsletter.delivery.report import report
 from newsletter.editions.build import build_edition
 from newsletter.publications.schedule import local_date
 from newsletter.scheduler import Scheduler
-from newsletter.subscribers.service import import_csv
+from newsletter.subscribers.import_sql import import_csv
 from tests.helpers import add_article
 from tests.integration.web.console_helpers import sign_in
 from tests.integration.web.staff_helpers import client, make_staff
