@@ -182,6 +182,20 @@ class Settings(BaseSettings):
     # Click statistics (tracking/scanners.py): a click this soon after its message was sent
     # is counted as a link scanner's, not a reader's.
     click_scanner_seconds: int = Field(default=60, ge=0, le=3600)
+    # Retention (newsletter/retention/, `newsletter retention`, daily on beat): days kept.
+    # Delivery rows of editions older than this are rolled up into per-edition tallies and
+    # removed: 90 days outlives late bounces and complaints (days), a quarter's reporting
+    # and an operator's look into a failed edition; after that only the totals are read.
+    retention_delivery_days: int = Field(default=90, ge=7, le=36500)
+    # Raw bounce reports (their parsed findings stay): long enough for `bounces reprocess
+    # --since` to read a season's reports again after a fix in reading them.
+    retention_bounce_raw_days: int = Field(default=90, ge=7, le=36500)
+    # Staff audit log: two years, what a newsroom's security review usually looks back on.
+    retention_audit_days: int = Field(default=730, ge=30, le=36500)
+    # Outbox .eml files (the embedded default's "sent mail"): a month to look at what went out.
+    retention_outbox_days: int = Field(default=30, ge=1, le=36500)
+    # Rows removed per transaction: short transactions, no long locks.
+    retention_batch_rows: int = Field(default=5000, ge=100, le=100_000)
 
     @model_validator(mode="after")
     def _timers_agree(self) -> Settings:

@@ -33,6 +33,7 @@ from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
 from newsletter.mail import account_mail
 from newsletter.mail.confirmation import send_confirmation as send_confirmation_step
+from newsletter.retention import run as retention_run
 from newsletter.subscribers import signup
 from newsletter.transport.failures import SendFailure
 from workers.leases import Lease
@@ -198,3 +199,10 @@ def process_signup(publication_id: int, email: str, name: str, sections: list[st
 @shared_task(name="newsletter.process_bounces")
 def process_bounces() -> dict:
     return dict(bounce_intake.poll(_engine(), get_settings()))
+
+
+@shared_task(name="newsletter.retention")
+def retention() -> dict:
+    """Daily (beat): old delivery rows rolled up, old records removed (newsletter/retention/)."""
+    outcome = retention_run.run(_engine(), get_settings())
+    return {p.what: p.count for p in outcome.parts}

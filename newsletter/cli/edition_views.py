@@ -186,11 +186,14 @@ def register(editions_app: typer.Typer) -> None:
                               highlight=False)
             console.print(f"headlines ({len(detail.items)}):", highlight=False)
             section = None
-            for item in detail.items:
+            for place, item in enumerate(detail.items, 1):
                 if item.section_name != section:
                     section = item.section_name
                     console.print(f"  {section}", highlight=False, markup=False)
-                console.print(f"    {item.position + 1}. {item.headline}", highlight=False, markup=False)
+                console.print(f"    {place}. {item.headline}", highlight=False, markup=False)
+            if detail.edits:
+                console.print(f"the editors' changes ({len(detail.edits)}; `newsletter editions changes {s.id}`)",
+                              highlight=False)
             planned = edition_waves(conn, edition_id, r.now)
             if planned:
                 print_waves(planned, "waves" if r.waves else "waves (as they would be planned if it started now)")

@@ -18,11 +18,13 @@ from newsletter.cli import (
     bounces,
     common,
     content,
+    curation,
     demo,
     dkim,
     editions,
     feeds,
     ops,
+    retention,
     run,
     staff,
     subscribers,
@@ -45,10 +47,12 @@ app.add_typer(editions_app, name="editions")
 content.register(app, publications_app)
 subscribers.register(subscribers_app)
 editions.register(app, editions_app)
+curation.register(editions_app)
 demo.register(app)
 web.register(app)
 dkim.register(app)
 ops.register(app)
+retention.register(app)
 bounces.register(app)
 feeds.register(app)
 run.register(app)

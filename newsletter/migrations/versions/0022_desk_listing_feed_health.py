@@ -2,8 +2,8 @@
 sign-up page; feed health (since when a feed fails, after how long that is an alert, and
 its polls and errors counted in the database, so that /metrics is true whoever polled)
 
-Revision ID: 0020_desk
-Revises: 0019_console_publications
+Revision ID: 0022_desk
+Revises: 0021_edits
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0020_desk"
-down_revision = "0019_console_publications"
+revision = "0022_desk"
+down_revision = "0021_edits"
 branch_labels = None
 depends_on = None
 
