@@ -1,7 +1,7 @@
 """webhooks: endpoints staff register, the deliveries of events to them, every attempt
 
-Revision ID: 0022_webhooks
-Revises: 0021_edits
+Revision ID: 0023_webhooks
+Revises: 0022_desk
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0022_webhooks"
-down_revision = "0021_edits"
+revision = "0023_webhooks"
+down_revision = "0022_desk"
 branch_labels = None
 depends_on = None
 
