@@ -11,7 +11,7 @@ from newsletter.subscribers.signup import SignupRequest
 
 class CeleryDispatcher:
     def __init__(self, settings: Settings):
-        from workers.app import app  # Celery, loaded only by a process that sends to the workers
+        from newsletter.workers.app import app  # Celery, loaded only by a process that sends to the workers
 
         self.settings = settings
         self.app = app
@@ -19,6 +19,10 @@ class CeleryDispatcher:
     def deliver_edition(self, edition_id: int) -> str:
         self.app.send_task("newsletter.drive", (edition_id,))
         return f"edition {edition_id}: queued for the workers (see `newsletter editions status {edition_id}`)"
+
+    def deliver_webhooks(self) -> str:
+        self.app.send_task("newsletter.webhooks_due")
+        return "webhooks: queued for the workers"
 
     def send_confirmation(self, subscription_id: int) -> None:
         self.app.send_task("newsletter.send_confirmation", (subscription_id,))

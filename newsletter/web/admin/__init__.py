@@ -11,10 +11,12 @@ from newsletter.web.admin import (
     account_routes,
     audit_routes,
     auth_routes,
+    curation_routes,
     dashboard_routes,
     edition_routes,
     figures_routes,
     import_routes,
+    outgoing_webhook_routes,
     preview_routes,
     publication_edit_routes,
     publication_routes,
@@ -29,8 +31,8 @@ from newsletter.web.admin.console import PREFIX, SignInNeeded, render, sign_in_p
 IMPORT_PATH = import_routes.PATH  # a larger body limit than the forms elsewhere (web/app.py)
 MODULES = (auth_routes, second_factor_routes, sso_routes, account_routes, dashboard_routes, subscriber_routes,
            import_routes, suppression_routes, publication_edit_routes,
-           publication_routes, edition_routes, preview_routes, staff_routes,
-           audit_routes, figures_routes)
+           publication_routes, edition_routes, curation_routes, preview_routes, staff_routes,
+           audit_routes, figures_routes, outgoing_webhook_routes)
 
 
 def include(app: FastAPI) -> None:
