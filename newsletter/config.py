@@ -236,7 +236,8 @@ class Settings(BaseSettings):
         """The relays mail goes through: NEWSLETTER_RELAYS, or the NEWSLETTER_SMTP_* one."""
         return self.relays or [RelaySettings.model_construct(  # built from checked fields
             name=f"{self.smtp_host}:{self.smtp_port}"[:64], max_connections=0, rate_per_second=0, domains=[],
-            host=self.smtp_host, port=self.smtp_port, starttls=self.smtp_starttls, username=self.smtp_username, password=self.smtp_password)]
+            host=self.smtp_host, port=self.smtp_port, starttls=self.smtp_starttls, username=self.smtp_username,
+            password=self.smtp_password)]
 
     @property
     def schedule_grace(self) -> timedelta:

@@ -69,6 +69,22 @@ def waits(r, settings) -> list[str]:
     return lines
 
 
+def relay_lines(r) -> list[str]:
+    """With several relays (or one down): sent by each, and which is down since when."""
+    down = {name: (since, why) for name, since, why in r.relays_down}
+    names = sorted(n for n in set(r.sent_by_relay) | set(down) if n)
+    if len(names) < 2 and not down:
+        return []
+    lines = []
+    for name in names:
+        line = f"relay {name}: {r.sent_by_relay.get(name, 0)} sent"
+        if name in down:
+            line += (f"; [yellow]down[/] since {when(down[name][0])} ({down[name][1]}): its mail goes through the "
+                     "others, no attempt is charged")
+        lines.append(line)
+    return lines
+
+
 def register(editions_app: typer.Typer) -> None:
     @editions_app.command("status")
     def editions_status(edition_id: int = EDITION_ID):
@@ -93,6 +109,8 @@ def register(editions_app: typer.Typer) -> None:
             console.print(f"[yellow]held domain {domain}[/] after {refusals} policy refusals (last: {last}); "
                           f"`newsletter editions release-domain {edition_id} {domain}` when fixed", highlight=False)
         for line in waits(r, settings):
+            console.print(line, highlight=False)
+        for line in relay_lines(r):
             console.print(line, highlight=False)
         eta = f", about {seconds(r.eta_seconds)} left" if r.eta_seconds is not None else ""
         console.print(f"{r.total} in total, {r.audience} recorded, {r.remaining} to go; duration "

@@ -11,6 +11,9 @@ and while someone is sending it: not while the relay is unavailable (`relay_down
 with its reason), nor when work is due and no sender holds a claim on the edition and
 no task of it waits in the broker (`idle`: "no work queued: recovering"), nor when all
 that is left waits for a retry (`next_retry_at`).
+
+Relays: messages sent by each relay of the pool (the relay the sent mark recorded), and
+the relays recorded down now (outage.py), whose mail goes through the others meanwhile.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from newsletter.db import utcnow
-from newsletter.delivery import claims, holds, plan
+from newsletter.delivery import claims, holds, outage, plan
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
@@ -54,6 +57,8 @@ class Report:
     queued: int | None = None  # its batch tasks waiting in the broker; None: cannot be told (queued.py)
     due_now: bool = False  # rows that could go now (pending, or a retry that is due)
     next_retry_at: datetime | None = None
+    sent_by_relay: dict[str, int] = field(default_factory=dict)  # "" : the outbox, or before relays were recorded
+    relays_down: list[tuple[str, datetime, str]] = field(default_factory=list)  # (relay, since, last answer)
 
     @property
     def idle(self) -> bool:
@@ -100,9 +105,10 @@ class Report:
 
 
 def report(conn: Connection, edition_id: int, now: datetime | None = None, lease_seconds: float = 60,
-           queued: int | None = None) -> Report:
+           queued: int | None = None, relays: list[str] | None = None) -> Report:
     """`lease_seconds`: how long a claim may be silent and still count as alive; `queued`:
-    the edition's tasks waiting in the broker (queued.py), when that can be told."""
+    the edition's tasks waiting in the broker (queued.py), when that can be told; `relays`:
+    the pool's relays, whose outages are shown (None: every outage recorded)."""
     now = now or utcnow()
     lifecycle.status_of(conn, edition_id)  # NotFound for a wrong id
     ed = conn.execute(select(editions).where(editions.c.id == edition_id)).one()
@@ -117,12 +123,15 @@ def report(conn: Connection, edition_id: int, now: datetime | None = None, lease
         Event.__table__.c.edition_id == edition_id, Event.__table__.c.kind == EventKind.BOUNCE))
     last = conn.scalar(select(func.max(deliveries.c.sent_at)).where(deliveries.c.edition_id == edition_id))
     sending = ed.status == EditionStatus.SENDING
+    by_relay = dict(conn.execute(select(deliveries.c.relay, func.count()).where(
+        deliveries.c.edition_id == edition_id, deliveries.c.status == D.SENT).group_by(deliveries.c.relay)).all())
+    down = [o for o in outage.relay_outages(conn) if relays is None or o[0] in relays]
     return Report(edition_id, ed.status, counts, failures, bounces, ed.started_at, ed.finished_at, last,
                   sum(counts.values()), ed.pause_reason, ed.relay_down_reason if ed.relay_down_since else "",
                   holds.held(conn, edition_id), _not_yet_recorded(conn, ed), now, ed.relay_down_since,
                   claims.live_claims(conn, edition_id, now - claims.dead_after(lease_seconds)) if sending else 0,
                   queued, sending and plan.due_work(conn, edition_id, now),
-                  plan.next_retry_at(conn, edition_id) if sending else None)
+                  plan.next_retry_at(conn, edition_id) if sending else None, by_relay, down)
 
 
 def _not_yet_recorded(conn: Connection, ed) -> int:
@@ -176,5 +185,6 @@ def report_now(conn: Connection, settings, edition_id: int) -> Report:
     from newsletter.delivery import queued
 
     notes = queued.for_settings(settings) if settings.broker_url else None
+    relays = [r.name for r in settings.relay_pool] if settings.delivery_backend == "smtp" else []
     return report(conn, edition_id, lease_seconds=settings.lease_seconds,
-                  queued=notes.count(edition_id) if notes is not None else None)
+                  queued=notes.count(edition_id) if notes is not None else None, relays=relays)
