@@ -53,6 +53,12 @@ def serves(relay: RelaySettings, domain: str) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in relay.domains)
 
 
+def _route(relays: list[Relay], domain: str) -> list[Relay]:
+    """The relays that serve the domain, else those for the rest, else all of them."""
+    return ([r for r in relays if serves(r.spec, domain)] or [r for r in relays if not r.spec.domains]
+            or relays)
+
+
 # KEYS: the relay's slot set; ARGV: now is Redis's, slot ttl (ms), member, cap.
 _TAKE = """
 local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -198,28 +204,29 @@ class RelayPool:
                           stage=Stage.CONNECT) from last
 
     def _choose(self, domain: str, tried: list[Relay]) -> tuple[Relay | None, bool]:
-        """(relay, capped): a relay for the domain that is up and has a connection free;
-        else any that is up and free; else, when every relay is down, one not yet tried in
-        this send (a probe). `capped`: relays are up but at their connection caps."""
+        """(relay, capped): among the relays that are up, one the routing gives the domain,
+        with a connection free; when every relay is down, one not yet tried in this send,
+        in the routing's order (a probe). `capped`: the relays the routing gives are up
+        and at their connection caps: wait for one of them, never bypass them."""
         now = self.clock()
         untried = [r for r in self.relays if r not in tried]
         up = [r for r in untried if r.down_until <= now]
-        routed = [r for r in up if serves(r.spec, domain)] or [r for r in up if not r.spec.domains]
-        for group in (routed, up):
-            connected = [r for r in group if r.name in self._open]
-            others = [r for r in group if r.name not in self._open]
+        if up:
+            routed = _route(up, domain)
+            connected = [r for r in routed if r.name in self._open]
+            others = [r for r in routed if r.name not in self._open]
             if len(others) > 1:
-                others = [self.pick(others)] + others
+                picked = self.pick(others)
+                others = [picked] + [r for r in others if r is not picked]
             for relay in connected + others:  # a slot is taken by the relay returned only
                 if relay.free():
                     return relay, False
-        if up:
-            return None, True  # up but at their caps: no reason to knock on a relay that is down
-        down = sorted(untried, key=lambda r: r.down_until)
-        for relay in down:
+            return None, True
+        routed = _route(untried, domain)
+        for relay in routed + [r for r in untried if r not in routed]:
             if relay.free():
                 return relay, False
-        return None, bool(down)
+        return None, bool(untried)
 
     def _found_down(self, relay: Relay, failure: SendFailure) -> None:
         relay.backend.reset()
