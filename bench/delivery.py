@@ -320,8 +320,8 @@ def _fast_sender(args):
 
 
 def _signer(key_file: str):
-    """The pipeline's own signer (newsletter/render/dkim.py): the DKIM-Signature field of a message."""
-    from newsletter.render.dkim import DkimSigner, load_private_key, split_fields
+    """The pipeline's own signer (newsletter/dkim/sign.py): the DKIM-Signature field of a message."""
+    from newsletter.dkim.sign import DkimSigner, load_private_key, split_fields
 
     signer = DkimSigner("spacewar.example.com", "bench", load_private_key(Path(key_file).read_bytes()))
 

@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import account_mail, driver
-from newsletter.delivery.backends import Backend
-from newsletter.delivery.confirmation import rehearse, send_confirmation
-from newsletter.delivery.failures import SendFailure
+from newsletter.delivery import driver
 from newsletter.editions import lifecycle
 from newsletter.editions.models import EditionStatus
+from newsletter.mail import account_mail
+from newsletter.mail.confirmation import rehearse, send_confirmation
 from newsletter.subscribers import signup
 from newsletter.subscribers.signup import SignupRequest
+from newsletter.transport.backends import Backend
+from newsletter.transport.failures import SendFailure
 
 log = logging.getLogger(__name__)
 

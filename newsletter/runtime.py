@@ -10,11 +10,11 @@ from sqlalchemy import Engine
 
 from newsletter.config import Settings
 from newsletter.db import get_engine
-from newsletter.delivery.backends import Backend, backend_from_settings
-from newsletter.delivery.ratelimit import Limiter, make_limiter
 from newsletter.limits import Counters
 from newsletter.schema import migrate
 from newsletter.subscribers.signup import SignupRequest
+from newsletter.transport.backends import Backend, backend_from_settings
+from newsletter.transport.ratelimit import Limiter, make_limiter
 
 
 def engine_for(settings: Settings) -> Engine:

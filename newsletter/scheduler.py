@@ -26,10 +26,10 @@ from newsletter import runtime
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import driver, sweeper
-from newsletter.delivery.backends import Backend
 from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
+from newsletter.transport.backends import Backend
 
 log = logging.getLogger(__name__)
 

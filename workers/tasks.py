@@ -27,13 +27,14 @@ from newsletter import runtime
 from newsletter.bounces import intake as bounce_intake
 from newsletter.config import get_settings
 from newsletter.db import utcnow
-from newsletter.delivery import account_mail, driver, queued, sweeper
-from newsletter.delivery.confirmation import send_confirmation as send_confirmation_step
-from newsletter.delivery.failures import SendFailure
+from newsletter.delivery import driver, queued, sweeper
 from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
+from newsletter.mail import account_mail
+from newsletter.mail.confirmation import send_confirmation as send_confirmation_step
 from newsletter.subscribers import signup
+from newsletter.transport.failures import SendFailure
 from workers.leases import Lease
 
 log = logging.getLogger(__name__)

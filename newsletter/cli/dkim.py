@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from newsletter.cli.common import PUB_ARG, console, publication, session_scope
 from newsletter.config import get_settings
 from newsletter.db import utcnow
-from newsletter.delivery.dkim import KEY_SIZES, generate_key
-from newsletter.delivery.dkim_check import check_publication
+from newsletter.dkim.check import check_publication
+from newsletter.dkim.keys import KEY_SIZES, generate_key
 from newsletter.errors import ConfigurationError, InvalidInput
 from newsletter.publications.load import DkimSpec
 

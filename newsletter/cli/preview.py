@@ -12,9 +12,9 @@ from newsletter import runtime
 from newsletter.cli.common import DATE_HELP, PUB_ARG, console, edition_date, fail, publication, session_scope
 from newsletter.cli.edition_views import print_diff, when
 from newsletter.config import get_settings
-from newsletter.delivery.proof import send_proof
 from newsletter.editions.diff import diff_items, last_sent_edition
 from newsletter.editions.preview import Preview, preview, reader_for
+from newsletter.mail.proof import send_proof
 from newsletter.render.preview import render_preview, write_parts
 from newsletter.text import shown as shown_text
 

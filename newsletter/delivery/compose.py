@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter.config import Settings
-from newsletter.delivery.dkim import signer_for
+from newsletter.dkim.keys import signer_for
 from newsletter.editions.models import Edition
 from newsletter.links import Links
 from newsletter.publications.models import Publication

@@ -25,19 +25,19 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import alerts, claims, outage, plan
-from newsletter.delivery.backends import Backend
 from newsletter.delivery.batch import BatchResult, send_batch
 from newsletter.delivery.claims import Claim, Handover
 from newsletter.delivery.compose import Composer
-from newsletter.delivery.failures import FailureClass, SendFailure
 from newsletter.delivery.interruptions import Interrupted, is_outage
-from newsletter.delivery.ratelimit import Limiter
 from newsletter.delivery.states import BatchOutcome
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.due import check_schedule
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import ConfigurationError, NotFound
 from newsletter.publications.models import Publication
+from newsletter.transport.backends import Backend
+from newsletter.transport.failures import FailureClass, SendFailure
+from newsletter.transport.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[int, int, int], None]

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.failures import SendFailure
 from newsletter.publications.models import Publication
 from newsletter.staff.models import StaffAccount
+from newsletter.transport.failures import SendFailure
 
 log = logging.getLogger(__name__)
 

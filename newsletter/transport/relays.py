@@ -34,9 +34,9 @@ import uuid
 from dataclasses import dataclass
 
 from newsletter.config import RelaySettings
-from newsletter.delivery.backends import SMTPBackend
-from newsletter.delivery.failures import FailureClass, SendFailure, Stage
-from newsletter.delivery.ratelimit import Limiter, LocalLimiter, NoLimit, RedisLimiter
+from newsletter.transport.backends import SMTPBackend
+from newsletter.transport.failures import FailureClass, SendFailure, Stage
+from newsletter.transport.ratelimit import Limiter, LocalLimiter, NoLimit, RedisLimiter
 
 SLOT_SECONDS = 120.0  # a slot not renewed this long (its worker died) is free again
 

@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from newsletter.delivery.backends import SMTPBackend
-from newsletter.delivery.failures import FailureClass, SendFailure, Stage
+from newsletter.transport.backends import SMTPBackend
+from newsletter.transport.failures import FailureClass, SendFailure, Stage
 from tests.integration.servers import OffersPipelining, free_port
 from tests.integration.test_smtp_backend import authenticator, tls_files  # noqa: F401 - a fixture
 

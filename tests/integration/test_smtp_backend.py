@@ -8,8 +8,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from newsletter.delivery.backends import SMTPBackend
-from newsletter.delivery.failures import FailureClass, SendFailure
+from newsletter.transport.backends import SMTPBackend
+from newsletter.transport.failures import FailureClass, SendFailure
 from tests.integration.servers import SMTPServer, free_port
 
 MESSAGE = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"

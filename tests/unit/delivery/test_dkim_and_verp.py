@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter.delivery.compose import Composer, Recipient
-from newsletter.delivery.dkim import generate_key, private_key_for, signer_for
-from newsletter.delivery.dkim_check import check_publication
 from newsletter.delivery.driver import load
+from newsletter.dkim.check import check_publication
+from newsletter.dkim.keys import generate_key, private_key_for, signer_for
 from newsletter.editions.build import build_edition
 from newsletter.errors import ConfigurationError, Conflict
 from newsletter.tracking.tokens import Tokens

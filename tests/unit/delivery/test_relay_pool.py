@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from newsletter.config import RelaySettings, Settings
-from newsletter.delivery.failures import FailureClass, SendFailure, Stage
-from newsletter.delivery.ratelimit import NoLimit
+from newsletter.transport.failures import FailureClass, SendFailure, Stage
+from newsletter.transport.ratelimit import NoLimit
 from newsletter.transport.relays import Relay, RelayPool, Slots, pool_from_settings, serves
 
 

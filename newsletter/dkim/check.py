@@ -16,7 +16,7 @@ from dkim.dnsplug import get_txt
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.compose import Composer, Recipient
-from newsletter.delivery.dkim import signer_for
+from newsletter.dkim.keys import signer_for
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.errors import ConfigurationError
 from newsletter.publications.models import Publication

@@ -1,7 +1,7 @@
 """relays: the relay that took each delivery; outages of the relays of a pool
 
-Revision ID: 0018_relays
-Revises: 0017_faults
+Revision ID: 0019_relays
+Revises: 0018_tallies
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0018_relays"
-down_revision = "0017_faults"
+revision = "0019_relays"
+down_revision = "0018_tallies"
 branch_labels = None
 depends_on = None
 
