@@ -38,7 +38,7 @@ from newsletter.publications.schedule import local_date
 from newsletter.render.edition import EditionRenderer
 from newsletter.render.message import qp_body
 from newsletter.runtime import engine_for
-from newsletter.subscribers.service import import_csv
+from newsletter.subscribers.import_sql import import_csv
 from newsletter.transport.backends import OutboxBackend
 
 

@@ -33,6 +33,7 @@ from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
 from newsletter.mail import account_mail
 from newsletter.mail.confirmation import send_confirmation as send_confirmation_step
+from newsletter.retention import run as retention_run
 from newsletter.subscribers import signup
 from newsletter.transport.failures import SendFailure
 from workers.leases import Lease
@@ -98,7 +99,7 @@ def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
         notes.started(edition_id, task_id)
     try:
         engine = _engine()
-        publication = driver.composer_for(settings, edition_id).publication
+        publication = driver.composer_for(engine, settings, edition_id).publication
         limiter = runtime.limiter(settings, publication.domain_rate_per_second)
     except Exception as exc:  # nothing claimed yet: the same task again, soon
         if not _infrastructure(exc):
@@ -198,3 +199,10 @@ def process_signup(publication_id: int, email: str, name: str, sections: list[st
 @shared_task(name="newsletter.process_bounces")
 def process_bounces() -> dict:
     return dict(bounce_intake.poll(_engine(), get_settings()))
+
+
+@shared_task(name="newsletter.retention")
+def retention() -> dict:
+    """Daily (beat): old delivery rows rolled up, old records removed (newsletter/retention/)."""
+    outcome = retention_run.run(_engine(), get_settings())
+    return {p.what: p.count for p in outcome.parts}

@@ -105,6 +105,8 @@ def reread(session: Session, settings: Settings, actor: Actor, since: datetime, 
     tokens, result, reads = Tokens(secret), Reread(since), []
     for report in session.scalars(select(BounceReport).where(BounceReport.received_at >= since)
                                   .order_by(BounceReport.id)):
+        if not report.raw:
+            continue  # its bytes removed by retention: its findings stand as they were read
         if unsubscribe_mail.is_request(report):
             continue  # a request to unsubscribe, done once when it came: no bounce to read again
         old = list(session.scalars(select(BounceFinding).where(BounceFinding.report_id == report.id)

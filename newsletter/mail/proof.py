@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.driver import check_sendable
 from newsletter.dkim.keys import signer_for
 from newsletter.editions.preview import Preview
 from newsletter.errors import Conflict, Unavailable
+from newsletter.links import check_sendable
 from newsletter.publications.models import Publication
 from newsletter.render.message import MessageTemplate, fold, message_id, qp_body
 from newsletter.render.preview import render_preview

@@ -10,8 +10,8 @@ from fastapi.responses import PlainTextResponse, Response
 
 from newsletter import runtime
 from newsletter.metrics import expose
-from newsletter.metrics.scrape import StateCollector
 from newsletter.web.bounce_routes import authorised
+from newsletter.web.metrics_state import StateCollector
 from newsletter.web.pages import ctx
 
 router = APIRouter()

@@ -18,7 +18,7 @@ from newsletter.delivery.models import Alert
 from newsletter.editions.build import build_edition
 from newsletter.jobs import InlineDispatcher
 from newsletter.scheduler import Scheduler
-from newsletter.subscribers.service import import_csv
+from newsletter.subscribers.import_sql import import_csv
 from newsletter.transport.backends import backend_from_settings
 from tests.conftest import at
 from tests.helpers import add_article

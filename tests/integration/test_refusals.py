@@ -25,8 +25,8 @@ from newsletter.operators import editions as operator_editions
 from newsletter.publications.schedule import local_date
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
+from newsletter.subscribers.import_sql import import_csv
 from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
-from newsletter.subscribers.service import import_csv
 from newsletter.tracking.models import Event
 from newsletter.transport.backends import SMTPBackend
 from tests.helpers import add_article

@@ -1,7 +1,7 @@
 """relays: the relay that took each delivery; outages of the relays of a pool
 
-Revision ID: 0019_relays
-Revises: 0018_tallies
+Revision ID: 0021_relays
+Revises: 0020_retention
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0019_relays"
-down_revision = "0018_tallies"
+revision = "0021_relays"
+down_revision = "0020_retention"
 branch_labels = None
 depends_on = None
 
