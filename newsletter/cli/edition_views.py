@@ -171,11 +171,14 @@ def register(editions_app: typer.Typer) -> None:
                               highlight=False)
             console.print(f"headlines ({len(detail.items)}):", highlight=False)
             section = None
-            for item in detail.items:
+            for place, item in enumerate(detail.items, 1):
                 if item.section_name != section:
                     section = item.section_name
                     console.print(f"  {section}", highlight=False, markup=False)
-                console.print(f"    {item.position + 1}. {item.headline}", highlight=False, markup=False)
+                console.print(f"    {place}. {item.headline}", highlight=False, markup=False)
+            if detail.edits:
+                console.print(f"the editors' changes ({len(detail.edits)}; `newsletter editions changes {s.id}`)",
+                              highlight=False)
             by_state = ", ".join(f"{r.counts[st]} {st}" for st in D if r.counts[st])
             console.print(f"deliveries: {r.total} in total" + (f": {by_state}; {r.hard_bounces} hard bounces; "
                                                                f"{r.rate:.1f} messages/s" if r.total else ""),

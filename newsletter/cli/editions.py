@@ -19,11 +19,13 @@ from newsletter.cli.common import (
     publication,
     session_scope,
 )
+from newsletter.cli.curation import print_changes
 from newsletter.cli.progress import follow_edition, summary_line
 from newsletter.config import get_settings
 from newsletter.delivery.report import report, report_now
 from newsletter.editions import manual
 from newsletter.editions.models import EditionStatus as E
+from newsletter.operators import curation
 from newsletter.operators import editions as operator_editions
 from newsletter.staff.access import cli_actor
 
@@ -170,7 +172,14 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             console.print(f"edition {edition_id} rebuilt: {result.edition.status}, {len(result.edition.items)} "
                           f"headlines ({len(d.new)} new, {len(d.gone)} gone, {len(d.moved)} moved; "
                           f"{len(result.before)} before)", highlight=False)
+            if d.changed:
+                console.print("the selection now adds (+) and drops (-):", highlight=False)
             edition_views.print_diff(d)
+            desk = curation.desk(session, cli_actor(), edition_id)
+            if desk.edits:  # the editors' changes stay (editions/contents.py)
+                console.print(f"the editors' changes kept: {len(desk.edits)}; the edition as read has "
+                              f"{len(desk.items)} headlines", highlight=False)
+                print_changes(desk)
 
     @editions_app.command("hold")
     def editions_hold(edition_id: int = EDITION_ID, reason: str = _REASON):

@@ -10,8 +10,9 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter.editions.contents import ReadItem, items_as_read
 from newsletter.editions.history import EditionHistory, history_of
-from newsletter.editions.models import Edition, EditionItem
+from newsletter.editions.models import Edition, EditionEdit, EditionItem
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import cut_off, describe, next_send_times
 from newsletter.subscribers.models import Subscription, SubscriptionStatus
@@ -63,7 +64,13 @@ def _summaries(session: Session, query) -> list[EditionSummary]:
     headlines = (select(func.count()).where(EditionItem.edition_id == Edition.id)
                  .correlate(Edition).scalar_subquery())
     rows = session.execute(query.add_columns(headlines)).all()
-    return [EditionSummary(r.id, r.publication_id, r.date, r.status, r[-1], *r[4:-1]) for r in rows]
+    out = [EditionSummary(r.id, r.publication_id, r.date, r.status, r[-1], *r[4:-1]) for r in rows]
+    edited = set(session.scalars(select(EditionEdit.edition_id).where(
+        EditionEdit.edition_id.in_([e.id for e in out])).distinct())) if out else set()
+    for summary in out:  # headlines as read, where an editor changed the edition (editions/contents.py)
+        if summary.id in edited:
+            summary.headlines = len(items_as_read(session.get(Edition, summary.id)))
+    return out
 
 
 def _select():
@@ -102,9 +109,10 @@ def publications_overview(session: Session, now: datetime, count: int = 5) -> li
 class EditionDetail:
     summary: EditionSummary
     publication_slug: str
-    items: list[EditionItem]
+    items: list[ReadItem]  # as read: the selection with the editors' changes
     history: list[EditionHistory] = field(default_factory=list)
     superseded_by: int | None = None
+    edits: list = field(default_factory=list)  # the editors' changes (EditionEdit), oldest first
 
 
 def edition_detail(session: Session, edition_id: int) -> EditionDetail | None:
@@ -114,4 +122,5 @@ def edition_detail(session: Session, edition_id: int) -> EditionDetail | None:
     edition = session.get(Edition, edition_id)
     slug = session.scalar(select(Publication.slug).where(Publication.id == summary.publication_id))
     by = session.scalar(select(Edition.id).where(Edition.replaces_id == edition_id).limit(1))
-    return EditionDetail(summary, slug, list(edition.items), history_of(session, edition_id), by)
+    return EditionDetail(summary, slug, items_as_read(edition), history_of(session, edition_id), by,
+                         list(edition.edits))

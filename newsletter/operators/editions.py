@@ -15,6 +15,7 @@ from newsletter.delivery import send_acts, tallies
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import FailureGroup, Report, failures_by_class, report, report_now
 from newsletter.editions import edition_acts, lifecycle
+from newsletter.editions.contents import items_as_read
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.editions.overview import EditionDetail, edition_detail
 from newsletter.errors import InvalidInput, NotFound
@@ -76,7 +77,7 @@ def editions(session: Session, actor: Actor, publication: str = "", status: str 
         for eid, tallied in tallies.counts(session, ids).items():  # erased people's outcomes
             tallies.add_counts(counts[eid], tallied)
     items = [{"id": e.id, "publication": slug, "date": e.date.isoformat(), "status": e.status,
-              "headlines": len(e.items), "public_id": e.public_id, "built_at": _iso(e.built_at),
+              "headlines": len(items_as_read(e)), "public_id": e.public_id, "built_at": _iso(e.built_at),
               "started_at": _iso(e.started_at), "finished_at": _iso(e.finished_at), "deliveries": counts[e.id]}
              for e, slug in rows]
     return items, (rows[-1][0].id if len(rows) == limit else None)
@@ -90,7 +91,7 @@ def edition(session: Session, actor: Actor, edition_id: int, settings=None) -> d
     r = report_now(session.connection(), settings, e.id) if settings is not None else report(session.connection(), e.id)
     return {"id": e.id, "publication": slug, "date": e.date.isoformat(), "public_id": e.public_id,
             "built_at": _iso(e.built_at), "window": [_iso(e.window_start), _iso(e.window_end)],
-            "sections": sorted({i.section_slug for i in e.items}), "headlines": len(e.items),
+            "sections": sorted({i.section_slug for i in items_as_read(e)}), "headlines": len(items_as_read(e)),
             "acts": lifecycle.acts(e.status, e.started_at is not None),
             "progress": progress(r)}
 

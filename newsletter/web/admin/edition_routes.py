@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Request
 
 from newsletter.editions.models import EditionStatus
 from newsletter.errors import InvalidInput
-from newsletter.operators import editions, publications
+from newsletter.operators import curation, editions, publications
 from newsletter.text import one_line
 from newsletter.web.admin.console import Form, Id, console, done
 from newsletter.web.admin.dashboard_routes import LIVE, meter
@@ -43,6 +43,7 @@ def edition_page(request: Request, edition_id: Id):
         figures, charts = edition_charts(c.db, c.actor, edition_id)  # per day, section, headline (SVG)
         return c.page("edition.html", polls=live, e=e, live=live, meter=meter(e["progress"]),
                       contents=editions.contents(c.db, c.actor, edition_id),
+                      desk=curation.desk(c.db, c.actor, edition_id), recall=curation.RECALL,
                       failures=editions.failures(c.db, c.actor, edition_id), figures=figures, charts=charts)
 
 
