@@ -22,7 +22,8 @@ def _filters(q: str, status: str, publication: str, subscription: str, section: 
     return search.Filters(q, status, publication, subscription, section, utc(created_from), utc(created_to))
 
 
-Q = Annotated[str, Query(max_length=320, description="address prefix, or name prefix when it has no @")]
+Q = Annotated[str, Query(max_length=320, description="address prefix, or name prefix when it has no @, "
+                                                     "or @domain: every address at that domain")]
 Short = Annotated[str, Query(max_length=64)]
 
 

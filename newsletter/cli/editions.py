@@ -109,16 +109,17 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             line += f"; `newsletter editions retry {edition_id}` sends the failed ones again"
         return line
 
-    def _control(edition_id: int, action) -> None:
+    def _control(edition_id: int, action, *args) -> None:
         """The same audited function as the console and the API (operators/editions.py)."""
         with session_scope() as session:
-            status = action(session, cli_actor(), edition_id)
+            status = action(session, cli_actor(), edition_id, *args)
         console.print(f"edition {edition_id}: {status}")
 
     @editions_app.command("pause")
-    def editions_pause(edition_id: int = EDITION_ID):
+    def editions_pause(edition_id: int = EDITION_ID,
+                       reason: str = typer.Option("", help="why: shown by `editions status` and kept in the audit")):
         """Stop sending at the next message; resume continues from the checkpoint."""
-        _control(edition_id, operator_editions.pause)
+        _control(edition_id, operator_editions.pause, reason)
 
     @editions_app.command("resume")
     def editions_resume(edition_id: int = EDITION_ID, watch: bool = typer.Option(False, "--watch")):

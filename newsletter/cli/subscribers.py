@@ -36,7 +36,7 @@ def _filters(q, status, publication, subscription, section, created_from, create
     return search.Filters(q, status, publication, subscription, section, _when(created_from), _when(created_to))
 
 
-Q = typer.Option("", "--q", help="address prefix, or name prefix")
+Q = typer.Option("", "--q", help="address prefix, or name prefix, or @domain (every address at it)")
 STATUS = typer.Option("", help="active or disabled")
 PUB = typer.Option("", "--publication", help="publication slug")
 SUBSCRIPTION = typer.Option("", help="pending, active or unsubscribed (in --publication, or in any)")

@@ -14,8 +14,6 @@ from newsletter.editions.contents import ReadItem, items_as_read
 from newsletter.editions.history import EditionHistory, history_of
 from newsletter.editions.models import Edition, EditionEdit, EditionItem
 from newsletter.publications.models import Publication
-from newsletter.publications.schedule import cut_off, describe, next_send_times
-from newsletter.subscribers.models import Subscription, SubscriptionStatus
 
 
 @dataclass
@@ -39,20 +37,6 @@ class EditionSummary:
         if self.started_at and self.finished_at:
             return max((self.finished_at - self.started_at).total_seconds(), 0.0)
         return None
-
-
-@dataclass
-class PublicationSummary:
-    slug: str
-    name: str
-    active: bool
-    cron: str
-    schedule: str  # in words, local wall-clock time
-    timezone: str
-    next_sends: list[datetime]  # UTC; empty for an inactive publication
-    subscribers: int  # active subscriptions
-    last_edition: EditionSummary | None
-    local_time: bool = False  # sent at the schedule's time in each subscriber's own zone, in waves
 
 
 _COLUMNS = (Edition.id, Edition.publication_id, Edition.date, Edition.status)
@@ -87,22 +71,6 @@ def editions_of(session: Session, publication_id: int, limit: int | None = None)
 def edition_summary(session: Session, edition_id: int) -> EditionSummary | None:
     found = _summaries(session, _select().where(Edition.id == edition_id))
     return found[0] if found else None
-
-
-def publications_overview(session: Session, now: datetime, count: int = 5) -> list[PublicationSummary]:
-    subscribers = dict(session.execute(
-        select(Subscription.publication_id, func.count()).where(Subscription.status == SubscriptionStatus.ACTIVE)
-        .group_by(Subscription.publication_id)).all())
-    out = []
-    for pub in session.scalars(select(Publication).order_by(Publication.slug)):
-        last = editions_of(session, pub.id, limit=1)
-        # A date that has its edition already (sent early) is not a send to come.
-        after = max(now, cut_off(pub.schedule_cron, pub.timezone, last[0].date)) if last else now
-        out.append(PublicationSummary(
-            pub.slug, pub.name, pub.active, pub.schedule_cron, describe(pub.schedule_cron), pub.timezone,
-            next_send_times(pub.schedule_cron, pub.timezone, after, count) if pub.active else [],
-            subscribers.get(pub.id, 0), last[0] if last else None, bool(pub.local_time)))
-    return out
 
 
 @dataclass

@@ -40,6 +40,10 @@ def progress(r: Report) -> dict:
             "pause_reason": r.pause_reason or None, "waiting_for_relay": r.relay_error or None,
             "waiting_for_relay_since": _iso(r.relay_down_since), "recovering": r.idle,
             "next_retry_at": _iso(r.next_retry_at), "relays": relays(r),
+            # In waves (wave_view.py): each wave, and the progress and time left of the due ones.
+            "waves": [w.as_dict() for w in r.waves] if r.waves else None, "waiting": r.waiting,
+            "due_remaining": r.due_remaining,
+            "next_wave_at": _iso(r.wave_progress.next_wave_at) if r.waves else None,
             "held_domains": [{"domain": d, "refusals": n, "last_refusal": why} for d, n, why in r.held_domains]}
 
 
@@ -96,20 +100,23 @@ def edition(session: Session, actor: Actor, edition_id: int, settings=None) -> d
             "progress": progress(r)}
 
 
-def _act(session: Session, actor: Actor, edition_id: int, verb: str, action) -> str:
+def _act(session: Session, actor: Actor, edition_id: int, verb: str, action, detail: dict | None = None) -> str:
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     _mine(session, actor, edition_id)
     with change(session, actor, Permission.EDITIONS, f"edition.{verb}", f"edition:{edition_id}") as ch:
         before = lifecycle.status_of(session.connection(), edition_id, lock=True)
         status = action(session.connection(), edition_id)
-        ch.detail = {"status": status}
+        ch.detail = {"status": status, **(detail or {})}
         ch.nothing_changed = status == before  # already there: nothing to record
     return status
 
 
-def pause(session: Session, actor: Actor, edition_id: int) -> str:
-    return _act(session, actor, edition_id, "pause", send_acts.pause)
+def pause(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
+    """The reason (optional, one line) is shown by status and kept in the audit."""
+    reason = clean_reason(reason)  # refused before anything
+    return _act(session, actor, edition_id, "pause", lambda conn, e: send_acts.pause(conn, e, reason),
+                {"reason": reason[:200]} if reason else None)
 
 
 def resume(session: Session, actor: Actor, edition_id: int) -> str:

@@ -33,11 +33,15 @@ class FeedServer:
             def do_GET(self):
                 owner.requests.append((self.path, dict(self.headers)))
                 redirects = {"/moved": "/feed", "/to-metadata": "http://169.254.169.254/latest/meta-data/",
-                             "/to-loopback": f"http://127.0.0.2:{owner.port}/feed"}
+                             "/to-loopback": f"http://127.0.0.2:{owner.port}/feed",
+                             "/to-other-port": "http://127.0.0.1:5432/", "/to-missing": "/missing?key=secret"}
                 if self.path in redirects:
                     self.send_response(302)
                     self.send_header("Location", redirects[self.path])
                     self.end_headers()
+                    return
+                if self.path.startswith("/missing"):
+                    self.send_error(404, "Not Found")
                     return
                 if self.path in owner.pages:  # an article's page (an editor adds one by its URL)
                     body = owner.pages[self.path].encode()

@@ -72,7 +72,9 @@ def retry(request: Request, edition_id: Id, form: Form, background: BackgroundTa
 def act(request: Request, edition_id: Id, action: Action, form: Form, background: BackgroundTasks):
     reason = str(form.get("reason", ""))  # refused, not changed, if it holds control characters (clean_reason)
     with console(request, form) as c:
-        if action in ("pause", "resume", "cancel"):
+        if action == "pause":
+            editions.pause(c.db, c.actor, edition_id, reason)
+        elif action in ("resume", "cancel"):
             getattr(editions, action)(c.db, c.actor, edition_id)
         elif action == "rebuild":
             editions.rebuild(c.db, c.actor, edition_id)

@@ -1,7 +1,7 @@
 """relays: the relay that took each delivery; outages of the relays of a pool
 
-Revision ID: 0022_relays
-Revises: 0021_edits
+Revision ID: 0023_relays
+Revises: 0022_desk
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0022_relays"
-down_revision = "0021_edits"
+revision = "0023_relays"
+down_revision = "0022_desk"
 branch_labels = None
 depends_on = None
 
