@@ -156,6 +156,16 @@ class Settings(BaseSettings):
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     feed_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
     feed_max_backoff_seconds: int = Field(default=6 * 3600, ge=60)
+    # Outgoing webhooks (webhooks/): how often beat (or `newsletter run`) posts what is due;
+    # a failed attempt is retried after base x 2^(attempts - 1) seconds (at most max_backoff),
+    # up to max_attempts; a target on a loopback, private or link-local address is refused
+    # unless webhooks_allow_private (development and tests).
+    webhook_check_seconds: int = Field(default=10, ge=1, le=3600)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_backoff_seconds: int = Field(default=30, ge=1)
+    webhook_max_backoff_seconds: int = Field(default=6 * 3600, ge=1)
+    webhooks_allow_private: bool = False
     # `newsletter run` (scheduler.py): how often it looks for editions that are due.
     dispatch_interval_seconds: int = Field(default=60, ge=1, le=3600)
 

@@ -22,9 +22,11 @@ from newsletter.subscribers.address_change import AddressChange
 from newsletter.subscribers.models import ImportJob, Subscriber, Subscription, Suppression
 from newsletter.tracking.click_models import ClickCount, ReaderClick
 from newsletter.tracking.models import Event
+from newsletter.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceFinding", "BounceReport", "Delivery",
+    "Base", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+    "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceFinding", "BounceReport", "Delivery",
     "DeliveryTally", "DomainHold", "Edition", "EditionEdit",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
     "RelayOutage", "Section", "SendClaim", "StaffAccount", "ClickCount", "ReaderClick", "StaffSession", "Subscriber",
