@@ -1,7 +1,7 @@
 """relays: the relay that took each delivery; outages of the relays of a pool
 
-Revision ID: 0023_relays
-Revises: 0022_desk
+Revision ID: 0024_relays
+Revises: 0023_webhooks
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import newsletter.db
 
-revision = "0023_relays"
-down_revision = "0022_desk"
+revision = "0024_relays"
+down_revision = "0023_webhooks"
 branch_labels = None
 depends_on = None
 
