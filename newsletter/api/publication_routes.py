@@ -11,9 +11,9 @@ from pydantic import Field
 from newsletter.api.auth import Caller
 from newsletter.api.common import Before, Body, Id, Slug
 from newsletter.db import utcnow
+from newsletter.http_common import ctx, in_background
 from newsletter.operators import editions, publications
 from newsletter.tracking import figures, reader_figures
-from newsletter.web.pages import ctx
 
 router = APIRouter(tags=["publications and editions"])
 Short = Annotated[str, Query(max_length=64)]
@@ -56,8 +56,7 @@ def pause_edition(request: Request, actor: Caller, edition_id: Id):
 def resume_edition(request: Request, actor: Caller, edition_id: Id, background: BackgroundTasks):
     w = ctx(request)
     with w.session() as s:
-        status = editions.resume(s, actor, edition_id)
-    background.add_task(w.dispatcher.deliver_edition, edition_id)
+        status = editions.resume(s, actor, edition_id, deliver=in_background(request, background))
     return {"id": edition_id, "status": status}
 
 
@@ -78,9 +77,8 @@ def retry_edition(request: Request, actor: Caller, edition_id: Id, background: B
                   body: Retry | None = None):
     w = ctx(request)
     with w.session() as s:
-        done = editions.retry(s, actor, edition_id, body.failure_class if body else "")
-    if done.reopened and done.status == "sending":
-        background.add_task(w.dispatcher.deliver_edition, edition_id)  # once the retry is committed
+        done = editions.retry(s, actor, edition_id, body.failure_class if body else "",
+                              deliver=in_background(request, background))
     return {"id": edition_id, "status": done.status, "reopened": done.reopened, "left": done.left}
 
 

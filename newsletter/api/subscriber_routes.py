@@ -2,7 +2,6 @@
 disable, enable, re-subscribe, data export, erase."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,26 +9,29 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import Field
 
 from newsletter.api.auth import Caller
-from newsletter.api.common import Before, Body, Id, Limit, utc
+from newsletter.api.common import Before, Body, Id, Limit
+from newsletter.http_common import ctx
 from newsletter.subscribers import admin, erase, export, search
-from newsletter.web.pages import ctx
 
 router = APIRouter(tags=["subscribers"])
 
 
 def _filters(q: str, status: str, publication: str, subscription: str, section: str,
-             created_from: datetime | None, created_to: datetime | None) -> search.Filters:
-    return search.Filters(q, status, publication, subscription, section, utc(created_from), utc(created_to))
+             created_from: str, created_to: str) -> search.Filters:
+    return search.Filters.from_query({"q": q, "status": status, "publication": publication,
+                                      "subscription": subscription, "section": section,
+                                      "created_from": created_from, "created_to": created_to})
 
 
 Q = Annotated[str, Query(max_length=320, description="address prefix, or name prefix when it has no @")]
 Short = Annotated[str, Query(max_length=64)]
+Time = Annotated[str, Query(max_length=64, description="YYYY-MM-DD or an ISO 8601 time; without an offset, UTC")]
 
 
 @router.get("/subscribers", summary="Search subscribers (keyset pages, newest first)")
 def list_subscribers(request: Request, actor: Caller, q: Q = "", status: Short = "", publication: Short = "",
-                     subscription: Short = "", section: Short = "", created_from: datetime | None = None,
-                     created_to: datetime | None = None, before: Before = None, limit: Limit = 50):
+                     subscription: Short = "", section: Short = "", created_from: Time = "",
+                     created_to: Time = "", before: Before = None, limit: Limit = 50):
     f = _filters(q, status, publication, subscription, section, created_from, created_to)
     with ctx(request).session() as s:
         page = search.search(s, actor, f, before, limit)
@@ -40,8 +42,8 @@ def list_subscribers(request: Request, actor: Caller, q: Q = "", status: Short =
 @router.get("/subscribers/export.csv", summary="The search's result as CSV (streamed; admins)",
             response_class=StreamingResponse)
 def export_subscribers(request: Request, actor: Caller, q: Q = "", status: Short = "", publication: Short = "",
-                       subscription: Short = "", section: Short = "", created_from: datetime | None = None,
-                       created_to: datetime | None = None):
+                       subscription: Short = "", section: Short = "", created_from: Time = "",
+                       created_to: Time = ""):
     f = _filters(q, status, publication, subscription, section, created_from, created_to)
     chunks = export.export_csv(ctx(request).engine, actor, f)
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",

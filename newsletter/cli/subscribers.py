@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -14,26 +13,15 @@ from newsletter import runtime
 from newsletter.cli.common import PUB_ARG, console, fail, session_scope
 from newsletter.cli.progress import counting
 from newsletter.config import get_settings
-from newsletter.errors import InvalidInput
+from newsletter.lookups import MAX_ID
 from newsletter.staff.access import cli_actor
 from newsletter.subscribers import admin, erase, export, imports, search
 
 
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"not a date or time: {value!r} (YYYY-MM-DD or an ISO 8601 time)") from None
-    try:
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInput(f"time out of range: {value!r}") from None
-
-
 def _filters(q, status, publication, subscription, section, created_from, created_to) -> search.Filters:
-    return search.Filters(q, status, publication, subscription, section, _when(created_from), _when(created_to))
+    return search.Filters.from_query({"q": q, "status": status, "publication": publication,
+                                      "subscription": subscription, "section": section,
+                                      "created_from": created_from, "created_to": created_to})
 
 
 Q = typer.Option("", "--q", help="address prefix, or name prefix")
@@ -41,8 +29,8 @@ STATUS = typer.Option("", help="active or disabled")
 PUB = typer.Option("", "--publication", help="publication slug")
 SUBSCRIPTION = typer.Option("", help="pending, active or unsubscribed (in --publication, or in any)")
 SECTION = typer.Option("", help="section slug (needs --publication)")
-FROM = typer.Option(None, "--created-from", help="YYYY-MM-DD (UTC)")
-TO = typer.Option(None, "--created-to", help="YYYY-MM-DD (UTC), exclusive")
+FROM = typer.Option(None, "--created-from", help="YYYY-MM-DD or an ISO 8601 time (no offset: UTC)")
+TO = typer.Option(None, "--created-to", help="YYYY-MM-DD or an ISO 8601 time (no offset: UTC), exclusive")
 
 
 def register(subscribers_app: typer.Typer) -> None:
@@ -99,7 +87,7 @@ def register(subscribers_app: typer.Typer) -> None:
     def subscribers_list(q: str = Q, status: str = STATUS, publication: str = PUB, subscription: str = SUBSCRIPTION,
                          section: str = SECTION, created_from: str = FROM, created_to: str = TO,
                          limit: int = typer.Option(50, min=1, max=500),
-                         before: int = typer.Option(None, min=1, max=2**31 - 1),
+                         before: int = typer.Option(None, min=1, max=MAX_ID),
                          as_json: bool = typer.Option(False, "--json", help="one JSON object per line")):
         """Search, newest first: id, address, name, status, created, subscriptions (tab-separated)."""
         f = _filters(q, status, publication, subscription, section, created_from, created_to)

@@ -27,7 +27,7 @@ from newsletter.bounces import intake, webhooks
 from newsletter.bounces.providers import mailgun, postmark, sendgrid, ses
 from newsletter.bounces.providers.sns import Sns
 from newsletter.errors import NewsletterError
-from newsletter.web.pages import WebContext, ctx
+from newsletter.http_common import WebContext, ctx
 
 log = logging.getLogger(__name__)
 router = APIRouter()

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -76,6 +77,9 @@ def test_subscriber_list_commands(run, tmp_path):
     assert [line.split("\t")[1] for line in lines] == ["bob@example.org", "ann@example.org"]
     assert run("subscribers", "list", "--q", "an", "--json").stdout.count("\n") == 1
     assert run("subscribers", "list", "--status", "zzz", ok=False).returncode == 2
+    # A time's offset is honoured (as on the console and the API): an hour ago, written at +05:00.
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=5)))
+    assert run("subscribers", "list", "--created-from", hour_ago.isoformat()).stdout.count("\n") == 2
     shown = json.loads(run("subscribers", "show", "ann@example.org").stdout)
     assert shown["subscriptions"][0]["sections"] == ["superpowers"] and shown["events"][0]["method"] == "admin"
     assert run("subscribers", "show", "nobody@example.org", ok=False).returncode == 2

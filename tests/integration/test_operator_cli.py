@@ -155,6 +155,11 @@ def test_preview_as_a_subscriber_and_a_test_send_through_the_relay(run, tmp_path
         assert smtp.handler.received["me@example.com"] == 1
         assert query(tmp_path, "SELECT count(*) FROM deliveries") == [(0,)]
         assert query(tmp_path, "SELECT count(*) FROM editions") == [(0,)]
+        # Audited like a test send from the console or the API (operators/previews.py), no address in it.
+        ((via, target, detail),) = query(tmp_path, "SELECT via, target, detail FROM audit_log "
+                                                   "WHERE action = 'edition.test_send'")
+        assert (via, target) == ("cli", "publication:spacewar-daily") and "@" not in detail
+        assert '"date": "2026-11-26"' in detail and '"reader": "a subscriber"' in detail
 
         run("subscribers", "add", "spacewar-daily", "gone@example.org")
         run("send", "spacewar-daily", "--date", "2026-11-26", **relay)  # everyone gets it; gone then leaves

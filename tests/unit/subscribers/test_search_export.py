@@ -155,3 +155,26 @@ def test_plain_addresses_validate_as_email_validator_does(address):
     except SubscriberError:
         got = None
     assert got == expected
+
+
+def test_filters_from_query_read_times_one_way():
+    """Every front door's filters: a time without an offset is UTC, a given offset honoured."""
+    from datetime import UTC, datetime
+
+    f = search.Filters.from_query({"q": "  ann ", "created_from": "2026-11-26T08:00+05:00",
+                                   "created_to": "2026-11-27"})
+    assert f.q == "ann"
+    assert f.created_from == datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    assert f.created_to == datetime(2026, 11, 27, tzinfo=UTC)
+    for bad in ({"created_from": "yesterday"}, {"created_to": "0001-01-01T00:00:00+05:00"}):
+        with pytest.raises(InvalidInput):
+            search.Filters.from_query(bad)
+
+
+def test_ids_from_query_strings():
+    from newsletter.lookups import MAX_ID, parse_id
+
+    assert parse_id("", "before") is None and parse_id(str(MAX_ID), "before") == MAX_ID
+    for bad in ("0", "-1", str(MAX_ID + 1), "1e3", "١٢", "x"):
+        with pytest.raises(InvalidInput):
+            parse_id(bad, "before")
