@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException
 from newsletter.api.auth import Caller
 from newsletter.api.common import Id
 from newsletter.http_common import busy, ctx
-from newsletter.subscribers import imports, uploads
+from newsletter.operators import imports
+from newsletter.subscribers import uploads
 
 router = APIRouter(tags=["imports"])
 PATH = "/imports"  # its body may be larger than elsewhere: api/__init__.py

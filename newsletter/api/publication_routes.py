@@ -12,8 +12,7 @@ from newsletter.api.auth import Caller
 from newsletter.api.common import Before, Body, Id, Slug
 from newsletter.db import utcnow
 from newsletter.http_common import ctx, in_background
-from newsletter.operators import editions, publications
-from newsletter.tracking import figures, reader_figures
+from newsletter.operators import editions, figures, publications
 
 router = APIRouter(tags=["publications and editions"])
 Short = Annotated[str, Query(max_length=64)]
@@ -100,10 +99,10 @@ def edition_stats(request: Request, actor: Caller, edition_id: Id):
 @router.get("/stats/publications/{slug}", summary="The last 30 editions: per day and per section, clicks included")
 def publication_figures(request: Request, actor: Caller, slug: Slug):
     with ctx(request).session() as s:
-        return reader_figures.publication_figures(s, actor, slug)
+        return figures.publication_figures(s, actor, slug)
 
 
 @router.get("/stats/editions/{edition_id}/readers", summary="One edition per day, per section and per headline")
 def edition_reader_figures(request: Request, actor: Caller, edition_id: Id):
     with ctx(request).session() as s:
-        return reader_figures.edition_figures(s, actor, edition_id)
+        return figures.edition_figures(s, actor, edition_id)

@@ -9,7 +9,7 @@ from pydantic import Field
 from newsletter.api.auth import Caller
 from newsletter.api.common import Before, Body, Id, Limit
 from newsletter.http_common import ctx
-from newsletter.subscribers import suppressions
+from newsletter.operators import suppressions
 
 router = APIRouter(tags=["suppressions"])
 Short = Annotated[str, Query(max_length=64)]

@@ -6,8 +6,8 @@ import typer
 from newsletter.cli.common import console, session_scope
 from newsletter.config import get_settings
 from newsletter.lookups import MAX_ID
+from newsletter.operators import suppressions
 from newsletter.staff.access import cli_actor
-from newsletter.subscribers import suppressions
 
 
 def register(app: typer.Typer) -> None:

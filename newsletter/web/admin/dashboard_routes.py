@@ -11,8 +11,7 @@ from fastapi.responses import JSONResponse
 from newsletter.db import utcnow
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import EditionStatus
-from newsletter.operators import editions, publications
-from newsletter.tracking import figures
+from newsletter.operators import editions, figures, publications
 from newsletter.web.admin.console import console
 
 router = APIRouter()

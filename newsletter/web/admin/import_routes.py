@@ -17,9 +17,9 @@ from starlette.datastructures import UploadFile
 
 from newsletter.errors import InvalidInput
 from newsletter.http_common import busy, ctx
-from newsletter.operators import publications
+from newsletter.operators import imports, publications
 from newsletter.staff.access import Permission, require
-from newsletter.subscribers import imports, uploads
+from newsletter.subscribers import uploads
 from newsletter.web.admin.console import Id, console, done
 
 router = APIRouter()

@@ -6,8 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from newsletter.lookups import parse_id
-from newsletter.operators import publications
-from newsletter.subscribers import suppressions
+from newsletter.operators import publications, suppressions
 from newsletter.subscribers.models import SuppressionReason
 from newsletter.web.admin.console import Form, Id, console, done
 
