@@ -26,7 +26,8 @@ both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=
 
 
 def run(engine, settings, text, skip_invalid=False):
-    return operator_imports.import_now(engine, settings.signing_key(), cli_actor(), "spacewar-daily", text, skip_invalid)
+    return operator_imports.import_now(engine, settings.signing_key(), cli_actor(), "spacewar-daily", text,
+                                       skip_invalid)
 
 
 def count(session, model):

@@ -80,7 +80,8 @@ def test_keyset_pages_and_totals(session, publication, people, monkeypatch):
 def test_csv_export_is_streamed_safe_and_imports_back(engine, session, publication, people):
     with pytest.raises(Forbidden):
         operator_subscribers.export_csv(engine, VIEWER, search.Filters())
-    chunks = list(operator_subscribers.export_csv(engine, cli_actor(), search.Filters(publication="spacewar-daily"), chunk=2))
+    chunks = list(operator_subscribers.export_csv(engine, cli_actor(), search.Filters(publication="spacewar-daily"),
+                                                  chunk=2))
     assert len(chunks) >= 3  # header, then two rows at a time
     rows = list(csv.DictReader(io.StringIO("".join(chunks))))
     assert [r["email"] for r in rows] == ["ann@example.org", "anna_b@example.org", "bob@example.org",
