@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from newsletter.db import utcnow
-from newsletter.delivery import claims, holds, plan
+from newsletter.delivery import claims, holds, plan, tallies
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
@@ -113,9 +113,13 @@ def report(conn: Connection, edition_id: int, now: datetime | None = None, lease
     failures = dict(conn.execute(select(deliveries.c.error_class, func.count()).where(
         deliveries.c.edition_id == edition_id, deliveries.c.status == D.FAILED)
         .group_by(deliveries.c.error_class)).all())
+    # Erased people's rows are gone; their outcomes stay in the figures (tallies.py).
+    tallies.add_counts(counts, tallies.counts(conn, [edition_id])[edition_id])
+    tallies.add_counts(failures, tallies.failures(conn, edition_id))
     bounces = conn.scalar(select(func.count()).select_from(Event.__table__).where(
         Event.__table__.c.edition_id == edition_id, Event.__table__.c.kind == EventKind.BOUNCE))
-    last = conn.scalar(select(func.max(deliveries.c.sent_at)).where(deliveries.c.edition_id == edition_id))
+    last = max(filter(None, (conn.scalar(select(func.max(deliveries.c.sent_at)).where(
+        deliveries.c.edition_id == edition_id)), tallies.last_sent_at(conn, edition_id))), default=None)
     sending = ed.status == EditionStatus.SENDING
     return Report(edition_id, ed.status, counts, failures, bounces, ed.started_at, ed.finished_at, last,
                   sum(counts.values()), ed.pause_reason, ed.relay_down_reason if ed.relay_down_since else "",
@@ -143,6 +147,8 @@ def counts_by_edition(conn: Connection, edition_ids: list[int]) -> dict[int, dic
                 .where(deliveries.c.edition_id.in_(edition_ids))
                 .group_by(deliveries.c.edition_id, deliveries.c.status)):
             out[edition_id][status] = n
+        for edition_id, tallied in tallies.counts(conn, edition_ids).items():
+            tallies.add_counts(out[edition_id], tallied)
     return out
 
 
@@ -159,9 +165,10 @@ def failures_by_class(conn: Connection, edition_id: int, per_class: int = 10) ->
     lifecycle.status_of(conn, edition_id)
     d, sub = deliveries.c, Subscriber.__table__.c
     groups = []
-    for klass, count in conn.execute(select(d.error_class, func.count()).where(
-            d.edition_id == edition_id, d.status == D.FAILED).group_by(d.error_class)
-            .order_by(func.count().desc(), d.error_class)).all():
+    by_class = tallies.add_counts(dict(conn.execute(select(d.error_class, func.count()).where(
+        d.edition_id == edition_id, d.status == D.FAILED).group_by(d.error_class)).all()),
+        tallies.failures(conn, edition_id))
+    for klass, count in sorted(by_class.items(), key=lambda kv: (-kv[1], kv[0] or "")):
         rows = conn.execute(select(sub.email, d.attempts, d.last_error).join(Subscriber.__table__,
                                                                               sub.id == d.subscriber_id)
                             .where(d.edition_id == edition_id, d.status == D.FAILED, d.error_class == klass)

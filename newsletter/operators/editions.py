@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.delivery import control
+from newsletter.delivery import control, tallies
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import FailureGroup, Report, failures_by_class, report, report_now
 from newsletter.editions import control as edition_control
@@ -69,6 +69,8 @@ def editions(session: Session, actor: Actor, publication: str = "", status: str 
                                           .where(Delivery.edition_id.in_(ids))
                                           .group_by(Delivery.edition_id, Delivery.status)):
             counts[eid][st] = n
+        for eid, tallied in tallies.counts(session, ids).items():  # erased people's outcomes
+            tallies.add_counts(counts[eid], tallied)
     items = [{"id": e.id, "publication": slug, "date": e.date.isoformat(), "status": e.status,
               "headlines": len(e.items), "public_id": e.public_id, "built_at": _iso(e.built_at),
               "started_at": _iso(e.started_at), "finished_at": _iso(e.finished_at), "deliveries": counts[e.id]}

@@ -4,7 +4,8 @@ stays, in a suppression, so that they are never mailed again.
 Removed: the subscriber row (and so every link: each carries the row's random key, and
 a new row after a new sign-up gets a new key), subscriptions, deliveries, the free text
 and the link to the person in their events (the events stay, anonymous, so that the
-figures of past editions hold), every plain suppression of the address, the address
+figures of past editions hold; their deliveries' outcomes are tallied first, without
+them: delivery/tallies.py), every plain suppression of the address, the address
 wherever else it appears in a text column (a relay's answer kept on another row, an old
 audit entry), their addresses, name and the Message-IDs of our messages to them in
 stored bytes and JSON (raw bounce reports stay, redacted, for the figures:
@@ -28,6 +29,7 @@ from newsletter.addresses import wire_address
 from newsletter.bounces.models import BounceFinding, BounceReport
 from newsletter.config import Settings
 from newsletter.db import utcnow
+from newsletter.delivery import tallies
 from newsletter.delivery.models import Delivery
 from newsletter.limits import Counters, person_key
 from newsletter.models import Base
@@ -86,6 +88,7 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
         session.execute(update(Event).where(Event.id.in_(free_text)).values(reason=""))
     events = session.execute(update(Event).where(Event.subscriber_id == sid)
                              .values(subscriber_id=None, detail="")).rowcount
+    tallies.keep(session, sid)  # the figures of past editions keep their outcomes, not the person
     deliveries = session.execute(delete(Delivery).where(Delivery.subscriber_id == sid)).rowcount
     forget_person(session, sid)  # their click history, if they agreed to one (tracking/history.py)
     session.execute(delete(Subscription).where(Subscription.subscriber_id == sid))

@@ -10,8 +10,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.orm import Session
 
+from newsletter.delivery import tallies
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import DeliveryStatus as D
+from newsletter.delivery.tallies import DeliveryTally
 from newsletter.editions.models import Edition
 from newsletter.errors import InvalidInput
 from newsletter.lookups import with_publication_slug
@@ -80,10 +82,24 @@ def per_day(session: Session, actor: Actor, start: date, end: date, publication:
     elif not actor.everywhere:  # the figures of the actor's publications only
         q = q.join(Edition, Edition.id == Delivery.edition_id).where(visible(actor, Edition.publication_id))
         f = f.join(Edition, Edition.id == Delivery.edition_id).where(visible(actor, Edition.publication_id))
+    # Erased people's outcomes, on the days their rows had (delivery/tallies.py).
+    t = DeliveryTally
+    tq = (select(t.day, t.status, t.error_class, func.sum(t.count))
+          .where(t.status.in_([D.SENT, D.FAILED]), t.day >= start, t.day <= end))
+    if pub_id is not None:
+        tq = tq.join(Edition, Edition.id == t.edition_id).where(Edition.publication_id == pub_id)
+    elif not actor.everywhere:
+        tq = tq.join(Edition, Edition.id == t.edition_id).where(visible(actor, Edition.publication_id))
     for day, n in session.execute(q.group_by(sent_day)):
         days[_as_date(day)]["sent"] = n
     for day, klass, n in session.execute(f.group_by(failed_day, Delivery.error_class)):
         days[_as_date(day)]["failed"][klass or "unknown"] = n
+    for day, status, klass, n in session.execute(tq.group_by(t.day, t.status, t.error_class)):
+        entry = days[_as_date(day)]
+        if status == D.SENT:
+            entry["sent"] += int(n)
+        else:
+            entry["failed"][klass or "unknown"] = entry["failed"].get(klass or "unknown", 0) + int(n)
 
     event_day = _day(session, Event.created_at)
     e = (select(event_day, Event.kind, Event.method, Event.reason, func.count())
@@ -105,12 +121,15 @@ def per_edition(session: Session, edition_id: int) -> dict:
     entry.pop("signups"), entry.pop("confirmations")
     states = dict(session.execute(select(Delivery.status, func.count()).where(Delivery.edition_id == edition_id)
                                   .group_by(Delivery.status)).all())
+    tallies.add_counts(states, tallies.counts(session, [edition_id])[edition_id])  # the erased ones' too
     entry["sent"] = states.get(D.SENT, 0)
     entry["deliveries"] = {s.value: states.get(s.value, 0) for s in D}
     entry["failed"] = {k or "unknown": n for k, n in session.execute(
         select(Delivery.error_class, func.count()).where(Delivery.edition_id == edition_id,
                                                          Delivery.status == D.FAILED)
         .group_by(Delivery.error_class))}
+    for klass, n in tallies.failures(session, edition_id).items():
+        entry["failed"][klass or "unknown"] = entry["failed"].get(klass or "unknown", 0) + n
     for kind, method, reason, n in session.execute(
             select(Event.kind, Event.method, Event.reason, func.count())
             .where(Event.edition_id == edition_id, Event.kind.in_(_EVENT_KINDS[:3]))

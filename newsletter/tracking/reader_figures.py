@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from newsletter.db import utcnow
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import DeliveryStatus
+from newsletter.delivery.tallies import DeliveryTally
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
@@ -60,6 +61,10 @@ def _per_day(session: Session, edition_ids: list[int], first: date, span: int | 
     for day, n in session.execute(select(sent_day, func.count()).where(
             Delivery.edition_id.in_(edition_ids), Delivery.status == DeliveryStatus.SENT).group_by(sent_day)):
         add(day, "sent", n)
+    for day, n in session.execute(select(DeliveryTally.day, func.sum(DeliveryTally.count)).where(
+            DeliveryTally.edition_id.in_(edition_ids), DeliveryTally.status == DeliveryStatus.SENT,
+            DeliveryTally.day.is_not(None)).group_by(DeliveryTally.day)):
+        add(day, "sent", int(n))  # erased people's messages: their day stays (delivery/tallies.py)
     event_day = _day(session, Event.created_at)
     for day, kind, n in session.execute(select(event_day, Event.kind, func.count()).where(
             Event.edition_id.in_(edition_ids), Event.kind.in_(list(_EVENT_SERIES))).group_by(event_day, Event.kind)):

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
+from newsletter.delivery import tallies
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import DeliveryStatus
 from newsletter.editions.models import Edition
@@ -69,6 +70,8 @@ def edition_stats(session: Session, publication_slug: str | None = None, limit: 
     ids = [e.id for e in editions]
     sent = dict(session.execute(select(Delivery.edition_id, func.count()).where(
         Delivery.edition_id.in_(ids), Delivery.status == DeliveryStatus.SENT).group_by(Delivery.edition_id)).all())
+    for edition_id, tallied in tallies.counts(session, ids).items():  # erased people's messages count still
+        sent[edition_id] = sent.get(edition_id, 0) + tallied.get(DeliveryStatus.SENT, 0)
     methods: dict[int, dict[str, int]] = defaultdict(dict)
     events: dict[tuple[int, str], int] = defaultdict(int)
     for edition_id, kind, method, count in session.execute(
