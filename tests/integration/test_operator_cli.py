@@ -2,14 +2,10 @@
 publications file that refuses mistakes, test sends, edition control, the views."""
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy.orm import Session
 
 from newsletter.config import sample_file
@@ -21,21 +17,6 @@ from tests.helpers import rss
 from tests.integration.servers import SMTPServer
 
 NY = ZoneInfo("America/New_York")
-
-
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200",
-               NEWSLETTER_WEB_BASE_URL="https://news.example.com")
-
-    def _run(*args, ok=True, **extra_env):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env={**env, **extra_env},
-                             capture_output=True, text=True, timeout=120)
-        if ok:
-            assert out.returncode == 0, out.stderr
-        return out
-    return _run
 
 
 def query(tmp_path, sql: str, *params):
