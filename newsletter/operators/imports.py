@@ -13,7 +13,9 @@ from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
 from newsletter.staff.scope import check_acts, check_seen
 from newsletter.subscribers import imports as jobs
-from newsletter.subscribers.imports import Source
+from newsletter.subscribers.imports import FINAL, JobStatus, Source
+
+__all__ = ["FINAL", "JobStatus"]
 from newsletter.subscribers.models import ImportJob
 
 
