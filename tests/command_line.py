@@ -79,6 +79,8 @@ def _in_process(args, env, stdin, cwd) -> subprocess.CompletedProcess:
                 returncode = 0
             except SystemExit as exc:
                 returncode = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            sys.stdout.flush()  # what print() wrote is still in the wrapper's buffer
+            sys.stderr.flush()
             out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
     finally:
         os.chdir(here)

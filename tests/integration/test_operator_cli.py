@@ -237,7 +237,7 @@ def test_a_send_that_sends_nothing_says_so_and_exits_1(run, tmp_path):
     run("publications", "load")
     said = ("not sent: edition 1 of spacewar-daily for 2026-11-26 is empty (no headlines in its window): nothing "
             "to send; its operators are alerted")
-    out = run("send", "spacewar-daily", "--date", "2026-11-26", ok=False)
+    out = run("send", "spacewar-daily", "--date", "2026-11-26", ok=False, own_process=True)  # its log line too
     assert out.returncode == 1 and out.stdout == ""
     alert, last = out.stderr.splitlines()  # the alert's own log line (raised once), then what the command says
     assert alert.startswith("alert: spacewar-daily edition of 2026-11-26 is empty") and last == said
