@@ -21,6 +21,7 @@ test-env:
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo
 
 # The whole suite: lint, unit tests, then integration tests on the real servers.
 test: install test-env lint

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings, sample_file
 from newsletter.db import utcnow
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.compose import Composer, Recipient
 from newsletter.demo import sample_articles, sample_subscribers_csv
 from newsletter.editions.build import build_edition, window_for
@@ -39,7 +38,8 @@ from newsletter.publications.schedule import local_date
 from newsletter.render.edition import EditionRenderer
 from newsletter.render.message import qp_body
 from newsletter.runtime import engine_for
-from newsletter.subscribers.service import import_csv
+from newsletter.subscribers.import_sql import import_csv
+from newsletter.transport.backends import OutboxBackend
 
 
 def peak_mb() -> float:

@@ -6,6 +6,8 @@ broker and an SMTP relay.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
 import secrets
@@ -15,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -178,6 +182,20 @@ class Settings(BaseSettings):
     # Click statistics (tracking/scanners.py): a click this soon after its message was sent
     # is counted as a link scanner's, not a reader's.
     click_scanner_seconds: int = Field(default=60, ge=0, le=3600)
+    # Retention (newsletter/retention/, `newsletter retention`, daily on beat): days kept.
+    # Delivery rows of editions older than this are rolled up into per-edition tallies and
+    # removed: 90 days outlives late bounces and complaints (days), a quarter's reporting
+    # and an operator's look into a failed edition; after that only the totals are read.
+    retention_delivery_days: int = Field(default=90, ge=7, le=36500)
+    # Raw bounce reports (their parsed findings stay): long enough for `bounces reprocess
+    # --since` to read a season's reports again after a fix in reading them.
+    retention_bounce_raw_days: int = Field(default=90, ge=7, le=36500)
+    # Staff audit log: two years, what a newsroom's security review usually looks back on.
+    retention_audit_days: int = Field(default=730, ge=30, le=36500)
+    # Outbox .eml files (the embedded default's "sent mail"): a month to look at what went out.
+    retention_outbox_days: int = Field(default=30, ge=1, le=36500)
+    # Rows removed per transaction: short transactions, no long locks.
+    retention_batch_rows: int = Field(default=5000, ge=100, le=100_000)
 
     @model_validator(mode="after")
     def _timers_agree(self) -> Settings:
@@ -295,9 +313,7 @@ class Settings(BaseSettings):
     @classmethod
     def _a_p256_key(cls, value: str) -> str:
         if value:
-            from newsletter.bounces.providers.sendgrid import public_key
-
-            public_key(value)  # ValueError, with what is wrong
+            p256_public_key(value)  # ValueError, with what is wrong
         return value
 
     @model_validator(mode="after")
@@ -374,3 +390,19 @@ def _problem(error: dict) -> str:
 def reset_settings() -> None:
     """Forget cached settings (tests and the CLI change the environment)."""
     get_settings.cache_clear()
+
+
+def p256_public_key(value: str) -> ec.EllipticCurvePublicKey:
+    """A webhook verification key as SendGrid shows it (base64 of DER) or as PEM; ValueError
+    when it is not a P-256 public key."""
+    value = value.strip()
+    try:
+        if value.startswith("-----BEGIN"):
+            key = serialization.load_pem_public_key(value.encode())
+        else:
+            key = serialization.load_der_public_key(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError, TypeError):
+        raise ValueError("not a public key (base64 DER or PEM)") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise ValueError("not an ECDSA P-256 public key")
+    return key

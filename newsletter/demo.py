@@ -21,7 +21,7 @@ from newsletter.publications.load import load_publications
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
 from newsletter.render.edition import EditionRenderer, Personal, personalise
-from newsletter.subscribers.service import import_csv
+from newsletter.subscribers.import_sql import import_csv
 
 SAMPLE_FEED = sample_file("sample-feed.xml")
 FIRST = ["Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",

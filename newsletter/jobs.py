@@ -3,7 +3,8 @@
 The same driver decisions as the Celery tasks, executed here: batches from a local
 queue, follow-ups waited for in this process. A command must end, so the waiting is
 bounded (`inline_wait_seconds`); what is left stays recorded and the next `send` (or
-`newsletter run`'s sweeper) carries on from it.
+`newsletter run`'s sweeper) carries on from it. The Dispatcher protocol is here too:
+what the front doors call, whichever runs the work (dispatchers.py chooses).
 """
 from __future__ import annotations
 
@@ -12,21 +13,34 @@ import itertools
 import logging
 import time
 from collections import Counter
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from newsletter import runtime
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import account_mail, driver
-from newsletter.delivery.backends import Backend
-from newsletter.delivery.confirmation import rehearse, send_confirmation
-from newsletter.delivery.failures import SendFailure
+from newsletter.delivery import driver
 from newsletter.editions import lifecycle
 from newsletter.editions.models import EditionStatus
+from newsletter.mail import account_mail
+from newsletter.mail.confirmation import rehearse, send_confirmation
 from newsletter.subscribers import signup
 from newsletter.subscribers.signup import SignupRequest
+from newsletter.transport.backends import Backend
+from newsletter.transport.failures import SendFailure
 
 log = logging.getLogger(__name__)
+
+
+class Dispatcher(Protocol):
+    """Starts work, inline or on workers. Every caller goes through these methods."""
+
+    def deliver_edition(self, edition_id: int) -> str: ...
+    def send_confirmation(self, subscription_id: int) -> None: ...
+    def send_welcome(self, subscription_id: int) -> None: ...
+    def send_address_change(self, change_id: int) -> None: ...
+    def process_signup(self, request: SignupRequest) -> None: ...
 
 
 class InlineDispatcher:
@@ -41,8 +55,6 @@ class InlineDispatcher:
         return f"edition {edition_id}: {status}" + (f" ({parts})" if parts else "")
 
     def run_edition(self, edition_id: int) -> tuple[str, Counter]:
-        from newsletter import runtime
-
         settings = self.settings
         engine = runtime.engine_for(settings)
         totals: Counter = Counter()
@@ -56,7 +68,7 @@ class InlineDispatcher:
             heapq.heappush(queue, (time.monotonic() + delay, next(order), lo, hi))
 
         driver.fan_out(engine, settings, edition_id, enqueue, started=utcnow(), backend=self.backend)
-        publication = driver.composer_for(settings, edition_id).publication
+        publication = driver.composer_for(engine, settings, edition_id).publication
         limiter = runtime.limiter(settings, publication.domain_rate_per_second)
         backend = self.backend or runtime.backend(settings)
         deadline = time.monotonic() + settings.inline_wait_seconds
@@ -82,8 +94,6 @@ class InlineDispatcher:
         it): a confirmation is rendered whatever the address's state and sent only when
         one is due, so the costly part takes the same time whichever it was (the send
         itself remains; see subscribers/signup.py)."""
-        from newsletter import runtime
-
         settings = self.settings
         with Session(runtime.engine_for(settings)) as session:
             if self._counters is None:
@@ -115,8 +125,6 @@ class InlineDispatcher:
 
     def _one_off(self, what: str, send) -> None:
         """One personal email, with retries after temporary failures while this process waits."""
-        from newsletter import runtime
-
         settings = self.settings
         for retries in itertools.count():
             try:

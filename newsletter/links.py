@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from newsletter.config import Settings
+from newsletter.errors import ConfigurationError
 from newsletter.tracking.tokens import Tokens
 
 
@@ -83,3 +85,13 @@ class Links:
 
     def signup(self, publication_slug: str = "") -> str:
         return self.base + self.signup_path(publication_slug)
+
+
+def check_sendable(settings: Settings) -> None:
+    """RFC 8058 one-click unsubscribe needs an https URL: refuse to send with an http
+    web base URL unless explicitly allowed (the demo and development do)."""
+    if not settings.web_base_url.startswith("https://") and not settings.allow_http_links:
+        raise ConfigurationError(
+            f"NEWSLETTER_WEB_BASE_URL is {settings.web_base_url!r}: links in emails, one-click unsubscribe "
+            "included (RFC 8058), must be https. Set an https URL, or NEWSLETTER_ALLOW_HTTP_LINKS=true "
+            "for development only.")

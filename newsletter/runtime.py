@@ -1,20 +1,20 @@
-"""Wiring: from settings to an engine (migrated), a delivery backend, a rate limiter,
-sign-up counters, and the dispatcher that runs jobs inline or hands them to workers."""
+"""The services a process builds from its settings: an engine (migrated), the Redis
+clients, a delivery backend, a rate limiter, sign-up counters. The front doors (the
+command line, the web and its API, the Celery tasks) build them here and pass them
+down; the in-process runners (jobs.py, scheduler.py) build theirs here too. Nothing in
+this module knows about the work itself; which dispatcher runs it is dispatchers.py's."""
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
-from typing import Protocol
 
 from sqlalchemy import Engine
 
 from newsletter.config import Settings
 from newsletter.db import get_engine
-from newsletter.delivery.backends import Backend, backend_from_settings
-from newsletter.delivery.ratelimit import Limiter, make_limiter
 from newsletter.limits import Counters
 from newsletter.schema import migrate
-from newsletter.subscribers.signup import SignupRequest
+from newsletter.transport.backends import Backend, backend_from_settings
+from newsletter.transport.ratelimit import Limiter, make_limiter
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -51,24 +51,3 @@ def limiter(settings: Settings, per_domain: float = 0) -> Limiter:
 def counters(settings: Settings) -> Counters:
     """Shared through Redis when configured; otherwise the caller keeps its own."""
     return Counters(redis_client(settings))
-
-
-class Dispatcher(Protocol):
-    """Starts work, inline or on workers. Every caller goes through these methods."""
-
-    def deliver_edition(self, edition_id: int) -> str: ...
-    def send_confirmation(self, subscription_id: int) -> None: ...
-    def send_welcome(self, subscription_id: int) -> None: ...
-    def send_address_change(self, change_id: int) -> None: ...
-    def process_signup(self, request: SignupRequest) -> None: ...
-
-
-def dispatcher(settings: Settings) -> Dispatcher:
-    """Inline without a broker; with one, the Celery adapter from workers/ (loaded by name,
-    so that this package never imports Celery itself)."""
-    if not settings.broker_url:
-        from newsletter.jobs import InlineDispatcher
-
-        return InlineDispatcher(settings)
-    module = importlib.import_module("workers.dispatch")
-    return module.CeleryDispatcher(settings)

@@ -1,8 +1,9 @@
 """The schedule without a broker: beat and a worker in one thread of `newsletter run`.
 
 On their intervals: the dispatcher (editions that are due: driver.dispatch), the sweeper
-(sweeper.sweep: lost work, the next waves of editions sent at local time, alerts) and feed
-polling (ingest/feeds.py). Their work is done here, inline: batches wait in a local
+(sweeper.sweep: lost work, the next waves of editions sent at local time, alerts), feed
+polling (ingest/feeds.py) and, daily, retention (newsletter/retention/). Their work is
+done here, inline: batches wait in a local
 queue ordered by when they are due, and run through the same driver as on workers
 (driver.run_batch), follow-ups included. Small sites need no Redis or Celery to send
 on time.
@@ -26,10 +27,11 @@ from newsletter import runtime
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import driver, sweeper
-from newsletter.delivery.backends import Backend
 from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
+from newsletter.retention import run as retention_run
+from newsletter.transport.backends import Backend
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,9 @@ class Scheduler:
         # Feeds first: an edition that falls due in the same tick includes what they brought.
         self.jobs = [Job("feeds", settings.feed_check_seconds, self.poll_feeds),
                      Job("dispatch", settings.dispatch_interval_seconds, self.dispatch),
-                     Job("sweep", settings.sweep_interval_seconds, self.sweep)]
+                     Job("sweep", settings.sweep_interval_seconds, self.sweep),
+                     # Daily, from the start (a site run now and then gets it too).
+                     Job("retention", 24 * 3600, self.retention)]
 
     # The tasks, inline.
     def enqueue(self, edition_id: int, lo: int, hi: int, delay: float = 0.0) -> None:
@@ -80,6 +84,9 @@ class Scheduler:
         return sweeper.sweep(self.engine, self.settings, self.enqueue, self.redrive, self.backend, queued_before,
                             in_flight=self.queued)
 
+    def retention(self) -> None:
+        retention_run.run(self.engine, self.settings, stop=self.stop.is_set)
+
     def queued(self, edition_id: int) -> int:
         """Batches of the edition waiting in this process's queue."""
         return sum(1 for item in self._queue if item[2] == edition_id)
@@ -90,7 +97,7 @@ class Scheduler:
     def run_batch(self, edition_id: int, lo: int, hi: int) -> None:
         try:
             if edition_id not in self._limiters:
-                pub = driver.composer_for(self.settings, edition_id).publication
+                pub = driver.composer_for(self.engine, self.settings, edition_id).publication
                 self._limiters[edition_id] = runtime.limiter(self.settings, pub.domain_rate_per_second)
         except Exception as exc:  # nothing claimed yet: the batch again, soon
             if not is_outage(exc):

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.models import Delivery
 from newsletter.editions.build import build_edition, window_for
 from newsletter.jobs import InlineDispatcher
@@ -18,6 +17,7 @@ from newsletter.publications.schedule import local_date
 from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.tokens import Tokens
+from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
 
 SAMPLES = Path(__file__).parent / "data" / "bounces"

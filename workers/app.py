@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import setup_logging, worker_init, worker_process_shutdown
 
 from newsletter.config import get_settings
@@ -47,6 +48,9 @@ app.conf.update(
         # Which feeds are due (each has its own interval); one poll_feed task per feed.
         "poll-due-feeds": {"task": "newsletter.poll_feeds",
                            "schedule": timedelta(seconds=settings.feed_check_seconds)},
+        # Old delivery rows rolled up, old raw reports, audit entries and outbox files removed:
+        # daily, at 03:30 UTC, before most newsrooms' morning editions; batches keep it gentle.
+        "retention": {"task": "newsletter.retention", "schedule": crontab(hour=3, minute=30)},
     },
 )
 

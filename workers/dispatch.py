@@ -1,4 +1,8 @@
-"""The dispatcher the command line and the web use when a broker is configured."""
+"""The dispatcher the command line and the web use when a broker is configured
+(newsletter/dispatchers.py picks it). Tasks are sent by name: this module needs the
+Celery application's broker settings, not the tasks' code, so the command line does not
+load the domain's task modules and the tasks (which import the domain) are not imported
+back from it."""
 from __future__ import annotations
 
 from newsletter.config import Settings
@@ -7,32 +11,25 @@ from newsletter.subscribers.signup import SignupRequest
 
 class CeleryDispatcher:
     def __init__(self, settings: Settings):
+        from workers.app import app  # Celery, loaded only by a process that sends to the workers
+
         self.settings = settings
+        self.app = app
 
     def deliver_edition(self, edition_id: int) -> str:
-        from workers.tasks import drive
-
-        drive.delay(edition_id)
+        self.app.send_task("newsletter.drive", (edition_id,))
         return f"edition {edition_id}: queued for the workers (see `newsletter editions status {edition_id}`)"
 
     def send_confirmation(self, subscription_id: int) -> None:
-        from workers.tasks import send_confirmation
-
-        send_confirmation.delay(subscription_id)
+        self.app.send_task("newsletter.send_confirmation", (subscription_id,))
 
     def send_welcome(self, subscription_id: int) -> None:
-        from workers.tasks import send_welcome
-
-        send_welcome.delay(subscription_id)
+        self.app.send_task("newsletter.send_welcome", (subscription_id,))
 
     def send_address_change(self, change_id: int) -> None:
-        from workers.tasks import send_address_change
-
         for side in ("old", "new"):
-            send_address_change.delay(change_id, side)
+            self.app.send_task("newsletter.send_address_change", (change_id, side))
 
     def process_signup(self, request: SignupRequest) -> None:
-        from workers.tasks import process_signup
-
-        process_signup.delay(request.publication_id, request.email, request.name, request.sections,
-                             request.timezone)
+        self.app.send_task("newsletter.process_signup", (request.publication_id, request.email, request.name,
+                                                         request.sections, request.timezone))

@@ -27,13 +27,15 @@ from newsletter import runtime
 from newsletter.bounces import intake as bounce_intake
 from newsletter.config import get_settings
 from newsletter.db import utcnow
-from newsletter.delivery import account_mail, driver, queued, sweeper
-from newsletter.delivery.confirmation import send_confirmation as send_confirmation_step
-from newsletter.delivery.failures import SendFailure
+from newsletter.delivery import driver, queued, sweeper
 from newsletter.delivery.interruptions import is_outage
 from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
+from newsletter.mail import account_mail
+from newsletter.mail.confirmation import send_confirmation as send_confirmation_step
+from newsletter.retention import run as retention_run
 from newsletter.subscribers import signup
+from newsletter.transport.failures import SendFailure
 from workers.leases import Lease
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,7 @@ def send_batch(self, edition_id: int, lo: int, hi: int) -> dict:
         notes.started(edition_id, task_id)
     try:
         engine = _engine()
-        publication = driver.composer_for(settings, edition_id).publication
+        publication = driver.composer_for(engine, settings, edition_id).publication
         limiter = runtime.limiter(settings, publication.domain_rate_per_second)
     except Exception as exc:  # nothing claimed yet: the same task again, soon
         if not _infrastructure(exc):
@@ -197,3 +199,10 @@ def process_signup(publication_id: int, email: str, name: str, sections: list[st
 @shared_task(name="newsletter.process_bounces")
 def process_bounces() -> dict:
     return dict(bounce_intake.poll(_engine(), get_settings()))
+
+
+@shared_task(name="newsletter.retention")
+def retention() -> dict:
+    """Daily (beat): old delivery rows rolled up, old records removed (newsletter/retention/)."""
+    outcome = retention_run.run(_engine(), get_settings())
+    return {p.what: p.count for p in outcome.parts}

@@ -6,13 +6,14 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import Body as FastBody
 from pydantic import Field
 
 from newsletter.api.auth import Caller
 from newsletter.api.common import Before, Body, Id, Slug
 from newsletter.db import utcnow
 from newsletter.http_common import ctx, in_background
-from newsletter.operators import editions, figures, publications
+from newsletter.operators import editions, figures, publication_edits, publications
 
 router = APIRouter(tags=["publications and editions"])
 Short = Annotated[str, Query(max_length=64)]
@@ -28,6 +29,46 @@ def list_publications(request: Request, actor: Caller):
 def get_publication(request: Request, actor: Caller, slug: Slug):
     with ctx(request).session() as s:
         return publications.publication(s, actor, slug)
+
+
+@router.get("/publications/{slug}/settings", summary="One publication's settings in the publications file's form")
+def publication_settings(request: Request, actor: Caller, slug: Slug):
+    with ctx(request).session() as s:
+        entry, managed_by = publication_edits.editable(s, actor, slug)
+    return {"managed_by": managed_by, "entry": entry}
+
+
+@router.post("/publications", status_code=201,
+             summary="Create a publication managed by the API and console (admins; the file's validation)")
+def create_publication(request: Request, actor: Caller, entry: Annotated[dict, FastBody()]):
+    w = ctx(request)
+    with w.session() as s:
+        slug = publication_edits.create_publication(s, actor, entry, w.settings.publications_file.parent)
+    return {"slug": slug, "managed_by": "console"}
+
+
+@router.put("/publications/{slug}/settings",
+            summary="Replace a console-managed publication's settings (an entry in the file's form)")
+def update_publication(request: Request, actor: Caller, slug: Slug, entry: Annotated[dict, FastBody()]):
+    w = ctx(request)
+    with w.session() as s:
+        changed = publication_edits.update_publication(s, actor, slug, entry, w.settings.publications_file.parent)
+    return {"slug": slug, "changed": changed}
+
+
+@router.post("/publications/{slug}/take-over", summary="Manage it in the console and API: loads skip it")
+def take_over(request: Request, actor: Caller, slug: Slug):
+    with ctx(request).session() as s:
+        publication_edits.set_manager(s, actor, slug, "console")
+    return {"slug": slug, "managed_by": "console"}
+
+
+@router.post("/publications/{slug}/hand-back",
+             summary="Give it back to the publications file (the next load writes it)")
+def hand_back(request: Request, actor: Caller, slug: Slug):
+    with ctx(request).session() as s:
+        publication_edits.set_manager(s, actor, slug, "file")
+    return {"slug": slug, "managed_by": "file"}
 
 
 @router.get("/editions", summary="Editions, newest first, with delivery counts")

@@ -8,7 +8,9 @@ else its original Message-ID: `by_traces`), or a subscriber by address (`by_addr
   when the mailbox forwarded our mail to another address.
 - Message-ID: ours are `<edition.E.S.digest@domain>` (and `<confirm.SUB.N.digest@...>`
   and the like for personal emails), the digest keyed with our secret: a Message-ID that
-  verifies names the delivery without any lookup by text.
+  verifies names the delivery without any lookup by text. It names the edition and the
+  subscriber, so it still finds the reader once retention removed the delivery row (a
+  VERP token names the row: then the Message-ID, else the address, decides).
 - Personal emails (confirmation, welcome, address change: bounces/personal.py) have VERP
   addresses and Message-IDs of their own; a bounce of one that was about a request, not
   a subscriber, gives a Match with `request` set and no subscriber, which ends that
@@ -23,12 +25,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from newsletter.bounces import personal
 from newsletter.bounces.parse import ParsedReport
 from newsletter.delivery.models import Delivery
+from newsletter.delivery.tallies import DeliveryTally
 from newsletter.editions.models import Edition
 from newsletter.errors import InvalidInput
 from newsletter.lookups import valid_id
@@ -106,9 +109,23 @@ def _by_message_id(session: Session, secret: str, mid: str, recipient: str) -> M
     if not (valid_id(first) and valid_id(second)):
         return None
     delivery = session.scalar(select(Delivery).where(Delivery.edition_id == first, Delivery.subscriber_id == second))
-    if delivery is not None and delivery.message_id and delivery.message_id != m[0]:
+    if delivery is None:
+        return _rolled_up_match(session, first, second)
+    if delivery.message_id and delivery.message_id != m[0]:
         return None
     return _delivery_match(session, delivery, "message-id")
+
+
+def _rolled_up_match(session: Session, edition_id: int, subscriber_id: int) -> Match | None:
+    """The reader of an edition whose delivery rows retention removed (its tallies say it
+    was sent): the Message-ID names them both, no row is needed."""
+    if not session.scalar(select(exists().where(DeliveryTally.edition_id == edition_id))):
+        return None
+    subscriber = session.get(Subscriber, subscriber_id)
+    publication_id = session.scalar(select(Edition.publication_id).where(Edition.id == edition_id))
+    if subscriber is None or publication_id is None:
+        return None
+    return Match("message-id", subscriber.id, subscriber.email, (publication_id,), None, edition_id)
 
 
 def by_address(session: Session, recipient: str) -> Match | None:

@@ -35,6 +35,8 @@ class BounceReport(Base):
         Index("ix_bounce_reports_status", "status"),
         # The soft-bounce score: one subscriber's recent reports.
         Index("ix_bounce_reports_subscriber", "subscriber_id", "received_at"),
+        # Removing a delivery sets these to NULL (retention removes them by the million).
+        Index("ix_bounce_reports_delivery", "delivery_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +76,7 @@ class BounceFinding(Base):
     __table_args__ = (
         Index("ix_bounce_findings_report", "report_id"),
         Index("ix_bounce_findings_subscriber", "subscriber_id", "received_at"),
+        Index("ix_bounce_findings_delivery", "delivery_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,6 +1,6 @@
 """Bounces of personal emails: the confirmation, the welcome, the address-change notes.
 
-Their VERP envelope sender (delivery/oneoff.py) names which email it was, for which row,
+Their VERP envelope sender (mail/oneoff.py) names which email it was, for which row,
 and a tag of the request or address it went for (tracking/tokens.py); their Message-IDs
 (`<welcome.SUB...>`, `<confirm.SUB...>`, ...) name the row too, when a report carries no
 VERP address. What a bounce means depends on who asked for the email:
@@ -34,7 +34,7 @@ from newsletter.subscribers.service import normalise_email
 from newsletter.tracking.tokens import InvalidToken, PersonalKind, Tokens
 
 K = PersonalKind
-# The Message-ID kinds of personal emails (delivery/confirmation.py, account_mail.py) and
+# The Message-ID kinds of personal emails (mail/confirmation.py, account_mail.py) and
 # the row each one's number names.
 MESSAGE_ID_KINDS = {"confirm": K.CONFIRM, "welcome": K.WELCOME, "address-old": K.ADDRESS_OLD,
                     "address-new": K.ADDRESS_NEW, "address-taken": K.ADDRESS_TAKEN}

@@ -38,7 +38,6 @@ from newsletter.bounces.parse import ReportUnreadable
 from newsletter.bounces.process import Planned, end, finding_row, plan, read
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.failures import FailureClass
 from newsletter.delivery.models import Delivery
 from newsletter.errors import InvalidInput
 from newsletter.staff.access import Actor, Permission, require
@@ -47,6 +46,7 @@ from newsletter.subscribers.lifecycle import lift_misread_bounce
 from newsletter.subscribers.models import Subscriber, Suppression, SuppressionReason
 from newsletter.tracking.models import EventKind
 from newsletter.tracking.tokens import Tokens
+from newsletter.transport.failures import FailureClass
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,8 @@ def reread(session: Session, settings: Settings, actor: Actor, since: datetime, 
     tokens, result, reads = Tokens(secret), Reread(since), []
     for report in session.scalars(select(BounceReport).where(BounceReport.received_at >= since)
                                   .order_by(BounceReport.id)):
+        if not report.raw:
+            continue  # its bytes removed by retention: its findings stand as they were read
         if unsubscribe_mail.is_request(report):
             continue  # a request to unsubscribe, done once when it came: no bounce to read again
         old = list(session.scalars(select(BounceFinding).where(BounceFinding.report_id == report.id)

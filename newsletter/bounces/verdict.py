@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass
 
 from newsletter.bounces.models import BounceKind as K
-from newsletter.delivery.failures import Enhanced
+from newsletter.transport.failures import Enhanced
 
 
 def _words(*patterns: str) -> re.Pattern:

@@ -48,7 +48,8 @@ def register(app: typer.Typer) -> None:
         """One report as it was received (the raw message)."""
         with session_scope() as session:
             raw = store.get(session, report_id).raw
-        typer.echo(raw.decode("utf-8", "replace"))
+        typer.echo(raw.decode("utf-8", "replace") if raw else
+                   "(the raw message was removed by retention: NEWSLETTER_RETENTION_BOUNCE_RAW_DAYS)")
 
     @bounces_app.command()
     def reprocess(ids: list[int] = typer.Argument(None, help="report ids; default: every failed and unmatched one"),

@@ -17,6 +17,7 @@ from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions import manual
 from newsletter.editions.overview import publications_overview
 from newsletter.ingest.load import ingest as ingest_source
+from newsletter.publications.file_form import export_text
 from newsletter.publications.load import apply_publications_file
 
 
@@ -51,6 +52,23 @@ def register(app: typer.Typer, publications_app: typer.Typer) -> None:
             for name in result.feeds_stopped:
                 console.print(f"[yellow]stopped feed {name}[/]: no longer in the file (its articles are kept)",
                               highlight=False)
+            for line in result.skipped:
+                console.print(f"[yellow]skipped[/] {escape(line)}", highlight=False)
+
+    @publications_app.command("export")
+    def publications_export(output: Path = typer.Option(None, "--output", "-o",
+                                                        help="write to this file (default: standard output)")):
+        """Write the file form (TOML) of every section, publication and feed the database holds.
+
+        `publications load` reads it back to the same settings; entries managed in the console
+        are marked in a comment (a load skips them until they are handed back to the file)."""
+        with session_scope() as session:
+            text = export_text(session)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+            console.print(f"wrote {output}", highlight=False, markup=False)
 
     @publications_app.command("list")
     def publications_list(count: int = typer.Option(5, min=1, max=50, help="how many next send times")):

@@ -9,8 +9,9 @@ from pydantic import ValidationError
 from newsletter.cli.common import PUB_ARG, console, publication, session_scope
 from newsletter.config import get_settings
 from newsletter.db import utcnow
-from newsletter.delivery.dkim import KEY_SIZES, generate_key
-from newsletter.delivery.dkim_check import check_publication
+from newsletter.delivery.compose import sample_digest
+from newsletter.dkim.check import check_publication
+from newsletter.dkim.keys import KEY_SIZES, generate_key
 from newsletter.errors import ConfigurationError, InvalidInput
 from newsletter.publications.load import DkimSpec
 
@@ -51,7 +52,8 @@ def register(app: typer.Typer) -> None:
         """Sign a freshly composed sample message and verify it with dkimpy."""
         settings = get_settings()
         with session_scope() as session:
-            report = check_publication(settings, publication(session, pub), dns=dns)
+            chosen = publication(session, pub)
+            report = check_publication(chosen, sample_digest(settings, chosen), dns=dns)
         console.print(f"d={report.domain} s={report.selector}, {report.message_bytes:,} bytes; "
                       f"signed: {', '.join(report.signed_headers)}", highlight=False)
         for r in report.results:

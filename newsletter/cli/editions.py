@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from newsletter import runtime
+from newsletter import dispatchers, runtime
 from newsletter.cli import edition_views
 from newsletter.cli.common import (
     DATE_HELP,
@@ -52,7 +52,7 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
                 edition, _ = manual.build_by_hand(session, p, day)
             edition_id, status = edition.id, edition.status
         if status == E.EMPTY:  # started all the same: that is what alerts its operators (delivery/alerts.py)
-            runtime.dispatcher(get_settings()).deliver_edition(edition_id)
+            dispatchers.dispatcher(get_settings()).deliver_edition(edition_id)
         not_sent = {
             E.HELD: f"edition {edition_id} of {pub} for {day} is held: release it first "
                     f"(`newsletter editions release {edition_id}`), then send again",
@@ -68,7 +68,7 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
 
     def _deliver(edition_id: int, status: str, watch: bool) -> None:
         settings = get_settings()
-        dispatcher = runtime.dispatcher(settings)
+        dispatcher = dispatchers.dispatcher(settings)
         engine = runtime.engine_for(settings)
         if status == E.SENT:  # say what it is, not "queued" with nothing to send
             console.print(_sent_before(engine, edition_id), highlight=False)

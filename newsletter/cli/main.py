@@ -23,6 +23,7 @@ from newsletter.cli import (
     editions,
     feeds,
     ops,
+    retention,
     run,
     staff,
     subscribers,
@@ -49,6 +50,7 @@ demo.register(app)
 web.register(app)
 dkim.register(app)
 ops.register(app)
+retention.register(app)
 bounces.register(app)
 feeds.register(app)
 run.register(app)

@@ -8,7 +8,7 @@ what keeps it from being repeated every minute by the dispatcher or every sweep 
 tells apart the outages of one day, and the finishes of an edition sent again). When
 it is first recorded it is logged (one warning line); then it is emailed to the
 publication's `operator_address`, when there is one, through the configured delivery
-backend, as a one-off message (oneoff.py: signed like confirmations, no
+backend, as a one-off message (mail/oneoff.py: signed like confirmations, no
 List-Unsubscribe, never a delivery). A send that fails is tried again by the sweeper
 (each alert claimed by one process at a time), for a day at most; a relay that is
 unavailable costs the alert no attempt (it is told about that very relay, and goes out
@@ -26,16 +26,16 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.backends import Backend
-from newsletter.delivery.failures import FailureClass, SendFailure
 from newsletter.delivery.models import Alert, Delivery
-from newsletter.delivery.oneoff import send_one_off
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import NewsletterError
+from newsletter.mail.oneoff import send_one_off
 from newsletter.publications.models import Publication
 from newsletter.render.emails import render_email
 from newsletter.render.message import message_id
+from newsletter.transport.backends import Backend
+from newsletter.transport.failures import FailureClass, SendFailure
 
 log = logging.getLogger(__name__)
 alerts = Alert.__table__

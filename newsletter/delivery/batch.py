@@ -35,21 +35,21 @@ from newsletter.addresses import wire_address
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import claims, outage
-from newsletter.delivery.backends import Backend
 from newsletter.delivery.claims import Claim, Handover
 from newsletter.delivery.compose import Composer, Recipient
-from newsletter.delivery.failures import FailureClass, SendFailure
 from newsletter.delivery.gate import EditionGate
 from newsletter.delivery.holds import email_domain
 from newsletter.delivery.interruptions import Interrupted, is_outage
 from newsletter.delivery.marks import SentMarks
 from newsletter.delivery.outcomes import give_back, record_failure, set_status
-from newsletter.delivery.ratelimit import Limiter
 from newsletter.delivery.recipients import recipients
 from newsletter.delivery.states import BatchOutcome
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.publications.models import Publication
+from newsletter.transport.backends import Backend
+from newsletter.transport.failures import FailureClass, SendFailure
+from newsletter.transport.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 

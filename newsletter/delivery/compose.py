@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from newsletter.config import Settings
-from newsletter.delivery.dkim import signer_for
-from newsletter.editions.models import Edition
+from newsletter.db import utcnow
+from newsletter.dkim.keys import signer_for
+from newsletter.editions.models import Edition, EditionItem
 from newsletter.links import Links
 from newsletter.publications.models import Publication
 from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, reading_order, variant_key
@@ -146,3 +147,21 @@ def feedback_id(settings: Settings, edition_id: int, publication_slug: str) -> s
     id; nothing about the reader ("" when the setting is empty)."""
     sender = settings.feedback_sender_id
     return f"{edition_id}:{publication_slug}:edition:{sender}" if sender else ""
+
+
+def sample_digest(settings: Settings, pub: Publication) -> bytes:
+    """A digest of two headlines for a sample recipient, composed and signed like every
+    delivery, for `newsletter dkim check` (dkim/check.py). The edition is made up in
+    memory: nothing is written."""
+    now = utcnow()
+    sections = pub.ordered_sections() or []
+    slug, name = (sections[0].slug, sections[0].name) if sections else ("news", "NEWS")
+    edition = Edition(id=0, public_id="dkim-check", publication_id=pub.id, date=now.date(),
+                      window_start=now - timedelta(days=1), window_end=now, status="built")
+    edition.items = [
+        EditionItem(position=i, section_slug=slug, section_name=name, url=f"https://{pub.domain}/dkim-check/{i}",
+                    headline=f"DKIM check headline {i}", teaser="A teaser, as the site writes them.",
+                    source="", byline="", dateline="", published_at=now) for i in range(2)]
+    composer = Composer(settings, edition, pub)
+    composed = composer.compose(Recipient(0, f"dkim-check@{pub.domain}", "DKIM Check", None), now)
+    return composed.data

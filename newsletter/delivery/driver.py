@@ -25,19 +25,20 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import alerts, claims, outage, plan
-from newsletter.delivery.backends import Backend
 from newsletter.delivery.batch import BatchResult, send_batch
 from newsletter.delivery.claims import Claim, Handover
 from newsletter.delivery.compose import Composer
-from newsletter.delivery.failures import FailureClass, SendFailure
 from newsletter.delivery.interruptions import Interrupted, is_outage
-from newsletter.delivery.ratelimit import Limiter
 from newsletter.delivery.states import BatchOutcome
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.due import check_schedule
 from newsletter.editions.models import Edition, EditionStatus
-from newsletter.errors import ConfigurationError, NotFound
+from newsletter.errors import NotFound
+from newsletter.links import check_sendable
 from newsletter.publications.models import Publication
+from newsletter.transport.backends import Backend, backend_from_settings
+from newsletter.transport.failures import FailureClass, SendFailure
+from newsletter.transport.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[int, int, int], None]
@@ -49,16 +50,6 @@ class FollowUp:
 
     again_in: float | None = None
     why: str = ""
-
-
-def check_sendable(settings: Settings) -> None:
-    """RFC 8058 one-click unsubscribe needs an https URL: refuse to send with an http
-    web base URL unless explicitly allowed (the demo and development do)."""
-    if not settings.web_base_url.startswith("https://") and not settings.allow_http_links:
-        raise ConfigurationError(
-            f"NEWSLETTER_WEB_BASE_URL is {settings.web_base_url!r}: links in emails, one-click unsubscribe "
-            "included (RFC 8058), must be https. Set an https URL, or NEWSLETTER_ALLOW_HTTP_LINKS=true "
-            "for development only.")
 
 
 def start(engine: Engine, settings: Settings, edition_id: int, backend: Backend | None = None) -> EditionStatus:
@@ -151,9 +142,7 @@ def dispatch(engine: Engine, settings: Settings, now: datetime, drive: Callable[
 
 def notify(engine: Engine, settings: Settings, backend: Backend | None = None) -> int:
     """Email the alerts recorded and not sent yet (through `backend`, or the configured one)."""
-    from newsletter import runtime
-
-    return alerts.send_pending(engine, settings, backend or runtime.backend(settings))
+    return alerts.send_pending(engine, settings, backend or backend_from_settings(settings))
 
 
 def load(engine: Engine, edition_id: int) -> tuple[Edition, Publication]:
@@ -169,21 +158,15 @@ def load(engine: Engine, edition_id: int) -> tuple[Edition, Publication]:
 _composers: dict[tuple, Composer] = {}
 
 
-def composer_for(settings: Settings, edition_id: int) -> Composer:
+def composer_for(engine: Engine, settings: Settings, edition_id: int) -> Composer:
     """Editions are frozen: each is rendered once per process, not once per batch."""
     key = (settings.effective_database_url, settings.web_base_url, edition_id)
     if key not in _composers:
         if len(_composers) >= 8:
             _composers.pop(next(iter(_composers)))
-        edition, publication = load(_engine(settings), edition_id)
+        edition, publication = load(engine, edition_id)
         _composers[key] = Composer(settings, edition, publication)
     return _composers[key]
-
-
-def _engine(settings: Settings) -> Engine:
-    from newsletter import runtime
-
-    return runtime.engine_for(settings)
 
 
 def run_batch(engine: Engine, settings: Settings, edition_id: int, lo: int, hi: int, owner: str,
@@ -230,7 +213,7 @@ def _settle(handover: Handover | None) -> None:
 
 def _run_once(engine: Engine, settings: Settings, edition_id: int, lo: int, hi: int, run: Claim, backend: Backend,
               limiter: Limiter, heartbeat, handover: Handover | None) -> tuple[BatchResult, FollowUp]:
-    composer = composer_for(settings, edition_id)
+    composer = composer_for(engine, settings, edition_id)
     with engine.connect() as conn:
         result = send_batch(conn, settings, composer.edition, composer.publication, lo, hi, run, backend,
                             limiter, composer, heartbeat, handover)

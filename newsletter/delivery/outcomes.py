@@ -1,6 +1,6 @@
 """What each outcome of one message does to its delivery row, and to everyone else.
 
-The class of a failure (failures.py) decides: a retry with back-off, a hard bounce
+The class of a failure (transport/failures.py) decides: a retry with back-off, a hard bounce
 (the only outcome that touches the subscription), a count towards pausing the
 edition or holding a domain, or that delivery alone failing. Each call commits, so a
 crash never loses an outcome the relay already gave.
@@ -24,7 +24,6 @@ from newsletter import metrics
 from newsletter.config import Settings
 from newsletter.delivery import holds
 from newsletter.delivery.compose import Recipient
-from newsletter.delivery.failures import FailureClass, SendFailure
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions import lifecycle
@@ -32,6 +31,7 @@ from newsletter.editions.models import Edition
 from newsletter.errors import Conflict
 from newsletter.subscribers import lifecycle as subscriptions
 from newsletter.tracking.models import EventKind
+from newsletter.transport.failures import FailureClass, SendFailure
 
 deliveries = Delivery.__table__
 editions = Edition.__table__

@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import time
 
+from newsletter import runtime
+
 log = logging.getLogger(__name__)
 
 
@@ -61,6 +63,4 @@ def for_settings(settings) -> QueuedWork | None:
     """The notes for a Redis broker (in the broker's own Redis); None for any other."""
     if not settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
         return None
-    from newsletter import runtime
-
     return QueuedWork(runtime.redis_at(settings.broker_url), settings.visibility_timeout)

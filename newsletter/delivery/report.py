@@ -21,6 +21,7 @@ from sqlalchemy import Connection, func, select
 
 from newsletter.db import utcnow
 from newsletter.delivery import claims, holds, plan, tallies
+from newsletter.delivery import queued as queued_work
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
@@ -180,8 +181,6 @@ def failures_by_class(conn: Connection, edition_id: int, per_class: int = 10) ->
 def report_now(conn: Connection, settings, edition_id: int) -> Report:
     """The report as operators see it (the command line, the console, the API): with the
     settings' lease, and what the broker can tell about the edition's queued tasks."""
-    from newsletter.delivery import queued
-
-    notes = queued.for_settings(settings) if settings.broker_url else None
+    notes = queued_work.for_settings(settings) if settings.broker_url else None
     return report(conn, edition_id, lease_seconds=settings.lease_seconds,
                   queued=notes.count(edition_id) if notes is not None else None)

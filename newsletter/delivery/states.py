@@ -8,7 +8,7 @@
                           '--given back (pause, relay down, dead sender)--> pending
 
 Temporary failures get a last round (outcomes.py) before `failed`; an operator's
-`editions retry` moves failed rows back to pending on purpose (delivery/control.py).
+`editions retry` moves failed rows back to pending on purpose (delivery/send_acts.py).
 
 The unique (edition_id, subscriber_id) constraint and the claim (a conditional UPDATE
 to `sending`) are what keep "at most once". Every write of a status in the code goes

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import alerts, claims, driver, outage, plan
-from newsletter.delivery.backends import Backend
+from newsletter.transport.backends import Backend
 
 log = logging.getLogger(__name__)
 InFlight = Callable[[int], "int | None"]  # batch tasks of an edition waiting in the broker (queued.py)

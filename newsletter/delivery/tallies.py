@@ -15,7 +15,9 @@ were still to go (pending, sending, retry, held) are not tallied: that person wi
 be mailed, so the edition's total is one less, as it should be.
 
 Rows are only ever added (one per group per erasure), never updated: two erasures at
-once cannot collide, and readers sum them.
+once cannot collide, and readers sum them. Retention (newsletter/retention/deliveries.py)
+rolls the rows of old editions up into the same tallies, by the same rule, and merges an
+edition's tallies into one per group once it has no row left.
 """
 from __future__ import annotations
 
@@ -97,3 +99,11 @@ def failures(conn: Connection | Session, edition_id: int) -> dict[str, int]:
 def last_sent_at(conn: Connection | Session, edition_id: int) -> datetime | None:
     return conn.execute(select(DeliveryTally.last_at).where(
         _t.edition_id == edition_id, _t.status == D.SENT).order_by(_t.last_at.desc()).limit(1)).scalar()
+
+
+def was_sent(edition_id_column):
+    """A clause: the edition (by its id column) has a message sent, in a live row or in
+    tallies (erased people's, or rows rolled up by retention: newsletter/retention/)."""
+    d = Delivery.__table__.c
+    return (select(d.id).where(d.edition_id == edition_id_column, d.status == D.SENT).exists()
+            | select(_t.id).where(_t.edition_id == edition_id_column, _t.status == D.SENT, _t.count > 0).exists())

@@ -32,7 +32,7 @@ locks the publication's row (PostgreSQL), so builds of one publication run one a
 time and each sees the editions the others made; two builds of the same date make one
 edition either way (the loser returns the winner's). The result is frozen: building
 again returns the stored edition; `plan_edition` computes a selection without writing
-(previews), `editions/control.py` rebuilds one that has not started sending.
+(previews), `editions/edition_acts.py` rebuilds one that has not started sending.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@
       '-----> built
     built, held, sending, paused --cancel--> cancelled
     empty: an edition with no headlines, recorded and never sent; a rebuild before
-      sending (editions/control.py) moves built or held to empty, and empty to built
+      sending (editions/edition_acts.py) moves built or held to empty, and empty to built
 
 Every change of `editions.status` goes through `move`, a conditional UPDATE on the
 state it was read in, so two processes never both make the same change. The functions
@@ -32,7 +32,7 @@ TRANSITIONS: dict[EditionStatus, frozenset[EditionStatus]] = {
     E.PAUSED: frozenset({E.SENDING, E.CANCELLED}),
     E.EMPTY: frozenset({E.BUILT, E.HELD, E.CANCELLED}),  # rebuilt with headlines (held again if it was),
     # or cancelled to be replaced
-    E.SENT: frozenset({E.SENDING}),  # only to send its failed deliveries again (delivery/control.py: retry)
+    E.SENT: frozenset({E.SENDING}),  # only to send its failed deliveries again (delivery/send_acts.py: retry)
     E.CANCELLED: frozenset(),
 }
 # Verbs for messages: "cannot pause an edition that is sent".
@@ -80,7 +80,7 @@ ACTS: dict[str, tuple[EditionStatus, frozenset[EditionStatus]]] = {
     "release": (E.BUILT, frozenset({E.HELD})),
     "cancel": (E.CANCELLED, frozenset(s for s, to in TRANSITIONS.items() if E.CANCELLED in to)),
 }
-NOT_STARTED = (E.BUILT, E.HELD, E.EMPTY)  # what a rebuild may touch (editions/control.py)
+NOT_STARTED = (E.BUILT, E.HELD, E.EMPTY)  # what a rebuild may touch (editions/edition_acts.py)
 
 
 def acts(status: str, started: bool) -> list[str]:

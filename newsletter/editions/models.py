@@ -36,7 +36,7 @@ class Edition(Base):
     __tablename__ = "editions"
     # One current edition per publication and date. A cancelled edition replaced by an
     # explicit `send --force` is superseded (superseded_at set) and frees its date; the
-    # replacement points back at it (replaces_id). See editions/control.py.
+    # replacement points back at it (replaces_id). See editions/edition_acts.py.
     __table_args__ = (Index("uq_editions_current", "publication_id", "date", unique=True,
                             sqlite_where=text("superseded_at IS NULL"),
                             postgresql_where=text("superseded_at IS NULL")),)

@@ -8,7 +8,7 @@ build, the scheduler or a subscriber will see.
 
 The reader: everyone (every section), a section choice (`--sections a,b`), or a
 subscriber (`--as EMAIL`: their sections and their name, as they would get it). The
-rendering (render/) and the test send (delivery/proof.py) take what this returns.
+rendering (render/) and the test send (mail/proof.py) take what this returns.
 """
 from __future__ import annotations
 

@@ -73,24 +73,32 @@ def feed_problems(feeds: list[FeedSpec], sections: set[str]) -> list[str]:
     return problems
 
 
+def apply_feed(session: Session, feed: Feed | None, spec: FeedSpec) -> Feed:
+    """One feed takes a declaration's terms (new: polled at once). A changed URL is polled
+    afresh (no conditional GET against another URL); a changed URL or private-address
+    permission is polled at once (its back-off was about the old terms)."""
+    if feed is None:
+        feed = Feed(name=spec.name, url=spec.url)
+        session.add(feed)
+    if feed.url != spec.url:
+        feed.url, feed.etag, feed.last_modified = spec.url, "", ""
+        feed.consecutive_errors, feed.next_poll_at = 0, None
+    if bool(feed.allow_private) != spec.allow_private:
+        feed.consecutive_errors, feed.next_poll_at = 0, None
+    feed.section, feed.categories = spec.section, dict(spec.categories)
+    feed.interval_seconds, feed.allow_private, feed.active = spec.interval_minutes * 60, spec.allow_private, \
+        spec.active
+    return feed
+
+
 def sync_feeds(session: Session, feeds: list[FeedSpec]) -> list[str]:
-    """The database's feeds become the file's: new ones polled at once, changed URLs polled
-    afresh (no conditional GET against another URL), a feed whose URL or private-address
-    permission changed polled at once (its back-off was about the old terms), feeds no
-    longer declared stop. Returns the names of the feeds stopped now."""
-    known = {f.name: f for f in session.scalars(select(Feed))}
+    """The database's file-managed feeds become the file's (apply_feed); feeds no longer
+    declared stop. Feeds managed in the console are not the file's: the caller leaves
+    their declarations out, and they are never stopped here. Returns the names of the
+    feeds stopped now."""
+    known = {f.name: f for f in session.scalars(select(Feed).where(Feed.managed_by != "console"))}
     for spec in feeds:
-        feed = known.get(spec.name) or Feed(name=spec.name, url=spec.url)
-        if feed.id is None:
-            session.add(feed)
-        if feed.url != spec.url:
-            feed.url, feed.etag, feed.last_modified = spec.url, "", ""
-            feed.consecutive_errors, feed.next_poll_at = 0, None
-        if bool(feed.allow_private) != spec.allow_private:
-            feed.consecutive_errors, feed.next_poll_at = 0, None
-        feed.section, feed.categories = spec.section, dict(spec.categories)
-        feed.interval_seconds, feed.allow_private, feed.active = spec.interval_minutes * 60, spec.allow_private, \
-            spec.active
+        apply_feed(session, known.get(spec.name), spec)
     declared = {f.name for f in feeds}
     stopped = []
     for name, feed in known.items():

@@ -21,6 +21,8 @@ class Feed(Base):
     interval_seconds: Mapped[int] = mapped_column(Integer, default=900)
     allow_private: Mapped[bool] = mapped_column(Boolean, default=False)  # may fetch loopback/private addresses
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "file" (`publications load` declares it) or "console" (created there; a load leaves it).
+    managed_by: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
     # Conditional GET: what the server said last time.
     etag: Mapped[str] = mapped_column(String(512), default="")
     last_modified: Mapped[str] = mapped_column(String(128), default="")

@@ -15,7 +15,7 @@
 | newsletter_feed_poll_errors_total        | feed polling: `feed_poll_failed()` too when it fails|
 
 Gauges that describe the database and the broker (editions by state, progress,
-batches in flight, queue depth) are computed when scraped: metrics/scrape.py.
+batches in flight, queue depth) are computed when scraped: web/metrics_state.py.
 
 Multiprocess mode: Celery's prefork children each count in their own files under a
 directory (prometheus_client's PROMETHEUS_MULTIPROC_DIR, set from

@@ -4,7 +4,7 @@ Decision: each Celery worker's main process serves its pool's metrics on
 NEWSLETTER_METRICS_PORT, reading the multiprocess files of its children from
 NEWSLETTER_METRICS_DIR (cleared when the worker starts, so give each worker its own
 directory). The web serves its own process's metrics plus the scrape-time gauges
-(metrics/scrape.py) at /metrics. Prometheus scrapes both; the worker's figures stay
+(web/metrics_state.py) at /metrics. Prometheus scrapes both; the worker's figures stay
 on the host that made them, and nothing depends on a volume shared between
 containers. (A web process that has NEWSLETTER_METRICS_DIR set reads that directory
 instead, which covers a web run with several uvicorn processes.)

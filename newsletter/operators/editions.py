@@ -1,7 +1,7 @@
 """Editions as operators see them (progress, failures by class, holds, pauses, headlines
 and history) and the operator's actions: pause, resume, cancel a send, send its failed
 deliveries again; rebuild, hold, release an edition before it goes out. Each action is role-checked and audited; the
-state changes themselves are delivery/control.py's and editions/control.py's. The
+state changes themselves are delivery/send_acts.py's and editions/edition_acts.py's. The
 console, the API and the command line call these; an act that sends again (resume,
 retry, release a domain) starts the delivery itself, after its commit, with the
 front door's `deliver`."""
@@ -14,11 +14,10 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.delivery import control, tallies
+from newsletter.delivery import send_acts, tallies
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import FailureGroup, Report, failures_by_class, report, report_now
-from newsletter.editions import control as edition_control
-from newsletter.editions import lifecycle
+from newsletter.editions import edition_acts, lifecycle
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.editions.overview import EditionDetail, edition_detail
 from newsletter.errors import InvalidInput, NotFound
@@ -116,32 +115,32 @@ def _deliver_after_commit(session: Session, deliver: Deliver, edition_id: int) -
 
 
 def pause(session: Session, actor: Actor, edition_id: int) -> str:
-    return _act(session, actor, edition_id, "pause", control.pause)
+    return _act(session, actor, edition_id, "pause", send_acts.pause)
 
 
 def resume(session: Session, actor: Actor, edition_id: int, *, deliver: Deliver) -> str:
     """Commits, then starts the delivery again with `deliver` (when it is sending)."""
-    status = _act(session, actor, edition_id, "resume", control.resume)
+    status = _act(session, actor, edition_id, "resume", send_acts.resume)
     if status == EditionStatus.SENDING:
         _deliver_after_commit(session, deliver, edition_id)
     return status
 
 
 def cancel(session: Session, actor: Actor, edition_id: int) -> str:
-    return _act(session, actor, edition_id, "cancel", control.cancel)
+    return _act(session, actor, edition_id, "cancel", send_acts.cancel)
 
 
 def retry(session: Session, actor: Actor, edition_id: int, failure_class: str = "", *,
-          deliver: Deliver) -> control.Retried:
+          deliver: Deliver) -> send_acts.Retried:
     """Send an edition's failed deliveries (of one class, or all) again, never to anyone
-    unsubscribed, disabled or suppressed since (delivery/control.py). Commits, then starts
+    unsubscribed, disabled or suppressed since (delivery/send_acts.py). Commits, then starts
     the delivery with `deliver` when some went back to pending of an edition sending (a
     paused one waits for its resume)."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     _mine(session, actor, edition_id)
     with change(session, actor, Permission.EDITIONS, "edition.retry", f"edition:{edition_id}") as ch:
-        done = control.retry_failed(session.connection(), edition_id, failure_class.strip())
+        done = send_acts.retry_failed(session.connection(), edition_id, failure_class.strip())
         ch.detail = {"class": failure_class.strip()[:32] or "all", "reopened": done.reopened, "left": done.left,
                      "status": done.status}
         ch.nothing_changed = not done.reopened
@@ -158,7 +157,7 @@ def release_domain(session: Session, actor: Actor, edition_id: int, domain: str,
     _mine(session, actor, edition_id)
     domain = domain.strip().lower()
     with change(session, actor, Permission.EDITIONS, "edition.release_domain", f"edition:{edition_id}") as ch:
-        released = control.release_domain(session.connection(), edition_id, domain)
+        released = send_acts.release_domain(session.connection(), edition_id, domain)
         ch.detail = {"domain": domain[:253], "released": released}
     _deliver_after_commit(session, deliver, edition_id)
     return released
@@ -171,7 +170,7 @@ def replace_cancelled(session: Session, actor: Actor, publication: Publication, 
     check_acts(actor, publication.id, publication.slug)
     reason = clean_reason(reason)
     with change(session, actor, Permission.EDITIONS, "edition.replace", f"publication:{publication.slug}") as ch:
-        old, new = edition_control.replace_cancelled(session, publication, day, reason)
+        old, new = edition_acts.replace_cancelled(session, publication, day, reason)
         ch.target = f"edition:{new.id}"
         ch.detail = {"replaces": old.id, "date": day.isoformat(), "reason": reason[:200]}
     return old, new
@@ -191,13 +190,13 @@ def _mine(session: Session, actor: Actor, edition_id: int) -> None:
         raise NotFound(f"no edition {edition_id}")
 
 
-def rebuild(session: Session, actor: Actor, edition_id: int) -> edition_control.Rebuilt:
+def rebuild(session: Session, actor: Actor, edition_id: int) -> edition_acts.Rebuilt:
     """Run the selection again with the same cut-off (only before sending starts)."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     _mine(session, actor, edition_id)
     with change(session, actor, Permission.EDITIONS, "edition.rebuild", f"edition:{edition_id}") as ch:
-        done = edition_control.rebuild(session, edition_id)
+        done = edition_acts.rebuild(session, edition_id)
         ch.detail = {"status": done.edition.status, "headlines": len(done.edition.items),
                      "before": len(done.before), "new": len(done.diff.new), "gone": len(done.diff.gone),
                      "moved": len(done.diff.moved)}
@@ -205,15 +204,15 @@ def rebuild(session: Session, actor: Actor, edition_id: int) -> edition_control.
 
 
 def hold(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
-    return _with_reason(session, actor, edition_id, reason, "edition.hold", edition_control.hold)
+    return _with_reason(session, actor, edition_id, reason, "edition.hold", edition_acts.hold)
 
 
 def release(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
-    return _with_reason(session, actor, edition_id, reason, "edition.release", edition_control.release)
+    return _with_reason(session, actor, edition_id, reason, "edition.release", edition_acts.release)
 
 
 def _with_reason(session: Session, actor: Actor, edition_id: int, reason: str, action: str, step) -> str:
-    """Hold and release: the same checks and audit entry around edition_control's step."""
+    """Hold and release: the same checks and audit entry around edition_acts' step."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     _mine(session, actor, edition_id)

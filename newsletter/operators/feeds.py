@@ -41,7 +41,8 @@ def as_dict(f: Feed, now: datetime) -> dict:
             "last_success_at": _iso(f.last_success_at), "last_error": f.last_error or None,
             "last_error_at": _iso(f.last_error_at), "consecutive_errors": f.consecutive_errors,
             "last_added": f.last_added, "total_added": f.total_added, "next_poll_at": _iso(f.next_poll_at),
-            "due": f.active and (f.next_poll_at is None or f.next_poll_at <= now)}
+            "due": f.active and (f.next_poll_at is None or f.next_poll_at <= now),
+            "managed_by": f.managed_by}
 
 
 def status(session: Session, actor: Actor, now: datetime | None = None) -> list[dict]:

@@ -18,18 +18,18 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.backends import Backend
-from newsletter.delivery.proof import Proof, send_proof
 from newsletter.editions.models import Edition
 from newsletter.editions.preview import Preview, preview, reader_for
 from newsletter.errors import InvalidInput, NotFound
 from newsletter.lookups import get_or_404
+from newsletter.mail.proof import Proof, send_proof
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
 from newsletter.render.preview import RenderedPreview, render_preview
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.audit import change
 from newsletter.staff.scope import check_seen
+from newsletter.transport.backends import Backend
 
 # Dates a preview may ask for: the schedule's arithmetic is only meaningful in between.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)

@@ -33,7 +33,8 @@ def _describe(pub: Publication, counts: dict[str, int], now: datetime) -> dict:
             "site_url": pub.site_url, "cap_per_section": pub.cap_per_section,
             "sections": [{"slug": s.slug, "name": s.name} for s in pub.ordered_sections()],
             "next_sends": [t.isoformat() for t in next_sends(pub, now)] if pub.active else [],
-            "subscriptions": counts, "dkim": bool(pub.dkim_domain), "verp": pub.verp}
+            "subscriptions": counts, "dkim": bool(pub.dkim_domain), "verp": pub.verp,
+            "managed_by": pub.managed_by}
 
 
 def _counts(session: Session) -> dict[int, dict[str, int]]:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.ingest.feeds import FeedSpec, feed_problems, sync_feeds
+from newsletter.ingest.models import Feed
 from newsletter.publications.models import Publication, PublicationSection
 from newsletter.publications.problems import PublicationsFileError, label, validate_tables
 from newsletter.publications.reader_settings import ReaderSettings, apply_reader_settings
@@ -39,7 +40,8 @@ _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 
 
 __all__ = ["PublicationsFileError", "PublicationsFile", "LoadResult", "apply_publications_file",
-           "load_publications", "read_publications_file"]
+           "load_publications", "read_publications_file",
+           "validate_data", "apply_publication", "apply_sections"]
 
 
 class SectionSpec(BaseModel):
@@ -77,6 +79,27 @@ class DkimSpec(BaseModel):
             raise ValueError("dkim: give exactly one of key_file (a path) and key_env "
                              "(the name of an environment variable holding the PEM key)")
         return self
+
+
+def schedule_problem(value: str) -> str:
+    """What is wrong with a publication's schedule ("" when nothing): it must fire, at most
+    once a day. Also asked by the console's schedule preview as one types."""
+    if not croniter.is_valid(value):
+        return f"not a cron expression: {value!r}"
+    if never_fires(value):
+        return f"{value!r} never fires: it names a day that does not exist"
+    if fires_more_than_daily(value):
+        return (f"{value!r} fires more than once a day; a publication has one edition a day: "
+                "give one time of day, e.g. '0 6 * * *'")
+    return ""
+
+
+def zone_problem(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown IANA time zone: {value!r}"
+    return ""
 
 
 class PublicationSpec(ReaderSettings):  # the look, the archive, click statistics: reader_settings.py
@@ -136,22 +159,17 @@ class PublicationSpec(ReaderSettings):  # the look, the archive, click statistic
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        if not croniter.is_valid(value):
-            raise ValueError(f"not a cron expression: {value!r}")
-        if never_fires(value):
-            raise ValueError(f"{value!r} never fires: it names a day that does not exist")
-        if fires_more_than_daily(value):
-            raise ValueError(f"{value!r} fires more than once a day; a publication has one edition a day: "
-                             "give one time of day, e.g. '0 6 * * *'")
+        problem = schedule_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone: {value!r}") from None
+        problem = zone_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("list_id")
@@ -191,6 +209,17 @@ def _section_problems(data: dict) -> list[str]:
     return problems
 
 
+def validate_data(data: dict) -> tuple[PublicationsFile, list[str]]:
+    """The one validation of publications, sections and feeds in their file form (the
+    parsed TOML, or the console's form turned into it: publications/editing.py): the
+    validated model and every problem, one line each."""
+    spec, problems = validate_tables(data, PublicationsFile)
+    problems += _section_problems(data)
+    if spec is not None and not problems:
+        problems += feed_problems(spec.feeds, {s.slug for s in spec.sections})
+    return spec, problems
+
+
 def read_publications_file(path: Path) -> PublicationsFile:
     """The validated file, or PublicationsFileError listing every problem in it."""
     try:
@@ -201,10 +230,7 @@ def read_publications_file(path: Path) -> PublicationsFile:
         raise PublicationsFileError(path, [f"cannot read it: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise PublicationsFileError(path, [f"not valid TOML: {exc}"]) from None
-    spec, problems = validate_tables(data, PublicationsFile)
-    problems += _section_problems(data)
-    if spec is not None and not problems:
-        problems += feed_problems(spec.feeds, {s.slug for s in spec.sections})
+    spec, problems = validate_data(data)
     if problems:
         raise PublicationsFileError(path, problems)
     return spec
@@ -218,12 +244,52 @@ def _set_dkim(pub: Publication, dkim: DkimSpec | None, base: Path) -> None:
     pub.dkim_algorithm = dkim.algorithm if dkim else "rsa-sha256"
 
 
+def apply_sections(session: Session, specs: list[SectionSpec]) -> dict[str, Section]:
+    """Sections are created or renamed, never deleted; returns every section by slug."""
+    sections = {s.slug: s for s in session.scalars(select(Section))}
+    for s in specs:
+        if s.slug in sections:
+            sections[s.slug].name = s.name
+        else:
+            sections[s.slug] = Section(slug=s.slug, name=s.name)
+            session.add(sections[s.slug])
+    session.flush()
+    return sections
+
+
+def apply_publication(session: Session, p: PublicationSpec, sections: dict[str, Section], base: Path,
+                      pub: Publication | None = None) -> Publication:
+    """One validated entry onto its row (a new row when `pub` is None). `base`: the folder
+    a relative DKIM key_file is read from."""
+    if pub is None:
+        pub = Publication(slug=p.slug)
+        session.add(pub)
+    fields = p.model_dump(exclude={"sections", "slug", "schedule", "dkim", "logo"})
+    for key, value in fields.items():
+        setattr(pub, key, value)
+    _set_dkim(pub, p.dkim, base)
+    apply_reader_settings(pub, p)
+    pub.schedule_cron = p.schedule
+    pub.sections.clear()
+    session.flush()  # old rows go before new ones arrive: (publication, section) is unique
+    pub.sections = [
+        PublicationSection(section_id=sections[slug].id, position=i)
+        for i, slug in enumerate(p.sections)
+    ]
+    return pub
+
+
+CONSOLE_SKIPPED = ("managed in the console: the file's entry is left unloaded (in the console, "
+                   "'Hand back to the file' gives it back to the file)")
+
+
 @dataclass
 class LoadResult:
     loaded: list[Publication] = field(default_factory=list)
     deactivated: list[Publication] = field(default_factory=list)  # active before, no longer in the file
     feeds: list[str] = field(default_factory=list)  # declared in the file
     feeds_stopped: list[str] = field(default_factory=list)  # active before, no longer in the file
+    skipped: list[str] = field(default_factory=list)  # entries left alone, one line each: why
 
 
 def load_publications(session: Session, path: Path) -> list[Publication]:
@@ -231,40 +297,28 @@ def load_publications(session: Session, path: Path) -> list[Publication]:
 
 
 def apply_publications_file(session: Session, path: Path) -> LoadResult:
+    """The file's publications and feeds onto the database, except those managed in the
+    console: their entries are skipped, each with a line saying so, and they are never
+    deactivated or stopped for being absent from the file (publications/managed.py)."""
     spec = read_publications_file(path)
-    sections = {s.slug: s for s in session.scalars(select(Section))}
-    for s in spec.sections:
-        if s.slug in sections:
-            sections[s.slug].name = s.name
-        else:
-            sections[s.slug] = Section(slug=s.slug, name=s.name)
-            session.add(sections[s.slug])
-    session.flush()
+    sections = apply_sections(session, spec.sections)
     result = LoadResult()
     for p in spec.publications:
         pub = session.scalar(select(Publication).where(Publication.slug == p.slug))
-        if pub is None:
-            pub = Publication(slug=p.slug)
-            session.add(pub)
-        fields = p.model_dump(exclude={"sections", "slug", "schedule", "dkim", "logo"})
-        for key, value in fields.items():
-            setattr(pub, key, value)
-        _set_dkim(pub, p.dkim, path.parent)
-        apply_reader_settings(pub, p)
-        pub.schedule_cron = p.schedule
-        pub.sections.clear()
-        session.flush()  # old rows go before new ones arrive: (publication, section) is unique
-        pub.sections = [
-            PublicationSection(section_id=sections[slug].id, position=i)
-            for i, slug in enumerate(p.sections)
-        ]
-        result.loaded.append(pub)
+        if pub is not None and pub.managed_by == "console":
+            result.skipped.append(f"publication {p.slug!r}: {CONSOLE_SKIPPED}")
+            continue
+        result.loaded.append(apply_publication(session, p, sections, path.parent, pub))
     in_file = {p.slug for p in spec.publications}
-    for pub in session.scalars(select(Publication).where(Publication.active.is_(True))):
+    for pub in session.scalars(select(Publication).where(Publication.active.is_(True),
+                                                         Publication.managed_by != "console")):
         if pub.slug not in in_file:
             pub.active = False  # the scheduler leaves it be; nothing of it is deleted
             result.deactivated.append(pub)
-    result.feeds = [f.name for f in spec.feeds]
-    result.feeds_stopped = sync_feeds(session, spec.feeds)
+    console_feeds = set(session.scalars(select(Feed.name).where(Feed.managed_by == "console")))
+    result.skipped += [f"feed {f.name!r}: {CONSOLE_SKIPPED}" for f in spec.feeds if f.name in console_feeds]
+    file_feeds = [f for f in spec.feeds if f.name not in console_feeds]
+    result.feeds = [f.name for f in file_feeds]
+    result.feeds_stopped = sync_feeds(session, file_feeds)
     session.flush()
     return result

@@ -55,6 +55,9 @@ class Publication(Base):
     click_history: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     most_clicked_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     open_pixel: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Who owns the settings: "file" (`publications load` writes them) or "console" (the console
+    # and the API do; a load skips it). publications/managed.py: neither overwrites the other.
+    managed_by: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
 
     sections: Mapped[list[PublicationSection]] = relationship(
         order_by="PublicationSection.position",

@@ -2,7 +2,7 @@
 email (logo, accent colour), its public archive, and click statistics.
 
     logo = { url = "https://www.example.com/logo.png", width = 180, alt = "SpaceWar Daily" }
-    accent_color = "#b31b1b"    # refused when under 4.5:1 against white (render/colours.py)
+    accent_color = "#b31b1b"    # refused when under 4.5:1 against white (publications/colours.py)
     archive = true              # /p/<slug>/; false: a 404
     click_stats = false         # links through /r/<token>, counted as aggregates
     click_history = false       # readers may agree to have their clicks kept (needs click_stats)
@@ -18,7 +18,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from newsletter.render.colours import accent_problem
+from newsletter.publications.colours import accent_problem
 from newsletter.text import has_controls
 
 # An https URL without white space, quotes or angle brackets: it goes into src="" and

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.editions.models import Edition
+from newsletter.publications.colours import palette
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import period_words
-from newsletter.render.colours import palette
 from newsletter.render.emails import render_with
 from newsletter.render.personal import PLACEHOLDERS, Personal, check_rendered, template_values
 from newsletter.render.personal import personalise as _personalise

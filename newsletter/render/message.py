@@ -23,7 +23,7 @@ from email.utils import format_datetime
 from functools import lru_cache
 
 from newsletter.addresses import wire_address
-from newsletter.render.dkim import DkimSigner, split_fields
+from newsletter.dkim.sign import DkimSigner, split_fields
 from newsletter.text import one_line
 
 POLICY = SMTP  # CRLF line ends, headers folded at 78 characters
@@ -220,7 +220,7 @@ class MessageTemplate:
     """Everything about a message that is the same for every recipient of a variant.
 
     With a `signer`, each rendered message gets a DKIM-Signature field on top; the
-    fields it signs are the ones built here, canonicalised once (see render/dkim.py).
+    fields it signs are the ones built here, canonicalised once (see dkim/sign.py).
     Without one, the bytes are exactly what they were before signing existed."""
 
     def __init__(self, *, sender_name: str, sender_address: str, subject: str,

@@ -35,6 +35,7 @@ class TooManyAttempts(Forbidden):
 class Permission(StrEnum):
     READ = "read"  # subscribers, suppressions, publications, editions, stats, imports
     EDITIONS = "editions.control"  # pause, resume, cancel (previews, test sends, rebuilds)
+    PUBLICATIONS = "publications.write"  # publications, sections, feeds (console-managed), webhooks
     SUBSCRIBERS = "subscribers.write"  # create, update, disable, enable, resubscribe, erase, import
     SUPPRESSIONS = "suppressions.write"
     EXPORT = "subscribers.export"  # personal data in bulk, and one person's data export
@@ -52,6 +53,7 @@ PERMISSIONS: dict[Permission, Role] = {
     Permission.OWN_TOKENS: Role.VIEWER,
     Permission.EDITIONS: Role.OPERATOR,
     Permission.SUBSCRIBERS: Role.ADMIN,
+    Permission.PUBLICATIONS: Role.ADMIN,
     Permission.SUPPRESSIONS: Role.ADMIN,
     Permission.EXPORT: Role.ADMIN,
     Permission.STAFF: Role.ADMIN,

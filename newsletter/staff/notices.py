@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.failures import SendFailure
 from newsletter.publications.models import Publication
 from newsletter.staff.models import StaffAccount
+from newsletter.transport.backends import backend_from_settings
+from newsletter.transport.failures import SendFailure
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,6 @@ def _sender(session: Session, settings: Settings) -> str:
 
 def failed_sign_ins(engine: Engine, settings: Settings, staff_id: int) -> str:
     """Sends the alert; the Message-ID, or "" when there is no one or nothing to send from."""
-    from newsletter.runtime import backend
-
     with Session(engine) as session:
         account = session.get(StaffAccount, staff_id)
         sender = _sender(session, settings)
@@ -62,7 +61,7 @@ def failed_sign_ins(engine: Engine, settings: Settings, staff_id: int) -> str:
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(FAILED_SIGN_INS.format(email=to, count=settings.login_limit_per_account_all_clients,
                                            minutes=settings.login_limit_window_seconds // 60))
-    out = backend(settings)
+    out = backend_from_settings(settings)
     try:
         out.open()
         out.send(sender, to, msg.as_bytes(), msg["Message-ID"])

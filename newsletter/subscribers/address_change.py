@@ -1,7 +1,7 @@
 """A subscriber changes their address: asked from the preference centre, done only when
 the link sent to the new address is used.
 
-    request (preference centre) --> pending row --> emails (account_mail.py):
+    request (preference centre) --> pending row --> emails (mail/account_mail.py):
         the old address is told; the new one gets the link (or, if it is someone
         else's, a note that nothing changed; if it must never be mailed, nothing)
     confirm (the new address's link) --> the address changes, old links stop working

@@ -19,6 +19,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from newsletter.db import UTCDateTime, utcnow
+from newsletter.publications.models import Publication
+from newsletter.subscribers import import_rows
 from newsletter.subscribers.address_hash import address_hasher
 from newsletter.subscribers.import_rows import ImportRow
 from newsletter.subscribers.models import new_token_key
@@ -186,3 +188,26 @@ def apply(session: Session, publication_id: int, rows: list[ImportRow], secret: 
         stage.conn.exec_driver_sql("CREATE INDEX ON import_stage (email)")
         stage.conn.exec_driver_sql("ANALYZE import_stage")
     return stage.apply(publication_id, detail, report_limit)
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    existing: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    not_resubscribed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def import_csv(session: Session, publication: Publication, text: str, skip_invalid: bool = False,
+               secret: str | None = None) -> ImportReport:
+    """All or nothing by default: one bad row and nothing is imported, every error reported.
+    The whole import in the caller's transaction (subscribers/imports.py runs it as a job
+    with progress). Without the secret key erased addresses are not recognised: the command
+    line, the API and the console always pass it."""
+    read = import_rows.read(publication, text)
+    report = ImportReport(errors=read.errors)
+    if read.errors and not skip_invalid:
+        return report
+    applied = apply(session, publication.id, read.rows, secret or "", "import")
+    report.added, report.existing, report.not_resubscribed = applied.added, applied.existing, applied.not_resubscribed
+    return report

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import available_timezones
 
@@ -89,14 +89,6 @@ class Row:
     sections: list[str] | None
 
 
-@dataclass
-class ImportReport:
-    added: int = 0
-    existing: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    not_resubscribed: list[tuple[int, str]] = field(default_factory=list)
-
-
 def add_subscriber(session: Session, publication: Publication, email: str, name: str = "",
                    sections=None, secret: str | None = None) -> Subscription:
     """An admin adds one person (validated here; the rules are lifecycle.add_by_admin's;
@@ -112,20 +104,3 @@ def add_subscriber(session: Session, publication: Publication, email: str, name:
     elif row.name and not subscriber.name:  # a name they gave themselves is theirs
         subscriber.name = row.name
     return lifecycle.add_by_admin(session, subscriber, publication, row.sections, secret)
-
-
-def import_csv(session: Session, publication: Publication, text: str, skip_invalid: bool = False,
-               secret: str | None = None) -> ImportReport:
-    """All or nothing by default: one bad row and nothing is imported, every error reported.
-    The whole import in the caller's transaction (subscribers/imports.py runs it as a job
-    with progress). Without the secret key erased addresses are not recognised: the command
-    line, the API and the console always pass it."""
-    from newsletter.subscribers import import_rows, import_sql
-
-    read = import_rows.read(publication, text)
-    report = ImportReport(errors=read.errors)
-    if read.errors and not skip_invalid:
-        return report
-    applied = import_sql.apply(session, publication.id, read.rows, secret or "", "import")
-    report.added, report.existing, report.not_resubscribed = applied.added, applied.existing, applied.not_resubscribed
-    return report

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from newsletter import api, runtime
+from newsletter import api, dispatchers, runtime
 from newsletter.config import Settings, get_settings
 from newsletter.errors import InvalidInput, NewsletterError
 from newsletter.http_common import SECURITY_HEADERS, WebContext
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="newsletter", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     engine = runtime.engine_for(settings)
-    app.state.web = WebContext(settings, engine, runtime.dispatcher(settings), runtime.counters(settings))
+    app.state.web = WebContext(settings, engine, dispatchers.dispatcher(settings), runtime.counters(settings))
     for module in (unsubscribe_routes, preference_routes, signup_routes, edition_routes, archive_routes,
                    click_routes):
         app.include_router(module.router)

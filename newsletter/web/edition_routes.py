@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
-from newsletter.delivery.models import Delivery
-from newsletter.delivery.states import DeliveryStatus
+from newsletter.delivery import tallies
 from newsletter.editions.models import Edition
 from newsletter.http_common import ctx
 from newsletter.publications.models import Publication
@@ -26,8 +25,7 @@ router = APIRouter()
 
 
 def published_edition(session, public_id: str) -> Edition | None:
-    was_sent = exists().where(Delivery.edition_id == Edition.id, Delivery.status == DeliveryStatus.SENT)
-    return session.scalar(select(Edition).where(Edition.public_id == public_id, was_sent))
+    return session.scalar(select(Edition).where(Edition.public_id == public_id, tallies.was_sent(Edition.id)))
 
 
 @router.get("/editions/{public_id}")

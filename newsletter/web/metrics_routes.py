@@ -11,8 +11,8 @@ from fastapi.responses import PlainTextResponse, Response
 from newsletter import runtime
 from newsletter.http_common import ctx
 from newsletter.metrics import expose
-from newsletter.metrics.scrape import StateCollector
 from newsletter.web.bounce_routes import authorised
+from newsletter.web.metrics_state import StateCollector
 
 router = APIRouter()
 

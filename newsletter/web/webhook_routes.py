@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from newsletter.bounces import intake, webhooks
 from newsletter.bounces.providers import mailgun, postmark, sendgrid, ses
 from newsletter.bounces.providers.sns import Sns
+from newsletter.config import p256_public_key
 from newsletter.errors import NewsletterError
 from newsletter.http_common import WebContext, ctx
 
@@ -116,7 +117,7 @@ async def sendgrid_webhook(request: Request, background: BackgroundTasks) -> JSO
     timestamp = request.headers.get(sendgrid.TIMESTAMP_HEADER)
 
     def work(body: bytes):
-        sendgrid.verify(sendgrid.public_key(w.settings.sendgrid_webhook_public_key), signature, timestamp, body)
+        sendgrid.verify(p256_public_key(w.settings.sendgrid_webhook_public_key), signature, timestamp, body)
         return webhooks.receive(w.engine, w.settings, "sendgrid", sendgrid.events(body))
     return await _handle(request, background, "sendgrid", work)
 

@@ -15,7 +15,7 @@ from newsletter.db import get_engine, utcnow
 from newsletter.editions.build import build_edition, window_for
 from newsletter.publications.load import load_publications
 from newsletter.publications.schedule import local_date
-from newsletter.subscribers.service import import_csv
+from newsletter.subscribers.import_sql import import_csv
 from tests.command_line import CommandLine
 from tests.conftest import drop_pg_database, new_pg_database
 from tests.helpers import add_article

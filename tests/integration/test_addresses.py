@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.delivery.backends import OutboxBackend, SMTPBackend
 from newsletter.delivery.models import Delivery
 from newsletter.editions.build import build_edition, window_for
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
 from newsletter.subscribers.models import Suppression
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import OutboxBackend, SMTPBackend
 from tests.helpers import add_article
 from tests.integration.servers import SMTPServer
 

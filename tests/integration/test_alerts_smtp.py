@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
 from newsletter.delivery import alerts
-from newsletter.delivery.backends import backend_from_settings
 from newsletter.delivery.models import Alert
 from newsletter.editions.build import build_edition
 from newsletter.jobs import InlineDispatcher
 from newsletter.scheduler import Scheduler
-from newsletter.subscribers.service import import_csv
+from newsletter.subscribers.import_sql import import_csv
+from newsletter.transport.backends import backend_from_settings
 from tests.conftest import at
 from tests.helpers import add_article
 from tests.integration.servers import Handler, SMTPServer, free_port

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.editions.build import build_edition
 from newsletter.ingest.load import store_records
 from newsletter.ingest.parse import parse_feed
@@ -21,6 +20,7 @@ from newsletter.subscribers.models import Subscription, SubscriptionStatus, Supp
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.tokens import Tokens
 from newsletter.tracking.unsubscribe import unsubscribe_with_token
+from newsletter.transport.backends import OutboxBackend
 from tests.conftest import at
 from tests.helpers import rss
 

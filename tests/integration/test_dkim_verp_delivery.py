@@ -12,15 +12,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
-from newsletter.delivery.backends import SMTPBackend
 from newsletter.delivery.models import Delivery
+from newsletter.dkim.sign import public_key_record
 from newsletter.editions.build import build_edition
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
-from newsletter.render.dkim import public_key_record
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.tokens import Tokens
+from newsletter.transport.backends import SMTPBackend
 from tests.conftest import at
 from tests.helpers import add_article
 from tests.integration.servers import free_port

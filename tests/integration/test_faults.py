@@ -330,9 +330,9 @@ def test_a_batch_the_database_interrupts_hands_its_accepted_message_to_its_next_
     interrupted one handed over, and sends the rest. Nobody twice, nobody missing, no
     attempt charged."""
     from newsletter.delivery import driver, plan
-    from newsletter.delivery.backends import SMTPBackend
-    from newsletter.delivery.ratelimit import NoLimit
     from newsletter.delivery.states import BatchOutcome
+    from newsletter.transport.backends import SMTPBackend
+    from newsletter.transport.ratelimit import NoLimit
 
     _, edition_id = stack.seed(300)
     with stack.engine.begin() as conn:

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from newsletter.editions.models import Edition
 from newsletter.scheduler import Scheduler
+from newsletter.subscribers.import_sql import import_csv
 from newsletter.subscribers.models import Subscriber
-from newsletter.subscribers.service import import_csv
 from tests.helpers import add_article
 from tests.integration.servers import SMTPServer
 

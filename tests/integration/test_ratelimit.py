@@ -5,7 +5,7 @@ import uuid
 import pytest
 import redis
 
-from newsletter.delivery.ratelimit import RedisLimiter
+from newsletter.transport.ratelimit import RedisLimiter
 
 
 @pytest.fixture

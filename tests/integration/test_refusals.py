@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.delivery import control
-from newsletter.delivery.backends import SMTPBackend
+from newsletter.delivery import send_acts
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import report
 from newsletter.editions.build import build_edition, window_for
@@ -26,9 +25,10 @@ from newsletter.operators import editions as operator_editions
 from newsletter.publications.schedule import local_date
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
+from newsletter.subscribers.import_sql import import_csv
 from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
-from newsletter.subscribers.service import import_csv
 from newsletter.tracking.models import Event
+from newsletter.transport.backends import SMTPBackend
 from tests.helpers import add_article
 from tests.integration.servers import SMTPServer
 
@@ -110,7 +110,7 @@ def test_a_refused_message_pauses_the_edition_and_suppresses_nobody(engine, sett
     # The operator fixes the cause and resumes: everyone gets it exactly once.
     smtp.handler.data_reply = smtp.handler.mail_reply = lambda _: None
     with engine.begin() as conn:
-        control.resume(conn, edition_id)
+        send_acts.resume(conn, edition_id)
     status, _ = deliver(settings, smtp, edition_id)
     assert status == "sent"
     assert smtp.handler.received == {a: 1 for a in EVERYONE}

@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from newsletter.delivery.backends import SMTPBackend
-from newsletter.delivery.failures import FailureClass, SendFailure, Stage
+from newsletter.transport.backends import SMTPBackend
+from newsletter.transport.failures import FailureClass, SendFailure, Stage
 from tests.integration.servers import OffersPipelining, authenticator, free_port
 
 SENDER = "bounces+abc@example.com"

@@ -8,15 +8,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from newsletter.delivery import control, holds, plan
-from newsletter.delivery.backends import SMTPBackend
+from newsletter.delivery import holds, plan, send_acts
 from newsletter.delivery.batch import send_batch
 from newsletter.delivery.claims import Claim
 from newsletter.delivery.driver import load
 from newsletter.delivery.marks import EditionState, SentMarks
 from newsletter.delivery.models import Delivery
-from newsletter.delivery.ratelimit import NoLimit
 from newsletter.delivery.states import BatchOutcome
+from newsletter.transport.backends import SMTPBackend
+from newsletter.transport.ratelimit import NoLimit
 from tests.integration.servers import OffersPipelining, free_port
 
 
@@ -63,7 +63,7 @@ def test_a_pause_reaches_the_sender_with_the_next_mark(stack):
 
     def pause():
         with stack.engine.begin() as conn:
-            control.pause(conn, edition_id)
+            send_acts.pause(conn, edition_id)
 
     result, counts = _run(stack, edition_id, 30, pause)
     assert result.outcome == BatchOutcome.PAUSED

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aiosmtpd.controller import Controller
 
-from newsletter.delivery.backends import SMTPBackend
-from newsletter.delivery.failures import FailureClass, SendFailure
+from newsletter.transport.backends import SMTPBackend
+from newsletter.transport.failures import FailureClass, SendFailure
 from tests.integration.servers import SMTPServer, authenticator, free_port
 
 MESSAGE = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from newsletter.delivery.models import Delivery
 from newsletter.metrics import expose
-from newsletter.metrics.scrape import StateCollector
 from newsletter.publications.models import Publication
 from newsletter.subscribers.models import Subscriber, Suppression
 from newsletter.tracking.tokens import Tokens
+from newsletter.web.metrics_state import StateCollector
 from tests.bounce_samples import sample
 from tests.integration.servers import free_port, wait_for
 from tests.metrics_text import samples, value

@@ -193,10 +193,10 @@ def test_cancel_sends_nothing_more(stack):
 
 
 def _control(stack, edition_id, action):
-    from newsletter.delivery import control
+    from newsletter.delivery import send_acts
 
     with stack.engine.begin() as conn:
-        getattr(control, action)(conn, edition_id)
+        getattr(send_acts, action)(conn, edition_id)
 
 
 def test_the_command_line_enqueues_when_a_broker_is_configured(stack):

@@ -25,7 +25,7 @@ import base64
 import binascii
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from newsletter.bounces.models import BounceKind
@@ -50,22 +50,6 @@ TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 EVENTS = frozenset({"bounce", "dropped", "spamreport", "deferred", "blocked"})
 _ABOUT_THE_MESSAGE = frozenset({"content", "reputation", "frequency or volume"})
 _THEIR_LISTS = frozenset({"bounced address", "spam reporting address"})
-
-
-def public_key(value: str) -> ec.EllipticCurvePublicKey:
-    """The verification key as SendGrid shows it (base64 of DER) or as PEM; ValueError
-    when it is not a P-256 public key."""
-    value = value.strip()
-    try:
-        if value.startswith("-----BEGIN"):
-            key = serialization.load_pem_public_key(value.encode())
-        else:
-            key = serialization.load_der_public_key(base64.b64decode(value, validate=True))
-    except (binascii.Error, ValueError, TypeError):
-        raise ValueError("not a public key (base64 DER or PEM)") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
-        raise ValueError("not an ECDSA P-256 public key")
-    return key
 
 
 def verify(key: ec.EllipticCurvePublicKey, signature: str | None, timestamp: str | None, body: bytes) -> None:

@@ -16,6 +16,7 @@ from newsletter.web.admin import (
     figures_routes,
     import_routes,
     preview_routes,
+    publication_edit_routes,
     publication_routes,
     second_factor_routes,
     sso_routes,
@@ -27,7 +28,8 @@ from newsletter.web.admin.console import PREFIX, SignInNeeded, render, sign_in_p
 
 IMPORT_PATH = import_routes.PATH  # a larger body limit than the forms elsewhere (web/app.py)
 MODULES = (auth_routes, second_factor_routes, sso_routes, account_routes, dashboard_routes, subscriber_routes,
-           import_routes, suppression_routes, publication_routes, edition_routes, preview_routes, staff_routes,
+           import_routes, suppression_routes, publication_edit_routes,
+           publication_routes, edition_routes, preview_routes, staff_routes,
            audit_routes, figures_routes)
 
 

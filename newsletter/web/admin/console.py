@@ -163,6 +163,9 @@ DONE = {
     "policy_set": "Saved: accounts it applies to set up a second factor at their next sign-in.",
     "second_factor_reset": "Their second factor is removed: they set up a new one at their next sign-in if "
                            "required.", "publications_set": "Publications saved.",
+    "taken_over": "Taken over: the console manages it now; `publications load` leaves it alone.",
+    "handed_back": "Handed back to the file: the next `publications load` writes the file's entry over it.",
+    "section_saved": "Section saved.",
 }
 
 

@@ -12,12 +12,12 @@ import uvicorn
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.editions.build import build_edition, window_for
 from newsletter.editions.models import Edition
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import OutboxBackend
 from newsletter.web.app import create_app
 from newsletter.web.server import config as server_config
 from tests.helpers import add_article

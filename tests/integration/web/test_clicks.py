@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.editions.build import build_edition, window_for
 from newsletter.editions.models import EditionItem
 from newsletter.jobs import InlineDispatcher
@@ -24,6 +23,7 @@ from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.click_links import stamp_of
 from newsletter.tracking.click_models import ClickCount, ReaderClick
 from newsletter.tracking.tokens import Tokens
+from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
 from tests.integration.web.test_http import outbox_messages
 

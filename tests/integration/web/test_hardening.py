@@ -6,7 +6,7 @@ import socket
 import pytest
 from sqlalchemy.orm import Session
 
-from newsletter.delivery import control
+from newsletter.delivery import send_acts
 from newsletter.editions.models import Edition
 from newsletter.http_common import SECURITY_HEADERS
 from tests.integration.web.conftest import Server, deliver_today, public_id
@@ -100,6 +100,6 @@ def test_only_sent_editions_are_public_and_not_at_guessable_addresses(http, engi
         future_id, future_public = future.id, future.public_id
     assert http.get(f"/editions/{future_public}").status_code == 404  # built, not sent
     with engine.begin() as conn:
-        control.cancel(conn, future_id)
+        send_acts.cancel(conn, future_id)
     assert http.get(f"/editions/{future_public}").status_code == 404  # cancelled before sending
     assert len(future_public) >= 16 and not future_public.isdigit()

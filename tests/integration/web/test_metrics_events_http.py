@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from newsletter.bounces import intake
 from newsletter.db import utcnow
-from newsletter.delivery.backends import SMTPBackend
 from newsletter.editions.build import build_edition, window_for
 from newsletter.ingest.feeds import poll_feed
 from newsletter.ingest.models import Feed
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import SMTPBackend
 from tests.bounce_samples import deliver, sample
 from tests.helpers import add_article
 from tests.integration.feed_server import FeedServer

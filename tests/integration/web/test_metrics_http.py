@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
 from newsletter.delivery import driver
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.editions.build import build_edition, window_for
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
 from tests.integration.web.conftest import deliver_today
 from tests.integration.web.test_signup_preferences import confirm_link, confirmations

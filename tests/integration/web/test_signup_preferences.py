@@ -7,13 +7,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.editions.build import build_edition
 from newsletter.editions.models import Edition
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.models import Publication
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.tracking.models import Event
+from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
 from tests.integration.web.conftest import deliver_today
 from tests.integration.web.test_http import outbox_messages, state

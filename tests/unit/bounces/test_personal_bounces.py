@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from newsletter.bounces.models import BounceReport
 from newsletter.config import sample_file
-from newsletter.delivery.account_mail import send_address_change, send_welcome
-from newsletter.delivery.confirmation import send_confirmation
+from newsletter.mail.account_mail import send_address_change, send_welcome
+from newsletter.mail.confirmation import send_confirmation
 from newsletter.publications.load import load_publications
 from newsletter.subscribers.address_change import AddressChange, request_change
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression

@@ -17,7 +17,7 @@ from newsletter.bounces.models import BounceFinding, BounceKind, BounceReport
 from newsletter.bounces.providers.common import Event
 from newsletter.bounces.verdict import Verdict
 from newsletter.db import utcnow
-from newsletter.delivery.confirmation import send_confirmation
+from newsletter.mail.confirmation import send_confirmation
 from newsletter.staff.access import cli_actor
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.subscribers.signup import sign_up, validate

@@ -14,6 +14,7 @@ from newsletter.bounces.parse import ReportUnreadable
 from newsletter.bounces.providers import mailgun, postmark, sendgrid, ses
 from newsletter.bounces.providers.common import Unauthorised, dump
 from newsletter.bounces.providers.sns import Sns, on_sns_host
+from newsletter.config import p256_public_key
 from newsletter.errors import Forbidden, InvalidInput, Unavailable
 from tests.provider_events import (
     TOPIC,
@@ -230,7 +231,7 @@ def test_postmark_basic_auth():
 
 def test_sendgrid_ecdsa_over_timestamp_and_body():
     signer = SendGridSigner()
-    key = sendgrid.public_key(signer.public)
+    key = p256_public_key(signer.public)
     body = json.dumps([sendgrid_event(R)]).encode()
     headers = signer.headers(body)
     sig, ts = headers[sendgrid.SIGNATURE_HEADER], headers[sendgrid.TIMESTAMP_HEADER]

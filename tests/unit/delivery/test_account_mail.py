@@ -7,9 +7,9 @@ from email import policy
 
 import pytest
 
-from newsletter.delivery.account_mail import send_welcome
-from newsletter.delivery.backends import OutboxBackend
+from newsletter.mail.account_mail import send_welcome
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import OutboxBackend
 
 
 @pytest.mark.parametrize("local_time, zone", [(False, "America/New_York"), (True, "Europe/Paris")])

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.delivery import driver
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.models import Alert, Delivery
 from newsletter.editions.build import build_edition
 from newsletter.jobs import InlineDispatcher
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import OutboxBackend
 from tests.conftest import at
 from tests.helpers import add_article
 

@@ -7,16 +7,16 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.delivery import plan
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.batch import send_batch
 from newsletter.delivery.claims import Claim, claim, new_token
 from newsletter.delivery.driver import load
-from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
 from newsletter.delivery.models import Delivery
-from newsletter.delivery.ratelimit import NoLimit
 from newsletter.editions.build import build_edition
 from newsletter.subscribers.models import Subscription, SubscriptionStatus
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import OutboxBackend
+from newsletter.transport.failures import FailureClass, SendFailure, Stage, refusal
+from newsletter.transport.ratelimit import NoLimit
 from tests.conftest import at
 from tests.helpers import add_article
 
@@ -153,7 +153,7 @@ def test_retries_end_in_failed_after_max_attempts_and_a_last_round(engine, setti
 
 
 def test_paused_edition_sends_nothing(engine, settings, session, edition_id, tmp_path):
-    from newsletter.delivery.control import pause, resume
+    from newsletter.delivery.send_acts import pause, resume
 
     lo, hi = _queue(engine, edition_id)
     with engine.begin() as conn:

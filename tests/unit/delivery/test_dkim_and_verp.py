@@ -10,10 +10,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from newsletter.delivery.compose import Composer, Recipient
-from newsletter.delivery.dkim import generate_key, private_key_for, signer_for
-from newsletter.delivery.dkim_check import check_publication
+from newsletter.delivery.compose import Composer, Recipient, sample_digest
 from newsletter.delivery.driver import load
+from newsletter.dkim.check import check_publication
+from newsletter.dkim.keys import generate_key, private_key_for, signer_for
 from newsletter.editions.build import build_edition
 from newsletter.errors import ConfigurationError, Conflict
 from newsletter.tracking.tokens import Tokens
@@ -80,18 +80,19 @@ def test_keygen_writes_a_private_key_only_its_owner_reads_and_never_overwrites(p
 
 def test_check_verifies_against_the_configured_key_and_dns(publication, settings, tmp_path, pem):
     configure(publication, tmp_path, pem)
-    report = check_publication(settings, publication)
+    sample = sample_digest(settings, publication)
+    report = check_publication(publication, sample)
     assert report.ok and report.signed_headers.count("list-unsubscribe") == 2
     published = signer_for(publication).public_record().encode()
     asked = []
-    report = check_publication(settings, publication, dns=True, resolve=lambda n: asked.append(n) or published)
+    report = check_publication(publication, sample, dns=True, resolve=lambda n: asked.append(n) or published)
     assert report.ok and asked == [b"nl1._domainkey.spacewar.example.com."]
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     wrong = ("v=DKIM1; k=rsa; p=" + other.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo).hex()).encode()
-    report = check_publication(settings, publication, dns=True, resolve=lambda n: wrong)
+    report = check_publication(publication, sample, dns=True, resolve=lambda n: wrong)
     assert not report.ok and "another public key" in report.results[-1].detail
-    report = check_publication(settings, publication, dns=True, resolve=lambda n: None)
+    report = check_publication(publication, sample, dns=True, resolve=lambda n: None)
     assert not report.ok and report.results[-1].detail == "no TXT record found"
 
 

@@ -2,8 +2,8 @@
 import pytest
 
 from newsletter.addresses import wire_address
-from newsletter.delivery.failures import FailureClass as F
-from newsletter.delivery.failures import Stage, classify, enhanced_code
+from newsletter.transport.failures import FailureClass as F
+from newsletter.transport.failures import Stage, classify, enhanced_code
 
 
 @pytest.mark.parametrize("stage, code, text, expected", [

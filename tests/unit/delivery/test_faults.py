@@ -8,17 +8,17 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from newsletter.delivery import claims, control, outage, plan
+from newsletter.delivery import claims, outage, plan, send_acts
 from newsletter.delivery.alerts import check_failures
 from newsletter.delivery.claims import Handover
-from newsletter.delivery.failures import FailureClass as F
-from newsletter.delivery.failures import Stage, refusal
 from newsletter.delivery.models import Alert, Delivery
 from newsletter.editions import lifecycle
 from newsletter.editions.build import build_edition
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.subscribers.models import Suppression
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.failures import FailureClass as F
+from newsletter.transport.failures import Stage, refusal
 from tests.conftest import at
 from tests.helpers import add_article
 
@@ -130,11 +130,11 @@ def test_retry_sends_failed_deliveries_again_never_to_anyone_who_left(engine, se
         lifecycle.finish(conn, edition_id)
     with engine.begin() as conn:
         with pytest.raises(InvalidInput):
-            control.retry_failed(conn, edition_id, "nonsense")
+            send_acts.retry_failed(conn, edition_id, "nonsense")
     session.add(Suppression(email="r1@example.org", reason="admin"))  # suppressed since
     session.commit()
     with engine.begin() as conn:
-        done = control.retry_failed(conn, edition_id, "temporary")
+        done = send_acts.retry_failed(conn, edition_id, "temporary")
         assert (done.reopened, done.left, done.status) == (1, 1, "sending")
         row = conn.execute(select(rows).where(rows.c.id == ids[0])).one()
         assert (row.status, row.attempts, row.queued_at) == ("pending", 0, None)
@@ -144,5 +144,5 @@ def test_retry_sends_failed_deliveries_again_never_to_anyone_who_left(engine, se
     with engine.begin() as conn:
         lifecycle.cancel(conn, edition_id)
         with pytest.raises(Conflict):
-            control.retry_failed(conn, edition_id)
+            send_acts.retry_failed(conn, edition_id)
 

@@ -1,5 +1,5 @@
 """The in-process limiter, on a fake clock: it waits exactly as long as the window needs."""
-from newsletter.delivery.ratelimit import LocalLimiter
+from newsletter.transport.ratelimit import LocalLimiter
 
 
 class FakeTime:

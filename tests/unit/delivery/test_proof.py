@@ -5,16 +5,16 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import func, select
 
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.delivery.models import Delivery
-from newsletter.delivery.proof import HEADER, send_proof
 from newsletter.editions.models import Edition
 from newsletter.editions.preview import preview, reader_for
 from newsletter.errors import ConfigurationError, Conflict, InvalidInput
+from newsletter.mail.proof import HEADER, send_proof
 from newsletter.subscribers.erase import erase_rows
 from newsletter.subscribers.lifecycle import suppress
 from newsletter.subscribers.models import SubscriberStatus, SuppressionReason
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.backends import OutboxBackend
 from tests.conftest import at
 from tests.helpers import add_article
 

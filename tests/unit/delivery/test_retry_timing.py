@@ -5,7 +5,7 @@ import pytest
 
 from newsletter.config import Settings
 from newsletter.delivery.driver import interrupted_retry_in, lease_renew_every, one_off_retry_in
-from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
+from newsletter.transport.failures import FailureClass, SendFailure, Stage, refusal
 
 SETTINGS = Settings(secret_key="k", database_url="sqlite://", retry_base_seconds=10, confirmation_max_retries=4,
                     confirmation_max_delay_seconds=60, lease_seconds=60)

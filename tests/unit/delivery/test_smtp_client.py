@@ -7,7 +7,7 @@ import smtplib
 
 import pytest
 
-from newsletter.delivery.smtp_client import dot_stuff, envelope_address
+from newsletter.transport.smtp_client import dot_stuff, envelope_address
 
 EDGES = [b"", b".", b"..", b".\r\n", b"\r\n.\r\n", b"a\r\n.\r\nb\r\n", b".start\r\n", b"no end",
          b"no end\r\n.", b"x\r\n..\r\n", b"\n.", b"\r.", b"a\r\n", b"a\n", b"a\r", b"\r\n\r\n.."]

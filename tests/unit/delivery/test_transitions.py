@@ -7,20 +7,20 @@ from sqlalchemy import select, update
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import control, holds, plan
+from newsletter.delivery import holds, plan, send_acts
 from newsletter.delivery.batch import send_batch
 from newsletter.delivery.claims import Claim, claim
 from newsletter.delivery.compose import Recipient
 from newsletter.delivery.driver import load
-from newsletter.delivery.failures import FailureClass, SendFailure, Stage, refusal
 from newsletter.delivery.marks import SentMarks
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.outcomes import give_back, record_failure, set_status
-from newsletter.delivery.ratelimit import NoLimit
 from newsletter.delivery.states import TRANSITIONS, DeliveryStatus, can_move
 from newsletter.editions.build import build_edition
 from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.service import add_subscriber
+from newsletter.transport.failures import FailureClass, SendFailure, Stage, refusal
+from newsletter.transport.ratelimit import NoLimit
 from tests.conftest import at
 from tests.helpers import add_article
 from tests.unit.delivery.test_batch import Scripted
@@ -189,9 +189,9 @@ def test_cancelled(engine, world, before):
     edition_id, _, _ = world
     with engine.begin() as conn:
         did = first(conn, edition_id)
-        move_and_check(conn, did, before, lambda: control.cancel(conn, edition_id), D.SKIPPED)
+        move_and_check(conn, did, before, lambda: send_acts.cancel(conn, edition_id), D.SKIPPED)
 
 
 def test_final_states_are_final():
     assert all(TRANSITIONS[s] == frozenset() for s in (D.SENT, D.SKIPPED))
-    assert TRANSITIONS[D.FAILED] == frozenset({D.PENDING})  # only an operator's retry (control.retry_failed)
+    assert TRANSITIONS[D.FAILED] == frozenset({D.PENDING})  # only an operator's retry (send_acts.retry_failed)

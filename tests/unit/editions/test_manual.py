@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from newsletter.delivery import control
-from newsletter.editions import control as edition_control
+from newsletter.delivery import send_acts
+from newsletter.editions import edition_acts
 from newsletter.editions.manual import build_by_hand
 from newsletter.editions.models import Edition
 from newsletter.errors import Conflict
@@ -62,12 +62,12 @@ def test_an_empty_edition_can_be_cancelled_and_replaced(session, engine, weekly)
     session.commit()
     assert edition.status == "empty"
     with engine.begin() as conn:
-        assert control.cancel(conn, edition.id) == "cancelled"
+        assert send_acts.cancel(conn, edition.id) == "cancelled"
     session.expire_all()
     weekly.active = False  # taken out of the publications file: nothing is sent, not even by --force
     with pytest.raises(Conflict, match="not active"):
-        edition_control.replace_cancelled(session, weekly, MONDAY, "built before the headlines")
+        edition_acts.replace_cancelled(session, weekly, MONDAY, "built before the headlines")
     weekly.active = True
-    old, new = edition_control.replace_cancelled(session, weekly, MONDAY, "built before the headlines",
+    old, new = edition_acts.replace_cancelled(session, weekly, MONDAY, "built before the headlines",
                                                  now=at("2026-11-30T05:00:00"))
     assert old.id == edition.id and new.status == "built" and len(new.items) == 1

@@ -1,8 +1,8 @@
 """The look and the readers' switches in the publications file: every problem reported."""
 import pytest
 
+from newsletter.publications.colours import AA, DARK_PAGE, LIGHT_PAGE, contrast, dark_variant
 from newsletter.publications.load import PublicationsFileError, load_publications, read_publications_file
-from newsletter.render.colours import AA, DARK_PAGE, LIGHT_PAGE, contrast, dark_variant
 from tests.helpers import WEEKLY
 
 

@@ -1,4 +1,4 @@
-"""The emails about a subscriber's own account (delivery/account_mail.py): the welcome
+"""The emails about a subscriber's own account (mail/account_mail.py): the welcome
 and the address change, rendered by the one path every email takes, overridable per
 publication, with readable contrast and text lines of at most 72 characters."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DKIM signing (render/dkim.py) checked against dkimpy, an independent implementation:
+"""DKIM signing (dkim/sign.py) checked against dkimpy, an independent implementation:
 its canonicalisation for the edge cases, its verifier for whole messages."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from dkim.canonicalization import Relaxed, Simple
 
-from newsletter.render.dkim import (
+from newsletter.dkim.sign import (
     DkimKeyError,
     DkimSigner,
     load_private_key,

@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from newsletter.delivery.account_mail import send_address_change
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.limits import Counters
+from newsletter.mail.account_mail import send_address_change
 from newsletter.operators import subscribers as operator_subscribers
 from newsletter.staff.access import cli_actor
 from newsletter.subscribers import address_change, lifecycle
@@ -19,6 +18,7 @@ from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppress
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Event, Method
 from newsletter.tracking.tokens import AddressClaim, InvalidToken
+from newsletter.transport.backends import OutboxBackend
 
 SECRET = "test-secret-key-for-signing"
 

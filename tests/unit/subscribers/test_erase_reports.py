@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from newsletter.bounces import intake
 from newsletter.bounces.models import BounceFinding, BounceReport
 from newsletter.bounces.parse import parse
-from newsletter.delivery.confirmation import send_confirmation
 from newsletter.limits import Counters
+from newsletter.mail.confirmation import send_confirmation
 from newsletter.models import Base
 from newsletter.operators import subscribers as operator_subscribers
 from newsletter.staff.access import cli_actor

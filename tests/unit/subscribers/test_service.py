@@ -5,8 +5,9 @@ from newsletter.errors import Conflict
 from newsletter.operators import subscribers as operator_subscribers
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
+from newsletter.subscribers.import_sql import import_csv
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription
-from newsletter.subscribers.service import SubscriberError, add_subscriber, import_csv
+from newsletter.subscribers.service import SubscriberError, add_subscriber
 from newsletter.tracking.models import Event
 
 

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.config import sample_file
-from newsletter.delivery.backends import OutboxBackend
 from newsletter.errors import Conflict
 from newsletter.jobs import InlineDispatcher
 from newsletter.limits import Counters
@@ -16,6 +15,7 @@ from newsletter.subscribers.models import Subscriber, Subscription, Subscription
 from newsletter.subscribers.service import add_subscriber
 from newsletter.subscribers.signup import confirm, pending, process, sign_up, validate
 from newsletter.tracking.tokens import ConfirmClaim, InvalidToken
+from newsletter.transport.backends import OutboxBackend
 from tests.helpers import WEEKLY
 
 SECRET = "test-secret-key-for-signing"
@@ -78,7 +78,7 @@ def test_every_sign_up_renders_a_confirmation_and_only_a_due_one_is_sent(session
                                                                          monkeypatch):
     """The work after the answer is the same whatever the state (the next request waits
     for it with the inline dispatcher): a confirmation is rendered each time."""
-    from newsletter.delivery import confirmation
+    from newsletter.mail import confirmation
 
     add_subscriber(session, publication, "active@example.org", "A")
     session.add(Suppression(email="gone@example.org", publication_id=None, reason="hard_bounce"))

@@ -29,7 +29,7 @@ import re
 import smtplib
 import socket
 
-from newsletter.delivery.failures import SendFailure, Stage, refusal
+from newsletter.transport.failures import SendFailure, Stage, refusal
 
 CRLF = b"\r\n"
 END_OF_DATA = b".\r\n"

@@ -13,12 +13,12 @@ to operators keep the sender address."""
 from __future__ import annotations
 
 from newsletter.db import utcnow
-from newsletter.delivery.backends import Backend
-from newsletter.delivery.dkim import signer_for
+from newsletter.dkim.keys import signer_for
 from newsletter.publications.models import Publication
 from newsletter.render.emails import RenderedEmail
 from newsletter.render.message import build_message
 from newsletter.tracking.tokens import PersonalKind, Tokens
+from newsletter.transport.backends import Backend
 
 
 def personal_envelope(tokens: Tokens, pub: Publication, kind: PersonalKind, row_id: int, tag: int) -> str:

@@ -1,5 +1,5 @@
-"""`newsletter dkim check`: compose a sample digest the way deliveries are composed, sign
-it, and verify the signature with dkimpy (an implementation independent of ours)
+"""`newsletter dkim check`: a sample digest composed and signed the way deliveries are
+(delivery/compose.py: sample_digest), its signature verified with dkimpy (an implementation independent of ours)
 against the public key of the configured private key and, when asked, against the
 key published in DNS.
 """
@@ -8,16 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import dkim
 from dkim.dnsplug import get_txt
 
-from newsletter.config import Settings
-from newsletter.db import utcnow
-from newsletter.delivery.compose import Composer, Recipient
-from newsletter.delivery.dkim import signer_for
-from newsletter.editions.models import Edition, EditionItem
+from newsletter.dkim.keys import signer_for
 from newsletter.errors import ConfigurationError
 from newsletter.publications.models import Publication
 
@@ -66,29 +61,13 @@ def verify(message: bytes, record_for: Callable[[bytes], bytes | None]) -> tuple
     return bool(ok), "signature verified" if ok else "; ".join(log.lines) or "signature does not verify"
 
 
-def sample_message(settings: Settings, pub: Publication) -> bytes:
-    """A digest of two headlines for a sample recipient, composed and signed like every
-    delivery. The edition is made up in memory: nothing is written."""
-    now = utcnow()
-    sections = pub.ordered_sections() or []
-    slug, name = (sections[0].slug, sections[0].name) if sections else ("news", "NEWS")
-    edition = Edition(id=0, public_id="dkim-check", publication_id=pub.id, date=now.date(),
-                      window_start=now - timedelta(days=1), window_end=now, status="built")
-    edition.items = [
-        EditionItem(position=i, section_slug=slug, section_name=name, url=f"https://{pub.domain}/dkim-check/{i}",
-                    headline=f"DKIM check headline {i}", teaser="A teaser, as the site writes them.",
-                    source="", byline="", dateline="", published_at=now) for i in range(2)]
-    composer = Composer(settings, edition, pub)
-    composed = composer.compose(Recipient(0, f"dkim-check@{pub.domain}", "DKIM Check", None), now)
-    return composed.data
-
-
-def check_publication(settings: Settings, pub: Publication, *, dns: bool = False,
+def check_publication(pub: Publication, message: bytes, *, dns: bool = False,
                       resolve: Callable[[bytes], bytes | None] = get_txt) -> CheckReport:
+    """`message`: a sample digest composed and signed like every delivery
+    (delivery/compose.py: sample_digest)."""
     signer = signer_for(pub)
     if signer is None:
         raise ConfigurationError(f"publication {pub.slug!r} does not sign: its publications.dkim table is missing")
-    message = sample_message(settings, pub)
     head = message[:message.index(b"\r\n\r\n")].decode("ascii", "replace").replace("\r\n", "")
     h = re.search(r"\bh=([^;]*);", head)
     report = CheckReport(signer.domain, signer.selector,

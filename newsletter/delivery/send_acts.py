@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, func, select, update
 
 from newsletter.delivery import holds
-from newsletter.delivery.failures import FailureClass
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.recipients import wanted
 from newsletter.delivery.states import DeliveryStatus as D
@@ -16,6 +15,7 @@ from newsletter.editions import lifecycle
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.subscribers.models import Subscriber, Subscription
+from newsletter.transport.failures import FailureClass
 
 deliveries = Delivery.__table__
 

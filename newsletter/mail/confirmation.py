@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
-from newsletter.delivery.backends import Backend
-from newsletter.delivery.oneoff import build_one_off, personal_envelope, send_built
 from newsletter.links import Links
+from newsletter.mail.oneoff import build_one_off, personal_envelope, send_built
 from newsletter.publications.models import Publication
 from newsletter.render.emails import render_email
 from newsletter.render.message import message_id
 from newsletter.subscribers.models import Subscriber, Subscription
 from newsletter.tracking.tokens import PersonalKind, Tokens
+from newsletter.transport.backends import Backend
 
 
 def _build(settings: Settings, pub: Publication, sub_id: int, key: int, nonce: int,

@@ -20,9 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
-from newsletter.delivery.backends import Backend
-from newsletter.delivery.oneoff import personal_envelope, send_one_off
 from newsletter.links import Links
+from newsletter.mail.oneoff import personal_envelope, send_one_off
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import describe
 from newsletter.render.emails import render_email
@@ -31,6 +30,7 @@ from newsletter.subscribers import lifecycle
 from newsletter.subscribers.address_change import AddressChange, Target, target_of
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from newsletter.tracking.tokens import PersonalKind, Tokens
+from newsletter.transport.backends import Backend
 
 
 def mask(email: str) -> str:

@@ -1,7 +1,7 @@
 """Where messages go: an outbox folder of .eml files, or an SMTP relay.
 
 A backend is opened once per batch and reused for every message of it. Every
-refusal leaves as a SendFailure whose class (delivery/failures.py) says what it
+refusal leaves as a SendFailure whose class (transport/failures.py) says what it
 means; the backend only reports where in the dialogue it came and what was said.
 A backend that cannot take mail at all (the relay unreachable, closing, refusing the
 login; the outbox's disk full) says RELAY_DOWN: the edition waits, no attempt charged.
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Protocol
 
 from newsletter.addresses import wire_address
-from newsletter.delivery.failures import FailureClass, SendFailure, Stage
-from newsletter.delivery.smtp_client import ConnectionLost, SMTPSession
+from newsletter.transport.failures import FailureClass, SendFailure, Stage
+from newsletter.transport.smtp_client import ConnectionLost, SMTPSession
 
 
 class Backend(Protocol):
@@ -71,7 +71,7 @@ class SMTPBackend:
     """One reused SMTP connection; reconnects when the server drops it.
 
     smtplib greets, secures and logs in; each message then goes through our own
-    transaction (delivery/smtp_client.py: pipelined when the relay allows it)."""
+    transaction (transport/smtp_client.py: pipelined when the relay allows it)."""
 
     def __init__(self, host: str, port: int, *, starttls: bool = False, username: str = "",
                  password: str = "", timeout: float = 30.0, local_hostname: str | None = None,

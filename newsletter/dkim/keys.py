@@ -15,9 +15,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from newsletter.dkim.sign import DkimKeyError, DkimSigner, load_private_key, public_key_record
 from newsletter.errors import ConfigurationError, Conflict, InvalidInput
 from newsletter.publications.models import Publication
-from newsletter.render.dkim import DkimKeyError, DkimSigner, load_private_key, public_key_record
 
 KEY_SIZES = (2048, 3072, 4096)
 

@@ -19,18 +19,18 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.backends import Backend
-from newsletter.delivery.dkim import signer_for
-from newsletter.delivery.driver import check_sendable
-from newsletter.delivery.failures import SendFailure
+from newsletter.dkim.keys import signer_for
 from newsletter.editions.preview import Preview
 from newsletter.errors import Conflict, Unavailable
+from newsletter.links import check_sendable
 from newsletter.publications.models import Publication
 from newsletter.render.message import MessageTemplate, fold, message_id, qp_body
 from newsletter.render.preview import render_preview
 from newsletter.subscribers.lifecycle import suppressions
 from newsletter.subscribers.models import Subscriber, SubscriberStatus
 from newsletter.subscribers.service import normalise_email
+from newsletter.transport.backends import Backend
+from newsletter.transport.failures import SendFailure
 
 log = logging.getLogger(__name__)
 
