@@ -21,7 +21,7 @@ test-env:
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports --no-logo
+	tools/lint-imports.sh $(CURDIR)/$(VENV)/bin/lint-imports
 
 # The whole suite: lint, unit tests, then integration tests on the real servers.
 test: install test-env lint

@@ -202,7 +202,7 @@ def run_pipeline(url: str, edition_id: int, n: int, workers: int, port: int, tmp
                  **extra_env: str):
     env = worker_env(url, port, tmp, redis_url, **extra_env)
     redis.Redis.from_url(redis_url).flushdb()
-    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", "worker", "-l", "WARNING",
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "newsletter.workers", "worker", "-l", "WARNING",
                                "-c", str(workers), "-Q", "newsletter", "--without-gossip", "--without-mingle",
                                "--without-heartbeat"], cwd=ROOT, env=env, start_new_session=True,
                               stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT)

@@ -57,12 +57,12 @@ def restart(args) -> None:
         url, edition_id = setup_database("faults_bench", n, pg=pg.url, admin_db="postgres")
         redis.Redis.from_url(args.redis).flushdb()
         env = worker_env(url, relay.port, tmp, args.redis)
-        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", "worker", "-l", "INFO",
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "newsletter.workers", "worker", "-l", "INFO",
                                    "-c", str(args.workers), "-Q", "newsletter", "--without-gossip",
                                    "--without-mingle", "--without-heartbeat"], cwd=ROOT, env=env,
                                   start_new_session=True, stdout=open(tmp / "worker.log", "wb"),
                                   stderr=subprocess.STDOUT)
-        beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", "beat", "-l", "WARNING",
+        beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "newsletter.workers", "beat", "-l", "WARNING",
                                  "-s", str(tmp / "beat-schedule")], cwd=ROOT, env=env, start_new_session=True,
                                 stdout=open(tmp / "beat.log", "wb"), stderr=subprocess.STDOUT)
         from celery import Celery

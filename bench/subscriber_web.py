@@ -125,7 +125,8 @@ def main() -> None:
     port = free_port()
     web = subprocess.Popen([sys.executable, "-m", "newsletter.cli", "web", "--port", str(port)], cwd=ROOT, env=env,
                            start_new_session=True, stdout=open(tmp / "web.log", "wb"), stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", "worker", "-l", "WARNING", "-c", "2",
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "newsletter.workers", "worker", "-l", "WARNING",
+                               "-c", "2",
                                "-Q", "newsletter", "--without-gossip", "--without-mingle", "--without-heartbeat"],
                               cwd=ROOT, env=env, start_new_session=True, stdout=open(tmp / "worker.log", "wb"),
                               stderr=subprocess.STDOUT)

@@ -13,6 +13,6 @@ from newsletter.jobs import Dispatcher, InlineDispatcher
 def dispatcher(settings: Settings) -> Dispatcher:
     if not settings.broker_url:
         return InlineDispatcher(settings)
-    from workers.dispatch import CeleryDispatcher
+    from newsletter.workers.dispatch import CeleryDispatcher
 
     return CeleryDispatcher(settings)

@@ -4,7 +4,7 @@ from newsletter.db import Base
 from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave, SendClaim
 from newsletter.delivery.tallies import DeliveryTally
 from newsletter.editions.history import EditionHistory
-from newsletter.editions.models import Edition, EditionItem
+from newsletter.editions.models import Edition, EditionEdit, EditionItem
 from newsletter.ingest.models import Feed
 from newsletter.publications.models import Publication, PublicationSection
 from newsletter.staff.models import (
@@ -25,7 +25,7 @@ from newsletter.tracking.models import Event
 
 __all__ = [
     "Base", "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceFinding", "BounceReport", "Delivery",
-    "DeliveryTally", "DomainHold", "Edition",
+    "DeliveryTally", "DomainHold", "Edition", "EditionEdit",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
     "Section", "SendClaim", "StaffAccount", "ClickCount", "ReaderClick", "StaffSession", "Subscriber",
     "Subscription", "Suppression", "WebhookToken", "RecoveryCode", "RememberedDevice", "StaffPolicy",

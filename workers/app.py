@@ -20,7 +20,7 @@ from newsletter.logs import configure_logging
 
 settings = get_settings()
 
-app = Celery("newsletter", include=["workers.tasks"])
+app = Celery("newsletter", include=["newsletter.workers.tasks"])
 app.conf.update(
     broker_url=settings.broker_url or "memory://",
     task_serializer="json",

@@ -11,7 +11,7 @@ from newsletter.subscribers.signup import SignupRequest
 
 class CeleryDispatcher:
     def __init__(self, settings: Settings):
-        from workers.app import app  # Celery, loaded only by a process that sends to the workers
+        from newsletter.workers.app import app  # Celery, loaded only by a process that sends to the workers
 
         self.settings = settings
         self.app = app

@@ -1,4 +1,4 @@
-"""`python -m workers.health`: is the Celery worker on this host alive and consuming?
+"""`python -m newsletter.workers.health`: is the Celery worker on this host alive and consuming?
 
 The container healthcheck of the worker service. It pings the worker through the
 broker (Celery's remote control), so a healthy answer means the worker process runs,
@@ -17,7 +17,7 @@ import sys
 
 from kombu.exceptions import OperationalError
 
-from workers.app import app
+from newsletter.workers.app import app
 
 
 def node_name(pattern: str) -> str:
@@ -30,7 +30,7 @@ def ping(name: str, timeout: float) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workers.health", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m newsletter.workers.health", description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="celery@%h", help="the worker's node name (default: celery@%%h)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
     args = parser.parse_args(argv)

@@ -36,7 +36,7 @@ from newsletter.mail.confirmation import send_confirmation as send_confirmation_
 from newsletter.retention import run as retention_run
 from newsletter.subscribers import signup
 from newsletter.transport.failures import SendFailure
-from workers.leases import Lease
+from newsletter.workers.leases import Lease, LeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ def drive(self, edition_id: int, hand_back: bool = True) -> None:
             return
         try:
             driver.fan_out(engine, settings, edition_id, _enqueue, started, renew=lease.renew, hand_back=hand_back)
+        except LeaseLost:  # another drive holds the edition now (logged): it carries on
+            return
         finally:
             lease.release()
     except Exception as exc:

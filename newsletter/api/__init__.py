@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from newsletter.api import (
     common,
+    curation_routes,
     docs,
     import_routes,
     operator_routes,
@@ -28,7 +29,7 @@ IMPORT_PATH = PREFIX + import_routes.PATH
 def router() -> APIRouter:
     api = APIRouter(prefix=PREFIX, dependencies=[Depends(common.single_query_values)])
     for module in (session_routes, subscriber_routes, suppression_routes, import_routes, staff_routes,
-                   publication_routes, operator_routes, preview_routes):
+                   publication_routes, operator_routes, preview_routes, curation_routes):
         api.include_router(module.router)
     return api
 

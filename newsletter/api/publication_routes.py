@@ -79,6 +79,10 @@ def list_editions(request: Request, actor: Caller, publication: Short = "", stat
     return {"items": items, "next_cursor": cursor}
 
 
+class PauseReason(Body):
+    reason: str = Field(default="", max_length=500, description="why: shown in the edition's status (pause_reason)")
+
+
 @router.get("/editions/{edition_id}", summary="One edition: progress, failures by class, holds, pause reason")
 def get_edition(request: Request, actor: Caller, edition_id: Id):
     w = ctx(request)
@@ -87,9 +91,9 @@ def get_edition(request: Request, actor: Caller, edition_id: Id):
 
 
 @router.post("/editions/{edition_id}/pause", summary="Stop sending at the next message (operators)")
-def pause_edition(request: Request, actor: Caller, edition_id: Id):
+def pause_edition(request: Request, actor: Caller, edition_id: Id, body: PauseReason | None = None):
     with ctx(request).session() as s:
-        return {"id": edition_id, "status": editions.pause(s, actor, edition_id)}
+        return {"id": edition_id, "status": editions.pause(s, actor, edition_id, body.reason if body else "")}
 
 
 @router.post("/editions/{edition_id}/resume", summary="Continue from the checkpoint (operators)")

@@ -23,7 +23,8 @@ def _filters(q: str, status: str, publication: str, subscription: str, section: 
                                       "created_from": created_from, "created_to": created_to})
 
 
-Q = Annotated[str, Query(max_length=320, description="address prefix, or name prefix when it has no @")]
+Q = Annotated[str, Query(max_length=320, description="address prefix, or name prefix when it has no @, "
+                                                     "or @domain: every address at that domain")]
 Short = Annotated[str, Query(max_length=64)]
 Time = Annotated[str, Query(max_length=64, description="YYYY-MM-DD or an ISO 8601 time; without an offset, UTC")]
 

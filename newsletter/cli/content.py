@@ -10,13 +10,14 @@ from rich.markup import escape
 
 from newsletter.cli import preview as preview_commands
 from newsletter.cli.common import DATE_HELP, PUB_ARG, console, edition_date, publication, session_scope
+from newsletter.cli.edition_views import print_waves
 from newsletter.config import get_settings
 from newsletter.db import utcnow
 from newsletter.delivery.report import counts_by_edition
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions import manual
-from newsletter.editions.overview import publications_overview
 from newsletter.ingest.load import ingest as ingest_source
+from newsletter.operators.publications import publications_overview
 from newsletter.publications.file_form import export_text
 from newsletter.publications.load import apply_publications_file
 
@@ -86,11 +87,16 @@ def register(app: typer.Typer, publications_app: typer.Typer) -> None:
                           f"{r.subscribers} subscriber{'' if r.subscribers == 1 else 's'}", highlight=False)
             zone = ZoneInfo(r.timezone)
             if r.local_time:
-                console.print(f"  local time: each subscriber at {r.schedule.rsplit(' at ', 1)[-1]} in their own zone "
-                              f"(in waves; the times below are {r.timezone}'s)", highlight=False)
+                console.print(f"  local time: each subscriber at {r.schedule.rsplit(' at ', 1)[-1]} in their own zone, "
+                              "in waves; each next send is its first wave", highlight=False)
             for t in r.next_sends:
                 local = t.astimezone(zone)
-                console.print(f"  next: {local:%a %Y-%m-%d %H:%M %Z} ({t:%H:%M} UTC)", highlight=False)
+                first = ""
+                if r.local_time and r.next_waves and t == r.next_waves[0].send_at:
+                    first = f", first wave: {r.next_waves[0].label}"
+                console.print(f"  next: {local:%a %Y-%m-%d %H:%M %Z} ({t:%H:%M} UTC{first})", highlight=False)
+            if r.next_waves:
+                print_waves(r.next_waves, "  waves of the next send")
             if r.active and not r.next_sends:
                 console.print("  next: never (the schedule does not fire)", highlight=False)
             last = r.last_edition

@@ -13,7 +13,9 @@ from newsletter.cli.progress import follow_edition
 from newsletter.config import get_settings
 from newsletter.delivery.report import counts_by_edition, failures_by_class, report, report_now
 from newsletter.delivery.states import DeliveryStatus as D
+from newsletter.delivery.wave_view import edition_waves
 from newsletter.editions.diff import Diff
+from newsletter.editions.models import EditionStatus as E
 from newsletter.editions.overview import edition_detail, editions_of
 
 
@@ -69,6 +71,34 @@ def waits(r, settings) -> list[str]:
     return lines
 
 
+def print_waves(rows, title: str = "waves") -> None:
+    """Every wave of a local-time send: zones, local and UTC time, subscribers, sent, state."""
+    table = Table(title=title, box=None, padding=(0, 1, 0, 0), header_style="bold")
+    for col in ("#", "zones", "local time", "UTC", "subscribers", "sent", "state"):
+        table.add_column(col, justify="right" if col in ("#", "subscribers", "sent") else "left")
+    for w in rows:
+        table.add_row(str(w.position + 1), w.label, w.local, f"{w.send_at:%Y-%m-%d %H:%M}", str(w.subscribers),
+                      str(w.sent), w.state)
+    console.print(table)
+
+
+def progress_line(r) -> str:
+    """The figures `status` and `watch` end with (`list` shows the same "to go")."""
+    eta = f", about {seconds(r.eta_seconds)} left" if r.eta_seconds is not None else ""
+    line = (f"{r.total} in total, {r.audience} recorded, {r.remaining} to go; duration "
+            f"{seconds(r.duration)}, {r.rate:.1f} messages/s since the start{eta}")
+    p = r.wave_progress
+    if p is not None:
+        due = "the waves that are due" if r.due_remaining else "nothing due now"
+        line = (f"{r.total} in total, {r.audience} recorded, {r.remaining} to go ({r.due_remaining} due now, "
+                f"{r.waiting} waiting for their wave); {r.rate:.1f} messages/s in the current wave{eta}"
+                f"{' (' + due + ')' if eta or not r.due_remaining else ''}")
+        if p.next_wave_at:
+            line += (f"; next wave at {p.next_wave_at:%Y-%m-%d %H:%M} UTC ({p.next_wave_subscribers} subscribers), "
+                     f"the last at {p.last_wave_at:%Y-%m-%d %H:%M} UTC")
+    return line
+
+
 def register(editions_app: typer.Typer) -> None:
     @editions_app.command("status")
     def editions_status(edition_id: int = EDITION_ID):
@@ -94,9 +124,9 @@ def register(editions_app: typer.Typer) -> None:
                           f"`newsletter editions release-domain {edition_id} {domain}` when fixed", highlight=False)
         for line in waits(r, settings):
             console.print(line, highlight=False)
-        eta = f", about {seconds(r.eta_seconds)} left" if r.eta_seconds is not None else ""
-        console.print(f"{r.total} in total, {r.audience} recorded, {r.remaining} to go; duration "
-                      f"{seconds(r.duration)}, {r.rate:.1f} messages/s since the start{eta}", highlight=False)
+        if r.waves:
+            print_waves(r.waves)
+        console.print(progress_line(r), highlight=False)
 
     @editions_app.command("watch")
     def editions_watch(edition_id: int = EDITION_ID):
@@ -110,6 +140,9 @@ def register(editions_app: typer.Typer) -> None:
             p = publication(session, pub)
             rows = editions_of(session, p.id, limit)
             counts = counts_by_edition(session.connection(), [r.id for r in rows])
+            # Editions under way: "to go" as `status` says it (waves not due yet included).
+            to_go_of = {r.id: report(session.connection(), r.id).remaining for r in rows
+                        if r.status in (E.SENDING, E.PAUSED)}
         # No borders, one space between columns: eleven columns fit 80 characters, and
         # counts and dates never wrap or shrink (at 80 columns "3042" once became "…").
         table = Table(title=f"{p.slug}: editions", box=None, padding=(0, 1, 0, 0), header_style="bold")
@@ -120,7 +153,7 @@ def register(editions_app: typer.Typer) -> None:
         superseded = {r.replaces_id: r.id for r in rows if r.replaces_id}
         for r in rows:
             c = counts[r.id]
-            to_go = sum(c.get(s, 0) for s in (D.PENDING, D.SENDING, D.RETRY, D.HELD))
+            to_go = to_go_of.get(r.id, sum(c.get(s, 0) for s in (D.PENDING, D.SENDING, D.RETRY, D.HELD)))
             note = (f"superseded by {superseded.get(r.id, '?')}" if r.superseded_at else
                     f"replaces {r.replaces_id}" if r.replaces_id else "")
             table.add_row(str(r.id), str(r.date), r.status, str(r.headlines), str(c.get(D.SENT, 0)),
@@ -153,11 +186,17 @@ def register(editions_app: typer.Typer) -> None:
                               highlight=False)
             console.print(f"headlines ({len(detail.items)}):", highlight=False)
             section = None
-            for item in detail.items:
+            for place, item in enumerate(detail.items, 1):
                 if item.section_name != section:
                     section = item.section_name
                     console.print(f"  {section}", highlight=False, markup=False)
-                console.print(f"    {item.position + 1}. {item.headline}", highlight=False, markup=False)
+                console.print(f"    {place}. {item.headline}", highlight=False, markup=False)
+            if detail.edits:
+                console.print(f"the editors' changes ({len(detail.edits)}; `newsletter editions changes {s.id}`)",
+                              highlight=False)
+            planned = edition_waves(conn, edition_id, r.now)
+            if planned:
+                print_waves(planned, "waves" if r.waves else "waves (as they would be planned if it started now)")
             by_state = ", ".join(f"{r.counts[st]} {st}" for st in D if r.counts[st])
             console.print(f"deliveries: {r.total} in total" + (f": {by_state}; {r.hard_bounces} hard bounces; "
                                                                f"{r.rate:.1f} messages/s" if r.total else ""),

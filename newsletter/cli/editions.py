@@ -19,11 +19,13 @@ from newsletter.cli.common import (
     publication,
     session_scope,
 )
+from newsletter.cli.curation import print_changes
 from newsletter.cli.progress import follow_edition, summary_line
 from newsletter.config import get_settings
 from newsletter.delivery.report import report, report_now
 from newsletter.editions import manual
 from newsletter.editions.models import EditionStatus as E
+from newsletter.operators import curation
 from newsletter.operators import editions as operator_editions
 from newsletter.staff.access import cli_actor
 
@@ -107,16 +109,17 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             line += f"; `newsletter editions retry {edition_id}` sends the failed ones again"
         return line
 
-    def _control(edition_id: int, action) -> None:
+    def _control(edition_id: int, action, *args) -> None:
         """The same audited function as the console and the API (operators/editions.py)."""
         with session_scope() as session:
-            status = action(session, cli_actor(), edition_id)
+            status = action(session, cli_actor(), edition_id, *args)
         console.print(f"edition {edition_id}: {status}")
 
     @editions_app.command("pause")
-    def editions_pause(edition_id: int = EDITION_ID):
+    def editions_pause(edition_id: int = EDITION_ID,
+                       reason: str = typer.Option("", help="why: shown by `editions status` and kept in the audit")):
         """Stop sending at the next message; resume continues from the checkpoint."""
-        _control(edition_id, operator_editions.pause)
+        _control(edition_id, operator_editions.pause, reason)
 
     @editions_app.command("resume")
     def editions_resume(edition_id: int = EDITION_ID, watch: bool = typer.Option(False, "--watch")):
@@ -181,7 +184,14 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
             console.print(f"edition {edition_id} rebuilt: {result.edition.status}, {len(result.edition.items)} "
                           f"headlines ({len(d.new)} new, {len(d.gone)} gone, {len(d.moved)} moved; "
                           f"{len(result.before)} before)", highlight=False)
+            if d.changed:
+                console.print("the selection now adds (+) and drops (-):", highlight=False)
             edition_views.print_diff(d)
+            desk = curation.desk(session, cli_actor(), edition_id)
+            if desk.edits:  # the editors' changes stay (editions/contents.py)
+                console.print(f"the editors' changes kept: {len(desk.edits)}; the edition as read has "
+                              f"{len(desk.items)} headlines", highlight=False)
+                print_changes(desk)
 
     @editions_app.command("hold")
     def editions_hold(edition_id: int = EDITION_ID, reason: str = _REASON):

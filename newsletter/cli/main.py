@@ -18,6 +18,7 @@ from newsletter.cli import (
     bounces,
     common,
     content,
+    curation,
     demo,
     dkim,
     editions,
@@ -46,6 +47,7 @@ app.add_typer(editions_app, name="editions")
 content.register(app, publications_app)
 subscribers.register(subscribers_app)
 editions.register(app, editions_app)
+curation.register(editions_app)
 demo.register(app)
 web.register(app)
 dkim.register(app)

@@ -14,7 +14,9 @@ from newsletter import runtime
 from newsletter.cli.common import DATE_HELP, PUB_ARG, console, fail, session_scope
 from newsletter.cli.edition_views import print_diff, when
 from newsletter.config import get_settings
+from newsletter.editions.contents import items_as_read
 from newsletter.editions.diff import diff_items, last_sent_edition
+from newsletter.editions.models import EditKind
 from newsletter.editions.preview import Preview
 from newsletter.operators import previews
 from newsletter.render.preview import write_parts
@@ -35,12 +37,18 @@ def _describe(p, shown: Preview) -> str:
 
 
 def _diff(session, p, shown: Preview) -> None:
-    last = last_sent_edition(session, p.id, other_than=shown.edition.id if shown.stored else None,
-                             before=shown.edition.date)
+    edition = shown.edition
+    if shown.stored and edition.edits:  # the editors' changes, against the selection they apply to
+        console.print(f"the editors' changes ({len(edition.edits)}), against the selection:", highlight=False)
+        print_diff(diff_items(edition.items, items_as_read(edition)))
+        for e in edition.edits:
+            if e.kind == EditKind.EDIT:
+                console.print(f"  * edited: {e.headline or '(teaser only)'}", highlight=False, markup=False)
+    last = last_sent_edition(session, p.id, other_than=edition.id if shown.stored else None, before=edition.date)
     if last is None:
-        console.print(f"no edition of this publication was sent before {shown.edition.date}: nothing to compare with")
+        console.print(f"no edition of this publication was sent before {edition.date}: nothing to compare with")
         return
-    print_diff(diff_items(last.items, shown.items), f"edition {last.id} of {last.date} (the last sent)")
+    print_diff(diff_items(items_as_read(last), shown.items), f"edition {last.id} of {last.date} (the last sent)")
 
 
 def _target(pub: str, date, as_email, sections) -> previews.Target:

@@ -32,8 +32,14 @@ def done_count(r: Report) -> int:
 
 def summary_line(r: Report) -> str:
     eta = f", about {r.eta_seconds:.0f}s left" if r.eta_seconds is not None else ""
-    return (f"edition {r.edition_id}: {r.status}, {done_count(r)}/{r.total} done ({r.counts[D.SENT]} sent, "
+    line = (f"edition {r.edition_id}: {r.status}, {done_count(r)}/{r.total} done ({r.counts[D.SENT]} sent, "
             f"{r.counts[D.FAILED]} failed, {r.counts[D.SKIPPED]} skipped), {r.rate:.1f} messages/s{eta}")
+    p = r.wave_progress
+    if p is not None:  # in waves: the time left is the due waves'; when the rest starts
+        line += f"; {r.due_remaining} due now, {r.waiting} waiting for their wave"
+        if p.next_wave_at:
+            line += f" (next at {p.next_wave_at:%H:%M} UTC, the last at {p.last_wave_at:%H:%M} UTC)"
+    return line
 
 
 class _Display:
@@ -84,6 +90,8 @@ def follow_edition(engine: Engine, edition_id: int, console: Console, work: Call
     with _Display(console, f"edition {edition_id}", plain_every) as display:
         def show(r: Report) -> None:
             words = f"{r.counts[D.SENT]} sent, {r.counts[D.FAILED]} failed, {r.rate:.1f}/s"
+            if r.waiting:
+                words += f", {r.waiting} waiting for their wave"
             display.update(done_count(r), r.total, words, summary_line(r))
 
         if work is None:

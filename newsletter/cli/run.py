@@ -31,8 +31,9 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         configure_logging(settings)
         if settings.broker_url:
-            raise ConfigurationError("NEWSLETTER_BROKER_URL is set: with a broker, run `celery -A workers worker` "
-                                     "and `celery -A workers beat` (and `newsletter web`) instead of `newsletter run`")
+            raise ConfigurationError("NEWSLETTER_BROKER_URL is set: with a broker, run "
+                                     "`celery -A newsletter.workers worker` and `celery -A newsletter.workers beat` "
+                                     "(and `newsletter web`) instead of `newsletter run`")
         stop = threading.Event()
         scheduler = Scheduler(settings, stop=stop)
         server = _server(settings, host, port) if web else None

@@ -24,7 +24,7 @@ def _filters(q, status, publication, subscription, section, created_from, create
                                       "created_from": created_from, "created_to": created_to})
 
 
-Q = typer.Option("", "--q", help="address prefix, or name prefix")
+Q = typer.Option("", "--q", help="address prefix, or name prefix, or @domain (every address at it)")
 STATUS = typer.Option("", help="active or disabled")
 PUB = typer.Option("", "--publication", help="publication slug")
 SUBSCRIPTION = typer.Option("", help="pending, active or unsubscribed (in --publication, or in any)")

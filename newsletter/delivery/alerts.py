@@ -1,7 +1,8 @@
 """Alerts to a publication's operators: an edition that is empty, missed, paused by
 refusals of the message, waiting for a relay that is unavailable (and the note that it
 is back: outage.py), or finished with failures over the threshold or with any reader
-lost to temporary failures.
+lost to temporary failures; a feed failing past its threshold, and the note that it
+works again (delivery/feed_alerts.py).
 
 An alert is recorded once per (publication, edition date, kind, ref): the unique row is
 what keeps it from being repeated every minute by the dispatcher or every sweep (`ref`
@@ -53,8 +54,11 @@ class AlertKind(StrEnum):
     FAILURES = "failures"  # finished, with failed deliveries over the threshold, or readers lost
     RELAY_DOWN = "relay_down"  # the relay (or the outbox's disk) unavailable past the threshold
     RELAY_BACK = "relay_back"  # ... and available again
+    FEED_DOWN = "feed_down"  # a feed failing past its threshold (delivery/feed_alerts.py)
+    FEED_BACK = "feed_back"  # ... and working again
 
 
+FEED_KINDS = (AlertKind.FEED_DOWN, AlertKind.FEED_BACK)
 # Failures that say nothing final about the reader: losing one to them is always told.
 TEMPORARY_CLASSES = (FailureClass.TEMPORARY, FailureClass.RELAY_DOWN)
 
@@ -70,8 +74,11 @@ def raise_alert(conn: Connection, publication_id: int, day: date, kind: AlertKin
         .returning(alerts.c.id)).scalar()
     if new_id is not None:
         slug = conn.scalar(select(publications.c.slug).where(publications.c.id == publication_id))
-        log.warning("alert: %s edition of %s is %s: %s", slug, day, kind, detail,
-                    extra={"edition_id": edition_id} if edition_id else None)
+        if kind in FEED_KINDS:
+            log.warning("alert: %s %s: %s", slug, kind, detail)
+        else:
+            log.warning("alert: %s edition of %s is %s: %s", slug, day, kind, detail,
+                        extra={"edition_id": edition_id} if edition_id else None)
     return new_id
 
 
@@ -172,4 +179,6 @@ def _send(engine: Engine, settings: Settings, backend: Backend, alert_id: int) -
 
 
 def _status_command(alert: Alert) -> str:
+    if alert.kind in FEED_KINDS:
+        return "newsletter feeds status"
     return f"newsletter editions status {alert.edition_id}" if alert.edition_id else ""

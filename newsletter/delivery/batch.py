@@ -1,6 +1,7 @@
 """Send one batch: claim its deliveries, send over one connection, record each outcome.
 
-The at-most-once argument, step by step (claims.py owns the rule and states its bounds):
+Nobody missing, at most one duplicate per SMTP connection open when a worker dies: the
+argument, step by step (claims.py owns the rule and states its bounds):
 1. Claim: in one transaction the run records its claim and one UPDATE moves the range's
    open rows (pending, due retries, rows of a claim that is dead) to `sending`, stamped
    with the claim's token. A row has one owner at a time.

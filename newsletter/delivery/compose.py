@@ -26,6 +26,7 @@ from newsletter.links import Links
 from newsletter.publications.models import Publication
 from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, reading_order, variant_key
 from newsletter.render.message import MessageTemplate, QPBody, message_id
+from newsletter.render.personal import full_stop
 from newsletter.subscribers.order import combined
 from newsletter.text import one_line
 from newsletter.tracking.click_links import ClickLinks
@@ -115,7 +116,8 @@ class Composer:
         unsubscribe_url = links.unsubscribe(r.subscriber_id, r.key, self.publication.id, self.edition.id)
         preferences_url = links.preferences(r.subscriber_id, r.key, self.edition.id)
         values = {"name": name, "unsubscribe_url": unsubscribe_url,
-                  "preferences_url": preferences_url, "click_suffix": ""}
+                  "preferences_url": preferences_url, "click_suffix": "",
+                  "full_stop": full_stop(name)}
         if self.clicks is not None:
             person = (r.subscriber_id, r.key) if r.clicks_named and self.publication.click_history else (0, 0)
             values["click_suffix"] = self.clicks.suffix(now, *person)

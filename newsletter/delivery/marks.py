@@ -1,14 +1,14 @@
 """Recording each message's outcome the moment the relay answered.
 
-This is on the hot path (once per message) and is what the at-most-once bound rests
-on, so it is one statement and one round trip: on PostgreSQL a dedicated connection
-in autocommit mode, by default with synchronous_commit off (the row is in the server
-the moment the statement returns; a crash of the database server itself can lose the
-marks of its last fraction of a second, up to three times wal_writer_delay, and those
-messages go again: claims.py states the bounds). NEWSLETTER_SYNCHRONOUS_MARKS=true keeps
-synchronous_commit on: every mark the server acknowledged survives its crash, at the
-cost measured in the README's benchmarks. On SQLite, the shared connection and a commit
-(WAL, synchronous=NORMAL).
+This is on the hot path (once per message) and is what the bound on duplicates rests on
+(at most one per SMTP connection open when a worker dies), so it is one statement and
+one round trip: on PostgreSQL a dedicated connection in autocommit mode, by default with
+synchronous_commit off (the row is in the server the moment the statement returns; a
+crash of the database server itself can lose the marks of its last fraction of a second,
+up to three times wal_writer_delay, and those messages go again: claims.py states the
+bounds). NEWSLETTER_SYNCHRONOUS_MARKS=true keeps synchronous_commit on: every mark the
+server acknowledged survives its crash, at the cost measured in the README's benchmarks.
+On SQLite, the shared connection and a commit (WAL, synchronous=NORMAL).
 
 A mark is fenced (claims.py): it applies only where the row is still this sender's own
 claim (`claimed_by` and `sending`). A mark that finds nothing sets `lost`: the rows were

@@ -11,6 +11,12 @@ and while someone is sending it: not while the relay is unavailable (`relay_down
 with its reason), nor when work is due and no sender holds a claim on the edition and
 no task of it waits in the broker (`idle`: "no work queued: recovering"), nor when all
 that is left waits for a retry (`next_retry_at`).
+
+An edition sent in waves (each subscriber at their own local time) counts every wave in
+its total and its "to go", the subscribers of waves whose time has not come as
+`waiting`; its rate is that of the wave being sent (since its time), and its time left
+that of the waves that are due (wave_view.py): a wave an hour away is not in it, and
+`next_wave_at` says when the rest starts.
 """
 from __future__ import annotations
 
@@ -20,11 +26,12 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from newsletter.db import utcnow
-from newsletter.delivery import claims, holds, plan, tallies
+from newsletter.delivery import claims, holds, plan, tallies, wave_view
 from newsletter.delivery import queued as queued_work
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
 from newsletter.delivery.states import DeliveryStatus as D
+from newsletter.delivery.wave_view import WaveProgress, WaveRow, progress_of
 from newsletter.editions import lifecycle
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
@@ -55,6 +62,22 @@ class Report:
     queued: int | None = None  # its batch tasks waiting in the broker; None: cannot be told (queued.py)
     due_now: bool = False  # rows that could go now (pending, or a retry that is due)
     next_retry_at: datetime | None = None
+    waves: list[WaveRow] | None = None  # a local-time edition's waves (wave_view.py); None: all at once
+    sent_since_wave: int = 0  # messages sent since the latest due wave's time
+
+    @property
+    def wave_progress(self) -> WaveProgress | None:
+        return progress_of(self.waves) if self.waves else None
+
+    @property
+    def waiting(self) -> int:
+        """To go, but in waves whose time has not come."""
+        return self.wave_progress.waiting if self.waves else 0
+
+    @property
+    def due_remaining(self) -> int:
+        """To go now: what is left of the waves that are due (everything, without waves)."""
+        return self.remaining - self.waiting
 
     @property
     def idle(self) -> bool:
@@ -86,8 +109,12 @@ class Report:
         if not self.started_at or not self.counts[D.SENT]:
             return 0.0
         end = self.now if self.status == EditionStatus.SENDING else (self.last_sent_at or self.now)
-        span = (end - self.started_at).total_seconds()
-        return self.counts[D.SENT] / span if span > 0 else 0.0
+        since, sent = self.started_at, self.counts[D.SENT]
+        progress = self.wave_progress
+        if progress and progress.due_since and self.status == EditionStatus.SENDING and self.due_remaining:
+            since, sent = max(progress.due_since, self.started_at), self.sent_since_wave  # the wave being sent
+        span = (end - since).total_seconds()
+        return sent / span if span > 0 else 0.0
 
     @property
     def remaining(self) -> int:
@@ -95,9 +122,9 @@ class Report:
 
     @property
     def eta_seconds(self) -> float | None:
-        if self.idle or self.relay_down_since or self.only_retries_left:
+        if self.idle or self.relay_down_since or self.only_retries_left or not self.due_remaining:
             return None
-        return self.remaining / self.rate if self.rate and self.status == EditionStatus.SENDING else None
+        return self.due_remaining / self.rate if self.rate and self.status == EditionStatus.SENDING else None
 
 
 def report(conn: Connection, edition_id: int, now: datetime | None = None, lease_seconds: float = 60,
@@ -122,12 +149,24 @@ def report(conn: Connection, edition_id: int, now: datetime | None = None, lease
     last = max(filter(None, (conn.scalar(select(func.max(deliveries.c.sent_at)).where(
         deliveries.c.edition_id == edition_id)), tallies.last_sent_at(conn, edition_id))), default=None)
     sending = ed.status == EditionStatus.SENDING
+    waves = wave_view.edition_waves(conn, edition_id, now)
+    if waves and ed.started_at is not None:
+        # Every wave's subscribers without a row yet (the edition's own checkpoint is not
+        # the waves' one), whether their wave is due or not.
+        not_recorded = 0 if ed.fanout_done else sum(max(w.subscribers - w.recorded, 0) for w in waves)
+        progress = progress_of(waves)
+        since = max(progress.due_since, ed.started_at) if progress.due_since else ed.started_at
+        sent_since = conn.scalar(select(func.count()).where(
+            deliveries.c.edition_id == edition_id, deliveries.c.status == D.SENT, deliveries.c.sent_at >= since))
+    else:
+        not_recorded, sent_since = _not_yet_recorded(conn, ed), 0
     return Report(edition_id, ed.status, counts, failures, bounces, ed.started_at, ed.finished_at, last,
                   sum(counts.values()), ed.pause_reason, ed.relay_down_reason if ed.relay_down_since else "",
-                  holds.held(conn, edition_id), _not_yet_recorded(conn, ed), now, ed.relay_down_since,
+                  holds.held(conn, edition_id), not_recorded, now, ed.relay_down_since,
                   claims.live_claims(conn, edition_id, now - claims.dead_after(lease_seconds)) if sending else 0,
                   queued, sending and plan.due_work(conn, edition_id, now),
-                  plan.next_retry_at(conn, edition_id) if sending else None)
+                  plan.next_retry_at(conn, edition_id) if sending else None,
+                  waves if ed.started_at is not None else None, sent_since or 0)
 
 
 def _not_yet_recorded(conn: Connection, ed) -> int:

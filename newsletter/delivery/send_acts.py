@@ -20,9 +20,10 @@ from newsletter.transport.failures import FailureClass
 deliveries = Delivery.__table__
 
 
-def pause(conn: Connection, edition_id: int) -> EditionStatus:
-    """Senders stop at their next message and give back what they had claimed."""
-    return lifecycle.pause(conn, edition_id, "by an operator")
+def pause(conn: Connection, edition_id: int, reason: str = "") -> EditionStatus:
+    """Senders stop at their next message and give back what they had claimed; the
+    operator's reason, if any, is what `editions status` shows."""
+    return lifecycle.pause(conn, edition_id, f"by an operator: {reason}" if reason else "by an operator")
 
 
 def resume(conn: Connection, edition_id: int) -> EditionStatus:

@@ -11,7 +11,8 @@ Temporary failures get a last round (outcomes.py) before `failed`; an operator's
 `editions retry` moves failed rows back to pending on purpose (delivery/send_acts.py).
 
 The unique (edition_id, subscriber_id) constraint and the claim (a conditional UPDATE
-to `sending`) are what keep "at most once". Every write of a status in the code goes
+to `sending`) are what keep duplicates to the bound (at most one per SMTP connection
+open when a worker dies). Every write of a status in the code goes
 through these names; `TRANSITIONS` is the whole table and `check` enforces it where
 one row moves at a time.
 """

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery import alerts, claims, driver, outage, plan
+from newsletter.delivery import alerts, claims, driver, feed_alerts, outage, plan
 from newsletter.transport.backends import Backend
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def sweep(engine: Engine, settings: Settings, enqueue: driver.Enqueue, redrive: 
             outage.check(conn, settings, edition_id, now)
         for edition_id in alerts.paused_by_refusals(conn, settings):
             alerts.check_paused(conn, settings, edition_id)
+        feed_alerts.check(conn, now)  # feeds failing past their threshold, and back
     driver.notify(engine, settings, backend)
     return handed
 

@@ -5,7 +5,8 @@ by their local send time (publications/schedule.py:waves_on) and stored, each wi
 own keyset checkpoint. A wave is fanned out only once its time has come; until the
 last one is done the edition's fan-out is not done, so the sweeper keeps re-driving it
 and each re-drive records the waves that have become due. The same delivery rows, the
-same claims, the same sweeper: exactly once holds as for any edition, because waves
+same claims, the same sweeper: nobody missing and at most one duplicate per SMTP
+connection open when a worker dies hold as for any edition, because waves
 only decide *when* a (edition, subscriber) row is recorded, never whether twice.
 
 A subscriber who changes zone during the send is not lost: the last wave takes every
@@ -97,10 +98,3 @@ def _next_ids(conn: Connection, ed, wave, batch_size: int) -> list[int]:
         q = q.join(subscribers, subscribers.c.id == s.subscriber_id).where(
             subscribers.c.timezone.in_(list(wave.zones)))
     return list(conn.scalars(q))
-
-
-def next_wave_at(conn: Connection, edition_id: int) -> datetime | None:
-    """When the first wave not yet done is due (None: no wave waits)."""
-    return conn.scalar(select(waves_table.c.send_at).where(
-        waves_table.c.edition_id == edition_id, waves_table.c.done.is_(False))
-        .order_by(waves_table.c.position).limit(1))

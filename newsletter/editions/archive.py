@@ -7,9 +7,9 @@ publication whose `archive` is false. One edition per publication and date, so t
 date is the edition's public address (/p/<slug>/<date>); the random public id stays
 the address of the reader's own "view in browser" version.
 
-Items are read through the edition (`Edition.items`) as they are: what the editors'
-desk does to an edition's items after the send (a takedown) shows here as it shows in
-the browser view.
+Items are read as readers get them (editions/contents.py): what the editors' desk does
+to an edition's items after the send (a takedown) shows here as it shows in the browser
+view.
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.editions.models import Edition, EditionItem, EditionStatus
+from newsletter.editions.contents import items_as_read
+from newsletter.editions.models import Edition, EditionStatus
 from newsletter.publications.models import Publication
 
 PER_PAGE = 20
@@ -58,21 +59,14 @@ def page_count(session: Session, publication: Publication, per_page: int = PER_P
 def archive_page(session: Session, publication: Publication, page: int = 1,
                  per_page: int = PER_PAGE) -> list[ArchivedEdition]:
     """Newest first: the date, when it went out, how many headlines, the first few."""
-    editions = session.execute(
-        select(Edition.id, Edition.date, Edition.finished_at)
-        .where(Edition.publication_id == publication.id, *_archived())
+    editions = session.scalars(
+        select(Edition).where(Edition.publication_id == publication.id, *_archived())
         .order_by(Edition.date.desc()).offset((page - 1) * per_page).limit(per_page)).all()
-    ids = [e.id for e in editions]
-    counts = dict(session.execute(select(EditionItem.edition_id, func.count()).where(
-        EditionItem.edition_id.in_(ids)).group_by(EditionItem.edition_id)).all()) if ids else {}
-    leads: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        for edition_id, headline in session.execute(
-                select(EditionItem.edition_id, EditionItem.headline).where(EditionItem.edition_id.in_(ids))
-                .order_by(EditionItem.edition_id, EditionItem.position)):
-            if len(leads[edition_id]) < LEAD_HEADLINES:
-                leads[edition_id].append(headline)
-    return [ArchivedEdition(e.date, e.finished_at, counts.get(e.id, 0), leads[e.id]) for e in editions]
+    out = []
+    for e in editions:
+        items = items_as_read(e)  # the editors' changes, a takedown included
+        out.append(ArchivedEdition(e.date, e.finished_at, len(items), [i.headline for i in items[:LEAD_HEADLINES]]))
+    return out
 
 
 def latest_editions(session: Session, publication: Publication, limit: int = PER_PAGE) -> list[Edition]:

@@ -15,7 +15,8 @@ The rule. An edition takes the articles of the publication's sections that
   3. are not stale: a late arrival published more than the staleness limit
      (NEWSLETTER_LATE_ARTICLE_MAX_HOURS, 48 h) before `start` is left out; an archive
      imported today is not news;
-  4. are in no other edition of this publication. Cancelled editions do not count:
+  4. are in no other edition of this publication (nor added to one by an editor:
+     editions/contents.py). Cancelled editions do not count:
      their headlines were withdrawn, and a replacement (`send --force`) carries them.
 Then: sections in the publication's order, newest first, capped per section, each
 headline once across sections.
@@ -44,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
-from newsletter.editions.models import Edition, EditionItem, EditionStatus
+from newsletter.editions.models import Edition, EditionEdit, EditionItem, EditionStatus, EditKind
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import cut_off, period_start
 from newsletter.store.models import Article
@@ -114,8 +115,13 @@ def select_items(session: Session, pub: Publication, start: datetime, end: datet
     shown = (select(EditionItem.article_id).join(Edition, Edition.id == EditionItem.edition_id)
              .where(Edition.publication_id == pub.id, Edition.status != EditionStatus.CANCELLED,
                     EditionItem.article_id.is_not(None)))
+    added = (select(EditionEdit.article_id).join(Edition, Edition.id == EditionEdit.edition_id)  # by an editor
+             .where(Edition.publication_id == pub.id, Edition.status != EditionStatus.CANCELLED,
+                    EditionEdit.kind == EditKind.ADD, EditionEdit.article_id.is_not(None)))
     if other_than is not None:
         shown = shown.where(Edition.id != other_than)
+        added = added.where(Edition.id != other_than)
+    shown = shown.union(added)
     rows = session.scalars(
         select(Article)
         .where(Article.section_id.in_([s.id for s in sections]), Article.published_at <= end, new,

@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.editions.contents import ReadItem
 from newsletter.editions.models import Edition, EditionStatus
 
 
@@ -48,8 +49,10 @@ def entries(items: Iterable) -> list[Entry]:
     """EditionItems or history dicts, in edition order, as comparable entries."""
     out: list[Entry] = []
     ranks: dict[str, int] = {}
+    # Items as read (editions/contents.py) are in reading order already: their positions name them.
     rows = [(i.get("position", 0), i.get("section", ""), i.get("article_id"), i.get("url", ""), i.get("headline", ""))
-            if isinstance(i, dict) else (i.position, i.section_slug, i.article_id, i.url, i.headline) for i in items]
+            if isinstance(i, dict) else (n if isinstance(i, ReadItem) else i.position, i.section_slug, i.article_id,
+                                         i.url, i.headline) for n, i in enumerate(items)]
     for _, section, article_id, url, headline in sorted(rows, key=lambda r: r[0]):
         ranks[section] = ranks.get(section, 0) + 1
         key = f"article:{article_id}" if article_id is not None else f"url:{url}"

@@ -53,11 +53,6 @@ class Schedule:
     missed: list[Missed] = field(default_factory=list)
 
 
-def due_editions(session: Session, now: datetime, grace: timedelta) -> list[Due]:
-    """Build every edition whose send time has come; return them (new and already built)."""
-    return check_schedule(session, now, grace).due
-
-
 def check_schedule(session: Session, now: datetime, grace: timedelta) -> Schedule:
     """The editions that are due (built now or before) and the ones missed by more than `grace`."""
     out = Schedule()

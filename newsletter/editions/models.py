@@ -69,6 +69,10 @@ class Edition(Base):
     items: Mapped[list[EditionItem]] = relationship(
         order_by="EditionItem.position", cascade="all, delete-orphan", lazy="selectin"
     )
+    # The editors' changes, applied on top of the items by editions/contents.py only.
+    edits: Mapped[list[EditionEdit]] = relationship(
+        order_by="EditionEdit.id", cascade="all, delete-orphan", lazy="selectin"
+    )
 
 
 class EditionItem(Base):
@@ -92,3 +96,43 @@ class EditionItem(Base):
     image_width: Mapped[int | None] = mapped_column(Integer, default=None)
     image_height: Mapped[int | None] = mapped_column(Integer, default=None)
     image_alt: Mapped[str] = mapped_column(String(500), default="", server_default="")
+
+
+class EditKind(StrEnum):
+    """What an editor did to one item of an edition (editions/contents.py applies them)."""
+
+    DROP = "drop"  # before the send
+    PIN = "pin"  # the lead of its section (scope "section") or of the edition ("edition")
+    MOVE = "move"  # to a place (rank, from 1) in a section
+    ADD = "add"  # an article from the store or a page by URL, frozen here like an item
+    EDIT = "edit"  # the headline and/or teaser, for this edition only
+    TAKEDOWN = "takedown"  # after the send: gone from the archive and the browser view
+
+
+class EditionEdit(Base):
+    """One change an editor made to an edition, kept apart from the selection (the items)
+    so that a rebuild, which replaces the items, keeps it. `item_key` names the story as
+    editions/diff.py does ("article:<id>", or "url:<url>" for an item with no article)."""
+
+    __tablename__ = "edition_edits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    item_key: Mapped[str] = mapped_column(String(2100))
+    section_slug: Mapped[str] = mapped_column(String(64), default="")  # move, add: the section
+    section_name: Mapped[str] = mapped_column(String(128), default="")
+    rank: Mapped[int | None] = mapped_column(Integer, default=None)  # move: the place in the section, from 1
+    scope: Mapped[str] = mapped_column(String(16), default="")  # pin: "section" or "edition"
+    headline: Mapped[str] = mapped_column(String(500), default="")  # edit (empty: unchanged), add
+    teaser: Mapped[str | None] = mapped_column(Text, default=None)  # edit (None: unchanged), add
+    # add: the story, frozen as build.py freezes an item
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), default=None)
+    url: Mapped[str] = mapped_column(String(2048), default="")
+    source: Mapped[str] = mapped_column(String(128), default="")
+    byline: Mapped[str] = mapped_column(String(256), default="")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    image_url: Mapped[str] = mapped_column(String(2048), default="")
+    image_alt: Mapped[str] = mapped_column(String(500), default="")
+    by: Mapped[str] = mapped_column(String(255), default="")  # the actor, as the audit names them
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

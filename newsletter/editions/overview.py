@@ -10,11 +10,10 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter.editions.contents import ReadItem, items_as_read
 from newsletter.editions.history import EditionHistory, history_of
-from newsletter.editions.models import Edition, EditionItem
+from newsletter.editions.models import Edition, EditionEdit, EditionItem
 from newsletter.publications.models import Publication
-from newsletter.publications.schedule import cut_off, describe, next_send_times
-from newsletter.subscribers.models import Subscription, SubscriptionStatus
 
 
 @dataclass
@@ -40,20 +39,6 @@ class EditionSummary:
         return None
 
 
-@dataclass
-class PublicationSummary:
-    slug: str
-    name: str
-    active: bool
-    cron: str
-    schedule: str  # in words, local wall-clock time
-    timezone: str
-    next_sends: list[datetime]  # UTC; empty for an inactive publication
-    subscribers: int  # active subscriptions
-    last_edition: EditionSummary | None
-    local_time: bool = False  # sent at the schedule's time in each subscriber's own zone, in waves
-
-
 _COLUMNS = (Edition.id, Edition.publication_id, Edition.date, Edition.status)
 _TIMES = (Edition.window_start, Edition.window_end, Edition.built_at, Edition.started_at, Edition.finished_at,
           Edition.superseded_at, Edition.replaces_id)
@@ -63,7 +48,13 @@ def _summaries(session: Session, query) -> list[EditionSummary]:
     headlines = (select(func.count()).where(EditionItem.edition_id == Edition.id)
                  .correlate(Edition).scalar_subquery())
     rows = session.execute(query.add_columns(headlines)).all()
-    return [EditionSummary(r.id, r.publication_id, r.date, r.status, r[-1], *r[4:-1]) for r in rows]
+    out = [EditionSummary(r.id, r.publication_id, r.date, r.status, r[-1], *r[4:-1]) for r in rows]
+    edited = set(session.scalars(select(EditionEdit.edition_id).where(
+        EditionEdit.edition_id.in_([e.id for e in out])).distinct())) if out else set()
+    for summary in out:  # headlines as read, where an editor changed the edition (editions/contents.py)
+        if summary.id in edited:
+            summary.headlines = len(items_as_read(session.get(Edition, summary.id)))
+    return out
 
 
 def _select():
@@ -82,29 +73,14 @@ def edition_summary(session: Session, edition_id: int) -> EditionSummary | None:
     return found[0] if found else None
 
 
-def publications_overview(session: Session, now: datetime, count: int = 5) -> list[PublicationSummary]:
-    subscribers = dict(session.execute(
-        select(Subscription.publication_id, func.count()).where(Subscription.status == SubscriptionStatus.ACTIVE)
-        .group_by(Subscription.publication_id)).all())
-    out = []
-    for pub in session.scalars(select(Publication).order_by(Publication.slug)):
-        last = editions_of(session, pub.id, limit=1)
-        # A date that has its edition already (sent early) is not a send to come.
-        after = max(now, cut_off(pub.schedule_cron, pub.timezone, last[0].date)) if last else now
-        out.append(PublicationSummary(
-            pub.slug, pub.name, pub.active, pub.schedule_cron, describe(pub.schedule_cron), pub.timezone,
-            next_send_times(pub.schedule_cron, pub.timezone, after, count) if pub.active else [],
-            subscribers.get(pub.id, 0), last[0] if last else None, bool(pub.local_time)))
-    return out
-
-
 @dataclass
 class EditionDetail:
     summary: EditionSummary
     publication_slug: str
-    items: list[EditionItem]
+    items: list[ReadItem]  # as read: the selection with the editors' changes
     history: list[EditionHistory] = field(default_factory=list)
     superseded_by: int | None = None
+    edits: list = field(default_factory=list)  # the editors' changes (EditionEdit), oldest first
 
 
 def edition_detail(session: Session, edition_id: int) -> EditionDetail | None:
@@ -114,4 +90,5 @@ def edition_detail(session: Session, edition_id: int) -> EditionDetail | None:
     edition = session.get(Edition, edition_id)
     slug = session.scalar(select(Publication.slug).where(Publication.id == summary.publication_id))
     by = session.scalar(select(Edition.id).where(Edition.replaces_id == edition_id).limit(1))
-    return EditionDetail(summary, slug, list(edition.items), history_of(session, edition_id), by)
+    return EditionDetail(summary, slug, items_as_read(edition), history_of(session, edition_id), by,
+                         list(edition.edits))

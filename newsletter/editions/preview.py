@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
 from newsletter.editions.build import find_edition, plan_edition
-from newsletter.editions.models import Edition, EditionItem
+from newsletter.editions.contents import ReadItem, items_as_read
+from newsletter.editions.models import Edition
 from newsletter.errors import Conflict, InvalidInput, NotFound
 from newsletter.publications.models import Publication
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, SubscriptionStatus
@@ -46,10 +47,10 @@ class Preview:
     reader: Reader
 
     @property
-    def items(self) -> list[EditionItem]:
-        """The headlines this reader gets, in edition order."""
+    def items(self) -> list[ReadItem]:
+        """The headlines this reader gets, in edition order, as read (editions/contents.py)."""
         wanted = self.reader.sections
-        return [i for i in self.edition.items if wanted is None or i.section_slug in wanted]
+        return [i for i in items_as_read(self.edition) if wanted is None or i.section_slug in wanted]
 
 
 def reader_for(session: Session, pub: Publication, as_email: str | None = None,

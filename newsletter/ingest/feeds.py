@@ -6,7 +6,9 @@ two processes never poll a feed twice at once. A poll is a conditional GET (fetc
 the entries are parsed (parse.py), their sections mapped, and stored (load.py:
 store_records). Errors back off: interval x 2^(errors in a row), up to a ceiling, or
 later when the server says so (Retry-After). What each poll did is kept on the feed
-and shown by `newsletter feeds status`.
+and shown by `newsletter feeds status`; polls and errors are counted on the feed (the
+web's /metrics reads them), and a feed failing past its threshold is an alert
+(delivery/feed_alerts.py, run by the sweeper).
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newsletter import metrics
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.errors import Conflict, InvalidInput, NotFound
@@ -44,8 +45,10 @@ class FeedSpec(BaseModel):
     section: str = Field(default="", pattern=rf"{_NAME}|^$")  # for entries that name none (or an unknown one)
     categories: dict[str, str] = Field(default_factory=dict, max_length=500)  # feed category -> section slug
     interval_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
-    allow_private: bool = False  # may fetch loopback, private and link-local addresses
+    allow_private: bool = False  # may fetch loopback, private and link-local addresses (its own host:port)
     active: bool = True
+    # Failing this long (from its first failed poll in a row) is an alert: delivery/feed_alerts.py.
+    alert_after_minutes: int = Field(default=60, ge=1, le=30 * 24 * 60)
 
     @field_validator("url")
     @classmethod
@@ -88,6 +91,7 @@ def apply_feed(session: Session, feed: Feed | None, spec: FeedSpec) -> Feed:
     feed.section, feed.categories = spec.section, dict(spec.categories)
     feed.interval_seconds, feed.allow_private, feed.active = spec.interval_minutes * 60, spec.allow_private, \
         spec.active
+    feed.alert_after_minutes = spec.alert_after_minutes
     return feed
 
 
@@ -145,7 +149,6 @@ def poll_feed(engine: Engine, settings: Settings, name: str, now: datetime | Non
             raise Conflict(f"feed {name!r} is not active (active = false, or no longer in the publications file)")
         if not _claim(session, feed, now, settings, force):
             return PollResult(name, "busy")
-        metrics.feed_polled()
         try:
             fetched = fetcher(feed.url, etag=feed.etag, last_modified=feed.last_modified,
                               timeout=settings.feed_timeout_seconds, max_bytes=settings.feed_max_bytes,
@@ -163,6 +166,8 @@ def poll_feed(engine: Engine, settings: Settings, name: str, now: datetime | Non
         feed.etag, feed.last_modified = fetched.etag[:512], fetched.last_modified[:128]
         feed.last_polled_at = feed.last_success_at = now
         feed.consecutive_errors = 0
+        feed.total_polls += 1
+        feed.failing_since = None  # works again: the note, if its outage was told, is the sweeper's
         feed.last_added = result.added
         feed.total_added += result.added
         feed.next_poll_at = result.next_poll_at = now + timedelta(seconds=feed.interval_seconds)
@@ -214,15 +219,18 @@ def backoff_seconds(interval: int, errors: int, ceiling: int, retry_after: float
 
 
 def _failed(session: Session, settings: Settings, feed: Feed, now: datetime, exc: Exception) -> PollResult:
-    metrics.feed_poll_failed()
     feed = session.get(Feed, feed.id)
     feed.consecutive_errors += 1
+    feed.total_polls += 1
+    feed.total_errors += 1
     feed.last_polled_at = feed.last_error_at = now
     feed.last_error = str(exc)[:1000]
     feed.last_added = 0
     delay = backoff_seconds(feed.interval_seconds, feed.consecutive_errors, settings.feed_max_backoff_seconds,
                             getattr(exc, "retry_after", None))
     feed.next_poll_at = now + timedelta(seconds=delay)
+    if feed.failing_since is None:  # the first failed poll of the errors in a row (delivery/feed_alerts.py)
+        feed.failing_since = now
     session.commit()
     log.warning("feed %s: %s (error %s in a row; next poll in %.0fs)", feed.name, exc, feed.consecutive_errors,
                 delay)

@@ -6,7 +6,10 @@ every address it resolves to must be a public one (not loopback, private, link-l
 shared, multicast or reserved), and the connection is made to one of those checked
 addresses, so a second DNS answer (DNS rebinding) cannot switch it to another. TLS still
 verifies the certificate for the host name. A feed explicitly allowed to
-(`allow_private = true`) may fetch any address.
+(`allow_private = true`) may fetch private addresses of its own host and port only (the
+URL's): its redirects to any other host or port are checked like anyone's, so a feed on
+an internal server cannot be bounced into the database's port. An error after a
+redirect names where it went (scheme, host, port and path; never the query).
 
 Also: conditional GET (ETag, Last-Modified: a 304 is an answer, not an error), one
 deadline for the whole fetch (a server that drips bytes cannot hold a poller), a size
@@ -83,7 +86,10 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def checked_addresses(host: str, port: int, resolve: Resolver, policy: Policy) -> list[str]:
+HINT = " (set allow_private = true on a feed that must fetch it)"
+
+
+def checked_addresses(host: str, port: int, resolve: Resolver, policy: Policy, hint: str = HINT) -> list[str]:
     """Every address of `host`, each allowed by `policy`, or AddressRefused naming the first that is not."""
     addresses = resolve(host, port)
     if not addresses:
@@ -91,8 +97,7 @@ def checked_addresses(host: str, port: int, resolve: Resolver, policy: Policy) -
     for address in addresses:
         why = policy(ipaddress.ip_address(address.split("%", 1)[0]))
         if why:
-            raise AddressRefused(f"refused: {host} resolves to {address}, {why} "
-                                 "(set allow_private = true on a feed that must fetch it)")
+            raise AddressRefused(f"refused: {host} resolves to {address}, {why}{hint}")
     return addresses
 
 
@@ -137,7 +142,8 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: float =
           max_bytes: int = 10 * 1024 * 1024, allow_private: bool = False,
           resolve: Resolver = system_resolver, policy: Policy | None = None) -> Fetched:
     """GET `url`, following redirects, each hop checked. FetchError on anything but 200/304."""
-    policy = policy or (anything if allow_private else public_only)
+    first = urlsplit(url)
+    own = (first.hostname, first.port or (443 if first.scheme == "https" else 80))
     deadline = time.monotonic() + timeout
     headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5", "Accept-Encoding": "identity"}
@@ -150,7 +156,12 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: float =
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(f"not an http(s) URL: {url[:200]}")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = checked_addresses(parts.hostname, port, resolve, policy)
+        elsewhere = allow_private and (parts.hostname, port) != own  # a redirect off the feed's own host:port
+        hop = policy or (public_only if elsewhere or not allow_private else anything)
+        try:
+            addresses = checked_addresses(parts.hostname, port, resolve, hop, "" if elsewhere else HINT)
+        except FetchError as exc:
+            raise type(exc)(_after_redirect(str(exc), url, first, elsewhere)) from None
         cls = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
         conn = cls(parts.hostname, port, addresses, _left(deadline, timeout))
         try:
@@ -164,18 +175,36 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: float =
                 return Fetched(304, b"", response.getheader("ETag") or etag,
                                response.getheader("Last-Modified") or last_modified, url)
             if response.status != 200:
-                raise FetchError(f"HTTP {response.status} {response.reason}".strip(),
+                raise FetchError(_after_redirect(f"HTTP {response.status} {response.reason}".strip(), url, first),
                                  _retry_after(response.getheader("Retry-After")))
             body = _read(conn.sock, response, deadline, timeout, max_bytes)
             return Fetched(200, body, response.getheader("ETag") or "", response.getheader("Last-Modified") or "",
                            url)
         except (OSError, http.client.HTTPException) as exc:
             if isinstance(exc, TimeoutError) or "timed out" in str(exc):
-                raise FetchError(f"no answer within {timeout:g}s") from None
-            raise FetchError(f"{type(exc).__name__}: {exc}") from None
+                raise FetchError(_after_redirect(f"no answer within {timeout:g}s", url, first)) from None
+            raise FetchError(_after_redirect(f"{type(exc).__name__}: {exc}", url, first)) from None
         finally:
             conn.release()
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def shown(url: str) -> str:
+    """A URL as errors name it: scheme, host, port and path (a query may hold a key)."""
+    p = urlsplit(url)
+    return f"{p.scheme}://{p.netloc.rpartition('@')[2]}{p.path or '/'}"[:300]
+
+
+def _after_redirect(message: str, url: str, first, private_elsewhere: bool = False) -> str:
+    """The error as it is, or saying which redirect it met, and (for a feed allowed private
+    addresses, led elsewhere) that the permission holds for its own host and port only."""
+    if url == first.geturl():
+        return message
+    message = f"{message} (after a redirect to {shown(url)})"
+    if private_elsewhere:
+        port = first.port or (443 if first.scheme == "https" else 80)
+        message += f"; allow_private covers only the feed's own {first.hostname}:{port}"
+    return message
 
 
 def _left(deadline: float, timeout: float) -> float:

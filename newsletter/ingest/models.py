@@ -35,3 +35,12 @@ class Feed(Base):
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)  # drives the back-off
     last_added: Mapped[int] = mapped_column(Integer, default=0)  # articles added by the last poll
     total_added: Mapped[int] = mapped_column(Integer, default=0)
+    # Health (delivery/feed_alerts.py): the first failed poll of the errors in a row (None:
+    # its last poll worked), after how long failing is an alert, which outage was told (its
+    # failing_since), and every poll and error counted here, so that the web's /metrics is
+    # true whichever process polled.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    down_alerted_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    alert_after_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    total_polls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    total_errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

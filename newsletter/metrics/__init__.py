@@ -11,11 +11,13 @@
 | newsletter_bounce_reports_total{source}  | bounces/intake.py, a new report stored              |
 | newsletter_signups_total                 | subscribers/signup.py, a sign-up recorded           |
 | newsletter_confirmations_total           | subscribers/signup.py, a subscription confirmed     |
-| newsletter_feed_polls_total              | feed polling: `feed_polled()` for every poll made   |
-| newsletter_feed_poll_errors_total        | feed polling: `feed_poll_failed()` too when it fails|
 
 Gauges that describe the database and the broker (editions by state, progress,
-batches in flight, queue depth) are computed when scraped: web/metrics_state.py.
+batches in flight, queue depth) are computed when scraped: web/metrics_state.py. So
+are the feeds' counters (newsletter_feed_polls_total, newsletter_feed_poll_errors_total,
+counted on each feed row by whichever process polled) and the alerts
+(newsletter_alerts_total{kind}): a web's /metrics tells them truly even when workers
+poll and nobody scrapes the workers.
 
 Multiprocess mode: Celery's prefork children each count in their own files under a
 directory (prometheus_client's PROMETHEUS_MULTIPROC_DIR, set from
@@ -64,8 +66,6 @@ class _Metrics:
                                ["source"])
         self.signups = Counter("newsletter_signups", "Sign-up requests processed, whatever the address's state.")
         self.confirmations = Counter("newsletter_confirmations", "Subscriptions confirmed.")
-        self.feed_polls = Counter("newsletter_feed_polls", "Feed polls made.")
-        self.feed_poll_errors = Counter("newsletter_feed_poll_errors", "Feed polls that failed.")
 
 
 _metrics: _Metrics | None = None
@@ -116,10 +116,3 @@ def signed_up() -> None:
 def confirmed() -> None:
     get().confirmations.inc()
 
-
-def feed_polled() -> None:
-    get().feed_polls.inc()
-
-
-def feed_poll_failed() -> None:
-    get().feed_poll_errors.inc()

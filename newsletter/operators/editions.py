@@ -18,6 +18,7 @@ from newsletter.delivery import send_acts, tallies
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import FailureGroup, Report, failures_by_class, report, report_now
 from newsletter.editions import edition_acts, lifecycle
+from newsletter.editions.contents import items_as_read
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.editions.overview import EditionDetail, edition_detail
 from newsletter.errors import InvalidInput, NotFound
@@ -42,6 +43,10 @@ def progress(r: Report) -> dict:
             "pause_reason": r.pause_reason or None, "waiting_for_relay": r.relay_error or None,
             "waiting_for_relay_since": _iso(r.relay_down_since), "recovering": r.idle,
             "next_retry_at": _iso(r.next_retry_at),
+            # In waves (wave_view.py): each wave, and the progress and time left of the due ones.
+            "waves": [w.as_dict() for w in r.waves] if r.waves else None, "waiting": r.waiting,
+            "due_remaining": r.due_remaining,
+            "next_wave_at": _iso(r.wave_progress.next_wave_at) if r.waves else None,
             "held_domains": [{"domain": d, "refusals": n, "last_refusal": why} for d, n, why in r.held_domains]}
 
 
@@ -71,7 +76,7 @@ def editions(session: Session, actor: Actor, publication: str = "", status: str 
         for eid, tallied in tallies.counts(session, ids).items():  # erased people's outcomes
             tallies.add_counts(counts[eid], tallied)
     items = [{"id": e.id, "publication": slug, "date": e.date.isoformat(), "status": e.status,
-              "headlines": len(e.items), "public_id": e.public_id, "built_at": _iso(e.built_at),
+              "headlines": len(items_as_read(e)), "public_id": e.public_id, "built_at": _iso(e.built_at),
               "started_at": _iso(e.started_at), "finished_at": _iso(e.finished_at), "deliveries": counts[e.id]}
              for e, slug in rows]
     return items, (rows[-1][0].id if len(rows) == limit else None)
@@ -85,19 +90,19 @@ def edition(session: Session, actor: Actor, edition_id: int, settings=None) -> d
     r = report_now(session.connection(), settings, e.id) if settings is not None else report(session.connection(), e.id)
     return {"id": e.id, "publication": slug, "date": e.date.isoformat(), "public_id": e.public_id,
             "built_at": _iso(e.built_at), "window": [_iso(e.window_start), _iso(e.window_end)],
-            "sections": sorted({i.section_slug for i in e.items}), "headlines": len(e.items),
+            "sections": sorted({i.section_slug for i in items_as_read(e)}), "headlines": len(items_as_read(e)),
             "acts": lifecycle.acts(e.status, e.started_at is not None),
             "progress": progress(r)}
 
 
-def _act(session: Session, actor: Actor, edition_id: int, verb: str, action) -> str:
+def _act(session: Session, actor: Actor, edition_id: int, verb: str, action, detail: dict | None = None) -> str:
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     _mine(session, actor, edition_id)
     with change(session, actor, Permission.EDITIONS, f"edition.{verb}", f"edition:{edition_id}") as ch:
         before = lifecycle.status_of(session.connection(), edition_id, lock=True)
         status = action(session.connection(), edition_id)
-        ch.detail = {"status": status}
+        ch.detail = {"status": status, **(detail or {})}
         ch.nothing_changed = status == before  # already there: nothing to record
     return status
 
@@ -114,8 +119,11 @@ def _deliver_after_commit(session: Session, deliver: Deliver, edition_id: int) -
     deliver(edition_id)
 
 
-def pause(session: Session, actor: Actor, edition_id: int) -> str:
-    return _act(session, actor, edition_id, "pause", send_acts.pause)
+def pause(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
+    """The reason (optional, one line) is shown by status and kept in the audit."""
+    reason = clean_reason(reason)  # refused before anything
+    return _act(session, actor, edition_id, "pause", lambda conn, e: send_acts.pause(conn, e, reason),
+                {"reason": reason[:200]} if reason else None)
 
 
 def resume(session: Session, actor: Actor, edition_id: int, *, deliver: Deliver) -> str:

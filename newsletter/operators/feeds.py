@@ -42,7 +42,18 @@ def as_dict(f: Feed, now: datetime) -> dict:
             "last_error_at": _iso(f.last_error_at), "consecutive_errors": f.consecutive_errors,
             "last_added": f.last_added, "total_added": f.total_added, "next_poll_at": _iso(f.next_poll_at),
             "due": f.active and (f.next_poll_at is None or f.next_poll_at <= now),
+            "failing_since": _iso(f.failing_since), "alert_after_minutes": f.alert_after_minutes,
             "managed_by": f.managed_by}
+
+
+def failing(session: Session, actor: Actor, now: datetime | None = None) -> list[dict]:
+    """Active feeds whose last poll failed, failing longest first (the dashboard's top)."""
+    require(actor, Permission.READ)
+    now = now or utcnow()
+    rows = session.scalars(select(Feed).where(_theirs(actor), Feed.active.is_(True), Feed.consecutive_errors > 0)
+                           .order_by(Feed.failing_since.asc().nulls_last(), Feed.name))
+    return [as_dict(f, now) | {"failing_minutes": int((now - (f.failing_since or now)).total_seconds() // 60),
+                               "alerted": f.down_alerted_since is not None} for f in rows]
 
 
 def status(session: Session, actor: Actor, now: datetime | None = None) -> list[dict]:

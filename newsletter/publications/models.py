@@ -5,6 +5,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base
+from newsletter.publications.schedule import describe
 from newsletter.store.models import Section
 
 
@@ -55,6 +56,10 @@ class Publication(Base):
     click_history: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     most_clicked_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     open_pixel: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The sign-up page (issue 20): listed there unless public is false (an internal test
+    # list), with its own line of description (empty: its schedule in words).
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    description: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # Who owns the settings: "file" (`publications load` writes them) or "console" (the console
     # and the API do; a load skips it). publications/managed.py: neither overwrites the other.
     managed_by: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
@@ -72,6 +77,15 @@ class Publication(Base):
     @property
     def effective_bounce_domain(self) -> str:
         return self.bounce_domain or self.domain
+
+    @property
+    def listing_line(self) -> str:
+        """What the sign-up page (and every subscriber page) says under its name: its own
+        description, or its schedule in words ("Headlines by email, every Monday at 07:00")."""
+        if self.description:
+            return self.description
+        when = describe(self.schedule_cron or "0 6 * * *")
+        return f"Headlines by email, {when} " + ("your time" if self.local_time else f"({self.timezone or 'UTC'})")
 
     def ordered_sections(self) -> list[Section]:
         return [ps.section for ps in self.sections]

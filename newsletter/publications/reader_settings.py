@@ -8,6 +8,8 @@ email (logo, accent colour), its public archive, and click statistics.
     click_history = false       # readers may agree to have their clicks kept (needs click_stats)
     most_clicked_first = false  # ... and their most clicked sections first (needs click_history)
     open_pixel = false          # a counted 1x1 image (Apple Mail Privacy Protection opens them all)
+    public = true               # listed on the sign-up page; false: not listed, sign-ups refused (an internal list)
+    description = "..."         # one line under its name there (empty: its schedule in words)
 
 `ReaderSettings` is a base of the file's publication entry (publications/load.py), so
 these are validated with everything else and every problem is reported at once.
@@ -60,6 +62,15 @@ class ReaderSettings(BaseModel):
     click_history: bool = False
     most_clicked_first: bool = False
     open_pixel: bool = False
+    public: bool = True
+    description: str = Field(default="", max_length=300)
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        if has_controls(value) or "\n" in value or "\r" in value:
+            raise ValueError("must be one line of text")
+        return value.strip()
 
     @field_validator("accent_color")
     @classmethod

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsletter.editions.contents import items_as_read
 from newsletter.editions.models import Edition
 from newsletter.publications.colours import palette
 from newsletter.publications.models import Publication
@@ -48,10 +49,11 @@ class SectionGroup:
 
 
 def group_sections(edition: Edition, only: Sequence[str] | None) -> list[SectionGroup]:
-    """The edition's items by section: in the order frozen at build time, or, for an
-    ordered section set, in that order (sections not in it are left out)."""
+    """The edition's items as read (the selection with the editors' changes:
+    editions/contents.py) by section: in the edition's order, or, for an ordered section
+    set, in that order (sections not in it are left out)."""
     groups: list[SectionGroup] = []
-    for item in edition.items:
+    for item in items_as_read(edition):
         if only is not None and item.section_slug not in only:
             continue
         if not groups or groups[-1].slug != item.section_slug:
@@ -67,7 +69,7 @@ def variant_key(edition: Edition, sections: Sequence[str] | None) -> tuple[str, 
     """The ordered section set a reader's choice comes to in this edition: the sections it
     holds, in the reader's order; None when that is every section in the built order (the
     common rendering). A set without an order (a frozenset) keeps the built order."""
-    built = list(dict.fromkeys(item.section_slug for item in edition.items))
+    built = list(dict.fromkeys(item.section_slug for item in items_as_read(edition)))
     if sections is None:
         return None
     if isinstance(sections, frozenset | set):
@@ -81,7 +83,7 @@ def reading_order(edition: Edition, sections: Sequence[str] | None, order: Seque
     """A reader's sections of this edition in the order they read them: `sections` is
     their choice (None: every section), `order` the order they prefer (subscribers/order.py;
     sections it does not name follow in the built order)."""
-    built = list(dict.fromkeys(item.section_slug for item in edition.items))
+    built = list(dict.fromkeys(item.section_slug for item in items_as_read(edition)))
     ranked = [slug for slug in dict.fromkeys(order or ()) if slug in built]
     ranked += [slug for slug in built if slug not in ranked]
     wanted = set(sections) if sections is not None else None

@@ -27,7 +27,16 @@ PLACEHOLDERS = {
     "preferences_url": f"XNLXPREFERENCES{_NONCE}X",
     # After each counted link (tracking/click_links.py): the message's part of the link.
     "click_suffix": f"XNLXCLICK{_NONCE}X",
+    # The full stop after the name: none when the name ends a sentence itself ("Casey C."),
+    # so that the greeting never reads "Good morning, Casey C..".
+    "full_stop": f"XNLXSTOP{_NONCE}X",
 }
+SENTENCE_ENDS = (".", "!", "?", "\u2026")
+
+
+def full_stop(name: str) -> str:
+    """What goes after the name where a sentence ends: "." unless the name has its own."""
+    return "" if name.rstrip().endswith(SENTENCE_ENDS) else "."
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,10 @@ class Personal:
     unsubscribe_url: str
     preferences_url: str
     click_suffix: str = ""  # where links are counted: "/<message token>" (tracking/click_links.py)
+
+    @property
+    def full_stop(self) -> str:
+        return full_stop(self.name)
 
 
 class TransformedPlaceholder(ConfigurationError):

@@ -51,9 +51,11 @@ class SignInFailed(NotSignedIn):
     """A wrong address or password. `alert_staff_id`: this failure made the account cross
     its threshold of failures from everywhere: the route tells the owner (after answering)."""
 
-    def __init__(self, message: str, alert_staff_id: int | None = None):
+    def __init__(self, message: str, alert_staff_id: int | None = None, staff_id: int | None = None,
+                 why: str = ""):
         super().__init__(message)
         self.alert_staff_id = alert_staff_id
+        self.staff_id, self.why = staff_id, why  # for the audit (staff/failed_sign_ins.py), never shown
 
 
 class WaitBeforeTrying(TooManyAttempts):
@@ -116,7 +118,9 @@ def login(db: Session, settings: Settings, limits: SignInLimits, email: str, pas
     good = passwords.verify(account.password_hash if account else "", password)
     if not good or account is None or not account.active or account.sso_only:
         alert = account.id if verdict.alert and account is not None and account.active else None
-        raise SignInFailed("wrong address or password", alert)
+        why = ("no such account" if account is None else "wrong password" if not good
+               else "account disabled" if not account.active else "single sign-on only")
+        raise SignInFailed("wrong address or password", alert, account.id if account else None, why)
     limits.succeeded(key, address)
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)

@@ -19,7 +19,7 @@ from newsletter.subscribers.erase import erase_rows
 from newsletter.subscribers.export import person_data
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.subscribers.order import moved
-from newsletter.subscribers.service import clean_name
+from newsletter.subscribers.service import clean_name, clean_timezone, known_zones
 from newsletter.tracking import history
 from newsletter.tracking.models import EventKind, Method
 
@@ -166,6 +166,26 @@ def rename(session: Session, subscriber: Subscriber, name: str) -> bool:
     lifecycle.record_event(session, EventKind.PROFILE, Method.PREFERENCE_CENTRE, subscriber.id, None, detail="name")
     session.flush()
     return True
+
+
+def set_timezone(session: Session, subscriber: Subscriber, zone: str) -> bool:
+    """Their own time zone (an IANA name; "" : the publication's), for publications that
+    send at each reader's local time. InvalidInput for a name that is not a zone. A
+    change during a send in waves loses nobody: the last wave takes whoever has no
+    delivery yet (delivery/waves.py)."""
+    zone = clean_timezone(zone)
+    if zone == subscriber.timezone:
+        return False
+    subscriber.timezone = zone
+    lifecycle.record_event(session, EventKind.PROFILE, Method.PREFERENCE_CENTRE, subscriber.id, None,
+                           detail="timezone")
+    session.flush()
+    return True
+
+
+def zone_names() -> list[str]:
+    """The zones a reader may choose from, sorted (the preference centre's list)."""
+    return sorted(z for z in known_zones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
 
 
 def download(session: Session, subscriber: Subscriber) -> dict:

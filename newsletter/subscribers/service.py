@@ -51,14 +51,14 @@ def normalise_email(address: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
+def known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
 def clean_timezone(value: str | None) -> str:
     """An IANA time zone name, or "" (the publication's)."""
     value = (value or "").strip()
-    if value and value not in _zones():
+    if value and value not in known_zones():
         raise SubscriberError(f"unknown time zone {value[:64]!r} (an IANA name such as Europe/Paris)")
     return value
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from newsletter.editions.models import Edition, EditionItem
+from newsletter.editions.contents import items_as_read
+from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
 from newsletter.tracking import history
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
@@ -52,10 +52,10 @@ def follow(session: Session, claim: ClickClaim, message: MessageClaim | None, ki
     """The item's URL, after counting the click; None when the edition has no such link."""
     if claim.position == OPEN_PIXEL:
         return None
-    item = session.scalar(select(EditionItem).where(EditionItem.edition_id == claim.edition_id,
-                                                    EditionItem.position == claim.position))
-    found = _counting(session, claim.edition_id) if item is not None else None
-    if found is None:
+    found = _counting(session, claim.edition_id)
+    # The item as read (editions/contents.py): an added story is there, a taken-down one is not.
+    item = next((i for i in items_as_read(found[0]) if i.position == claim.position), None) if found else None
+    if item is None:
         return None
     edition, publication = found
     if publication.click_stats and edition.started_at is not None:

@@ -23,7 +23,8 @@ from newsletter.db import utcnow
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import DeliveryStatus
 from newsletter.delivery.tallies import DeliveryTally
-from newsletter.editions.models import Edition, EditionItem
+from newsletter.editions.contents import items_as_read
+from newsletter.editions.models import Edition
 from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
@@ -127,7 +128,7 @@ def edition_figures(session: Session, edition_id: int) -> dict:
     """(The role and the publication scope are checked by operators/figures.py.)"""
     edition, slug = with_publication_slug(session, Edition, edition_id, "edition")
     publication = session.get(Publication, edition.publication_id)
-    items = {i.position: i for i in session.scalars(select(EditionItem).where(EditionItem.edition_id == edition_id))}
+    items = {i.position: i for i in items_as_read(edition)}  # as read: added ones in, taken-down ones out
     names = {**{s.slug: s.name for s in publication.ordered_sections()},
              **{i.section_slug: i.section_name for i in items.values()}}
     headlines = _clicks_by(session, [edition_id], ClickCount.position, ClickCount.section_slug)

@@ -43,13 +43,11 @@ def resolve(session: Session, claim: UnsubscribeClaim | UndoClaim) -> tuple[Subs
     return subscriber, publication
 
 
-def unsubscribe_with_token(session: Session, tokens: Tokens, token: str, method: Method) -> Outcome:
-    """What the List-Unsubscribe URL does. Repeating it changes nothing and records nothing."""
-    return unsubscribe_with_claim(session, tokens.read_unsubscribe(token), method)
-
-
 def unsubscribe_with_claim(session: Session, claim: UnsubscribeClaim, method: Method) -> Outcome:
-    """The same, from a token already read (the URL's, or the mailto: address's)."""
+    """What the List-Unsubscribe URL (one-click or the link's form: web/unsubscribe_routes.py)
+    and the mailto: address (bounces/unsubscribe_mail.py) do, from their token once read.
+    Repeating it changes nothing and records nothing. InvalidToken when the token's
+    subscriber is gone or no longer holds its key."""
     subscriber, publication = resolve(session, claim)
     changed = lifecycle.unsubscribe(session, subscriber, publication, method, claim.edition_id)
     return Outcome(subscriber, publication, changed, claim.edition_id)

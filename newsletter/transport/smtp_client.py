@@ -13,7 +13,7 @@ rare and delicate), and each message is then:
   the plain dialogue, one command at a time.
 
 One message at a time, never the next MAIL before the last message's final reply:
-the caller records the message as sent in between (delivery/batch.py, at most once).
+the caller records the message as sent in between (delivery/batch.py: so that only the message in flight can go twice).
 
 Every refusal leaves through `failures.refusal(stage, code, text)` with the stage of
 the command that was refused: MAIL (the message's sender), RCPT (that recipient),

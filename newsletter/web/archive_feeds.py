@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from xml.etree import ElementTree as ET
 
+from newsletter.editions.contents import items_as_read
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
 from newsletter.render.edition import group_sections
@@ -71,7 +72,7 @@ def atom_feed(publication: Publication, editions: list[Edition], archive_url: st
         sub(entry, "published", _stamp(edition.started_at or edition.finished_at, edition.date))
         sub(entry, "updated", stamp)
         sub(entry, "link", rel="alternate", type="text/html", href=url)
-        headlines = [item.headline for item in edition.items]
+        headlines = [item.headline for item in items_as_read(edition)]
         sub(entry, "summary", f"{len(headlines)} headline{'s' if len(headlines) != 1 else ''}: "
                               + " · ".join(headlines[:3]) if headlines else "No headlines.")
         sub(entry, "content", edition_html(edition), type="html")

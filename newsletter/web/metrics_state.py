@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import Engine, distinct, func, select
 
 from newsletter.bounces.models import BounceReport, ReportStatus
-from newsletter.delivery.models import Delivery
+from newsletter.delivery.alerts import AlertKind
+from newsletter.delivery.models import Alert, Delivery
 from newsletter.delivery.states import DeliveryStatus
 from newsletter.editions.models import Edition, EditionStatus
+from newsletter.ingest.models import Feed
 from newsletter.publications.models import Publication
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,11 @@ class StateCollector:
             r = BounceReport.__table__.c
             waiting = dict(conn.execute(select(r.status, func.count()).where(
                 r.status.in_([ReportStatus.RECEIVED, ReportStatus.FAILED])).group_by(r.status)).all())
+            f, a = Feed.__table__.c, Alert.__table__.c
+            polls, errors, failing = conn.execute(select(
+                func.coalesce(func.sum(f.total_polls), 0), func.coalesce(func.sum(f.total_errors), 0),
+                func.count().filter(f.active.is_(True), f.consecutive_errors > 0))).one()
+            alerts = dict(conn.execute(select(a.kind, func.count()).group_by(a.kind)).all())
         editions = GaugeMetricFamily("newsletter_editions", "Editions by state.", labels=["state"])
         for state in EditionStatus:
             editions.add_metric([state.value], by_state.get(state.value, 0))
@@ -95,6 +102,15 @@ class StateCollector:
         for status in (ReportStatus.RECEIVED, ReportStatus.FAILED):
             reports.add_metric([status.value], waiting.get(status.value, 0))
         yield reports
+        # Counted on the feed rows by whichever process polled (a worker, `newsletter run`).
+        yield CounterMetricFamily("newsletter_feed_polls", "Feed polls made (every process).", value=polls)
+        yield CounterMetricFamily("newsletter_feed_poll_errors", "Feed polls that failed (every process).",
+                                  value=errors)
+        yield GaugeMetricFamily("newsletter_feeds_failing", "Active feeds whose last poll failed.", value=failing)
+        raised = CounterMetricFamily("newsletter_alerts", "Alerts raised to the operators, by kind.", labels=["kind"])
+        for kind in AlertKind:
+            raised.add_metric([kind.value], alerts.get(kind.value, 0))
+        yield raised
 
     def _broker(self) -> Iterator[Metric]:
         with self.redis.pipeline(transaction=False) as pipe:

@@ -50,7 +50,8 @@ def _page(w, session, subscriber, token, saved=None, status=200, error=None):
     return _form_page(w.page(
         "preferences.html", status=status, masked=mask(subscriber.email), token=token,
         choices=preferences.current(session, subscriber), others=preferences.others(session, subscriber),
-        person_name=subscriber.name, pending=mask(change.new_email) if change else None, saved=saved, error=error,
+        person_name=subscriber.name, person_zone=subscriber.timezone, zones=preferences.zone_names(),
+        pending=mask(change.new_email) if change else None, saved=saved, error=error,
         csrf=w.tokens.csrf(subscriber.id, subscriber.token_key), history_days=HISTORY_DAYS))
 
 
@@ -93,6 +94,12 @@ def preferences_post(request: Request, token: str, form: Form, background: Backg
             except InvalidInput as exc:  # raised before anything changed
                 return _page(w, s, subscriber, token, status=400, error=str(exc))
             return _page(w, s, subscriber, token, saved="Your name is saved.")
+        if action == "timezone":
+            try:
+                preferences.set_timezone(s, subscriber, str(form.get("timezone", ""))[:100])
+            except InvalidInput as exc:  # raised before anything changed
+                return _page(w, s, subscriber, token, status=400, error=str(exc))
+            return _page(w, s, subscriber, token, saved="Your time zone is saved.")
         if action == "address":
             if not w.counters.hit(f"address:{subscriber.id}", *w.settings.signup_emails_per_address):
                 return _page(w, s, subscriber, token, status=429,

@@ -48,7 +48,7 @@ def accept_signup(w, ip: str, body: SignupBody, background: BackgroundTasks) -> 
         raise SignupRefused(429, "Too many sign-ups from your network; please try again later.")
     with w.session() as s:
         pub = s.scalar(select(Publication).where(Publication.slug == body.publication,
-                                                 Publication.active.is_(True)))
+                                                 Publication.active.is_(True), Publication.public.is_(True)))
         if pub is None:
             raise SignupRefused(400, f"Unknown publication {body.publication!r}.")
         try:
@@ -60,8 +60,11 @@ def accept_signup(w, ip: str, body: SignupBody, background: BackgroundTasks) -> 
 
 
 def _publications(w):
+    """Those listed: active and public (`public = false` keeps an internal list off the page,
+    and its sign-ups are refused as for an unknown publication)."""
     with w.session() as s:
-        return list(s.scalars(select(Publication).where(Publication.active.is_(True)).order_by(Publication.name)))
+        return list(s.scalars(select(Publication).where(Publication.active.is_(True), Publication.public.is_(True))
+                              .order_by(Publication.name)))
 
 
 @router.get("/")

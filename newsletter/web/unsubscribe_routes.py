@@ -19,7 +19,7 @@ from newsletter.subscribers.models import SubscriptionStatus
 from newsletter.subscribers.preferences import unsubscribe_all
 from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken
-from newsletter.tracking.unsubscribe import resolve, undo_token, undo_with_token
+from newsletter.tracking.unsubscribe import resolve, undo_token, undo_with_token, unsubscribe_with_claim
 from newsletter.web.pages import Form, mask
 
 router = APIRouter()
@@ -64,10 +64,10 @@ def unsubscribe_post(request: Request, token: str, form: Form):
         claim, subscriber, publication = _claim(w, s, token)
         sub = lifecycle.subscription(s, subscriber.id, publication.id)
         was_active = sub is not None and sub.status == SubscriptionStatus.ACTIVE
+        unsubscribe_with_claim(s, claim, Method.LINK)
         everything = form.get("scope") == "all"
-        if everything:
+        if everything:  # the person's other publications too
             unsubscribe_all(s, subscriber, Method.LINK, claim.edition_id)
-        lifecycle.unsubscribe(s, subscriber, publication, Method.LINK, claim.edition_id)
         # An undo only for the subscription this answer ended: never a way back in for
         # whoever holds the link of someone who had already left.
         undo = undo_token(s, w.tokens, subscriber, publication) if was_active else None
@@ -86,11 +86,10 @@ def _one_click(w, token: str):
     claim = w.tokens.read_unsubscribe(token)  # a forged or damaged link is still a 400
     with w.session() as s:
         try:
-            subscriber, publication = resolve(s, claim)
-        except InvalidToken:
+            out = unsubscribe_with_claim(s, claim, Method.ONE_CLICK)
+        except InvalidToken:  # its subscriber is gone: nothing to change
             return w.page("one_click_done.html", publication=s.get(Publication, claim.publication_id))
-        lifecycle.unsubscribe(s, subscriber, publication, Method.ONE_CLICK, claim.edition_id)
-        return w.page("one_click_done.html", publication=publication)
+        return w.page("one_click_done.html", publication=out.publication)
 
 
 @router.post("/u/{token}/resubscribe")

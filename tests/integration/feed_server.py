@@ -1,7 +1,7 @@
 """A feed served over HTTP on loopback (http.server in a thread), for the polling tests,
 `newsletter run` and the operator's journey: it changes, answers conditional requests
 with 304, fails with 500, hangs past a timeout, and redirects (to itself, and to
-internal addresses)."""
+internal addresses); and pages of HTML (`pages`)."""
 from __future__ import annotations
 
 import hashlib
@@ -21,6 +21,7 @@ class FeedServer:
         self.now = now  # the items are published an hour, two hours, ... before it
         self.items = [self.item(1), self.item(2)]
         self.mode = "ok"
+        self.pages: dict[str, str] = {}  # path -> HTML
         self.requests: list[tuple[str, dict]] = []
         self.release = threading.Event()  # lets a hanging answer go when the test ends
         owner = self
@@ -32,11 +33,23 @@ class FeedServer:
             def do_GET(self):
                 owner.requests.append((self.path, dict(self.headers)))
                 redirects = {"/moved": "/feed", "/to-metadata": "http://169.254.169.254/latest/meta-data/",
-                             "/to-loopback": f"http://127.0.0.2:{owner.port}/feed"}
+                             "/to-loopback": f"http://127.0.0.2:{owner.port}/feed",
+                             "/to-other-port": "http://127.0.0.1:5432/", "/to-missing": "/missing?key=secret"}
                 if self.path in redirects:
                     self.send_response(302)
                     self.send_header("Location", redirects[self.path])
                     self.end_headers()
+                    return
+                if self.path.startswith("/missing"):
+                    self.send_error(404, "Not Found")
+                    return
+                if self.path in owner.pages:  # an article's page (an editor adds one by its URL)
+                    body = owner.pages[self.path].encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
                     return
                 if owner.mode == "500":
                     self.send_error(500, "Internal Server Error")

@@ -144,7 +144,7 @@ class SMTPServer:
 
 
 class Worker:
-    """`celery -A workers worker` in its own process group, so SIGKILL takes all of it."""
+    """`celery -A newsletter.workers worker` in its own process group, so SIGKILL takes all of it."""
 
     def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2):
         self.env, self.log_path, self.concurrency = env, log_path, concurrency
@@ -153,7 +153,7 @@ class Worker:
     def start(self) -> None:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", "-l", "INFO",
+            [sys.executable, "-m", "celery", "-A", "newsletter.workers", "worker", "-l", "INFO",
              "-c", str(self.concurrency), "-Q", "newsletter", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.time_ns()}@%h"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -161,7 +161,8 @@ def image_modules() -> set[str]:
             packages.add(name)
     modules = set(packages)
     for package in packages:
-        modules |= {f"{package}.{f.stem}" for f in (ROOT / package.replace(".", "/")).glob("*.py")}
+        folder = dirs.get(package, package.replace(".", "/"))
+        modules |= {f"{package}.{f.stem}" for f in (ROOT / folder).glob("*.py")}
     return modules
 
 
@@ -178,7 +179,7 @@ def service_commands() -> list[tuple[str, list[str]]]:
 
 def test_every_service_command_exists_in_the_image():
     executables, modules = image_executables(), image_modules()
-    assert {"newsletter", "celery"} <= executables and "workers.health" in modules
+    assert {"newsletter", "celery"} <= executables and "newsletter.workers.health" in modules
     bin_dir = Path(sys.executable).parent
     for where, argv in service_commands():
         assert argv[0] in executables, f"{where}: {argv[0]} is not in the image"

@@ -19,7 +19,7 @@ from newsletter.publications.schedule import local_date
 from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.tokens import Tokens
-from newsletter.tracking.unsubscribe import unsubscribe_with_token
+from newsletter.tracking.unsubscribe import unsubscribe_with_claim
 from newsletter.transport.backends import OutboxBackend
 from tests.conftest import at
 from tests.helpers import rss
@@ -93,7 +93,7 @@ def test_digest_end_to_end(settings, engine, publication, tmp_path):
 
     # The token in reader0's link unsubscribes reader0 from this publication and nobody else.
     token = urls["reader0@example.org"].rsplit("/", 1)[1]
-    unsubscribe_with_token(session, Tokens(settings.signing_key()), token, "one-click")
+    unsubscribe_with_claim(session, Tokens(settings.signing_key()).read_unsubscribe(token), "one-click")
     session.commit()
     statuses = {s.subscriber.email: s.status for s in session.scalars(select(Subscription))}
     assert statuses["reader0@example.org"] == SubscriptionStatus.UNSUBSCRIBED

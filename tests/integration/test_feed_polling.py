@@ -127,6 +127,22 @@ def test_redirects_are_followed_and_checked_again(server):
     assert server.paths() == ["/moved", "/feed", "/to-metadata", "/to-loopback"]  # nothing reached after them
 
 
+def test_allow_private_holds_for_the_feeds_own_host_and_port_only(server):
+    """A feed on an internal server may be fetched; its redirect into another port (here
+    PostgreSQL's) is refused before any connection, and the error names where it went."""
+    with pytest.raises(AddressRefused) as refused:
+        fetch(f"{server.url}/to-other-port", allow_private=True, timeout=5)
+    assert str(refused.value) == (
+        "refused: 127.0.0.1 resolves to 127.0.0.1, a loopback address (after a redirect to http://127.0.0.1:5432/); "
+        f"allow_private covers only the feed's own 127.0.0.1:{server.port}")
+    with pytest.raises(AddressRefused, match=r"after a redirect to http://127.0.0.2:\d+/feed"):
+        fetch(f"{server.url}/to-loopback", allow_private=True, timeout=5)  # another host, the same port
+    with pytest.raises(FetchError) as missing:
+        fetch(f"{server.url}/to-missing", allow_private=True, timeout=5)
+    assert str(missing.value) == f"HTTP 404 Not Found (after a redirect to {server.url}/missing)"  # no query
+    assert server.paths() == ["/to-other-port", "/to-loopback", "/to-missing", "/missing?key=secret"]
+
+
 def test_the_size_limit(server):
     server.items = [server.item(n) for n in range(1, 200)]
     with pytest.raises(FetchError, match="feed larger than 4096 bytes"):

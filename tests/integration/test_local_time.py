@@ -5,7 +5,7 @@ in Pacific/Auckland, Europe/Berlin, America/Los_Angeles and one without a zone, 
 March 27 to April 6 2026: Berlin springs forward on March 29, Auckland falls back on
 April 5. The scheduler (dispatcher, sweeper, inline batches; the same driver the
 workers use) runs at each hour; every message the SMTP server receives is attributed
-to the hour it arrived in. Each reader must get each edition exactly once, at 06:00
+to the hour it arrived in. Each reader must get each edition once, nobody missing, at 06:00
 on their own clock. One reader moves from Los Angeles to Auckland in the middle of a
 send and still gets that edition once (the last wave takes whoever has no row yet).
 """

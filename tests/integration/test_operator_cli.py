@@ -2,14 +2,17 @@
 publications file that refuses mistakes, test sends, edition control, the views."""
 from __future__ import annotations
 
+import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from newsletter.config import sample_file
 from newsletter.db import get_engine
+from newsletter.editions.models import Edition
 from newsletter.subscribers.lifecycle import suppress
 from newsletter.subscribers.models import SuppressionReason
 from tests.conftest import at
@@ -256,3 +259,20 @@ def test_help_shows_what_is_typed(run):
                           (("editions", "list"), "{PUB}"), (("subscribers", "add"), "{PUB} {EMAIL}")):
         usage = run(*args, "--help").stdout
         assert metavar in usage and "{pub}" not in usage and "{edition_id}" not in usage, usage
+
+
+def test_pause_with_a_reason_and_a_search_by_domain(run, tmp_path):
+    run("publications", "load")
+    for who in ("ann@example.org", "bob@example.org", "cy@other.example"):
+        run("subscribers", "add", "spacewar-daily", who)
+    engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'newsletter.sqlite3'}")
+    with Session(engine) as s:  # an edition being sent (nobody in its audience yet)
+        s.add(Edition(publication_id=query(tmp_path, "SELECT id FROM publications")[0][0], date=date(2026, 11, 26),
+                      status="sending", window_start=at("2026-11-25T06:00:00"), window_end=at("2026-11-26T06:00:00"),
+                      started_at=at("2026-11-26T06:00:00"), max_subscriber_id=0))
+        s.commit()
+    engine.dispose()
+    assert "edition 1: paused" in run("editions", "pause", "1", "--reason", "wrong lead story").stdout
+    assert "paused: by an operator: wrong lead story" in run("editions", "status", "1").stdout
+    listed = run("subscribers", "list", "--q", "@example.org", "--json").stdout
+    assert sorted(json.loads(line)["email"] for line in listed.splitlines()) == ["ann@example.org", "bob@example.org"]

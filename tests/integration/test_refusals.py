@@ -107,7 +107,7 @@ def test_a_refused_message_pauses_the_edition_and_suppresses_nobody(engine, sett
     assert "paused: after 2 refusals of the message by the relay (nobody was suppressed)" in shown, shown
     assert "5.7.1" in shown
     assert "failed by class" not in shown  # nobody failed for good: they wait for the resume
-    # The operator fixes the cause and resumes: everyone gets it exactly once.
+    # The operator fixes the cause and resumes: everyone gets it once (nobody missing, nobody twice).
     smtp.handler.data_reply = smtp.handler.mail_reply = lambda _: None
     with engine.begin() as conn:
         send_acts.resume(conn, edition_id)

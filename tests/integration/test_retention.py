@@ -30,7 +30,7 @@ from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event, Method
 from newsletter.tracking.stats import edition_stats
 from newsletter.tracking.tokens import Tokens
-from newsletter.tracking.unsubscribe import unsubscribe_with_token
+from newsletter.tracking.unsubscribe import unsubscribe_with_claim
 from newsletter.web.edition_routes import published_edition
 from tests.bounce_samples import deliver
 
@@ -105,7 +105,7 @@ def test_retention_removes_old_rows_and_old_emails_still_work(engine, settings, 
     with Session(engine) as s:
         key = s.get(Subscriber, ann.subscriber_id).token_key
         link = tokens.unsubscribe(ann.subscriber_id, key, publication.id, old_id)
-        outcome = unsubscribe_with_token(s, tokens, link, Method.ONE_CLICK)
+        outcome = unsubscribe_with_claim(s, tokens.read_unsubscribe(link), Method.ONE_CLICK)
         s.commit()
         assert outcome.changed and outcome.edition_id == old_id
         assert s.scalar(select(Event.edition_id).where(Event.subscriber_id == ann.subscriber_id,

@@ -233,7 +233,7 @@ def test_lost_tasks_are_recovered_by_the_sweeper(stack):
 
 def test_a_refused_message_pauses_the_edition_on_workers_and_resumes_exactly_once(stack):
     """A relay refusing the content: nobody suppressed, the edition paused with the reason;
-    resumed with a relay that accepts, everyone gets it exactly once."""
+    resumed with a relay that accepts, everyone gets it once (nobody missing, nobody twice)."""
     from newsletter.delivery.report import report
     from newsletter.tracking.models import Event
 

@@ -11,6 +11,7 @@ from newsletter.web.admin import (
     account_routes,
     audit_routes,
     auth_routes,
+    curation_routes,
     dashboard_routes,
     edition_routes,
     figures_routes,
@@ -29,7 +30,7 @@ from newsletter.web.admin.console import PREFIX, SignInNeeded, render, sign_in_p
 IMPORT_PATH = import_routes.PATH  # a larger body limit than the forms elsewhere (web/app.py)
 MODULES = (auth_routes, second_factor_routes, sso_routes, account_routes, dashboard_routes, subscriber_routes,
            import_routes, suppression_routes, publication_edit_routes,
-           publication_routes, edition_routes, preview_routes, staff_routes,
+           publication_routes, edition_routes, curation_routes, preview_routes, staff_routes,
            audit_routes, figures_routes)
 
 

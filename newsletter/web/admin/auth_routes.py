@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse
 
 from newsletter.errors import Forbidden, InvalidInput
 from newsletter.http_common import client_ip, ctx, same_origin
-from newsletter.staff import accounts, devices, notices, passwords, sessions
+from newsletter.staff import accounts, devices, failed_sign_ins, notices, passwords, sessions
 from newsletter.staff.access import TooManyAttempts
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.web.admin.console import DONE, Form, console, done, render, safe_next
@@ -99,6 +99,7 @@ def login(request: Request, form: Form, background: BackgroundTasks):
         return _login_page(request, 429, f"{str(exc).capitalize()}.", email, next_path,
                            {"Retry-After": str(getattr(exc, "retry_after", 60))})
     except sessions.SignInFailed as exc:
+        failed_sign_ins.record_failed(w.engine, request.app.state.login_limits.store, exc.staff_id, exc.why, address)
         if exc.alert_staff_id is not None:
             background.add_task(notices.failed_sign_ins, w.engine, w.settings, exc.alert_staff_id)
         return _login_page(request, 401, f"{str(exc).capitalize()}.", email, next_path, background=background)

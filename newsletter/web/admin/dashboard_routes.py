@@ -1,6 +1,7 @@
-"""The dashboard: the next sends, the editions sending now with their progress (a small
-script polls /admin/sending.json and moves the bars), and the last seven days of sent
-messages, unsubscribes and bounces as bar charts drawn on the server (SVG)."""
+"""The dashboard: failing feeds first (a dead feed is news), the next sends, the editions
+sending now with their progress (a small script polls /admin/sending.json and moves the
+bars), and the last seven days of sent messages, unsubscribes and bounces as bar charts
+drawn on the server (SVG)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse
 from newsletter.db import utcnow
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import EditionStatus
-from newsletter.operators import editions, figures, publications
+from newsletter.operators import editions, feeds, figures, publications
 from newsletter.web.admin.console import console
 
 router = APIRouter()
@@ -32,6 +33,8 @@ def meter(progress: dict) -> dict:
         label += f", {rate:.1f}/s"
     if eta:
         label += f", about {int(eta // 60)} min {int(eta % 60)} s left"
+    if progress.get("waiting"):  # in waves: the time left is the due waves'
+        label += f"; {progress['waiting']:,} waiting for their wave"
     return {"done": finished, "total": total, "percent": pct, "label": label}
 
 
@@ -76,7 +79,7 @@ def dashboard(request: Request):
                   ("Bounces", chart(days, lambda d: d["bounces"]))]
         sending = live(c)
         return c.page("dashboard.html", polls=True, sending=sending, ids=",".join(str(e["id"]) for e in sending),
-                      upcoming=next_sends(c, now), charts=charts)
+                      upcoming=next_sends(c, now), charts=charts, failing_feeds=feeds.failing(c.db, c.actor, now))
 
 
 @router.get("/admin/sending.json")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Request
 from newsletter.editions.models import EditionStatus
 from newsletter.http_common import ctx, in_background
 from newsletter.lookups import parse_id
-from newsletter.operators import editions, publications
+from newsletter.operators import curation, editions, publications
 from newsletter.text import one_line
 from newsletter.web.admin.console import Form, Id, console, done
 from newsletter.web.admin.dashboard_routes import LIVE, meter
@@ -42,6 +42,7 @@ def edition_page(request: Request, edition_id: Id):
         figures, charts = edition_charts(c.db, c.actor, edition_id)  # per day, section, headline (SVG)
         return c.page("edition.html", polls=live, e=e, live=live, meter=meter(e["progress"]),
                       contents=editions.contents(c.db, c.actor, edition_id),
+                      desk=curation.desk(c.db, c.actor, edition_id), recall=curation.RECALL,
                       failures=editions.failures(c.db, c.actor, edition_id), figures=figures, charts=charts)
 
 
@@ -69,7 +70,9 @@ def act(request: Request, edition_id: Id, action: Action, form: Form, background
     with console(request, form) as c:
         if action == "resume":
             editions.resume(c.db, c.actor, edition_id, deliver=in_background(request, background))
-        elif action in ("pause", "cancel"):
+        elif action == "pause":
+            editions.pause(c.db, c.actor, edition_id, reason)
+        elif action == "cancel":
             getattr(editions, action)(c.db, c.actor, edition_id)
         elif action == "rebuild":
             editions.rebuild(c.db, c.actor, edition_id)

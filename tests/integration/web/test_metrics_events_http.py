@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from newsletter.bounces import intake
@@ -20,6 +21,7 @@ from newsletter.ingest.feeds import poll_feed
 from newsletter.ingest.models import Feed
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
+from newsletter.scheduler import Scheduler
 from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import SMTPBackend
 from tests.bounce_samples import deliver, sample
@@ -141,3 +143,36 @@ def test_reports_waiting_to_be_processed(http, engine, web_settings):
     # Beat's pass processes what waits (neither report matches a delivery of ours).
     assert intake.poll(engine, web_settings) == {"unmatched": 2}
     assert waiting(scrape(http)) == (0, 1)
+
+
+def test_polls_made_by_another_process_count_on_the_web(http, engine, web_settings, publication, feed_server):
+    """The feeds' counters and the alerts are read from the database: a poll made by another
+    process (here the command line; in production a worker nobody scrapes) shows on the
+    web's /metrics, and so does a feed's alert."""
+    import os
+    import subprocess
+    import sys
+
+    from newsletter.db import utcnow as now_
+    with Session(engine) as s:
+        s.add(Feed(name="wire", url=f"{feed_server.url}/feed", section="superpowers", allow_private=True,
+                   alert_after_minutes=1))
+        s.commit()
+    feed_server.mode = "500"
+    before = scrape(http)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env.update(NEWSLETTER_DATABASE_URL=web_settings.database_url, NEWSLETTER_SECRET_KEY="cli-test",
+               NEWSLETTER_VAR_DIR=str(web_settings.var_dir))
+    out = subprocess.run([sys.executable, "-m", "newsletter.cli", "feeds", "poll", "wire"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert "HTTP 500" in out.stdout + out.stderr
+    moved = mover(before, scrape(http))
+    assert (moved("newsletter_feed_polls_total"), moved("newsletter_feed_poll_errors_total")) == (1, 1)
+    assert value(scrape(http), "newsletter_feeds_failing") == 1
+    with Session(engine) as s:  # failing for more than its minute, seen at its next poll
+        s.execute(update(Feed).values(failing_since=now_() - timedelta(minutes=5)))
+        s.commit()
+    assert poll_feed(engine, web_settings, "wire", force=True).outcome == "error"
+    Scheduler(web_settings).sweep()  # raises the feed's alert (delivery/feed_alerts.py)
+    moved = mover(before, scrape(http))
+    assert moved("newsletter_alerts_total", kind="feed_down") == 1 and moved("newsletter_feed_poll_errors_total") == 2

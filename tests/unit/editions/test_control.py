@@ -7,7 +7,7 @@ from sqlalchemy import select
 from newsletter.delivery import plan
 from newsletter.editions import edition_acts
 from newsletter.editions.build import build_edition, find_edition
-from newsletter.editions.due import due_editions
+from newsletter.editions.due import check_schedule
 from newsletter.editions.history import Act, history_of
 from newsletter.editions.models import EditionStatus
 from newsletter.errors import Conflict, InvalidInput
@@ -70,7 +70,7 @@ def test_a_held_edition_is_never_started_until_released(session, engine, publica
     session.commit()
     with engine.begin() as conn:
         assert plan.start(conn, built.id) == EditionStatus.HELD
-    due = due_editions(session, CUT + timedelta(minutes=1), timedelta(hours=3))
+    due = check_schedule(session, CUT + timedelta(minutes=1), timedelta(hours=3)).due
     assert [(d.edition_id, d.status) for d in due] == [(built.id, EditionStatus.HELD)]  # not started
     assert edition_acts.rebuild(session, built.id).edition.status == EditionStatus.HELD  # held stays held
     assert edition_acts.release(session, built.id) == EditionStatus.BUILT

@@ -1,7 +1,8 @@
 from datetime import date, timedelta
 
 from newsletter.editions.build import build_edition
-from newsletter.editions.overview import edition_detail, editions_of, publications_overview
+from newsletter.editions.overview import edition_detail, editions_of
+from newsletter.operators.publications import publications_overview
 from newsletter.subscribers.service import add_subscriber
 from tests.conftest import at
 from tests.helpers import add_article

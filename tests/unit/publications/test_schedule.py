@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from newsletter.editions.due import check_schedule, due_editions
+from newsletter.editions.due import check_schedule
 from newsletter.editions.models import Edition
 from newsletter.publications.schedule import (
     cut_off,
@@ -45,21 +45,21 @@ def test_cut_off_is_the_first_send_time_or_the_end_of_the_day():
 def test_due_at_the_right_instant_and_once(session, publication):
     grace = timedelta(hours=3)
     # March 9 2026, after the change: 06:00 in New York is 10:00 UTC.
-    assert due_editions(session, at("2026-03-09T09:59:00"), grace) == []
-    first = due_editions(session, at("2026-03-09T10:00:30"), grace)
-    second = due_editions(session, at("2026-03-09T10:00:40"), grace)
+    assert check_schedule(session, at("2026-03-09T09:59:00"), grace).due == []
+    first = check_schedule(session, at("2026-03-09T10:00:30"), grace).due
+    second = check_schedule(session, at("2026-03-09T10:00:40"), grace).due
     session.commit()
     assert [d.created for d in first] == [True] and [d.created for d in second] == [False]
     assert first[0].edition_id == second[0].edition_id
     assert session.scalar(select(func.count()).select_from(Edition)) == 1
     # March 7, before the change: 06:00 is 11:00 UTC.
-    assert due_editions(session, at("2026-03-07T10:59:00"), grace) == []
-    assert [d.created for d in due_editions(session, at("2026-03-07T11:00:00"), grace)] == [True]
+    assert check_schedule(session, at("2026-03-07T10:59:00"), grace).due == []
+    assert [d.created for d in check_schedule(session, at("2026-03-07T11:00:00"), grace).due] == [True]
 
 
 def test_a_missed_edition_is_built_within_the_grace_period_and_skipped_after(session, publication):
     grace = timedelta(hours=3)
-    assert [d.created for d in due_editions(session, at("2026-11-27T13:30:00"), grace)] == [True]
+    assert [d.created for d in check_schedule(session, at("2026-11-27T13:30:00"), grace).due] == [True]
     later = check_schedule(session, at("2026-11-28T16:00:00"), grace)  # 5 hours late
     assert [d.created for d in later.due] == [False]  # only the 27th, built before
     assert session.scalar(select(Edition).where(Edition.date == date(2026, 11, 28))) is None

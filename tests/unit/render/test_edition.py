@@ -76,6 +76,28 @@ def test_personal_values_are_substituted_escaped(settings, edition, publication)
     assert "XNLX" not in markup and "XNLX" not in text
 
 
+@pytest.mark.parametrize("name", ["Casey C.", "Casey C. ", "Hey!"])
+def test_a_name_ending_a_sentence_gets_no_second_full_stop(settings, edition, publication, name):
+    rendered = renderer(settings, edition, publication).render(named=True)
+    markup, text = personalise(rendered, Personal(name=name, unsubscribe_url="u", preferences_url="p"))
+    assert f"Good morning, {name} Here are" in text and ".." not in text.split("Here are")[0]
+    assert f"Good morning, {name} Here are" in markup
+
+
+def test_the_sent_message_has_one_full_stop_after_a_name_ending_in_one(settings, edition, publication):
+    import email
+    from email import policy
+
+    from newsletter.delivery.compose import Composer, Recipient
+    composed = Composer(settings, edition, publication).compose(
+        Recipient(subscriber_id=1, email="c@example.com", name="Casey C.", sections=None, key=1, delivery_id=1),
+        at("2026-11-27 06:00"))
+    message = email.message_from_bytes(composed.data, policy=policy.SMTP)
+    for part in ("plain", "html"):
+        body = message.get_body((part,)).get_content()
+        assert "Casey C.." not in body and "Good morning, Casey C. Here" in body
+
+
 def test_undefined_variables_are_errors(settings):
     env = environment(settings.templates_dir)
     with pytest.raises(UndefinedError):

@@ -48,6 +48,9 @@ def test_filters(session, publication, people):
     assert find(q="anna_") == ["anna_b@example.org"]  # _ is a character, not a wildcard
     assert find(q="ANN@") == ["ann@example.org"]
     assert find(q="xav") == ["annex@other.example"]  # a name prefix
+    assert find(q="@example.org") == ["ann@example.org", "anna_b@example.org", "bob@example.org"]  # a domain
+    assert find(q="@Other.Example") == ["annex@other.example"]
+    assert find(q="@ample.org") == [] and find(q="@example") == []  # the whole domain, not a part of it
     assert find(publication="spacewar-daily", subscription="unsubscribed") == ["bob@example.org"]
     assert find(publication="spacewar-daily", section="superpowers") == [
         "ann@example.org", "anna_b@example.org", "annex@other.example"]  # anna takes every section
@@ -56,7 +59,8 @@ def test_filters(session, publication, people):
     assert find(created_from=utcnow() + timedelta(hours=1)) == []
     assert len(find(created_to=utcnow() + timedelta(hours=1))) == 4
     for bad in ({"status": "gone"}, {"publication": "nope"}, {"section": "superpowers"},
-                {"publication": "spacewar-daily", "section": "cooking"}, {"subscription": "maybe"}, {"q": "x" * 400}):
+                {"publication": "spacewar-daily", "section": "cooking"}, {"subscription": "maybe"}, {"q": "x" * 400},
+                {"q": "@"}, {"q": "@a@b.example"}):
         with pytest.raises(InvalidInput):
             find(**bad)
 

@@ -6,7 +6,7 @@ from newsletter.subscribers.models import Subscription, SubscriptionStatus, Supp
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Event
 from newsletter.tracking.tokens import InvalidToken, Tokens
-from newsletter.tracking.unsubscribe import unsubscribe_with_token
+from newsletter.tracking.unsubscribe import unsubscribe_with_claim
 
 
 def test_unsubscribe_is_idempotent_and_records_the_edition(session, publication):
@@ -14,8 +14,8 @@ def test_unsubscribe_is_idempotent_and_records_the_edition(session, publication)
     sub = add_subscriber(session, publication, "Ann@Example.org", "Ann")
     other = add_subscriber(session, publication, "bob@example.org", "Bob")
     token = tokens.unsubscribe(sub.subscriber_id, sub.subscriber.token_key, publication.id, 77)
-    first = unsubscribe_with_token(session, tokens, token, "one-click")
-    second = unsubscribe_with_token(session, tokens, token, "one-click")
+    first = unsubscribe_with_claim(session, tokens.read_unsubscribe(token), "one-click")
+    second = unsubscribe_with_claim(session, tokens.read_unsubscribe(token), "one-click")
     session.commit()
     assert first.changed and not second.changed
     assert session.get(Subscription, sub.id).status == SubscriptionStatus.UNSUBSCRIBED
@@ -30,7 +30,7 @@ def test_resubscribe_lifts_the_unsubscribe(session, publication):
     tokens = Tokens("k")
     sub = add_subscriber(session, publication, "ann@example.org")
     token = tokens.unsubscribe(sub.subscriber_id, sub.subscriber.token_key, publication.id, None)
-    out = unsubscribe_with_token(session, tokens, token, "link")
+    out = unsubscribe_with_claim(session, tokens.read_unsubscribe(token), "link")
     assert resubscribe(session, out.subscriber, publication, "link")
     assert session.get(Subscription, sub.id).status == SubscriptionStatus.ACTIVE
     assert session.scalars(select(Suppression)).all() == []
@@ -39,5 +39,5 @@ def test_resubscribe_lifts_the_unsubscribe(session, publication):
 def test_token_for_a_deleted_subscriber_changes_nothing(session, publication):
     tokens = Tokens("k")
     with pytest.raises(InvalidToken):
-        unsubscribe_with_token(session, tokens, tokens.unsubscribe(999, 1, publication.id, 1), "link")
+        unsubscribe_with_claim(session, tokens.read_unsubscribe(tokens.unsubscribe(999, 1, publication.id, 1)), "link")
     assert session.scalars(select(Event)).all() == []
