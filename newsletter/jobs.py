@@ -89,6 +89,14 @@ class InlineDispatcher:
             status = lifecycle.status_of(conn, edition_id)
         return status, totals
 
+    def deliver_webhooks(self) -> str:
+        """The webhook deliveries due now, one attempt each, in this process."""
+        from newsletter import runtime
+        from newsletter.webhooks import deliver
+
+        done = deliver.deliver_due(runtime.engine_for(self.settings), self.settings)
+        return ", ".join(f"{n} {k}" for k, n in sorted(done.items())) or "no webhooks due"
+
     def process_signup(self, request: SignupRequest) -> None:
         """The work after a sign-up's answer, in this process (the next request waits for
         it): a confirmation is rendered whatever the address's state and sent only when

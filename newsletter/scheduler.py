@@ -2,9 +2,9 @@
 
 On their intervals: the dispatcher (editions that are due: driver.dispatch), the sweeper
 (sweeper.sweep: lost work, the next waves of editions sent at local time, alerts), feed
-polling (ingest/feeds.py) and, daily, retention (newsletter/retention/). Their work is
-done here, inline: batches wait in a local
-queue ordered by when they are due, and run through the same driver as on workers
+polling (ingest/feeds.py), outgoing webhooks (webhooks/deliver.py) and, daily, retention
+(newsletter/retention/). Their work is done here, inline: batches wait in a local queue
+ordered by when they are due, and run through the same driver as on workers
 (driver.run_batch), follow-ups included. Small sites need no Redis or Celery to send
 on time.
 
@@ -32,6 +32,7 @@ from newsletter.editions.models import EditionStatus
 from newsletter.ingest import feeds
 from newsletter.retention import run as retention_run
 from newsletter.transport.backends import Backend
+from newsletter.webhooks import deliver as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class Scheduler:
         self.jobs = [Job("feeds", settings.feed_check_seconds, self.poll_feeds),
                      Job("dispatch", settings.dispatch_interval_seconds, self.dispatch),
                      Job("sweep", settings.sweep_interval_seconds, self.sweep),
+                     Job("webhooks", settings.webhook_check_seconds, self.deliver_webhooks),
                      # Daily, from the start (a site run now and then gets it too).
                      Job("retention", 24 * 3600, self.retention)]
 
@@ -93,6 +95,9 @@ class Scheduler:
 
     def poll_feeds(self) -> list:
         return feeds.poll_due(self.engine, self.settings, self.clock())
+
+    def deliver_webhooks(self):
+        return webhook_delivery.deliver_due(self.engine, self.settings, self.clock())
 
     def run_batch(self, edition_id: int, lo: int, hi: int) -> None:
         try:

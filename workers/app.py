@@ -48,6 +48,9 @@ app.conf.update(
         # Which feeds are due (each has its own interval); one poll_feed task per feed.
         "poll-due-feeds": {"task": "newsletter.poll_feeds",
                            "schedule": timedelta(seconds=settings.feed_check_seconds)},
+        # Outgoing webhooks that are due (new ones, and retries whose back-off is over).
+        "deliver-due-webhooks": {"task": "newsletter.webhooks_due",
+                                 "schedule": timedelta(seconds=settings.webhook_check_seconds)},
         # Old delivery rows rolled up, old raw reports, audit entries and outbox files removed:
         # daily, at 03:30 UTC, before most newsrooms' morning editions; batches keep it gentle.
         "retention": {"task": "newsletter.retention", "schedule": crontab(hour=3, minute=30)},

@@ -20,6 +20,10 @@ class CeleryDispatcher:
         self.app.send_task("newsletter.drive", (edition_id,))
         return f"edition {edition_id}: queued for the workers (see `newsletter editions status {edition_id}`)"
 
+    def deliver_webhooks(self) -> str:
+        self.app.send_task("newsletter.webhooks_due")
+        return "webhooks: queued for the workers"
+
     def send_confirmation(self, subscription_id: int) -> None:
         self.app.send_task("newsletter.send_confirmation", (subscription_id,))
 

@@ -13,6 +13,8 @@ send_welcome(s)       the welcome after a confirmed sign-up
 send_address_change(c, side)  an address change: the old address told, the new one asked
 process_signup(...)   a sign-up that the web already answered
 process_bounces()     beat: read the bounce mailbox, process reports still waiting
+webhooks_due()        beat: one deliver_webhook per webhook delivery that is due
+deliver_webhook(d)    one signed POST of one event to one endpoint (webhooks/deliver.py decides)
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from newsletter.mail.confirmation import send_confirmation as send_confirmation_
 from newsletter.retention import run as retention_run
 from newsletter.subscribers import signup
 from newsletter.transport.failures import SendFailure
+from newsletter.webhooks import deliver as webhook_delivery
 from newsletter.workers.leases import Lease, LeaseLost
 
 log = logging.getLogger(__name__)
@@ -201,6 +204,21 @@ def process_signup(publication_id: int, email: str, name: str, sections: list[st
 @shared_task(name="newsletter.process_bounces")
 def process_bounces() -> dict:
     return dict(bounce_intake.poll(_engine(), get_settings()))
+
+
+@shared_task(name="newsletter.webhooks_due")
+def webhooks_due(now_iso: str | None = None) -> list[int]:
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+    with Session(_engine()) as session:
+        ids = webhook_delivery.due(session, now)
+    for delivery_id in ids:
+        deliver_webhook.delay(delivery_id)
+    return ids
+
+
+@shared_task(name="newsletter.deliver_webhook")
+def deliver_webhook(delivery_id: int) -> str:
+    return webhook_delivery.attempt(_engine(), get_settings(), delivery_id)
 
 
 @shared_task(name="newsletter.retention")

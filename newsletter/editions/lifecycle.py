@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select, update
 from newsletter.db import utcnow
 from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import Conflict, NotFound
+from newsletter.webhooks import outbox
 
 E = EditionStatus
 TRANSITIONS: dict[EditionStatus, frozenset[EditionStatus]] = {
@@ -116,7 +117,11 @@ def start(conn: Connection, edition_id: int, audience_top: int) -> EditionStatus
 
 
 def finish(conn: Connection, edition_id: int) -> EditionStatus:
-    return move(conn, edition_id, E.SENT, finished_at=utcnow())
+    before = status_of(conn, edition_id)
+    status = move(conn, edition_id, E.SENT, finished_at=utcnow())
+    if status == E.SENT and before != E.SENT:
+        outbox.edition_sent(conn, edition_id)  # webhooks: in the same transaction
+    return status
 
 
 def reopen(conn: Connection, edition_id: int) -> EditionStatus:

@@ -35,7 +35,8 @@ class TooManyAttempts(Forbidden):
 class Permission(StrEnum):
     READ = "read"  # subscribers, suppressions, publications, editions, stats, imports
     EDITIONS = "editions.control"  # pause, resume, cancel (previews, test sends, rebuilds)
-    PUBLICATIONS = "publications.write"  # publications, sections, feeds (console-managed), webhooks
+    PUBLICATIONS = "publications.write"  # publications, sections, feeds (console-managed)
+    WEBHOOKS = "webhooks.manage"  # outgoing webhooks: they carry subscribers' addresses out
     SUBSCRIBERS = "subscribers.write"  # create, update, disable, enable, resubscribe, erase, import
     SUPPRESSIONS = "suppressions.write"
     EXPORT = "subscribers.export"  # personal data in bulk, and one person's data export
@@ -45,7 +46,7 @@ class Permission(StrEnum):
 
 
 # Permissions that span every publication: held only with a role for every publication.
-EVERYWHERE_ONLY = frozenset({Permission.STAFF, Permission.AUDIT})
+EVERYWHERE_ONLY = frozenset({Permission.STAFF, Permission.AUDIT, Permission.WEBHOOKS})
 
 # The lowest role that holds each permission.
 PERMISSIONS: dict[Permission, Role] = {
@@ -54,6 +55,7 @@ PERMISSIONS: dict[Permission, Role] = {
     Permission.EDITIONS: Role.OPERATOR,
     Permission.SUBSCRIBERS: Role.ADMIN,
     Permission.PUBLICATIONS: Role.ADMIN,
+    Permission.WEBHOOKS: Role.ADMIN,
     Permission.SUPPRESSIONS: Role.ADMIN,
     Permission.EXPORT: Role.ADMIN,
     Permission.STAFF: Role.ADMIN,

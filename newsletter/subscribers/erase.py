@@ -39,6 +39,7 @@ from newsletter.subscribers.erase_bytes import Person, holds, redact, redact_jso
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason, new_token_key
 from newsletter.tracking.history import forget_person
 from newsletter.tracking.models import Event, EventKind
+from newsletter.webhooks import outbox
 
 log = logging.getLogger(__name__)
 ERASED = "[erased]"
@@ -102,7 +103,8 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
     session.expunge(subscriber)
     session.execute(delete(Subscriber).where(Subscriber.id == sid))
     session.flush()
-    scrubbed = sum(scrub(session, address) for address in [email, *previous])
+    scrubbed = outbox.erased(session.connection(), sid)  # webhooks: their address out of every stored event
+    scrubbed += sum(scrub(session, address) for address in [email, *previous])
     scrubbed += scrub_stored(session, person, reports)
     return Erasure(sid, deliveries, events, scrubbed, [email, *previous])
 

@@ -24,6 +24,7 @@ from newsletter.subscribers import import_rows
 from newsletter.subscribers.address_hash import address_hasher
 from newsletter.subscribers.import_rows import ImportRow
 from newsletter.subscribers.models import new_token_key
+from newsletter.webhooks import outbox
 
 CHUNK = 1000
 WHY = {
@@ -171,6 +172,7 @@ class Staging:
                                  "'existing') ORDER BY line LIMIT :n"), {"n": report_limit}).all()
         if not postgres:
             conn.exec_driver_sql("DROP TABLE temp.import_stage")
+        outbox.imported(conn, publication_id, detail, values["now"])
         wanted = counts.get("", 0) + counts.get("pending", 0)
         # Fewer made than wanted: someone signed up or was added while this ran; left as they are.
         return Applied(added, counts.get("existing", 0),

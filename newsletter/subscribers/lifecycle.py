@@ -34,6 +34,7 @@ from newsletter.subscribers.models import (
     SuppressionReason,
 )
 from newsletter.tracking.models import OWN_METHODS, Event, EventKind, Method
+from newsletter.webhooks import outbox
 
 S = SubscriptionStatus
 
@@ -90,6 +91,7 @@ def record_event(session: Session, kind: EventKind, method: Method, subscriber_i
            edition_id: int | None = None, reason: str = "", detail: str = "", at: datetime | None = None) -> None:
     session.add(Event(kind=kind, method=method, subscriber_id=subscriber_id, publication_id=publication_id,
                       edition_id=edition_id, reason=reason[:64], detail=detail[:2000], created_at=at or utcnow()))
+    outbox.subscriber_event(session.connection(), kind, method, subscriber_id, publication_id, edition_id, at)
 
 
 def refuse_if_blocked(session: Session, subscriber, publication: Publication, secret: str | None = None) -> None:

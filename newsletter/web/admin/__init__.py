@@ -16,6 +16,7 @@ from newsletter.web.admin import (
     edition_routes,
     figures_routes,
     import_routes,
+    outgoing_webhook_routes,
     preview_routes,
     publication_edit_routes,
     publication_routes,
@@ -31,7 +32,7 @@ IMPORT_PATH = import_routes.PATH  # a larger body limit than the forms elsewhere
 MODULES = (auth_routes, second_factor_routes, sso_routes, account_routes, dashboard_routes, subscriber_routes,
            import_routes, suppression_routes, publication_edit_routes,
            publication_routes, edition_routes, curation_routes, preview_routes, staff_routes,
-           audit_routes, figures_routes)
+           audit_routes, figures_routes, outgoing_webhook_routes)
 
 
 def include(app: FastAPI) -> None:

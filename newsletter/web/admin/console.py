@@ -42,6 +42,7 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 NAV = [("/admin", "Dashboard", Permission.READ), ("/admin/subscribers", "Subscribers", Permission.READ),
        ("/admin/imports", "Imports", Permission.READ), ("/admin/suppressions", "Suppressions", Permission.READ),
        ("/admin/publications", "Publications", Permission.READ), ("/admin/editions", "Editions", Permission.READ),
+       ("/admin/webhooks", "Webhooks", Permission.WEBHOOKS),
        ("/admin/staff", "Staff", Permission.STAFF), ("/admin/tokens", "API tokens", Permission.OWN_TOKENS),
        ("/admin/audit", "Audit log", Permission.AUDIT)]
 
