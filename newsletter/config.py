@@ -19,7 +19,7 @@ from typing import Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsletter.errors import ConfigurationError
@@ -44,6 +44,34 @@ def sample_file(name: str) -> Path:
     return shipped_dir("config") / name
 
 
+class RelaySettings(BaseModel):
+    """One relay of the pool (NEWSLETTER_RELAYS, a JSON list of these; transport/relays.py).
+    `domains`: the recipient domains (and their subdomains) it serves; none: the rest.
+    `max_connections` (0: no cap) counts its open connections across every worker;
+    `rate_per_second` (0: none) its messages a second, over every worker."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+    host: str
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str = ""
+    password: str = Field(default="", repr=False)
+    max_connections: int = Field(default=0, ge=0)
+    rate_per_second: float = Field(default=0, ge=0)
+    domains: list[str] = Field(default_factory=list)
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        cleaned = [d.strip().lower().strip(".") for d in value]
+        bad = [d for d in cleaned if not d or "@" in d or " " in d]
+        if bad:
+            raise ValueError(f"not a domain: {bad[0]!r}")
+        return cleaned
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSLETTER_", env_file=None, extra="ignore")
 
@@ -65,6 +93,9 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_timeout: float = 30.0
     smtp_ca_file: Path | None = None  # to trust a relay whose certificate a private CA signed
+    # Several relays (a JSON list of RelaySettings); empty: the one relay above, a pool of
+    # one. The timeout and the CA file above apply to all.
+    relays: list[RelaySettings] = Field(default_factory=list)
 
     # Where subscriber-facing links point (unsubscribe, preferences, view online). Sending
     # refuses an http URL (RFC 8058 one-click needs https) unless allow_http_links is set,
@@ -225,7 +256,19 @@ class Settings(BaseSettings):
         if self.relay_down_retry_seconds >= self.visibility_timeout:
             raise ValueError(f"NEWSLETTER_RELAY_DOWN_RETRY_SECONDS ({self.relay_down_retry_seconds}s) must be "
                              f"shorter than NEWSLETTER_VISIBILITY_TIMEOUT ({self.visibility_timeout}s)")
+        names = [r.name for r in self.relays]
+        if len(set(names)) != len(names):
+            twice = sorted(n for n in names if names.count(n) > 1)[0]
+            raise ValueError(f"NEWSLETTER_RELAYS: two relays named {twice!r}")
         return self
+
+    @property
+    def relay_pool(self) -> list[RelaySettings]:
+        """The relays mail goes through: NEWSLETTER_RELAYS, or the NEWSLETTER_SMTP_* one."""
+        return self.relays or [RelaySettings.model_construct(  # built from checked fields
+            name=f"{self.smtp_host}:{self.smtp_port}"[:64], max_connections=0, rate_per_second=0, domains=[],
+            host=self.smtp_host, port=self.smtp_port, starttls=self.smtp_starttls, username=self.smtp_username,
+            password=self.smtp_password)]
 
     @property
     def schedule_grace(self) -> timedelta:

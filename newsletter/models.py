@@ -1,7 +1,7 @@
 """Imports every model so that the metadata is complete (Alembic, create_all)."""
 from newsletter.bounces.models import BounceFinding, BounceReport, WebhookToken
 from newsletter.db import Base
-from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave, SendClaim
+from newsletter.delivery.models import Alert, Delivery, DomainHold, EditionWave, RelayOutage, SendClaim
 from newsletter.delivery.tallies import DeliveryTally
 from newsletter.editions.history import EditionHistory
 from newsletter.editions.models import Edition, EditionEdit, EditionItem
@@ -29,7 +29,7 @@ __all__ = [
     "AddressChange", "Alert", "ApiToken", "Article", "AuditEntry", "BounceFinding", "BounceReport", "Delivery",
     "DeliveryTally", "DomainHold", "Edition", "EditionEdit",
     "EditionHistory", "EditionItem", "EditionWave", "Event", "Feed", "ImportJob", "Publication", "PublicationSection",
-    "Section", "SendClaim", "StaffAccount", "ClickCount", "ReaderClick", "StaffSession", "Subscriber",
+    "RelayOutage", "Section", "SendClaim", "StaffAccount", "ClickCount", "ReaderClick", "StaffSession", "Subscriber",
     "Subscription", "Suppression", "WebhookToken", "RecoveryCode", "RememberedDevice", "StaffPolicy",
     "StaffPublication",
 ]

@@ -41,6 +41,11 @@ def _redis(url: str):
 
 
 def backend(settings: Settings) -> Backend:
+    """The outbox, or the pool of relays (one relay unless NEWSLETTER_RELAYS names several)."""
+    if settings.delivery_backend == "smtp":
+        from newsletter.transport.relays import pool_from_settings
+
+        return pool_from_settings(settings, redis_client(settings))
     return backend_from_settings(settings)
 
 

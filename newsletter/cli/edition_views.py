@@ -71,6 +71,22 @@ def waits(r, settings) -> list[str]:
     return lines
 
 
+def relay_lines(r) -> list[str]:
+    """With several relays (or one down): sent by each, and which is down since when."""
+    down = {name: (since, why) for name, since, why in r.relays_down}
+    names = sorted(n for n in set(r.sent_by_relay) | set(down) if n)
+    if len(names) < 2 and not down:
+        return []
+    lines = []
+    for name in names:
+        line = f"relay {name}: {r.sent_by_relay.get(name, 0)} sent"
+        if name in down:
+            line += (f"; [yellow]down[/] since {when(down[name][0])} ({down[name][1]}): its mail goes through the "
+                     "others, no attempt is charged")
+        lines.append(line)
+    return lines
+
+
 def print_waves(rows, title: str = "waves") -> None:
     """Every wave of a local-time send: zones, local and UTC time, subscribers, sent, state."""
     table = Table(title=title, box=None, padding=(0, 1, 0, 0), header_style="bold")
@@ -123,6 +139,8 @@ def register(editions_app: typer.Typer) -> None:
             console.print(f"[yellow]held domain {domain}[/] after {refusals} policy refusals (last: {last}); "
                           f"`newsletter editions release-domain {edition_id} {domain}` when fixed", highlight=False)
         for line in waits(r, settings):
+            console.print(line, highlight=False)
+        for line in relay_lines(r):
             console.print(line, highlight=False)
         if r.waves:
             print_waves(r.waves)

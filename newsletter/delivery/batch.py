@@ -51,6 +51,7 @@ from newsletter.publications.models import Publication
 from newsletter.transport.backends import Backend
 from newsletter.transport.failures import FailureClass, SendFailure
 from newsletter.transport.ratelimit import Limiter
+from newsletter.transport.relays import RelayPool
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,9 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
                                                "unsubscribed, disabled or suppressed")
         conn.commit()
         order = [d for d, _ in todo]
+        if isinstance(backend, RelayPool):  # the relays other senders found down wait their turn
+            backend.known_down(outage.relays_down(conn, settings, utcnow()))
+            conn.commit()
         marks = SentMarks(conn, run.token, settings.synchronous_marks)
         backend.open()
         for did, recipient in todo:
@@ -132,6 +136,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         result.outcome, result.note = BatchOutcome.RELAY_DOWN, str(exc)
         result.counts["relay_down"] = len(order) - done
         try:
+            _record_relays(conn, backend)
             give_back(conn, order[done:], run.token, utcnow(), exc)
             outage.begin(conn, edition.id, str(exc), utcnow())
             conn.commit()
@@ -236,15 +241,27 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         metrics.message_sent(perf_counter() - started)
     except SendFailure as failure:
         if failure.failure_class == FailureClass.RELAY_DOWN:
-            raise
-        return _failed(conn, settings, edition, publication, gate, run, result, did, recipient, failure, now)
+            raise  # every relay is down: the batch records it
+        status = _failed(conn, settings, edition, publication, gate, run, result, did, recipient, failure, now)
+        _record_relays(conn, backend)
+        return status
     except Exception as exc:  # noqa: BLE001 - one recipient never stops the batch
         backend.reset()  # the connection's state is unknown now
         failure = SendFailure(FailureClass.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
         result.note = result.note or str(failure)
         return _failed(conn, settings, edition, publication, gate, run, result, did, recipient, failure, now)
-    marks.sent(did, composed.message_id, now)  # committed before the next send (settle above)
+    marks.sent(did, composed.message_id, now, getattr(backend, "last_relay", ""))  # settled before the next send
+    _record_relays(conn, backend)  # after the mark: a database error now leaves the mark in doubt, not lost
     return D.SENT
+
+
+def _record_relays(conn, backend) -> None:
+    """What a pool of relays learnt (one found down, one back), for every sender and
+    `editions status` (outage.relay_events); nothing in the common case."""
+    events = backend.take_events() if isinstance(backend, RelayPool) else []
+    if events:
+        outage.relay_events(conn, events, utcnow())
+        conn.commit()
 
 
 def _set(conn, run: Claim, did: int, status: D, error: str, error_class: str = "") -> str | None:

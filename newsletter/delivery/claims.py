@@ -124,7 +124,7 @@ class Handover:
     whose heartbeat goes on until that is settled, so that no sweep takes its rows meanwhile."""
 
     token: str
-    unmarked: list[tuple[int, str, datetime]] = field(default_factory=list)  # (delivery id, message id, when)
+    unmarked: list[tuple] = field(default_factory=list)  # (delivery id, message id, when, relay)
     claim: Claim | None = None
 
     def settled(self) -> None:
@@ -138,10 +138,10 @@ def take_over(conn: Connection, edition_id: int, handover: Handover, now: dateti
     d = deliveries.c
     mine = and_(d.edition_id == edition_id, d.claimed_by == handover.token, d.status == D.SENDING)
     marked = 0
-    for delivery_id, message_id, sent_at in handover.unmarked:
+    for delivery_id, message_id, sent_at, *relay in handover.unmarked:
         marked += conn.execute(update(deliveries).where(d.id == delivery_id, mine).values(
             status=D.SENT, sent_at=sent_at, claimed_at=sent_at, message_id=message_id, last_error="",
-            error_class="")).rowcount
+            error_class="", relay=relay[0] if relay else "")).rowcount
     given = conn.execute(update(deliveries).where(mine).values(status=D.PENDING, claimed_by="",
                                                                 queued_at=now)).rowcount
     conn.execute(delete(claims).where(claims.c.token == handover.token))

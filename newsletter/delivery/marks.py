@@ -39,7 +39,7 @@ from newsletter.delivery.states import DeliveryStatus as D
 
 _STATEMENT = b"newsletter_sent_mark"
 _PG_SENT = (b"UPDATE deliveries AS d SET status = $1, sent_at = $2, claimed_at = $2, message_id = $3, "
-            b"last_error = '', error_class = '' FROM editions AS e "
+            b"last_error = '', error_class = '', relay = $6 FROM editions AS e "
             b"WHERE d.id = $4 AND d.claimed_by = $5 AND d.status = 'sending' AND e.id = d.edition_id "
             b"RETURNING e.status, "
             b"(SELECT string_agg(h.domain, ',' ORDER BY h.domain) FROM domain_holds AS h "
@@ -62,7 +62,8 @@ class SentMarks:
         self.raw = None
         self._pending = False
         self.lost = False  # a mark found the row no longer ours
-        self.in_doubt: tuple[int, str, datetime] | None = None  # sent to the database, not yet settled
+        # (delivery id, message id, when, relay): sent to the database, not yet settled
+        self.in_doubt: tuple[int, str, datetime, str] | None = None
         if conn.dialect.name == "postgresql":
             # Imported here, as SQLAlchemy's dialect does: not in a process that never
             # connects (a Celery parent would hold psycopg's memory for nothing).
@@ -82,25 +83,26 @@ class SentMarks:
                     pq.DiagnosticField.SQLSTATE) != b"42P05":  # already prepared on this pooled connection
                 raise psycopg.OperationalError(prepared.error_message.decode(errors="replace"))
 
-    def sent(self, delivery_id: int, message_id: str, at: datetime) -> None:
-        """Mark one delivery sent. On PostgreSQL the statement is on its way when this
-        returns: call `settle` before the next message goes out."""
+    def sent(self, delivery_id: int, message_id: str, at: datetime, relay: str = "") -> None:
+        """Mark one delivery sent (by `relay`, the pool's relay that took it). On PostgreSQL
+        the statement is on its way when this returns: call `settle` before the next
+        message goes out."""
         if self.raw is not None:
             self.settle()  # never two in flight
-            self.in_doubt = (delivery_id, message_id, at)
+            self.in_doubt = (delivery_id, message_id, at, relay)
             self.pg.send_query_prepared(_STATEMENT, [D.SENT.value.encode(), at.isoformat().encode(),
                                                      message_id.encode(), str(delivery_id).encode(),
-                                                     self.token.encode()])
+                                                     self.token.encode(), relay.encode()])
             self._pending = True
             while self.pg.flush():  # the socket is non-blocking: the rest when it can take it
                 select.select([], [self.pg.socket], [])
             return
-        self.in_doubt = (delivery_id, message_id, at)
+        self.in_doubt = (delivery_id, message_id, at, relay)
         d = Delivery.__table__.c
         found = self.conn.execute(update(Delivery.__table__).where(
             d.id == delivery_id, d.claimed_by == self.token, d.status == D.SENDING)
             .values(status=D.SENT, sent_at=at, claimed_at=at, message_id=message_id,
-                    last_error="", error_class="")).rowcount
+                    last_error="", error_class="", relay=relay)).rowcount
         self.conn.commit()
         self.in_doubt = None
         self.lost = self.lost or not found

@@ -31,6 +31,21 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    relay: Mapped[str] = mapped_column(String(64), default="", server_default="")  # the relay that took it
+
+
+class RelayOutage(Base):
+    """A relay of the pool (transport/relays.py) that could not take mail when last tried:
+    since when, the last time and its answer. Senders leave it alone for
+    NEWSLETTER_RELAY_DOWN_RETRY_SECONDS after `failed_at`, sending through the others; the
+    first message it takes again removes the row (delivery/outage.py)."""
+
+    __tablename__ = "relay_outages"
+
+    relay: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class DomainHold(Base):

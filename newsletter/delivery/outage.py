@@ -10,20 +10,27 @@ Past NEWSLETTER_RELAY_DOWN_ALERT_SECONDS (ten minutes) the operators get one ale
 next batch or the sweeper notices, whichever comes first); the first message that goes
 out again ends the outage and, if it was alerted, they get one note that it is over.
 Each outage has its own pair of alerts (`ref`: when it began).
+
+With a pool of relays (transport/relays.py) the edition waits only when every relay is
+down; one relay down is recorded here too (`relay_events`), for every sender to leave it
+alone for NEWSLETTER_RELAY_DOWN_RETRY_SECONDS (`relays_down`) and for `editions status`
+to show (`relay_outages`), while its mail goes through the others at no attempt's cost.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from newsletter.config import Settings
 from newsletter.delivery import alerts
+from newsletter.delivery.models import RelayOutage
 from newsletter.editions.models import Edition
 
 log = logging.getLogger(__name__)
 editions = Edition.__table__
+outages = RelayOutage.__table__
 
 
 def begin(conn: Connection, edition_id: int, reason: str, now: datetime) -> None:
@@ -81,3 +88,40 @@ def end(conn: Connection, edition_id: int, now: datetime) -> int | None:
 
 def _ref(since: datetime) -> str:
     return f"outage {since.isoformat(timespec='seconds')}"
+
+
+def relay_events(conn: Connection, events, now: datetime) -> None:
+    """Record what a pool learnt (transport/relays.RelayEvent): relays found down (since
+    the first time; the last answer), relays that took a message again."""
+    o = outages.c
+    for event in events:
+        if not event.down:
+            if conn.execute(delete(outages).where(o.relay == event.relay)).rowcount:
+                log.warning("relay %s takes mail again", event.relay)
+            continue
+        if conn.execute(update(outages).where(o.relay == event.relay)
+                        .values(failed_at=now, reason=event.reason[:2000])).rowcount:
+            continue
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        conn.execute(insert(outages).values(relay=event.relay, since=now, failed_at=now, reason=event.reason[:2000])
+                     .on_conflict_do_update(index_elements=["relay"],
+                                            set_={"failed_at": now, "reason": event.reason[:2000]}))
+        log.warning("relay %s is unavailable; its mail goes through the others (no attempt is charged): %s",
+                    event.relay, event.reason)
+
+
+def relays_down(conn: Connection, settings: Settings, now: datetime) -> dict[str, float]:
+    """Relays to leave alone for now: {name: seconds before trying it again}."""
+    retry = timedelta(seconds=settings.relay_down_retry_seconds)
+    return {r.relay: (r.failed_at + retry - now).total_seconds()
+            for r in conn.execute(select(outages.c.relay, outages.c.failed_at)
+                                  .where(outages.c.failed_at > now - retry))}
+
+
+def relay_outages(conn: Connection) -> list[tuple[str, datetime, str]]:
+    """(relay, down since, last answer) of each relay recorded down, by name."""
+    o = outages.c
+    return [tuple(r) for r in conn.execute(select(o.relay, o.since, o.reason).order_by(o.relay))]

@@ -17,6 +17,9 @@ its total and its "to go", the subscribers of waves whose time has not come as
 `waiting`; its rate is that of the wave being sent (since its time), and its time left
 that of the waves that are due (wave_view.py): a wave an hour away is not in it, and
 `next_wave_at` says when the rest starts.
+
+Relays: messages sent by each relay of the pool (the relay the sent mark recorded), and
+the relays recorded down now (outage.py), whose mail goes through the others meanwhile.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from newsletter.db import utcnow
-from newsletter.delivery import claims, holds, plan, tallies, wave_view
+from newsletter.delivery import claims, holds, outage, plan, tallies, wave_view
 from newsletter.delivery import queued as queued_work
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.states import OPEN
@@ -78,6 +81,8 @@ class Report:
     def due_remaining(self) -> int:
         """To go now: what is left of the waves that are due (everything, without waves)."""
         return self.remaining - self.waiting
+    sent_by_relay: dict[str, int] = field(default_factory=dict)  # "" : the outbox, or before relays were recorded
+    relays_down: list[tuple[str, datetime, str]] = field(default_factory=list)  # (relay, since, last answer)
 
     @property
     def idle(self) -> bool:
@@ -128,9 +133,10 @@ class Report:
 
 
 def report(conn: Connection, edition_id: int, now: datetime | None = None, lease_seconds: float = 60,
-           queued: int | None = None) -> Report:
+           queued: int | None = None, relays: list[str] | None = None) -> Report:
     """`lease_seconds`: how long a claim may be silent and still count as alive; `queued`:
-    the edition's tasks waiting in the broker (queued.py), when that can be told."""
+    the edition's tasks waiting in the broker (queued.py), when that can be told; `relays`:
+    the pool's relays, whose outages are shown (None: every outage recorded)."""
     now = now or utcnow()
     lifecycle.status_of(conn, edition_id)  # NotFound for a wrong id
     ed = conn.execute(select(editions).where(editions.c.id == edition_id)).one()
@@ -160,13 +166,17 @@ def report(conn: Connection, edition_id: int, now: datetime | None = None, lease
             deliveries.c.edition_id == edition_id, deliveries.c.status == D.SENT, deliveries.c.sent_at >= since))
     else:
         not_recorded, sent_since = _not_yet_recorded(conn, ed), 0
+    by_relay = dict(conn.execute(select(deliveries.c.relay, func.count()).where(
+        deliveries.c.edition_id == edition_id, deliveries.c.status == D.SENT).group_by(deliveries.c.relay)).all())
+    down = [o for o in outage.relay_outages(conn) if relays is None or o[0] in relays]
     return Report(edition_id, ed.status, counts, failures, bounces, ed.started_at, ed.finished_at, last,
                   sum(counts.values()), ed.pause_reason, ed.relay_down_reason if ed.relay_down_since else "",
                   holds.held(conn, edition_id), not_recorded, now, ed.relay_down_since,
                   claims.live_claims(conn, edition_id, now - claims.dead_after(lease_seconds)) if sending else 0,
                   queued, sending and plan.due_work(conn, edition_id, now),
                   plan.next_retry_at(conn, edition_id) if sending else None,
-                  waves if ed.started_at is not None else None, sent_since or 0)
+                  waves if ed.started_at is not None else None, sent_since or 0,
+                  sent_by_relay=by_relay, relays_down=down)
 
 
 def _not_yet_recorded(conn: Connection, ed) -> int:
@@ -221,5 +231,6 @@ def report_now(conn: Connection, settings, edition_id: int) -> Report:
     """The report as operators see it (the command line, the console, the API): with the
     settings' lease, and what the broker can tell about the edition's queued tasks."""
     notes = queued_work.for_settings(settings) if settings.broker_url else None
+    relays = [r.name for r in settings.relay_pool] if settings.delivery_backend == "smtp" else []
     return report(conn, edition_id, lease_seconds=settings.lease_seconds,
-                  queued=notes.count(edition_id) if notes is not None else None)
+                  queued=notes.count(edition_id) if notes is not None else None, relays=relays)

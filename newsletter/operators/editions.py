@@ -39,12 +39,20 @@ def progress(r: Report) -> dict:
             "duration_seconds": r.duration, "rate_per_second": round(r.rate, 2), "eta_seconds": r.eta_seconds,
             "pause_reason": r.pause_reason or None, "waiting_for_relay": r.relay_error or None,
             "waiting_for_relay_since": _iso(r.relay_down_since), "recovering": r.idle,
-            "next_retry_at": _iso(r.next_retry_at),
+            "next_retry_at": _iso(r.next_retry_at), "relays": relays(r),
             # In waves (wave_view.py): each wave, and the progress and time left of the due ones.
             "waves": [w.as_dict() for w in r.waves] if r.waves else None, "waiting": r.waiting,
             "due_remaining": r.due_remaining,
             "next_wave_at": _iso(r.wave_progress.next_wave_at) if r.waves else None,
             "held_domains": [{"domain": d, "refusals": n, "last_refusal": why} for d, n, why in r.held_domains]}
+
+
+def relays(r: Report) -> list[dict]:
+    """Sent by each relay, and which are down (their mail goes through the others)."""
+    down = {name: (since, why) for name, since, why in r.relays_down}
+    return [{"relay": name, "sent": r.sent_by_relay.get(name, 0), "down_since": _iso(down[name][0]) if name in down
+             else None, "last_answer": down[name][1] if name in down else None}
+            for name in sorted(set(r.sent_by_relay) | set(down)) if name]
 
 
 def editions(session: Session, actor: Actor, publication: str = "", status: str = "", before: int | None = None,
