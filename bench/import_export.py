@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import sample_file
 from newsletter.db import get_engine
+from newsletter.operators import imports as operator_imports
+from newsletter.operators import subscribers as operator_subscribers
 from newsletter.publications.load import load_publications
 from newsletter.schema import migrate
 from newsletter.staff.access import cli_actor
-from newsletter.subscribers import export, imports
 from newsletter.subscribers.search import Filters
 
 ADMIN = os.environ.get("NEWSLETTER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -76,7 +77,7 @@ def run_import(url: str, rows: int) -> dict:
     csv_text = sample_csv(rows)
     since = datetime.now(UTC)
     start, cpu = time.perf_counter(), cpu_seconds()
-    job = imports.import_now(engine, "bench-secret", cli_actor(), "spacewar-daily", csv_text)
+    job = operator_imports.import_now(engine, "bench-secret", cli_actor(), "spacewar-daily", csv_text)
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     assert job["status"] == "done" and job["added"] == rows, job
     server = server_cpu_seconds(engine, since)
@@ -91,7 +92,7 @@ def run_export(url: str) -> dict:
     start, cpu = time.perf_counter(), cpu_seconds()
     size = lines = 0
     with open(os.devnull, "w") as sink:
-        for chunk in export.export_csv(engine, cli_actor(), Filters(publication="spacewar-daily")):
+        for chunk in operator_subscribers.export_csv(engine, cli_actor(), Filters(publication="spacewar-daily")):
             sink.write(chunk)
             size += len(chunk)
             lines += chunk.count("\r\n")

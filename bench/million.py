@@ -44,13 +44,13 @@ from sqlalchemy.orm import Session
 from newsletter.config import sample_file
 from newsletter.db import get_engine, utcnow
 from newsletter.editions.build import build_edition, window_for
+from newsletter.operators import imports
 from newsletter.publications.load import load_publications
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
 from newsletter.schema import migrate
 from newsletter.staff.access import cli_actor
 from newsletter.store.models import Article
-from newsletter.subscribers import imports
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from delivery import ROOT, Sink, cpu_seconds, peak_rss_mb, worker_env  # bench/delivery.py

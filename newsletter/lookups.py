@@ -10,7 +10,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.errors import NotFound
+from newsletter.errors import InvalidInput, NotFound
 from newsletter.publications.models import Publication
 
 T = TypeVar("T")
@@ -18,7 +18,18 @@ MAX_ID = 2**31 - 1
 
 
 def valid_id(row_id: int) -> bool:
-    return isinstance(row_id, int) and 0 < row_id <= MAX_ID
+    return isinstance(row_id, int) and not isinstance(row_id, bool) and 0 < row_id <= MAX_ID
+
+
+def parse_id(value: str | int | None, what: str) -> int | None:
+    """An id from a query string or a form (a cursor, a filter): None when empty,
+    InvalidInput for anything but a number an INTEGER column can hold."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or not valid_id(int(text)):
+        raise InvalidInput(f"{what} must be an id, a number from 1 to {MAX_ID}")
+    return int(text)
 
 
 def get_or_404(session: Session, model: type[T], row_id: int, what: str) -> T:

@@ -5,15 +5,14 @@ names its origin, come from this site."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
+from newsletter.http_common import client_ip, ctx, same_origin
 from newsletter.staff import api_tokens, sessions
 from newsletter.staff.access import Actor
-from newsletter.web.pages import client_ip, ctx
 
 bearer = HTTPBearer(auto_error=False, scheme_name="token",
                     description="An API token (`newsletter tokens create`, or POST /api/v1/tokens).")
@@ -23,14 +22,6 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="newsletter"'}
 
 def refuse(message: str, status: int = 401) -> HTTPException:
     return HTTPException(status, message, headers=CHALLENGE if status == 401 else None)
-
-
-def same_origin(request: Request, base_url: str) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True  # not sent by every browser for same-origin requests; the CSRF token still counts
-    return origin != "null" and urlsplit(origin).netloc in {urlsplit(base_url).netloc,
-                                                             request.headers.get("host", "")}
 
 
 def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:

@@ -3,15 +3,14 @@ that refuse unknown fields, query parameters given once."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from newsletter.errors import InvalidInput
+from newsletter.lookups import MAX_ID
 
-MAX_ID = 2**31 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="A numeric id")]
 Slug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="keyset cursor: `next_cursor` of the last page")]
@@ -20,16 +19,6 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=2000)
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """A time from a query string: without an offset it is UTC."""
-    if value is None:
-        return None
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00+05:00 is before the first instant Python knows
-        raise InvalidInput(f"time out of range: {value.isoformat()}") from None
 
 
 def single_query_values(request: Request) -> None:
@@ -51,3 +40,4 @@ def single_query_values(request: Request) -> None:
 
 def _array(schema: dict) -> bool:
     return schema.get("type") == "array" or any(_array(s) for s in schema.get("anyOf", []))
+

@@ -11,8 +11,8 @@ from pydantic import Field
 
 from newsletter.api.auth import Caller
 from newsletter.api.common import Body, Id
+from newsletter.http_common import ctx
 from newsletter.operators import curation
-from newsletter.web.pages import ctx
 
 router = APIRouter(tags=["publications and editions"])
 

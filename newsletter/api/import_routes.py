@@ -18,8 +18,9 @@ from starlette.exceptions import HTTPException
 
 from newsletter.api.auth import Caller
 from newsletter.api.common import Id
-from newsletter.subscribers import imports, uploads
-from newsletter.web.pages import ctx
+from newsletter.http_common import busy, ctx
+from newsletter.operators import imports
+from newsletter.subscribers import uploads
 
 router = APIRouter(tags=["imports"])
 PATH = "/imports"  # its body may be larger than elsewhere: api/__init__.py
@@ -76,12 +77,6 @@ async def start_import(request: Request, actor: Caller, background: BackgroundTa
         raise
     background.add_task(uploads.run_and_forget, w.engine, w.settings.signing_key(), job_id, path, slots)
     return await run_in_threadpool(report, job_id)
-
-
-def busy() -> HTTPException:
-    """No free import slot: the answer (the console's too), before the body is read."""
-    return HTTPException(503, "Too many imports are running here at once: try again in a minute.",
-                         headers={"Retry-After": str(uploads.RETRY_AFTER)})
 
 
 @router.get(PATH, summary="Recent imports")

@@ -12,8 +12,8 @@ from pydantic import Field
 from newsletter.api.auth import Caller
 from newsletter.api.common import Body, Id
 from newsletter.editions.diff import Entry
+from newsletter.http_common import ctx, in_background
 from newsletter.operators import editions, feeds
-from newsletter.web.pages import ctx
 
 router = APIRouter(tags=["publications and editions"])
 Domain = Annotated[str, Path(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.-]+$")]
@@ -55,8 +55,7 @@ def release_edition(request: Request, actor: Caller, edition_id: Id, body: Reaso
 def release_domain(request: Request, actor: Caller, edition_id: Id, domain: Domain, background: BackgroundTasks):
     w = ctx(request)
     with w.session() as s:
-        released = editions.release_domain(s, actor, edition_id, domain)
-    background.add_task(w.dispatcher.deliver_edition, edition_id)  # once the release is committed
+        released = editions.release_domain(s, actor, edition_id, domain, deliver=in_background(request, background))
     return {"id": edition_id, "domain": domain.lower(), "released": released}
 
 

@@ -13,8 +13,8 @@ from pydantic import Field
 from newsletter import runtime
 from newsletter.api.auth import Caller
 from newsletter.api.common import Body, Id, Slug
+from newsletter.http_common import ctx
 from newsletter.operators import previews
-from newsletter.web.pages import ctx
 
 router = APIRouter(tags=["previews and test sends"])
 As = Annotated[str, Query(alias="as", max_length=320, description="preview as this subscriber (their sections, name)")]

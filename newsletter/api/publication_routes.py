@@ -12,9 +12,8 @@ from pydantic import Field
 from newsletter.api.auth import Caller
 from newsletter.api.common import Before, Body, Id, Slug
 from newsletter.db import utcnow
-from newsletter.operators import editions, publication_edits, publications
-from newsletter.tracking import figures, reader_figures
-from newsletter.web.pages import ctx
+from newsletter.http_common import ctx, in_background
+from newsletter.operators import editions, figures, publication_edits, publications
 
 router = APIRouter(tags=["publications and editions"])
 Short = Annotated[str, Query(max_length=64)]
@@ -101,8 +100,7 @@ def pause_edition(request: Request, actor: Caller, edition_id: Id, body: PauseRe
 def resume_edition(request: Request, actor: Caller, edition_id: Id, background: BackgroundTasks):
     w = ctx(request)
     with w.session() as s:
-        status = editions.resume(s, actor, edition_id)
-    background.add_task(w.dispatcher.deliver_edition, edition_id)
+        status = editions.resume(s, actor, edition_id, deliver=in_background(request, background))
     return {"id": edition_id, "status": status}
 
 
@@ -123,9 +121,8 @@ def retry_edition(request: Request, actor: Caller, edition_id: Id, background: B
                   body: Retry | None = None):
     w = ctx(request)
     with w.session() as s:
-        done = editions.retry(s, actor, edition_id, body.failure_class if body else "")
-    if done.reopened and done.status == "sending":
-        background.add_task(w.dispatcher.deliver_edition, edition_id)  # once the retry is committed
+        done = editions.retry(s, actor, edition_id, body.failure_class if body else "",
+                              deliver=in_background(request, background))
     return {"id": edition_id, "status": done.status, "reopened": done.reopened, "left": done.left}
 
 
@@ -147,10 +144,10 @@ def edition_stats(request: Request, actor: Caller, edition_id: Id):
 @router.get("/stats/publications/{slug}", summary="The last 30 editions: per day and per section, clicks included")
 def publication_figures(request: Request, actor: Caller, slug: Slug):
     with ctx(request).session() as s:
-        return reader_figures.publication_figures(s, actor, slug)
+        return figures.publication_figures(s, actor, slug)
 
 
 @router.get("/stats/editions/{edition_id}/readers", summary="One edition per day, per section and per headline")
 def edition_reader_figures(request: Request, actor: Caller, edition_id: Id):
     with ctx(request).session() as s:
-        return reader_figures.edition_figures(s, actor, edition_id)
+        return figures.edition_figures(s, actor, edition_id)

@@ -10,12 +10,12 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from newsletter.api.auth import Caller, refuse, same_origin
+from newsletter.api.auth import Caller, refuse
 from newsletter.api.common import Body
 from newsletter.errors import Forbidden
+from newsletter.http_common import client_ip, ctx, same_origin
 from newsletter.staff import accounts, devices, notices, second_factor, sessions
 from newsletter.staff.access import NotSignedIn
-from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter(tags=["session"])
 

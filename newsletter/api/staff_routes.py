@@ -12,9 +12,9 @@ from newsletter.api.auth import Caller
 from newsletter.api.common import MAX_ID, Before, Body, Id
 from newsletter.csvout import csv_chunks
 from newsletter.db import session_scope
+from newsletter.http_common import ctx
 from newsletter.staff import accounts, api_tokens, audit, second_factor
 from newsletter.staff.access import Permission, require
-from newsletter.web.pages import ctx
 
 router = APIRouter(tags=["staff"])
 

@@ -8,8 +8,8 @@ from pydantic import Field
 
 from newsletter.api.auth import Caller
 from newsletter.api.common import Before, Body, Id, Limit
-from newsletter.subscribers import suppressions
-from newsletter.web.pages import ctx
+from newsletter.http_common import ctx
+from newsletter.operators import suppressions
 
 router = APIRouter(tags=["suppressions"])
 Short = Annotated[str, Query(max_length=64)]

@@ -34,6 +34,7 @@ from newsletter.delivery.models import Delivery
 from newsletter.delivery.tallies import DeliveryTally
 from newsletter.editions.models import Edition
 from newsletter.errors import InvalidInput
+from newsletter.lookups import valid_id
 from newsletter.render.message import message_id
 from newsletter.subscribers.models import Subscriber, Subscription
 from newsletter.subscribers.service import normalise_email
@@ -85,7 +86,7 @@ def _by_verp(session: Session, tokens: Tokens, address: str) -> Match | None:
         delivery_id = tokens.read_verp_address(address)
     except InvalidToken:
         return _personal("verp", personal.by_verp(session, tokens, address))
-    if delivery_id > 2**31 - 1:
+    if not valid_id(delivery_id):
         return None
     return _delivery_match(session, session.get(Delivery, delivery_id), "verp")
 
@@ -105,7 +106,7 @@ def _by_message_id(session: Session, secret: str, mid: str, recipient: str) -> M
         return None  # not made by us (or with another secret)
     if kind != "edition":
         return _personal("message-id", personal.by_message_id(session, kind, first, recipient))
-    if first > 2**31 - 1 or second > 2**31 - 1:
+    if not (valid_id(first) and valid_id(second)):
         return None
     delivery = session.scalar(select(Delivery).where(Delivery.edition_id == first, Delivery.subscriber_id == second))
     if delivery is None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.bounces.models import BounceReport, ReportStatus
 from newsletter.errors import InvalidInput, NotFound
+from newsletter.lookups import valid_id
 from newsletter.text import one_line
 
 
@@ -46,7 +47,7 @@ def store(session: Session, raw: bytes, source: str, envelope_to: str = "", prov
 
 
 def get(session: Session, report_id: int) -> BounceReport:
-    report = session.get(BounceReport, report_id) if 1 <= report_id <= 2**31 - 1 else None
+    report = session.get(BounceReport, report_id) if valid_id(report_id) else None
     if report is None:
         raise NotFound(f"no bounce report {report_id}")
     return report

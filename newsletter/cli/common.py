@@ -1,7 +1,6 @@
 """Shared by the command modules: settings, sessions, lookups, error display."""
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from datetime import date
 
@@ -18,6 +17,7 @@ from newsletter.lookups import valid_id
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
 from newsletter.text import visible_controls
+from newsletter.times import parse_day
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
@@ -69,19 +69,14 @@ EDITION_ID = typer.Argument(..., metavar="ID", help="the edition's id (`newslett
                             callback=_edition_id, show_default=False)
 DATE_HELP = "YYYY-MM-DD; default today in the publication's time zone"
 MAX_YEARS = 10  # a --date further than this from today either way is a typing mistake
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def edition_date(pub: Publication, value: str | None) -> date:
+    """`build` and `send`: a day near today (previews take the console's rule: operators/previews.py)."""
     today = local_date(pub.timezone, utcnow())
-    if not value:
+    day = parse_day(value, "--date")
+    if day is None:
         return today
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        if _ISO_DAY.fullmatch(value):
-            fail(f"--date {value} is not a date (no such day)")
-        fail(f"--date must be YYYY-MM-DD, not {value!r}")
     if abs((day - today).days) > MAX_YEARS * 366:
         fail(f"--date {day} is more than {MAX_YEARS} years from today ({today}): check the year")
     return day

@@ -124,8 +124,15 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
     @editions_app.command("resume")
     def editions_resume(edition_id: int = EDITION_ID, watch: bool = typer.Option(False, "--watch")):
         """Continue a paused edition (after fixing what paused it)."""
-        _control(edition_id, operator_editions.resume)
-        _deliver(edition_id, E.SENDING, watch)
+
+        def deliver(_: int) -> None:  # the act calls this once it has committed
+            console.print(f"edition {edition_id}: {E.SENDING}")
+            _deliver(edition_id, E.SENDING, watch)
+
+        with session_scope() as session:
+            status = operator_editions.resume(session, cli_actor(), edition_id, deliver=deliver)
+        if status != E.SENDING:
+            console.print(f"edition {edition_id}: {status}")
 
     @editions_app.command("cancel")
     def editions_cancel(edition_id: int = EDITION_ID):
@@ -136,10 +143,14 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
     def editions_release_domain(edition_id: int = EDITION_ID,
                                 domain: str = typer.Argument(..., metavar="DOMAIN", show_default=False)):
         """Let a recipient domain held after policy refusals receive this edition again."""
+
+        def deliver(_: int) -> None:  # the act calls this once it has committed
+            console.print(f"edition {edition_id}: deliveries to {domain} are pending again")
+            _deliver(edition_id, E.SENDING, False)
+
         with session_scope() as session:
-            released = operator_editions.release_domain(session, cli_actor(), edition_id, domain)
-        console.print(f"edition {edition_id}: {released} deliveries to {domain} are pending again")
-        _deliver(edition_id, E.SENDING, False)
+            released = operator_editions.release_domain(session, cli_actor(), edition_id, domain, deliver=deliver)
+        console.print(f"edition {edition_id}: {released} deliveries to {domain} released", highlight=False)
 
     @editions_app.command("retry")
     def editions_retry(edition_id: int = EDITION_ID,
@@ -148,19 +159,19 @@ def register(app: typer.Typer, editions_app: typer.Typer) -> None:
                        watch: bool = typer.Option(False, "--watch")):
         """Send an edition's failed deliveries again (never to anyone unsubscribed, disabled or
         suppressed since: they stay failed). Audited."""
-        with session_scope() as session:
-            done = operator_editions.retry(session, cli_actor(), edition_id, failure_class)
         which = f"{failure_class} " if failure_class else ""
+
+        def deliver(_: int) -> None:  # the act calls this once it has committed, if it is sending
+            _deliver(edition_id, E.SENDING, watch)
+
+        with session_scope() as session:
+            done = operator_editions.retry(session, cli_actor(), edition_id, failure_class, deliver=deliver)
         left = f"; {done.left} left failed (no longer subscribed, disabled or suppressed)" if done.left else ""
         console.print(f"edition {edition_id}: {done.reopened} failed {which}deliveries to send again{left}",
                       highlight=False)
-        if not done.reopened:
-            return
-        if done.status == E.PAUSED:
+        if done.reopened and done.status == E.PAUSED:
             console.print(f"edition {edition_id} is paused: `newsletter editions resume {edition_id}` sends them",
                           highlight=False)
-            return
-        _deliver(edition_id, E.SENDING, watch)
 
     @editions_app.command("rebuild")
     def editions_rebuild(edition_id: int = EDITION_ID):

@@ -27,20 +27,20 @@ def register(app: typer.Typer) -> None:
         """Each feed: interval, last success, last error, articles added, next poll."""
         now = utcnow()
         with session_scope() as session:
-            rows = list(session.scalars(select(Feed).order_by(Feed.active.desc(), Feed.name)))
+            rows = operator_feeds.status(session, cli_actor(), now)  # the console's and the API's view
         if not rows:
             console.print("no feeds: declare [[feeds]] in the publications file, then "
                           "`newsletter publications load`", markup=False)
             return
         table = Table("feed", "every", "last success", "last error", "added (last / total)", "next poll")
         for f in rows:
-            error = f"{_ago(f.last_error_at, now)}: {f.last_error}" if f.last_error else "-"
-            if f.consecutive_errors:
-                error += f" ({f.consecutive_errors} in a row)"
-            table.add_row(f.name + ("" if f.active else " (inactive)") + f"\n{f.url}",
-                          f"{f.interval_seconds // 60} min", _ago(f.last_success_at, now), error,
-                          f"{f.last_added} / {f.total_added}",
-                          _when(f.next_poll_at, now) if f.active else "-")
+            error = f"{_ago(_time(f['last_error_at']), now)}: {f['last_error']}" if f["last_error"] else "-"
+            if f["consecutive_errors"]:
+                error += f" ({f['consecutive_errors']} in a row)"
+            table.add_row(f["name"] + ("" if f["active"] else " (inactive)") + f"\n{f['url']}",
+                          f"{f['interval_minutes']} min", _ago(_time(f["last_success_at"]), now), error,
+                          f"{f['last_added']} / {f['total_added']}",
+                          _when(_time(f["next_poll_at"]), now) if f["active"] else "-")
         console.print(table)
 
     @feeds_app.command("poll")
@@ -64,6 +64,10 @@ def register(app: typer.Typer) -> None:
             console.print("no active feeds")
         if failed:
             raise typer.Exit(2)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _ago(when: datetime | None, now: datetime) -> str:

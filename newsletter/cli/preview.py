@@ -1,5 +1,7 @@
 """`newsletter preview` and `newsletter test-send`: see an edition as a reader would,
-before anyone gets it. Neither writes to the database (editions/preview.py)."""
+before anyone gets it. Neither writes an edition (editions/preview.py). Both are the
+console's and the API's acts (operators/previews.py): the same date rule, and a test
+send is audited like one from the console."""
 from __future__ import annotations
 
 import os
@@ -9,16 +11,18 @@ from pathlib import Path
 import typer
 
 from newsletter import runtime
-from newsletter.cli.common import DATE_HELP, PUB_ARG, console, edition_date, fail, publication, session_scope
+from newsletter.cli.common import DATE_HELP, PUB_ARG, console, fail, session_scope
 from newsletter.cli.edition_views import print_diff, when
 from newsletter.config import get_settings
 from newsletter.editions.contents import items_as_read
 from newsletter.editions.diff import diff_items, last_sent_edition
 from newsletter.editions.models import EditKind
-from newsletter.editions.preview import Preview, preview, reader_for
-from newsletter.mail.proof import send_proof
-from newsletter.render.preview import render_preview, write_parts
+from newsletter.editions.preview import Preview
+from newsletter.operators import previews
+from newsletter.render.preview import write_parts
+from newsletter.staff.access import cli_actor
 from newsletter.text import shown as shown_text
+from newsletter.times import parse_day
 
 _AS = typer.Option(None, "--as", help="preview as this subscriber: their sections and name")
 _SECTIONS = typer.Option(None, help="preview for these sections, comma separated")
@@ -47,10 +51,8 @@ def _diff(session, p, shown: Preview) -> None:
     print_diff(diff_items(items_as_read(last), shown.items), f"edition {last.id} of {last.date} (the last sent)")
 
 
-def _shown(session, pub: str, date, as_email, sections):
-    """The publication and what its reader would get (nothing said yet: the caller checks first)."""
-    p = publication(session, pub)
-    return p, preview(session, p, edition_date(p, date), reader_for(session, p, as_email, sections))
+def _target(pub: str, date, as_email, sections) -> previews.Target:
+    return previews.Target(None, pub, parse_day(date, "--date"), as_email or "", sections or "")
 
 
 def _say(session, what: str, p, shown: Preview, diff: bool) -> None:
@@ -85,11 +87,11 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         folder = _out_folder(out, settings.var_dir / "previews")
         with session_scope() as session:
-            p, shown = _shown(session, pub, date, as_email, sections)
-            if not shown.items:
+            found = previews.show(session, cli_actor(), settings, _target(pub, date, as_email, sections))
+            p, shown, rendered = found.publication, found.preview, found.rendered
+            if rendered is None:
                 fail(f"the {p.slug} edition of {shown.edition.date} is empty for {shown.reader.label}: "
                      "nothing to preview")
-            rendered = render_preview(settings, shown, p)
             stem = f"{p.slug}-{shown.edition.date.isoformat()}" + (
                 f"-{shown.reader.label}" if shown.reader.sections or shown.reader.email else "")
             try:
@@ -109,11 +111,12 @@ def register(app: typer.Typer) -> None:
         """Send one test copy of what a reader would get to yourself, marked as a test.
 
         "[TEST] " before the subject and an X-Newsletter-Test header; through the configured
-        backend; not a delivery (nothing is recorded) and its links are inert."""
+        backend; not a delivery (no delivery is recorded, the audit log says who sent it)
+        and its links are inert."""
         settings = get_settings()
         with session_scope() as session:
-            p, shown = _shown(session, pub, date, as_email, sections)
-            proof = send_proof(session, settings, runtime.backend(settings), shown, p, to)  # refuses before sending
-            _say(session, "test message", p, shown, diff)
+            found = previews.show(session, cli_actor(), settings, _target(pub, date, as_email, sections))
+            proof = previews.send_shown(session, cli_actor(), settings, runtime.backend(settings), found, to)
+            _say(session, "test message", found.publication, found.preview, diff)  # refused before: nothing said
         console.print(f"sent to {proof.to}: {proof.subject} ({proof.headline_count} headlines; "
                       f"{settings.delivery_backend})", highlight=False, markup=False)

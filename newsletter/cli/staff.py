@@ -14,6 +14,7 @@ from newsletter.cli.common import console, fail, session_scope
 from newsletter.config import get_settings
 from newsletter.csvout import csv_chunks
 from newsletter.links import Links
+from newsletter.lookups import MAX_ID
 from newsletter.staff import accounts, api_tokens, audit, second_factor
 from newsletter.staff.access import cli_actor
 from newsletter.staff.passwords import MIN_LENGTH
@@ -145,7 +146,7 @@ def _tokens(tokens_app: typer.Typer) -> None:
                                                             "last_used_at", "revoked_at")))
 
     @tokens_app.command("revoke")
-    def tokens_revoke(token_id: int = typer.Argument(..., min=1, max=2**31 - 1)):
+    def tokens_revoke(token_id: int = typer.Argument(..., min=1, max=MAX_ID)):
         with session_scope() as session:
             api_tokens.revoke(session, cli_actor(), token_id)
         console.print(f"token {token_id} is revoked")

@@ -9,9 +9,9 @@ from dataclasses import asdict
 from sqlalchemy import select
 
 from newsletter.cli.common import session_scope
+from newsletter.operators import figures as operator_figures
 from newsletter.publications.models import Publication
 from newsletter.staff.access import cli_actor
-from newsletter.tracking import reader_figures
 from newsletter.tracking.stats import daily_stats, edition_stats
 
 
@@ -21,7 +21,7 @@ def stats_document(publication: str = "", limit: int = 30, edition: int = 0) -> 
     with session_scope() as session:
         actor = cli_actor()
         if edition:
-            return reader_figures.edition_figures(session, actor, edition)
+            return operator_figures.edition_figures(session, actor, edition)
         slugs = [publication] if publication else list(session.scalars(select(Publication.slug)
                                                                         .order_by(Publication.slug)))
         rows = edition_stats(session, publication or None, limit)
@@ -29,7 +29,7 @@ def stats_document(publication: str = "", limit: int = 30, edition: int = 0) -> 
             "editions": [{**asdict(r), "unsubscribe_rate": round(r.rate, 5),
                           "complaint_rate": round(r.complaint_rate, 5)} for r in rows],
             "days": [{**asdict(d), "complaint_rate": round(d.complaint_rate, 5)} for d in daily_stats(session, rows)],
-            "publications": [reader_figures.publication_figures(session, actor, slug, limit) for slug in slugs],
+            "publications": [operator_figures.publication_figures(session, actor, slug, limit) for slug in slugs],
         }
 
 

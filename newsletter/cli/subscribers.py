@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -14,26 +13,15 @@ from newsletter import runtime
 from newsletter.cli.common import PUB_ARG, console, fail, session_scope
 from newsletter.cli.progress import counting
 from newsletter.config import get_settings
-from newsletter.errors import InvalidInput
+from newsletter.lookups import MAX_ID
+from newsletter.operators import imports, subscribers
 from newsletter.staff.access import cli_actor
-from newsletter.subscribers import admin, erase, export, imports, search
 
 
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"not a date or time: {value!r} (YYYY-MM-DD or an ISO 8601 time)") from None
-    try:
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInput(f"time out of range: {value!r}") from None
-
-
-def _filters(q, status, publication, subscription, section, created_from, created_to) -> search.Filters:
-    return search.Filters(q, status, publication, subscription, section, _when(created_from), _when(created_to))
+def _filters(q, status, publication, subscription, section, created_from, created_to) -> subscribers.Filters:
+    return subscribers.Filters.from_query({"q": q, "status": status, "publication": publication,
+                                      "subscription": subscription, "section": section,
+                                      "created_from": created_from, "created_to": created_to})
 
 
 Q = typer.Option("", "--q", help="address prefix, or name prefix, or @domain (every address at it)")
@@ -41,8 +29,8 @@ STATUS = typer.Option("", help="active or disabled")
 PUB = typer.Option("", "--publication", help="publication slug")
 SUBSCRIPTION = typer.Option("", help="pending, active or unsubscribed (in --publication, or in any)")
 SECTION = typer.Option("", help="section slug (needs --publication)")
-FROM = typer.Option(None, "--created-from", help="YYYY-MM-DD (UTC)")
-TO = typer.Option(None, "--created-to", help="YYYY-MM-DD (UTC), exclusive")
+FROM = typer.Option(None, "--created-from", help="YYYY-MM-DD or an ISO 8601 time (no offset: UTC)")
+TO = typer.Option(None, "--created-to", help="YYYY-MM-DD or an ISO 8601 time (no offset: UTC), exclusive")
 
 
 def register(subscribers_app: typer.Typer) -> None:
@@ -54,7 +42,7 @@ def register(subscribers_app: typer.Typer) -> None:
         """Add one subscriber (active at once: you have their consent). Someone who left is not
         brought back by this: see `subscribers resubscribe`."""
         with session_scope() as session:
-            subscriber = admin.create(session, cli_actor(), get_settings().signing_key(), pub, email, name,
+            subscriber = subscribers.create(session, cli_actor(), get_settings().signing_key(), pub, email, name,
                                       sections or None, timezone)
             console.print(f"subscribed {subscriber.email} to {pub} (subscriber {subscriber.id})", highlight=False)
 
@@ -64,8 +52,8 @@ def register(subscribers_app: typer.Typer) -> None:
         """At their request: bring back someone who unsubscribed (lifts their own unsubscribe,
         recorded with the admin method). Refused for bounces, complaints and admin suppressions."""
         with session_scope() as session:
-            s = admin.find(session, subscriber)
-            changed = admin.resubscribe(session, cli_actor(), get_settings().signing_key(), s.id, pub)
+            s = subscribers.find(session, cli_actor(), subscriber)
+            changed = subscribers.resubscribe(session, cli_actor(), get_settings().signing_key(), s.id, pub)
             console.print(f"{s.email} is subscribed to {pub}" + ("" if changed else " (already was)"),
                           highlight=False)
 
@@ -99,12 +87,12 @@ def register(subscribers_app: typer.Typer) -> None:
     def subscribers_list(q: str = Q, status: str = STATUS, publication: str = PUB, subscription: str = SUBSCRIPTION,
                          section: str = SECTION, created_from: str = FROM, created_to: str = TO,
                          limit: int = typer.Option(50, min=1, max=500),
-                         before: int = typer.Option(None, min=1, max=2**31 - 1),
+                         before: int = typer.Option(None, min=1, max=MAX_ID),
                          as_json: bool = typer.Option(False, "--json", help="one JSON object per line")):
         """Search, newest first: id, address, name, status, created, subscriptions (tab-separated)."""
         f = _filters(q, status, publication, subscription, section, created_from, created_to)
         with session_scope() as session:
-            page = search.search(session, cli_actor(), f, before, limit)
+            page = subscribers.search(session, cli_actor(), f, before, limit)
         for item in page.items:
             if as_json:
                 print(json.dumps(item))
@@ -120,7 +108,8 @@ def register(subscribers_app: typer.Typer) -> None:
     def subscribers_show(subscriber: str = typer.Argument(..., metavar="SUBSCRIBER", help="id or address")):
         """One subscriber as JSON: subscriptions, suppressions, deliveries and events."""
         with session_scope() as session:
-            print(json.dumps(admin.detail(session, cli_actor(), admin.find(session, subscriber).id), indent=2))
+            found = subscribers.find(session, cli_actor(), subscriber)
+            print(json.dumps(subscribers.detail(session, cli_actor(), found.id), indent=2))
 
     @subscribers_app.command("export")
     def subscribers_export(q: str = Q, status: str = STATUS, publication: str = PUB, subscription: str = SUBSCRIPTION,
@@ -131,11 +120,12 @@ def register(subscribers_app: typer.Typer) -> None:
         settings = get_settings()
         if person:
             with session_scope() as session:
-                data = json.dumps(export.export_person(session, cli_actor(), admin.find(session, person).id), indent=2)
+                found = subscribers.find(session, cli_actor(), person)
+                data = json.dumps(subscribers.export_person(session, cli_actor(), found.id), indent=2)
             (output.write_text(data + "\n") if output else print(data))
             return
         f = _filters(q, status, publication, subscription, section, created_from, created_to)
-        chunks = export.export_csv(runtime.engine_for(settings), cli_actor(), f)
+        chunks = subscribers.export_csv(runtime.engine_for(settings), cli_actor(), f)
         out = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
         try:
             for chunk in chunks:
@@ -146,17 +136,17 @@ def register(subscribers_app: typer.Typer) -> None:
 
     def _status(ref: str, action) -> None:
         with session_scope() as session:
-            s = action(session, cli_actor(), admin.find(session, ref).id)
+            s = action(session, cli_actor(), subscribers.find(session, cli_actor(), ref).id)
             console.print(f"subscriber {s.id} ({s.email}) is {s.status}", highlight=False)
 
     @subscribers_app.command("disable")
     def subscribers_disable(subscriber: str = typer.Argument(..., metavar="SUBSCRIBER", help="id or address")):
         """Never mail them, whatever their subscriptions say (until enabled)."""
-        _status(subscriber, admin.disable)
+        _status(subscriber, subscribers.disable)
 
     @subscribers_app.command("enable")
     def subscribers_enable(subscriber: str = typer.Argument(..., metavar="SUBSCRIBER", help="id or address")):
-        _status(subscriber, admin.enable)
+        _status(subscriber, subscribers.enable)
 
     @subscribers_app.command("erase")
     def subscribers_erase(subscriber: str = typer.Argument(..., metavar="SUBSCRIBER", help="id or address"),
@@ -164,10 +154,10 @@ def register(subscribers_app: typer.Typer) -> None:
         """GDPR erasure: removes them everywhere; a keyed hash of the address stays suppressed."""
         settings = get_settings()
         with session_scope() as session:
-            s = admin.find(session, subscriber)
+            s = subscribers.find(session, cli_actor(), subscriber)
             sid, email = s.id, s.email
         if not yes and not typer.confirm(f"Erase subscriber {sid} ({email}) everywhere? This cannot be undone"):
             fail("nothing erased")
-        done = erase.erase(runtime.engine_for(settings), settings, runtime.counters(settings), cli_actor(), sid)
+        done = subscribers.erase(runtime.engine_for(settings), settings, runtime.counters(settings), cli_actor(), sid)
         console.print(f"erased subscriber {sid}: {done.deliveries} deliveries, {done.events} events made anonymous, "
                       f"{done.scrubbed} other rows cleaned, {done.outbox_files} outbox files removed", highlight=False)

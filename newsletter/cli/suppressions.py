@@ -5,8 +5,9 @@ import typer
 
 from newsletter.cli.common import console, session_scope
 from newsletter.config import get_settings
+from newsletter.lookups import MAX_ID
+from newsletter.operators import suppressions
 from newsletter.staff.access import cli_actor
-from newsletter.subscribers import suppressions
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +19,7 @@ def register(app: typer.Typer) -> None:
                           reason: str = typer.Option("", help="unsubscribe, hard_bounce, complaint, admin, erased"),
                           publication: str = typer.Option("", help="publication slug"),
                           limit: int = typer.Option(50, min=1, max=500),
-                          before: int = typer.Option(None, min=1, max=2**31 - 1)):
+                          before: int = typer.Option(None, min=1, max=MAX_ID)):
         """id, address (or erased), publication (or all), reason, created, note (tab-separated)."""
         with session_scope() as session:
             page = suppressions.search(session, cli_actor(), get_settings().signing_key(), q, reason, publication,
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
                           highlight=False)
 
     @suppressions_app.command("remove")
-    def suppressions_remove(suppression_id: int = typer.Argument(..., min=1, max=2**31 - 1),
+    def suppressions_remove(suppression_id: int = typer.Argument(..., min=1, max=MAX_ID),
                             reason: str = typer.Option(..., help="why (kept in the audit log)"),
                             override: bool = typer.Option(False, help="needed for complaints and erasures")):
         """Lift a suppression. Complaints and erasures need --override."""

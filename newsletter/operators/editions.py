@@ -2,10 +2,13 @@
 and history) and the operator's actions: pause, resume, cancel a send, send its failed
 deliveries again; rebuild, hold, release an edition before it goes out. Each action is role-checked and audited; the
 state changes themselves are delivery/send_acts.py's and editions/edition_acts.py's. The
-console, the API and the command line call these."""
+console, the API and the command line call these; an act that sends again (resume,
+retry, release a domain) starts the delivery itself, after its commit, with the
+front door's `deliver`."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import func, select
@@ -112,6 +115,18 @@ def _act(session: Session, actor: Actor, edition_id: int, verb: str, action, det
     return status
 
 
+# How a front door starts an edition's delivery: its dispatcher's deliver_edition, or that
+# handed to a background task so that an HTTP answer does not wait for it.
+Deliver = Callable[[int], object]
+
+
+def _deliver_after_commit(session: Session, deliver: Deliver, edition_id: int) -> None:
+    """The senders pick up from the checkpoint once the act is committed (never before: a
+    worker would read the edition as it was). Here, once, for every front door."""
+    session.commit()
+    deliver(edition_id)
+
+
 def pause(session: Session, actor: Actor, edition_id: int, reason: str = "") -> str:
     """The reason (optional, one line) is shown by status and kept in the audit."""
     reason = clean_reason(reason)  # refused before anything
@@ -119,19 +134,24 @@ def pause(session: Session, actor: Actor, edition_id: int, reason: str = "") -> 
                 {"reason": reason[:200]} if reason else None)
 
 
-def resume(session: Session, actor: Actor, edition_id: int) -> str:
-    """The caller starts the delivery again once this commits (dispatcher.deliver_edition)."""
-    return _act(session, actor, edition_id, "resume", send_acts.resume)
+def resume(session: Session, actor: Actor, edition_id: int, *, deliver: Deliver) -> str:
+    """Commits, then starts the delivery again with `deliver` (when it is sending)."""
+    status = _act(session, actor, edition_id, "resume", send_acts.resume)
+    if status == EditionStatus.SENDING:
+        _deliver_after_commit(session, deliver, edition_id)
+    return status
 
 
 def cancel(session: Session, actor: Actor, edition_id: int) -> str:
     return _act(session, actor, edition_id, "cancel", send_acts.cancel)
 
 
-def retry(session: Session, actor: Actor, edition_id: int, failure_class: str = "") -> send_acts.Retried:
+def retry(session: Session, actor: Actor, edition_id: int, failure_class: str = "", *,
+          deliver: Deliver) -> send_acts.Retried:
     """Send an edition's failed deliveries (of one class, or all) again, never to anyone
-    unsubscribed, disabled or suppressed since (delivery/send_acts.py). The caller starts
-    the delivery once this commits (dispatcher.deliver_edition)."""
+    unsubscribed, disabled or suppressed since (delivery/send_acts.py). Commits, then starts
+    the delivery with `deliver` when some went back to pending of an edition sending (a
+    paused one waits for its resume)."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     _mine(session, actor, edition_id)
@@ -140,12 +160,14 @@ def retry(session: Session, actor: Actor, edition_id: int, failure_class: str = 
         ch.detail = {"class": failure_class.strip()[:32] or "all", "reopened": done.reopened, "left": done.left,
                      "status": done.status}
         ch.nothing_changed = not done.reopened
+    if done.reopened and done.status == EditionStatus.SENDING:
+        _deliver_after_commit(session, deliver, edition_id)
     return done
 
 
-def release_domain(session: Session, actor: Actor, edition_id: int, domain: str) -> int:
+def release_domain(session: Session, actor: Actor, edition_id: int, domain: str, *, deliver: Deliver) -> int:
     """Let a domain held after policy refusals receive this edition again; how many
-    deliveries are pending again. The caller re-drives the edition once this commits."""
+    deliveries are pending again. Commits, then re-drives the edition with `deliver`."""
     require(actor, Permission.EDITIONS)
     _in_range(edition_id)
     _mine(session, actor, edition_id)
@@ -153,6 +175,7 @@ def release_domain(session: Session, actor: Actor, edition_id: int, domain: str)
     with change(session, actor, Permission.EDITIONS, "edition.release_domain", f"edition:{edition_id}") as ch:
         released = send_acts.release_domain(session.connection(), edition_id, domain)
         ch.detail = {"domain": domain[:253], "released": released}
+    _deliver_after_commit(session, deliver, edition_id)
     return released
 
 

@@ -2,8 +2,9 @@
 sections, or one subscriber as they would get it), for a stored edition or for a date
 not built yet; and one test copy of it sent to someone.
 
-The same functions serve the console, the API and (through editions/preview.py and
-mail/proof.py, which these wrap) the command line. Previews need the operator role
+The same functions serve the console, the API and the command line (`preview`,
+`test-send`), with one date rule: no date is today in the publication's zone, and a
+date must lie between FIRST_DAY and LAST_DAY. Previews need the operator role
 (the role table: previews and test sends are operators' work) and write nothing; a
 test send is audited, without the addresses involved.
 """
@@ -20,6 +21,7 @@ from newsletter.db import utcnow
 from newsletter.editions.models import Edition
 from newsletter.editions.preview import Preview, preview, reader_for
 from newsletter.errors import InvalidInput, NotFound
+from newsletter.lookups import get_or_404
 from newsletter.mail.proof import Proof, send_proof
 from newsletter.publications.models import Publication
 from newsletter.publications.schedule import local_date
@@ -65,9 +67,7 @@ def show(session: Session, actor: Actor, settings: Settings, target: Target) -> 
     memory and forgotten)."""
     require(actor, Permission.EDITIONS)
     if target.edition_id is not None:
-        edition = session.get(Edition, target.edition_id) if 0 < target.edition_id < 2**31 else None
-        if edition is None:
-            raise NotFound(f"no edition {target.edition_id}")
+        edition = get_or_404(session, Edition, target.edition_id, "edition")
         check_seen(actor, edition.publication_id, "edition", target.edition_id)
         pub = session.get(Publication, edition.publication_id)
         shown = Preview(edition, True, reader_for(session, pub, target.as_email or None, target.sections or None))
@@ -98,8 +98,13 @@ def test_send(session: Session, actor: Actor, settings: Settings, backend: Backe
     """One test copy ("[TEST] ...", X-Newsletter-Test, inert links) to `to`; not a
     delivery. Refused (Conflict) for a suppressed or disabled recipient and for a
     reader who gets no headline."""
+    return send_shown(session, actor, settings, backend, show(session, actor, settings, target), to)
+
+
+def send_shown(session: Session, actor: Actor, settings: Settings, backend: Backend, shown: Shown,
+               to: str) -> Proof:
+    """`test_send` of a preview `show` gave (the command line shows it, then sends it)."""
     require(actor, Permission.EDITIONS)
-    shown = show(session, actor, settings, target)
     edition = shown.preview.edition
     where = f"edition:{edition.id}" if shown.preview.stored else f"publication:{shown.publication.slug}"
     with change(session, actor, Permission.EDITIONS, "edition.test_send", where) as ch:

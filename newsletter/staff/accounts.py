@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
 from newsletter.errors import Conflict, Forbidden, InvalidInput, NotFound
+from newsletter.lookups import valid_id
 from newsletter.publications.models import Publication
 from newsletter.staff import devices, passwords
 from newsletter.staff.access import Actor, NotSignedIn, Permission, parse_role, require
@@ -33,7 +34,7 @@ def find(session: Session, ref: str | int, actor: Actor | None = None) -> StaffA
     if actor is not None:
         require(actor, Permission.STAFF)
     if isinstance(ref, int) or str(ref).isdigit():
-        account = session.get(StaffAccount, int(ref)) if int(ref) < 2**31 else None
+        account = session.get(StaffAccount, int(ref)) if valid_id(int(ref)) else None
     else:
         account = session.scalar(select(StaffAccount).where(StaffAccount.email == str(ref).strip().lower()))
     if account is None:

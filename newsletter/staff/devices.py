@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.errors import NotFound
+from newsletter.lookups import valid_id
 from newsletter.staff.access import Actor
 from newsletter.staff.audit import record
 from newsletter.staff.models import RememberedDevice
@@ -76,7 +77,7 @@ def listed(db: Session, staff_id: int) -> list[RememberedDevice]:
 
 def revoke(db: Session, actor: Actor, device_id: int) -> None:
     """One's own remembered browser (anyone else's is, to them, none)."""
-    row = db.get(RememberedDevice, device_id) if 0 < device_id < 2**31 else None
+    row = db.get(RememberedDevice, device_id) if valid_id(device_id) else None
     if row is None or row.staff_id != actor.staff_id:
         raise NotFound(f"no remembered browser {device_id}")
     db.delete(row)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from newsletter.db import Base, UTCDateTime, utcnow
 from newsletter.errors import Conflict, InvalidInput
+from newsletter.lookups import valid_id
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import (
     OWN_SUPPRESSIONS,
@@ -119,7 +120,7 @@ def unproven(session: Session, subscriber_id: int) -> bool:
 
 def claimed(session: Session, claim: AddressClaim) -> tuple[AddressChange, Subscriber]:
     """The pending change a link names, if the link is still the one that counts."""
-    change = session.get(AddressChange, claim.change_id) if claim.change_id < 2**31 else None
+    change = session.get(AddressChange, claim.change_id) if valid_id(claim.change_id) else None
     subscriber = session.get(Subscriber, change.subscriber_id) if change is not None else None
     check_key(subscriber, claim.key)
     if change.nonce != claim.nonce:

@@ -1,9 +1,11 @@
-"""What admins do to one subscriber: look them up with their history, create, change
-name, sections, time zone and status (disable, enable), re-subscribe at their request.
-Each change is checked and audited by `audit.change` and recorded in the subscriber's
-own events with the admin method. Erasing is erase.py's; the data export, export.py's."""
+"""What admins do to one subscriber, the domain's part: look them up with their history,
+create, change name, sections, time zone and status (disable, enable). Each change is
+recorded in the subscriber's own events with the admin method. The role, the
+publication scope and the audit entry are operators/subscribers.py's, which calls these.
+Erasing is erase.py's; the data export, export.py's."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -14,9 +16,6 @@ from newsletter.editions.models import Edition
 from newsletter.errors import Conflict, InvalidInput, NotFound
 from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
-from newsletter.staff.access import Actor, Permission, require, require_everywhere
-from newsletter.staff.audit import change
-from newsletter.staff.scope import check_acts, seen_subscriber
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppression
 from newsletter.subscribers.search import summary
@@ -49,21 +48,19 @@ def publication(session: Session, slug: str) -> Publication:
     return pub
 
 
-def detail(session: Session, actor: Actor, subscriber_id: int) -> dict:
+def detail(session: Session, s: Subscriber, sees: Callable[[int | None], bool]) -> dict:
     """The subscriber with subscriptions, suppressions and history (deliveries, events),
-    as far as the actor's publications go (events and suppressions of no publication too)."""
-    require(actor, Permission.READ)
-    s = get(session, subscriber_id)
-    seen_subscriber(session, actor, s.id)
+    as far as `sees` (the actor's publications) goes (events and suppressions of no
+    publication too)."""
     pubs = dict(session.execute(select(Publication.id, Publication.slug)).all())
     subs = [{"publication": pubs.get(x.publication_id), "status": x.status, "sections": x.sections or None,
              "created_at": x.created_at.isoformat(), "updated_at": x.updated_at.isoformat()}
-            for x in s.subscriptions if actor.sees(x.publication_id)]
+            for x in s.subscriptions if sees(x.publication_id)]
     out = summary(s, subs)
     out["suppressions"] = [{"id": x.id, "publication": pubs.get(x.publication_id), "reason": x.reason,
                             "note": x.note, "created_at": x.created_at.isoformat()}
                            for x in session.scalars(select(Suppression).where(Suppression.email == s.email))
-                           if x.publication_id is None or actor.sees(x.publication_id)]
+                           if x.publication_id is None or sees(x.publication_id)]
     out["deliveries"] = [
         {"edition_id": d.edition_id, "publication": pubs.get(pid), "date": day.isoformat(), "status": d.status,
          "attempts": d.attempts, "error_class": d.error_class or None, "error": d.last_error or None,
@@ -71,29 +68,25 @@ def detail(session: Session, actor: Actor, subscriber_id: int) -> dict:
         for d, day, pid in session.execute(
             select(Delivery, Edition.date, Edition.publication_id).join(Edition, Edition.id == Delivery.edition_id)
             .where(Delivery.subscriber_id == s.id).order_by(Delivery.id.desc()).limit(HISTORY))
-        if actor.sees(pid)]
+        if sees(pid)]
     out["events"] = [
         {"at": e.created_at.isoformat(), "kind": e.kind, "method": e.method, "publication": pubs.get(e.publication_id),
          "edition_id": e.edition_id, "reason": e.reason or None, "detail": e.detail or None}
         for e in session.scalars(select(Event).where(Event.subscriber_id == s.id)
                                  .order_by(Event.id.desc()).limit(HISTORY))
-        if e.publication_id is None or actor.sees(e.publication_id)]
+        if e.publication_id is None or sees(e.publication_id)]
     return out
 
 
-def create(session: Session, actor: Actor, secret: str, publication_slug: str, email: str, name: str = "",
-           sections=None, timezone: str = "") -> Subscriber:
+def create(session: Session, secret: str, pub: Publication, email: str, name: str = "", sections=None,
+           timezone: str = "") -> Subscriber:
     """Add someone (active at once: the admin has their consent). Someone who left, is
     suppressed, disabled or erased is refused with the reason (Conflict)."""
-    with change(session, actor, Permission.SUBSCRIBERS, "subscriber.create") as ch:
-        zone = clean_timezone(timezone)
-        pub = publication(session, publication_slug)
-        check_acts(actor, pub.id, pub.slug)
-        sub = add_subscriber(session, pub, email, name, sections, secret)
-        if zone:
-            sub.subscriber.timezone = zone
-        session.flush()
-        ch.target, ch.detail = f"subscriber:{sub.subscriber_id}", {"publication": pub.slug}
+    zone = clean_timezone(timezone)
+    sub = add_subscriber(session, pub, email, name, sections, secret)
+    if zone:
+        sub.subscriber.timezone = zone
+    session.flush()
     return sub.subscriber
 
 
@@ -107,69 +100,40 @@ class Changes:
     sections: dict[str, list[str] | None] | None = None  # publication slug -> slugs (None: every section)
 
 
-def update(session: Session, actor: Actor, subscriber_id: int, changes: Changes) -> Subscriber:
-    """Name, time zone and status are the person's in every publication: they need a role
-    for every one; sections, a role for that publication."""
-    require(actor, Permission.SUBSCRIBERS)  # before any lookup: a refusal tells nothing
-    if changes.name is not None or changes.timezone is not None or changes.status is not None:
-        require_everywhere(actor, Permission.SUBSCRIBERS, "a change to the person (name, time zone, status)")
-    s = get(session, subscriber_id)
-    seen_subscriber(session, actor, s.id)
-    with change(session, actor, Permission.SUBSCRIBERS, "subscriber.update", f"subscriber:{s.id}") as ch:
-        fields = []
-        if changes.name is not None and clean_name(changes.name) != s.name:
-            s.name = clean_name(changes.name)
-            fields.append("name")
-        if changes.timezone is not None and clean_timezone(changes.timezone) != s.timezone:
-            s.timezone = clean_timezone(changes.timezone)
-            fields.append("timezone")
-        if fields:
-            lifecycle.record_event(session, EventKind.PROFILE, Method.ADMIN, s.id, None, detail=",".join(fields))
-        for slug, wanted in (changes.sections or {}).items():
-            pub = publication(session, slug)
-            check_acts(actor, pub.id, pub.slug)
-            sub = lifecycle.subscription(session, s.id, pub.id)
-            if sub is None:
-                raise Conflict(f"subscriber {s.id} has no subscription to {pub.slug}")
-            chosen = parse_sections(pub, wanted)
-            if chosen != (sub.sections or None):
-                sub.sections = chosen
-                lifecycle.record_event(session, EventKind.PREFERENCES, Method.ADMIN, s.id, pub.id,
-                                       detail=",".join(chosen) if chosen else "all")
-                fields.append(f"sections:{pub.slug}")
-        if changes.status is not None:
-            if changes.status not in {x.value for x in SubscriberStatus}:
-                raise InvalidInput(f"unknown status {changes.status!r} (active or disabled)")
-            if changes.status != s.status:
-                s.status = changes.status
-                kind = EventKind.DISABLE if changes.status == SubscriberStatus.DISABLED else EventKind.ENABLE
-                lifecycle.record_event(session, kind, Method.ADMIN, s.id, None)
-                fields.append("status")
-        ch.detail = {"fields": fields, "status": s.status} if "status" in fields else {"fields": fields}
-        ch.nothing_changed = not fields  # asked for what already is: nothing to record
-        session.flush()
-    return s
+def person_changes(changes: Changes) -> bool:
+    """Whether the changes touch the person as a whole (every publication's)."""
+    return changes.name is not None or changes.timezone is not None or changes.status is not None
 
 
-def disable(session: Session, actor: Actor, subscriber_id: int) -> Subscriber:
-    """Never mailed again, whatever the subscriptions say, until enabled."""
-    return update(session, actor, subscriber_id, Changes(status=SubscriberStatus.DISABLED))
-
-
-def enable(session: Session, actor: Actor, subscriber_id: int) -> Subscriber:
-    return update(session, actor, subscriber_id, Changes(status=SubscriberStatus.ACTIVE))
-
-
-def resubscribe(session: Session, actor: Actor, secret: str, subscriber_id: int, publication_slug: str) -> bool:
-    """At their request: lifts only their own unsubscribe. A hard bounce, a complaint or an
-    admin suppression must be removed first (suppressions.remove); Conflict says which."""
-    require(actor, Permission.SUBSCRIBERS)
-    s = get(session, subscriber_id)
-    seen_subscriber(session, actor, s.id)
-    with change(session, actor, Permission.SUBSCRIBERS, "subscriber.resubscribe", f"subscriber:{s.id}") as ch:
-        pub = publication(session, publication_slug)
-        check_acts(actor, pub.id, pub.slug)
-        changed = lifecycle.resubscribe(session, s, pub, Method.ADMIN, secret=secret)
-        ch.detail = {"publication": pub.slug, "changed": changed}
-        ch.nothing_changed = not changed
-    return changed
+def update(session: Session, s: Subscriber, changes: Changes) -> list[str]:
+    """Apply what changes; the fields that did ("sections:<slug>" for a publication's)."""
+    fields = []
+    if changes.name is not None and clean_name(changes.name) != s.name:
+        s.name = clean_name(changes.name)
+        fields.append("name")
+    if changes.timezone is not None and clean_timezone(changes.timezone) != s.timezone:
+        s.timezone = clean_timezone(changes.timezone)
+        fields.append("timezone")
+    if fields:
+        lifecycle.record_event(session, EventKind.PROFILE, Method.ADMIN, s.id, None, detail=",".join(fields))
+    for slug, wanted in (changes.sections or {}).items():
+        pub = publication(session, slug)
+        sub = lifecycle.subscription(session, s.id, pub.id)
+        if sub is None:
+            raise Conflict(f"subscriber {s.id} has no subscription to {pub.slug}")
+        chosen = parse_sections(pub, wanted)
+        if chosen != (sub.sections or None):
+            sub.sections = chosen
+            lifecycle.record_event(session, EventKind.PREFERENCES, Method.ADMIN, s.id, pub.id,
+                                   detail=",".join(chosen) if chosen else "all")
+            fields.append(f"sections:{pub.slug}")
+    if changes.status is not None:
+        if changes.status not in {x.value for x in SubscriberStatus}:
+            raise InvalidInput(f"unknown status {changes.status!r} (active or disabled)")
+        if changes.status != s.status:
+            s.status = changes.status
+            kind = EventKind.DISABLE if changes.status == SubscriberStatus.DISABLED else EventKind.ENABLE
+            lifecycle.record_event(session, kind, Method.ADMIN, s.id, None)
+            fields.append("status")
+    session.flush()
+    return fields

@@ -12,7 +12,8 @@ stored bytes and JSON (raw bounce reports stay, redacted, for the figures:
 erase_bytes.py), the outbox files that carry it, and the sign-up counters named after it.
 The audit entry names the subscriber's id, never the address.
 
-The database work is one transaction; files and counters are removed after it commits.
+The database work is one transaction; files and counters are removed after it commits
+(the staff act, checked and audited, is operators/subscribers.py's `erase`).
 """
 from __future__ import annotations
 
@@ -21,22 +22,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import JSON, Engine, LargeBinary, String, Text, cast, delete, func, or_, select, update
+from sqlalchemy import JSON, LargeBinary, String, Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.addresses import wire_address
 from newsletter.bounces.models import BounceFinding, BounceReport
 from newsletter.config import Settings
-from newsletter.db import purge_deleted, utcnow
+from newsletter.db import utcnow
 from newsletter.delivery import tallies
 from newsletter.delivery.models import Delivery
 from newsletter.limits import Counters, person_key
 from newsletter.models import Base
-from newsletter.staff.access import Actor, Permission, require_everywhere
-from newsletter.staff.audit import change
 from newsletter.subscribers.address_change import PREVIOUS_ADDRESS, AddressChange
 from newsletter.subscribers.address_hash import address_hash
-from newsletter.subscribers.admin import get
 from newsletter.subscribers.erase_bytes import Person, holds, redact, redact_json
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason, new_token_key
 from newsletter.tracking.history import forget_person
@@ -65,20 +63,6 @@ class Erasure:
     scrubbed: int  # other rows where the address was found and replaced
     addresses: list[str]  # the address and the ones the person had before (address changes)
     outbox_files: int = 0
-
-
-def erase(engine: Engine, settings: Settings, counters: Counters, actor: Actor, subscriber_id: int) -> Erasure:
-    # Before any lookup (a refusal tells nothing); the person goes from every publication.
-    require_everywhere(actor, Permission.SUBSCRIBERS, "erasing a person")
-    with Session(engine) as session:
-        subscriber = get(session, subscriber_id)
-        with change(session, actor, Permission.SUBSCRIBERS, "subscriber.erase", f"subscriber:{subscriber.id}") as ch:
-            done = erase_rows(session, settings.signing_key(), subscriber)
-            ch.detail = {"deliveries": done.deliveries, "events": done.events, "scrubbed": done.scrubbed}
-        session.commit()
-    purge_deleted(engine)
-    done.outbox_files = forget_outside(settings, counters, done.addresses)
-    return done
 
 
 def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure:

@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 from newsletter.csvout import csv_chunks
 from newsletter.delivery.models import Delivery
 from newsletter.editions.models import Edition
-from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
-from newsletter.staff.access import Actor, Permission, require_everywhere
-from newsletter.staff.audit import change
+from newsletter.staff.access import Actor
 from newsletter.staff.models import AuditEntry
 from newsletter.staff.scope import visible
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
@@ -29,18 +27,9 @@ COLUMNS = ["email", "name", "sections", "timezone", "status", "created_at", "sub
 CHUNK = 10000
 
 
-def export_csv(engine: Engine, actor: Actor, f: Filters, chunk: int = CHUNK) -> Iterator[str]:
-    """Checks the role and the filters and records the export now (errors surface before
-    the first byte); the returned iterator streams the CSV from its own session."""
-    with Session(engine) as s:
-        with change(s, actor, Permission.EXPORT, "subscribers.export") as ch:
-            conditions(s, f, actor)
-            ch.detail = {"filters": f.as_dict()}
-        s.commit()
-    return _stream(engine, actor, f, chunk)
-
-
-def _stream(engine: Engine, actor: Actor, f: Filters, chunk: int) -> Iterator[str]:
+def stream_csv(engine: Engine, actor: Actor, f: Filters, chunk: int = CHUNK) -> Iterator[str]:
+    """The CSV of a search within the actor's publications, from its own session (the
+    staff act, checked and audited before the first byte, is operators/subscribers.py's)."""
     yield from csv_chunks([COLUMNS])
     with Session(engine) as s:
         where = conditions(s, f, actor)
@@ -122,13 +111,3 @@ def person_data(session: Session, subscriber: Subscriber) -> dict:
         "staff_actions": [{"at": a.created_at.isoformat(), "action": a.action, "via": a.via} for a in audit],
         "click_history": person_history(session, subscriber.id),  # only with their consent (tracking/history.py)
     }
-
-
-def export_person(session: Session, actor: Actor, subscriber_id: int) -> dict:
-    """Everything about the person, every publication's included: a role for every one."""
-    require_everywhere(actor, Permission.EXPORT, "a person's data export")
-    with change(session, actor, Permission.EXPORT, "subscriber.data_export", f"subscriber:{subscriber_id}"):
-        subscriber = get_or_404(session, Subscriber, subscriber_id, "subscriber")
-        return person_data(session, subscriber)
-
-

@@ -28,10 +28,10 @@ from newsletter.db import utcnow
 from newsletter.errors import InvalidInput
 from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
-from newsletter.staff.access import Actor, Permission, require
-from newsletter.staff.audit import change, record
+from newsletter.staff.access import Actor
+from newsletter.staff.audit import record
 from newsletter.staff.models import Role
-from newsletter.staff.scope import check_acts, check_seen, visible
+from newsletter.staff.scope import visible
 from newsletter.subscribers import import_rows, import_sql
 from newsletter.subscribers.models import ImportJob
 
@@ -52,35 +52,27 @@ class JobStatus(StrEnum):
 FINAL = frozenset({JobStatus.DONE, JobStatus.INVALID, JobStatus.FAILED})
 
 
-def start(session: Session, actor: Actor, publication: str, skip_invalid: bool = False) -> ImportJob:
-    """Record a new job (audited); run it with `run`."""
-    with change(session, actor, Permission.SUBSCRIBERS, "import.start") as ch:
-        pub = session.scalar(select(Publication).where(Publication.slug == publication))
-        if pub is None:
-            raise InvalidInput(f"no publication {publication!r}")
-        check_acts(actor, pub.id, pub.slug)
-        now = utcnow()
-        job = ImportJob(publication_id=pub.id, status=JobStatus.QUEUED, skip_invalid=skip_invalid, report={},
-                        staff_id=actor.staff_id, actor=actor.label, created_at=now, updated_at=now)
-        session.add(job)
-        session.flush()
-        ch.target, ch.detail = f"import:{job.id}", {"publication": pub.slug, "skip_invalid": skip_invalid}
+def start(session: Session, pub: Publication, skip_invalid: bool, by: Actor) -> ImportJob:
+    """Record a new job of `by` (the staff act, checked and audited, is operators/imports.py's);
+    run it with `run`."""
+    now = utcnow()
+    job = ImportJob(publication_id=pub.id, status=JobStatus.QUEUED, skip_invalid=skip_invalid, report={},
+                    staff_id=by.staff_id, actor=by.label, created_at=now, updated_at=now)
+    session.add(job)
+    session.flush()
     return job
+
+
+def publication(session: Session, slug: str) -> Publication:
+    pub = session.scalar(select(Publication).where(Publication.slug == slug))
+    if pub is None:
+        raise InvalidInput(f"no publication {slug!r}")
+    return pub
 
 
 def _set(engine: Engine, job_id: int, **values) -> None:
     with engine.begin() as conn:
         conn.execute(update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values))
-
-
-def check_start(session: Session, actor: Actor, publication: str) -> None:
-    """The refusals `start` would give, before anything is read or recorded (the web
-    calls this before it reads an upload's first byte)."""
-    require(actor, Permission.SUBSCRIBERS)
-    pub = session.scalar(select(Publication).where(Publication.slug == publication))
-    if pub is None:
-        raise InvalidInput(f"no publication {publication!r}")
-    check_acts(actor, pub.id, pub.slug)
 
 
 Source = str | Path  # the CSV's text, or a UTF-8 file (a byte order mark is skipped)
@@ -163,28 +155,16 @@ def as_dict(job: ImportJob, publication_slug: str) -> dict:
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
 
-def get(session: Session, actor: Actor, job_id: int) -> dict:
-    require(actor, Permission.READ)
+def get(session: Session, job_id: int) -> tuple[ImportJob, str]:
+    """The job as it is now, and its publication's slug."""
     job, slug = with_publication_slug(session, ImportJob, job_id, "import")
-    check_seen(actor, job.publication_id, "import", job_id)
     session.refresh(job)
-    return as_dict(job, slug)
+    return job, slug
 
 
 def recent(session: Session, actor: Actor, limit: int = 20) -> list[dict]:
-    require(actor, Permission.READ)
+    """Newest first, of the actor's publications."""
     rows = session.execute(select(ImportJob, Publication.slug).join(Publication)
                            .where(visible(actor, ImportJob.publication_id))
                            .order_by(ImportJob.id.desc()).limit(max(1, min(limit, 200)))).all()
     return [as_dict(job, slug) for job, slug in rows]
-
-
-def import_now(engine: Engine, secret: str, actor: Actor, publication: str, source: Source,
-               skip_invalid: bool = False, progress: Callable[[int], None] | None = None) -> dict:
-    """Start and run a job in this process (the command line); returns its report."""
-    with Session(engine) as s:
-        job_id = start(s, actor, publication, skip_invalid).id
-        s.commit()
-    run(engine, secret, job_id, source, progress)
-    with Session(engine) as s:
-        return get(s, actor, job_id)

@@ -3,7 +3,8 @@ a reason). An erased person's suppression holds no address, only its keyed hash
 (address_hash.py): a search by the whole address finds it only for those who may erase
 (an admin for every publication); for anyone else an erased address answers as any
 address nobody ever suppressed. A role for named publications sees and changes their
-suppressions and sees those of every publication."""
+suppressions and sees those of every publication. The role, the scope and the audit
+entry of a change are operators/suppressions.py's, which calls these."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,11 +14,9 @@ from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
 from newsletter.errors import Conflict, InvalidInput
-from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
-from newsletter.staff.access import Actor, Permission, require
-from newsletter.staff.audit import change
-from newsletter.staff.scope import check_acts, check_seen, visible
+from newsletter.staff.access import Actor, Permission
+from newsletter.staff.scope import visible
 from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.lifecycle import erased
 from newsletter.subscribers.models import Suppression, SuppressionReason
@@ -50,8 +49,8 @@ def _publication(session: Session, slug: str) -> Publication:
 
 def search(session: Session, actor: Actor, secret: str, q: str = "", reason: str = "", publication: str = "",
            before: int | None = None, limit: int = 50) -> Page:
-    """Newest first. `q`: an address prefix; a whole address also finds its erased row."""
-    require(actor, Permission.READ)
+    """Newest first, within the actor's publications. `q`: an address prefix; a whole
+    address also finds its erased row (for who may erase)."""
     query = (select(Suppression, Publication.slug).outerjoin(Publication, Publication.id == Suppression.publication_id)
              .where(or_(Suppression.publication_id.is_(None), visible(actor, Suppression.publication_id)))
              .order_by(Suppression.id.desc()).limit(max(1, min(limit, 500))))
@@ -82,52 +81,49 @@ def search(session: Session, actor: Actor, secret: str, q: str = "", reason: str
     return Page(items, rows[-1][0].id if len(rows) == limit else None)
 
 
-def add(session: Session, actor: Actor, secret: str, email: str, note: str, publication: str = "") -> Suppression:
-    """An admin stops mail to an address (for one publication or all), with their reason."""
-    with change(session, actor, Permission.SUPPRESSIONS, "suppression.add") as ch:
-        try:
-            email = normalise_email(email)
-        except SubscriberError as exc:
-            raise InvalidInput(str(exc)) from None
-        note = clean_field(note, "reason", 500)
-        if not note:
-            raise InvalidInput("give the reason for the suppression")
-        pub = _publication(session, publication) if publication else None
-        if pub is None and not actor.everywhere:
-            raise InvalidInput("name the publication: your role holds for named publications only")
-        if pub is not None:
-            check_acts(actor, pub.id, pub.slug)
-        if erased(session, secret, email) is not None:
-            if actor.everywhere:  # who may erase may know; to anyone else it is just suppressed
-                raise Conflict("this address was erased at its owner's request; it is suppressed already")
-            raise Conflict(f"{email} is already suppressed")
-        scope = Suppression.publication_id.is_(None) if pub is None else Suppression.publication_id == pub.id
-        if session.scalar(select(Suppression.id).where(Suppression.email == email, scope)) is not None:
-            raise Conflict(f"{email} is already suppressed" + (f" for {pub.slug}" if pub else ""))
-        row = Suppression(email=email, publication_id=pub.id if pub else None, reason=SuppressionReason.ADMIN,
-                          note=note, created_at=utcnow())
-        session.add(row)
-        session.flush()
-        ch.target, ch.detail = f"suppression:{row.id}", {"publication": pub.slug if pub else None, "note": note}
+def publication(session: Session, slug: str) -> Publication:
+    return _publication(session, slug)
+
+
+def add(session: Session, secret: str, email: str, note: str, pub: Publication | None,
+        may_know_erased: bool) -> Suppression:
+    """Stop mail to an address (for one publication or all), with the admin's reason.
+    `may_know_erased`: who may erase is told an address was erased; anyone else is told
+    it is suppressed."""
+    try:
+        email = normalise_email(email)
+    except SubscriberError as exc:
+        raise InvalidInput(str(exc)) from None
+    note = clean_note(note, "give the reason for the suppression")
+    if erased(session, secret, email) is not None:
+        if may_know_erased:
+            raise Conflict("this address was erased at its owner's request; it is suppressed already")
+        raise Conflict(f"{email} is already suppressed")
+    scope = Suppression.publication_id.is_(None) if pub is None else Suppression.publication_id == pub.id
+    if session.scalar(select(Suppression.id).where(Suppression.email == email, scope)) is not None:
+        raise Conflict(f"{email} is already suppressed" + (f" for {pub.slug}" if pub else ""))
+    row = Suppression(email=email, publication_id=pub.id if pub else None, reason=SuppressionReason.ADMIN,
+                      note=note, created_at=utcnow())
+    session.add(row)
+    session.flush()
     return row
 
 
-def remove(session: Session, actor: Actor, suppression_id: int, note: str, override: bool = False) -> None:
-    """Lift a suppression, with the reason. Complaints and erasures only with `override`."""
-    require(actor, Permission.SUPPRESSIONS)  # before any lookup: a refusal tells nothing
-    row = get_or_404(session, Suppression, suppression_id, "suppression")
-    if row.publication_id is not None:
-        check_seen(actor, row.publication_id, "suppression", suppression_id)
-    elif not actor.everywhere:
-        raise InvalidInput("this suppression is for every publication; your role holds for named ones only")
-    with change(session, actor, Permission.SUPPRESSIONS, "suppression.remove", f"suppression:{row.id}") as ch:
-        note = clean_field(note, "reason", 500)
-        if not note:
-            raise InvalidInput("give the reason for lifting the suppression")
-        if row.reason in NEEDS_OVERRIDE and not override:
-            raise Conflict(f"this suppression is for a {row.reason.replace('_', ' ')}: lifting it needs an "
-                           "explicit override (the person must have asked for mail again)")
-        ch.detail = {"reason": row.reason, "publication_id": row.publication_id, "note": note,
-                     "override": bool(override)}
-        session.delete(row)
-        session.flush()
+def clean_note(note: str, missing: str) -> str:
+    note = clean_field(note, "reason", 500)
+    if not note:
+        raise InvalidInput(missing)
+    return note
+
+
+def remove(session: Session, row: Suppression, note: str, override: bool = False) -> dict:
+    """Lift a suppression, with the reason (complaints and erasures only with `override`);
+    what the audit entry says."""
+    note = clean_note(note, "give the reason for lifting the suppression")
+    if row.reason in NEEDS_OVERRIDE and not override:
+        raise Conflict(f"this suppression is for a {row.reason.replace('_', ' ')}: lifting it needs an "
+                       "explicit override (the person must have asked for mail again)")
+    detail = {"reason": row.reason, "publication_id": row.publication_id, "note": note, "override": bool(override)}
+    session.delete(row)
+    session.flush()
+    return detail

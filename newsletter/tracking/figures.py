@@ -18,8 +18,8 @@ from newsletter.editions.models import Edition
 from newsletter.errors import InvalidInput
 from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
-from newsletter.staff.access import Actor, Permission, require
-from newsletter.staff.scope import check_seen, visible
+from newsletter.staff.access import Actor
+from newsletter.staff.scope import visible
 from newsletter.tracking.models import Event, EventKind
 
 MAX_DAYS = 366
@@ -56,8 +56,8 @@ def _add_event(entry: dict, kind: str, method: str, reason: str, n: int) -> None
 
 
 def per_day(session: Session, actor: Actor, start: date, end: date, publication: str = "") -> list[dict]:
-    """One entry per day from `start` to `end` inclusive (UTC)."""
-    require(actor, Permission.READ)
+    """One entry per day from `start` to `end` inclusive (UTC), of the actor's publications
+    (the role is checked by operators/figures.py)."""
     if end < start or (end - start).days >= MAX_DAYS:
         raise InvalidInput(f"the range must run forwards and cover at most {MAX_DAYS} days")
     if end >= date.max:
@@ -114,10 +114,9 @@ def per_day(session: Session, actor: Actor, start: date, end: date, publication:
     return list(days.values())
 
 
-def per_edition(session: Session, actor: Actor, edition_id: int) -> dict:
-    require(actor, Permission.READ)
+def per_edition(session: Session, edition_id: int) -> dict:
+    """One edition's figures (the role and the publication scope: operators/figures.py)."""
     edition, slug = with_publication_slug(session, Edition, edition_id, "edition")
-    check_seen(actor, edition.publication_id, "edition", edition_id)
     entry = _empty(edition.date)
     entry.pop("signups"), entry.pop("confirmations")
     states = dict(session.execute(select(Delivery.status, func.count()).where(Delivery.edition_id == edition_id)

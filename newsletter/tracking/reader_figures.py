@@ -25,11 +25,8 @@ from newsletter.delivery.states import DeliveryStatus
 from newsletter.delivery.tallies import DeliveryTally
 from newsletter.editions.contents import items_as_read
 from newsletter.editions.models import Edition
-from newsletter.errors import NotFound
 from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
-from newsletter.staff.access import Actor, Permission, require
-from newsletter.staff.scope import check_seen
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
 from newsletter.tracking.figures import _as_date, _day  # UTC days, on both databases: one way
 from newsletter.tracking.models import Event, EventKind
@@ -111,11 +108,9 @@ def _notes(publication: Publication) -> list[str]:
     return notes
 
 
-def publication_figures(session: Session, actor: Actor, slug: str, last: int = LAST_EDITIONS) -> dict:
-    require(actor, Permission.READ)
-    publication = session.scalar(select(Publication).where(Publication.slug == slug))
-    if publication is None or not actor.sees(publication.id):  # per-publication roles (staff/scope.py)
-        raise NotFound(f"no publication {slug!r}")
+def publication_figures(session: Session, publication: Publication, last: int = LAST_EDITIONS) -> dict:
+    """(The role and the publication scope are checked by operators/figures.py.)"""
+    slug = publication.slug
     editions = session.execute(select(Edition.id, Edition.date).where(
         Edition.publication_id == publication.id, Edition.started_at.is_not(None))
         .order_by(Edition.date.desc(), Edition.id.desc()).limit(last)).all()
@@ -129,10 +124,9 @@ def publication_figures(session: Session, actor: Actor, slug: str, last: int = L
             "notes": _notes(publication)}
 
 
-def edition_figures(session: Session, actor: Actor, edition_id: int) -> dict:
-    require(actor, Permission.READ)
+def edition_figures(session: Session, edition_id: int) -> dict:
+    """(The role and the publication scope are checked by operators/figures.py.)"""
     edition, slug = with_publication_slug(session, Edition, edition_id, "edition")
-    check_seen(actor, edition.publication_id, "edition", edition_id)
     publication = session.get(Publication, edition.publication_id)
     items = {i.position: i for i in items_as_read(edition)}  # as read: added ones in, taken-down ones out
     names = {**{s.slug: s.name for s in publication.ordered_sections()},

@@ -19,6 +19,7 @@ from starlette.routing import Match
 from newsletter import api, dispatchers, runtime
 from newsletter.config import Settings, get_settings
 from newsletter.errors import InvalidInput, NewsletterError
+from newsletter.http_common import SECURITY_HEADERS, WebContext
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.web import (
     admin,
@@ -33,15 +34,7 @@ from newsletter.web import (
     unsubscribe_routes,
     webhook_routes,
 )
-from newsletter.web.middleware import (
-    SECURITY_HEADERS,
-    TOO_LARGE,
-    BodyLimit,
-    HeadAsGet,
-    SecurityHeaders,
-    is_api,
-)
-from newsletter.web.pages import WebContext
+from newsletter.web.middleware import TOO_LARGE, BodyLimit, HeadAsGet, SecurityHeaders, is_api
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from newsletter.editions import archive
+from newsletter.http_common import ctx
 from newsletter.links import Links
 from newsletter.render.edition import cut_at_word, group_sections, lead_image
 from newsletter.web.archive_feeds import atom_feed, edition_title, sitemap_xml
 from newsletter.web.middleware import IMAGES_POLICY
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 PUBLIC = "public, max-age=300"

@@ -19,7 +19,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse
 
 from newsletter.bounces import intake
-from newsletter.web.pages import ctx
+from newsletter.http_common import ctx
 
 router = APIRouter()
 PATH = "/bounces/inbound"

@@ -17,12 +17,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from newsletter.db import utcnow
+from newsletter.http_common import ctx
 from newsletter.tracking import clicks
 from newsletter.tracking.click_links import stamp_time
 from newsletter.tracking.scanners import classify
 from newsletter.tracking.tokens import InvalidToken, MessageClaim
 from newsletter.web.middleware import HEAD_MARK
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 # A transparent 1x1 GIF.

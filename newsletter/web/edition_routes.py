@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from newsletter.delivery import tallies
 from newsletter.editions.models import Edition
+from newsletter.http_common import ctx
 from newsletter.publications.models import Publication
 from newsletter.render.edition import EditionRenderer, Personal, personalise, reading_order
 from newsletter.subscribers import lifecycle
@@ -19,7 +20,6 @@ from newsletter.subscribers.order import combined, sender_orders
 from newsletter.text import one_line
 from newsletter.tracking.unsubscribe import resolve
 from newsletter.web.middleware import IMAGES_POLICY
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from newsletter import runtime
+from newsletter.http_common import ctx
 from newsletter.metrics import expose
 from newsletter.web.bounce_routes import authorised
 from newsletter.web.metrics_state import StateCollector
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 

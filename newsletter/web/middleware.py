@@ -15,14 +15,8 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SECURITY_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
+from newsletter.http_common import SECURITY_HEADERS
+
 # Pages that show the publications' images (the logo, a feed's lead image: https addresses
 # from the publications file and the feeds): the archive and the edition in a browser.
 IMAGES_POLICY = SECURITY_HEADERS["Content-Security-Policy"].replace("img-src 'self' data:",

@@ -14,17 +14,16 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
-from newsletter.api.auth import same_origin
 from newsletter.db import purge_deleted
 from newsletter.errors import InvalidInput
+from newsletter.http_common import FORMS_REFERRER_POLICY, ctx, same_origin
 from newsletter.subscribers import address_change, preferences
 from newsletter.subscribers.erase import forget_outside
 from newsletter.subscribers.models import Subscriber
 from newsletter.tracking.history import HISTORY_DAYS
 from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken, check_key
-from newsletter.web.admin.console import FORMS_REFERRER_POLICY
-from newsletter.web.pages import Form, ctx, mask
+from newsletter.web.pages import Form, mask
 
 router = APIRouter()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from newsletter.web.middleware import SECURITY_HEADERS
+from newsletter.http_common import SECURITY_HEADERS
 
 
 class SecureHttpToolsProtocol(HttpToolsProtocol):

@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from newsletter.errors import InvalidInput
+from newsletter.http_common import client_ip, ctx
 from newsletter.publications.models import Publication
 from newsletter.subscribers.signup import confirm, confirmation_target, pending, validate
-from newsletter.web.pages import Form, RawBody, client_ip, ctx
+from newsletter.web.pages import Form, RawBody
 
 router = APIRouter()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from newsletter.api.auth import same_origin
+from newsletter.http_common import FORMS_REFERRER_POLICY, ctx, same_origin
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import SubscriptionStatus
@@ -20,8 +20,7 @@ from newsletter.subscribers.preferences import unsubscribe_all
 from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.tracking.unsubscribe import resolve, undo_token, undo_with_token, unsubscribe_with_claim
-from newsletter.web.admin.console import FORMS_REFERRER_POLICY
-from newsletter.web.pages import Form, ctx, mask
+from newsletter.web.pages import Form, mask
 
 router = APIRouter()
 

@@ -28,7 +28,7 @@ from newsletter.bounces.providers import mailgun, postmark, sendgrid, ses
 from newsletter.bounces.providers.sns import Sns
 from newsletter.config import p256_public_key
 from newsletter.errors import NewsletterError
-from newsletter.web.pages import WebContext, ctx
+from newsletter.http_common import WebContext, ctx
 
 log = logging.getLogger(__name__)
 router = APIRouter()

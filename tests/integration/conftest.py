@@ -16,6 +16,7 @@ from newsletter.editions.build import build_edition, window_for
 from newsletter.publications.load import load_publications
 from newsletter.publications.schedule import local_date
 from newsletter.subscribers.import_sql import import_csv
+from tests.command_line import CommandLine
 from tests.conftest import drop_pg_database, new_pg_database
 from tests.helpers import add_article
 from tests.integration.servers import SMTPServer, Worker, wait_for
@@ -120,3 +121,22 @@ def stack(tmp_path, pg_template):
     finally:
         st.close()
         drop_pg_database(url)
+
+
+@pytest.fixture
+def run(tmp_path) -> CommandLine:
+    """`run("send", "spacewar-daily")`: the command line on a fresh install in tmp_path
+    (tests/command_line.py); `run.using(NEWSLETTER_...=...)` for other settings."""
+    return CommandLine.in_folder(tmp_path)
+
+
+@pytest.fixture
+def tls_files(tmp_path):
+    """A key and a self-signed certificate for 127.0.0.1 (an SMTP server's STARTTLS)."""
+    import subprocess
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return key, cert

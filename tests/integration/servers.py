@@ -20,6 +20,7 @@ from email import policy
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -243,3 +244,9 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, on_wait=None, wha
             on_wait()
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    """The relay's login: relayuser / s3cret."""
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"relayuser", b"s3cret")
+    return AuthResult(success=ok)

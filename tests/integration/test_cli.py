@@ -6,25 +6,8 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.conftest import at
 from tests.helpers import rss
-
-
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200",
-               NEWSLETTER_WEB_BASE_URL="https://news.example.com")
-
-    def _run(*args, ok=True):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=env,
-                             capture_output=True, text=True, timeout=120)
-        if ok:
-            assert out.returncode == 0, out.stderr
-        return out
-    return _run
 
 
 def test_operator_session(run, tmp_path):

@@ -5,26 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
-
-import pytest
-
-
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200",
-               NEWSLETTER_WEB_BASE_URL="https://news.example.com")
-
-    def _run(*args, ok=True, stdin=None):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=env, input=stdin,
-                             capture_output=True, text=True, timeout=120)
-        if ok:
-            assert out.returncode == 0, out.stderr
-        return out
-    return _run
+from datetime import UTC, datetime, timedelta, timezone
 
 
 def test_staff_and_tokens(run):
@@ -76,6 +57,9 @@ def test_subscriber_list_commands(run, tmp_path):
     assert [line.split("\t")[1] for line in lines] == ["bob@example.org", "ann@example.org"]
     assert run("subscribers", "list", "--q", "an", "--json").stdout.count("\n") == 1
     assert run("subscribers", "list", "--status", "zzz", ok=False).returncode == 2
+    # A time's offset is honoured (as on the console and the API): an hour ago, written at +05:00.
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=5)))
+    assert run("subscribers", "list", "--created-from", hour_ago.isoformat()).stdout.count("\n") == 2
     shown = json.loads(run("subscribers", "show", "ann@example.org").stdout)
     assert shown["subscriptions"][0]["sections"] == ["superpowers"] and shown["events"][0]["method"] == "admin"
     assert run("subscribers", "show", "nobody@example.org", ok=False).returncode == 2

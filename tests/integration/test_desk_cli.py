@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import at
-from tests.integration.test_operator_cli import feed, one_line_on_stderr, query, run  # noqa: F401 - the fixture
+from tests.integration.test_operator_cli import feed, one_line_on_stderr, query  # helpers; `run`: conftest
 
 DAY = at("2026-11-26T09:00:00")
 
 
-def test_curate_on_the_command_line_then_send_and_take_down(run, tmp_path):  # noqa: F811
+def test_curate_on_the_command_line_then_send_and_take_down(run, tmp_path):
     run("publications", "load")
     run("ingest", feed(tmp_path, [("Alpha story", "SUPERPOWERS", DAY + timedelta(hours=1)),
                                   ("Beta story", "SUPERPOWERS", DAY), ("Gamma story", "DRONE WAR", DAY)]))

@@ -1,29 +1,10 @@
 """`newsletter dkim keygen` and `newsletter dkim check` as an operator runs them."""
 from __future__ import annotations
 
-import os
 import re
 import stat
-import subprocess
-import sys
-
-import pytest
 
 from newsletter.config import sample_file
-
-
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200")
-
-    def _run(*args, ok=True, **extra):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env={**env, **extra},
-                             capture_output=True, text=True, timeout=120, cwd=tmp_path)
-        if ok:
-            assert out.returncode == 0, out.stderr
-        return out
-    return _run
 
 
 def test_keygen_then_check(run, tmp_path):

@@ -4,9 +4,6 @@ on PostgreSQL. Only the person's rows go."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import func, select
@@ -36,17 +33,10 @@ def database(request, tmp_path):
 
 
 @pytest.fixture
-def run(tmp_path, database):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200",
-               NEWSLETTER_WEB_BASE_URL="https://news.example.com", NEWSLETTER_DATABASE_URL=database)
-
-    def _run(*args, **extra_env):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env={**env, **extra_env},
-                             capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        return out.stdout
-    return _run
+def run(run, database):
+    """The command's output, on this test's database."""
+    cli = run.using(NEWSLETTER_DATABASE_URL=database)
+    return lambda *args, **env: cli(*args, **env).stdout
 
 
 def figures(run) -> dict[str, str]:

@@ -3,14 +3,10 @@ publications file that refuses mistakes, test sends, edition control, the views.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
@@ -24,21 +20,6 @@ from tests.helpers import rss
 from tests.integration.servers import SMTPServer
 
 NY = ZoneInfo("America/New_York")
-
-
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200",
-               NEWSLETTER_WEB_BASE_URL="https://news.example.com")
-
-    def _run(*args, ok=True, **extra_env):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env={**env, **extra_env},
-                             capture_output=True, text=True, timeout=120)
-        if ok:
-            assert out.returncode == 0, out.stderr
-        return out
-    return _run
 
 
 def query(tmp_path, sql: str, *params):
@@ -158,6 +139,11 @@ def test_preview_as_a_subscriber_and_a_test_send_through_the_relay(run, tmp_path
         assert smtp.handler.received["me@example.com"] == 1
         assert query(tmp_path, "SELECT count(*) FROM deliveries") == [(0,)]
         assert query(tmp_path, "SELECT count(*) FROM editions") == [(0,)]
+        # Audited like a test send from the console or the API (operators/previews.py), no address in it.
+        ((via, target, detail),) = query(tmp_path, "SELECT via, target, detail FROM audit_log "
+                                                   "WHERE action = 'edition.test_send'")
+        assert (via, target) == ("cli", "publication:spacewar-daily") and "@" not in detail
+        assert '"date": "2026-11-26"' in detail and '"reader": "a subscriber"' in detail
 
         run("subscribers", "add", "spacewar-daily", "gone@example.org")
         run("send", "spacewar-daily", "--date", "2026-11-26", **relay)  # everyone gets it; gone then leaves
@@ -254,7 +240,7 @@ def test_a_send_that_sends_nothing_says_so_and_exits_1(run, tmp_path):
     run("publications", "load")
     said = ("not sent: edition 1 of spacewar-daily for 2026-11-26 is empty (no headlines in its window): nothing "
             "to send; its operators are alerted")
-    out = run("send", "spacewar-daily", "--date", "2026-11-26", ok=False)
+    out = run("send", "spacewar-daily", "--date", "2026-11-26", ok=False, own_process=True)  # its log line too
     assert out.returncode == 1 and out.stdout == ""
     alert, last = out.stderr.splitlines()  # the alert's own log line (raised once), then what the command says
     assert alert.startswith("alert: spacewar-daily edition of 2026-11-26 is empty") and last == said

@@ -18,10 +18,11 @@ from newsletter.editions.build import build_edition, window_for
 from newsletter.errors import InvalidInput
 from newsletter.jobs import InlineDispatcher
 from newsletter.limits import Counters
+from newsletter.operators import subscribers as operator_subscribers
 from newsletter.operators import webhooks
 from newsletter.publications.schedule import local_date
 from newsletter.staff.access import cli_actor
-from newsletter.subscribers import erase, lifecycle
+from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Method
@@ -72,11 +73,11 @@ def test_signed_events_arrive_one_retried_after_a_500_and_an_erased_person_has_n
     failed = receiver.received[0]
     assert failed[2] == 500
     # Cat is erased with nothing pending; her stored events lose the address all the same.
-    erase.erase(engine, settings, Counters(), cli_actor(), cat)
+    operator_subscribers.erase(engine, settings, Counters(), cli_actor(), cat)
     # Ann's next event is pending when she is erased: it goes out without her address.
     lifecycle.unsubscribe(session, session.get(Subscriber, ann), pub, Method.LINK)
     session.commit()
-    erase.erase(engine, settings, Counters(), cli_actor(), ann)
+    operator_subscribers.erase(engine, settings, Counters(), cli_actor(), ann)
     with Session(engine) as s:
         stored = [json.loads(p) for p in s.scalars(select(WebhookDelivery.payload))]
     assert not [b for b in stored if b["data"].get("email") in ("ann@example.org", "cat@example.org")]

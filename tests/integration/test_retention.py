@@ -21,12 +21,12 @@ from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import failures_by_class, report
 from newsletter.delivery.tallies import DeliveryTally
 from newsletter.operators import editions as operator_editions
+from newsletter.operators import figures
 from newsletter.publications.schedule import local_date
 from newsletter.retention import run as retention
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
-from newsletter.tracking import figures, reader_figures
 from newsletter.tracking.models import Event, Method
 from newsletter.tracking.stats import edition_stats
 from newsletter.tracking.tokens import Tokens
@@ -48,7 +48,7 @@ def _figures(engine, settings, old_id: int, new_id: int, slug: str) -> dict:
             "list": operator_editions.editions(s, actor)[0],
             "status": [{k: v for k, v in vars(report(conn, i)).items() if k != "now"} for i in (old_id, new_id)],
             "failures": [failures_by_class(conn, i, per_class=0) for i in (old_id, new_id)],
-            "readers": reader_figures.publication_figures(s, actor, slug),
+            "readers": figures.publication_figures(s, actor, slug),
             "archive": [published_edition(s, public_id) is not None for public_id in _public_ids(s, old_id, new_id)],
         }
 

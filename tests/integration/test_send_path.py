@@ -15,8 +15,7 @@ from aiosmtpd.smtp import SMTP
 
 from newsletter.transport.backends import SMTPBackend
 from newsletter.transport.failures import FailureClass, SendFailure, Stage
-from tests.integration.servers import OffersPipelining, free_port
-from tests.integration.test_smtp_backend import authenticator, tls_files  # noqa: F401 - a fixture
+from tests.integration.servers import OffersPipelining, authenticator, free_port
 
 SENDER = "bounces+abc@example.com"
 MESSAGE = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
@@ -234,7 +233,7 @@ def test_non_ascii_local_parts_need_smtputf8_and_idn_domains_go_as_idna(smtputf8
     assert len(handler.grouped) == len(expected) + 1  # nothing at all was sent for the refused one
 
 
-def test_starttls_and_login_then_pipelined_sends(tls_files):  # noqa: F811
+def test_starttls_and_login_then_pipelined_sends(tls_files):
     key, cert = tls_files
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(cert), str(key))

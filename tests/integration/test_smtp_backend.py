@@ -2,26 +2,14 @@
 connection, reconnection after the server drops it, and the 4xx/5xx/down split."""
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from newsletter.transport.backends import SMTPBackend
 from newsletter.transport.failures import FailureClass, SendFailure
-from tests.integration.servers import SMTPServer, free_port
+from tests.integration.servers import SMTPServer, authenticator, free_port
 
 MESSAGE = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
-
-
-@pytest.fixture
-def tls_files(tmp_path):
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    return key, cert
 
 
 class Recorder:
@@ -32,11 +20,6 @@ class Recorder:
         self.sessions.add(id(session))
         self.messages.append((envelope.mail_from, envelope.rcpt_tos, session.authenticated))
         return "250 OK"
-
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"relayuser", b"s3cret")
-    return AuthResult(success=ok)
 
 
 def test_starttls_login_and_one_reused_connection(tls_files):

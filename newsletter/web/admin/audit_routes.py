@@ -7,21 +7,17 @@ from fastapi.responses import StreamingResponse
 
 from newsletter.csvout import csv_chunks
 from newsletter.db import session_scope
-from newsletter.errors import InvalidInput
+from newsletter.http_common import ctx
+from newsletter.lookups import parse_id
 from newsletter.staff import audit
 from newsletter.staff.access import Permission, require
 from newsletter.web.admin.console import console
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 
 
 def _id(value: str, what: str) -> int | None:
-    if not value:
-        return None
-    if not value.isdigit() or not 0 < int(value) < 2**31:
-        raise InvalidInput(f"{what} must be a number")
-    return int(value)
+    return parse_id(value, what)
 
 
 @router.get("/admin/audit")

@@ -18,13 +18,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import RedirectResponse
 
-from newsletter.api.auth import same_origin
 from newsletter.errors import Forbidden, InvalidInput
+from newsletter.http_common import client_ip, ctx, same_origin
 from newsletter.staff import accounts, devices, failed_sign_ins, notices, passwords, sessions
 from newsletter.staff.access import TooManyAttempts
 from newsletter.tracking.tokens import InvalidToken
 from newsletter.web.admin.console import DONE, Form, console, done, render, safe_next
-from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter()
 LOGIN_COOKIE = "nl_login"  # the sign-in form's own CSRF secret

@@ -9,8 +9,6 @@ checks are the domain's, the same as for the API and the command line.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,15 +21,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from newsletter.api.auth import same_origin
 from newsletter.errors import Forbidden
+from newsletter.http_common import (
+    FORMS_REFERRER_POLICY,
+    SECURITY_HEADERS,
+    WebContext,
+    client_ip,
+    ctx,
+    same_origin,
+    script_hashes,
+)
+from newsletter.lookups import MAX_ID
 from newsletter.staff import sessions
 from newsletter.staff.access import Actor, NotSignedIn, Permission
-from newsletter.web.middleware import SECURITY_HEADERS
-from newsletter.web.pages import WebContext, client_ip, ctx
 
 PREFIX = "/admin"
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 # The console's menu: (path, label, the permission that shows it).
 NAV = [("/admin", "Dashboard", Permission.READ), ("/admin/subscribers", "Subscribers", Permission.READ),
@@ -102,19 +107,13 @@ def render(request: Request, name: str, status: int = 200, polls: bool = False, 
     return HTMLResponse(html, status_code=status, headers=policy(html, polls, frames))
 
 
-_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
-# Pages with forms that check the Origin: under `no-referrer` browsers send "Origin: null"
-# with every form post (the Fetch standard's rule), which is refused as a foreign site.
-# `same-origin` still sends nothing to other sites.
-FORMS_REFERRER_POLICY = "same-origin"
 
 
 def policy(html: str, polls: bool = False, frames: bool = False) -> dict[str, str]:
     """The page's own inline scripts by their hashes (like web/pages.py), and, for pages
     that need them, fetches to this site (live progress) and frames of this site (the
     preview). Nothing else is ever allowed."""
-    extra = [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
-             for s in _SCRIPT.findall(html)]
+    extra = script_hashes(html)
     csp = SECURITY_HEADERS["Content-Security-Policy"]
     headers = {"Referrer-Policy": FORMS_REFERRER_POLICY}
     if extra:

@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 
 from newsletter.errors import InvalidInput
+from newsletter.http_common import ctx
+from newsletter.lookups import parse_id
 from newsletter.operators import curation
 from newsletter.text import one_line
 from newsletter.web.admin.console import DONE, Form, Id, console, done
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 Action = Annotated[str, Path(pattern=r"^(drop|pin|lead|move|add|edit|undo|takedown)$")]
@@ -22,10 +23,10 @@ DONE.update({"curated": "Saved: the edition reads as shown below.",
 
 
 def _int(value: str, what: str) -> int:
-    value = value.strip()
-    if not (value.isdigit() and 0 < int(value) < 2**31):
+    found = parse_id(value.strip(), what)
+    if found is None:
         raise InvalidInput(f"{what} must be a whole number from 1")
-    return int(value)
+    return found
 
 
 @router.post("/admin/editions/{edition_id}/desk/{action}")

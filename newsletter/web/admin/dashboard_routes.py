@@ -12,8 +12,7 @@ from fastapi.responses import JSONResponse
 from newsletter.db import utcnow
 from newsletter.delivery.states import DeliveryStatus as D
 from newsletter.editions.models import EditionStatus
-from newsletter.operators import editions, feeds, publications
-from newsletter.tracking import figures
+from newsletter.operators import editions, feeds, figures, publications
 from newsletter.web.admin.console import console
 
 router = APIRouter()

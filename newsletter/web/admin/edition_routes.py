@@ -9,13 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Path, Request
 
 from newsletter.editions.models import EditionStatus
-from newsletter.errors import InvalidInput
+from newsletter.http_common import ctx, in_background
+from newsletter.lookups import parse_id
 from newsletter.operators import curation, editions, publications
 from newsletter.text import one_line
 from newsletter.web.admin.console import Form, Id, console, done
 from newsletter.web.admin.dashboard_routes import LIVE, meter
 from newsletter.web.admin.figures_routes import edition_charts
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 Action = Annotated[str, Path(pattern=r"^(pause|resume|cancel|rebuild|hold|release)$")]
@@ -26,11 +26,10 @@ DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled", "rebuild"
 @router.get("/admin/editions")
 def editions_page(request: Request):
     q = request.query_params
-    publication, status, before = q.get("publication", "")[:64], q.get("status", "")[:32], q.get("before", "")
-    if before and (not before.isdigit() or not 0 < int(before) < 2**31):
-        raise InvalidInput("before must be an edition id")
+    publication, status = q.get("publication", "")[:64], q.get("status", "")[:32]
+    before = parse_id(q.get("before", ""), "before")
     with console(request) as c:
-        items, cursor = editions.editions(c.db, c.actor, publication, status, int(before) if before else None, 50)
+        items, cursor = editions.editions(c.db, c.actor, publication, status, before, 50)
         return c.page("editions.html", items=items, cursor=cursor, publication=publication, state=status,
                       statuses=[s.value for s in EditionStatus], pubs=publications.publications(c.db, c.actor))
 
@@ -51,8 +50,7 @@ def edition_page(request: Request, edition_id: Id):
 def release_domain(request: Request, edition_id: Id, form: Form, background: BackgroundTasks):
     domain = one_line(str(form.get("domain", "")))[:253]
     with console(request, form) as c:
-        editions.release_domain(c.db, c.actor, edition_id, domain)
-    background.add_task(ctx(request).dispatcher.deliver_edition, edition_id)  # after the commit, as resume
+        editions.release_domain(c.db, c.actor, edition_id, domain, deliver=in_background(request, background))
     return done(f"/admin/editions/{edition_id}", "domain_released")
 
 
@@ -62,9 +60,7 @@ def retry(request: Request, edition_id: Id, form: Form, background: BackgroundTa
     command line's `editions retry` and the API's."""
     failure_class = one_line(str(form.get("failure_class", "")))[:32]
     with console(request, form) as c:
-        retried = editions.retry(c.db, c.actor, edition_id, failure_class)
-    if retried.reopened and retried.status == EditionStatus.SENDING:
-        background.add_task(ctx(request).dispatcher.deliver_edition, edition_id)  # after the commit
+        editions.retry(c.db, c.actor, edition_id, failure_class, deliver=in_background(request, background))
     return done(f"/admin/editions/{edition_id}", "retried")
 
 
@@ -72,14 +68,14 @@ def retry(request: Request, edition_id: Id, form: Form, background: BackgroundTa
 def act(request: Request, edition_id: Id, action: Action, form: Form, background: BackgroundTasks):
     reason = str(form.get("reason", ""))  # refused, not changed, if it holds control characters (clean_reason)
     with console(request, form) as c:
-        if action == "pause":
+        if action == "resume":
+            editions.resume(c.db, c.actor, edition_id, deliver=in_background(request, background))
+        elif action == "pause":
             editions.pause(c.db, c.actor, edition_id, reason)
-        elif action in ("resume", "cancel"):
+        elif action == "cancel":
             getattr(editions, action)(c.db, c.actor, edition_id)
         elif action == "rebuild":
             editions.rebuild(c.db, c.actor, edition_id)
         else:
             getattr(editions, action)(c.db, c.actor, edition_id, reason)
-    if action == "resume":  # once the change is committed: the senders pick up from the checkpoint
-        background.add_task(ctx(request).dispatcher.deliver_edition, edition_id)
     return done(f"/admin/editions/{edition_id}", DONE[action])

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from newsletter.tracking import reader_figures
+from newsletter.operators import figures as operator_figures
 from newsletter.web.admin.console import console
 from newsletter.web.charts import figure_charts
 
@@ -19,10 +19,10 @@ Slug = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 @router.get("/admin/publications/{slug}/figures")
 def publication_figures_page(request: Request, slug: Slug):
     with console(request) as c:
-        figures = reader_figures.publication_figures(c.db, c.actor, slug)
+        figures = operator_figures.publication_figures(c.db, c.actor, slug)
         return c.page("publication_figures.html", figures=figures, charts=figure_charts(figures, "pub"))
 
 
 def edition_charts(db, actor, edition_id: int) -> tuple[dict, dict]:
-    figures = reader_figures.edition_figures(db, actor, edition_id)
+    figures = operator_figures.edition_figures(db, actor, edition_id)
     return figures, figure_charts(figures, "edition")

@@ -15,13 +15,12 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from newsletter.api.import_routes import busy
 from newsletter.errors import InvalidInput
-from newsletter.operators import publications
+from newsletter.http_common import busy, ctx
+from newsletter.operators import imports, publications
 from newsletter.staff.access import Permission, require
-from newsletter.subscribers import imports, uploads
+from newsletter.subscribers import uploads
 from newsletter.web.admin.console import Id, console, done
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 PATH = "/admin/imports"

@@ -5,15 +5,15 @@ no origin), styles and images only, and framed by the console alone. A date not 
 yet is planned in memory and nothing is stored (operators/previews.py)."""
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from newsletter import runtime
-from newsletter.errors import InvalidInput
+from newsletter.lookups import parse_id
 from newsletter.operators import previews
+from newsletter.times import parse_day
 from newsletter.web.admin.console import Form, console, done
 
 router = APIRouter()
@@ -24,14 +24,8 @@ FRAME_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data: ht
 
 def _target(values) -> tuple[previews.Target, dict]:
     raw = {k: str(values.get(k, "")).strip()[:320] for k in FIELDS}
-    edition = raw["edition"]
-    if edition and (not edition.isdigit() or not 0 < int(edition) < 2**31):
-        raise InvalidInput("edition must be an edition id")
-    try:
-        day = date.fromisoformat(raw["date"]) if raw["date"] else None
-    except ValueError:
-        raise InvalidInput("date must be YYYY-MM-DD") from None
-    target = previews.Target(int(edition) if edition else None, raw["publication"], day, raw["as"], raw["sections"])
+    target = previews.Target(parse_id(raw["edition"], "edition"), raw["publication"], parse_day(raw["date"], "date"),
+                             raw["as"], raw["sections"])
     return target, {k: v for k, v in raw.items() if v}
 
 

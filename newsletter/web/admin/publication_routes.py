@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
+from newsletter.http_common import ctx
 from newsletter.operators import feeds, publications
 from newsletter.publications.schedule import describe
 from newsletter.web.admin.console import Form, console, done
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 OUTCOMES = {"new": "fetched and stored", "not modified": "not modified since the last poll",

@@ -13,13 +13,12 @@ from contextlib import contextmanager
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from newsletter.api.auth import same_origin
 from newsletter.errors import Conflict, Forbidden
+from newsletter.http_common import client_ip, ctx, same_origin
 from newsletter.staff import devices, second_factor, sessions
 from newsletter.staff.access import NotSignedIn, TooManyAttempts
 from newsletter.web.admin.auth_routes import signed_in
 from newsletter.web.admin.console import Console, Form, done, render, safe_next
-from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter()
 

@@ -16,11 +16,11 @@ from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from newsletter.errors import NotFound
+from newsletter.http_common import client_ip, ctx
 from newsletter.staff import oidc, sessions, sso
 from newsletter.staff.access import NotSignedIn
 from newsletter.web.admin.auth_routes import _login_page
 from newsletter.web.admin.console import render, safe_next
-from newsletter.web.pages import client_ip, ctx
 
 router = APIRouter()
 FLOW_COOKIE = "nl_sso"

@@ -4,52 +4,34 @@ search as CSV, and erasure after a confirmation step. Reads for every role; chan
 exports and erasure are the admins' (the domain functions say so)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from newsletter.errors import InvalidInput
-from newsletter.operators import publications
+from newsletter.http_common import ctx
+from newsletter.lookups import parse_id
+from newsletter.operators import publications, subscribers
 from newsletter.staff.access import Permission, require_everywhere
-from newsletter.subscribers import admin, erase, export, search
 from newsletter.web.admin.console import Form, Id, console, done
-from newsletter.web.pages import ctx
 
 router = APIRouter()
 FILTERS = ("q", "status", "publication", "subscription", "section", "created_from", "created_to")
 
 
-def _day(value: str, name: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a date, YYYY-MM-DD") from None
-
-
-def _filters(request: Request) -> tuple[search.Filters, dict]:
+def _filters(request: Request) -> tuple[subscribers.Filters, dict]:
     raw = {k: request.query_params.get(k, "")[:320] for k in FILTERS}
-    f = search.Filters(raw["q"], raw["status"], raw["publication"], raw["subscription"], raw["section"],
-                       _day(raw["created_from"], "created from"), _day(raw["created_to"], "created to"))
+    f = subscribers.Filters.from_query(raw)  # a time's offset honoured, as on the API and the command line
     return f, {k: v for k, v in raw.items() if v}
 
 
 def _before(request: Request) -> int | None:
-    value = request.query_params.get("before", "")
-    if not value:
-        return None
-    if not value.isdigit() or not 0 < int(value) < 2**31:
-        raise InvalidInput("before must be a subscriber id")
-    return int(value)
+    return parse_id(request.query_params.get("before", ""), "before")
 
 
 @router.get("/admin/subscribers")
 def subscribers_page(request: Request):
     f, shown = _filters(request)
     with console(request) as c:
-        page = search.search(c.db, c.actor, f, _before(request), 50)
+        page = subscribers.search(c.db, c.actor, f, _before(request), 50)
         return c.page("subscribers.html", page=page, filters=shown, pubs=publications.publications(c.db, c.actor))
 
 
@@ -58,7 +40,7 @@ def export_csv(request: Request):
     f, _ = _filters(request)
     with console(request) as c:
         actor = c.actor
-    chunks = export.export_csv(ctx(request).engine, actor, f)  # its own sessions: after ours has ended
+    chunks = subscribers.export_csv(ctx(request).engine, actor, f)  # its own sessions: after ours has ended
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="subscribers.csv"'})
 
@@ -66,7 +48,7 @@ def export_csv(request: Request):
 @router.post("/admin/subscribers")
 def create(request: Request, form: Form):
     with console(request, form) as c:
-        subscriber = admin.create(c.db, c.actor, c.settings.signing_key(), str(form.get("publication", "")),
+        subscriber = subscribers.create(c.db, c.actor, c.settings.signing_key(), str(form.get("publication", "")),
                                   str(form.get("email", "")), str(form.get("name", "")),
                                   [str(x) for x in form.getlist("sections")] or None, str(form.get("timezone", "")))
         return done(f"/admin/subscribers/{subscriber.id}", "created")
@@ -75,7 +57,7 @@ def create(request: Request, form: Form):
 @router.get("/admin/subscribers/{subscriber_id}")
 def subscriber_page(request: Request, subscriber_id: Id):
     with console(request) as c:
-        s = admin.detail(c.db, c.actor, subscriber_id)
+        s = subscribers.detail(c.db, c.actor, subscriber_id)
         sections = {p["slug"]: p["sections"] for p in publications.publications(c.db, c.actor)}
         return c.page("subscriber.html", s=s, sections=sections)
 
@@ -87,32 +69,32 @@ def edit(request: Request, subscriber_id: Id, form: Form):
         value = form.get(name)
         return None if value is None else str(value)
 
-    changes = admin.Changes(name=field("name"), timezone=field("timezone"),
+    changes = subscribers.Changes(name=field("name"), timezone=field("timezone"),
                             sections={slug: [str(x) for x in form.getlist(f"sections-{slug}")] or None
                                       for slug in slugs})
     with console(request, form) as c:
-        admin.update(c.db, c.actor, subscriber_id, changes)
+        subscribers.update(c.db, c.actor, subscriber_id, changes)
     return done(f"/admin/subscribers/{subscriber_id}", "updated")
 
 
 @router.post("/admin/subscribers/{subscriber_id}/disable")
 def disable(request: Request, subscriber_id: Id, form: Form):
     with console(request, form) as c:
-        admin.disable(c.db, c.actor, subscriber_id)
+        subscribers.disable(c.db, c.actor, subscriber_id)
     return done(f"/admin/subscribers/{subscriber_id}", "disabled")
 
 
 @router.post("/admin/subscribers/{subscriber_id}/enable")
 def enable(request: Request, subscriber_id: Id, form: Form):
     with console(request, form) as c:
-        admin.enable(c.db, c.actor, subscriber_id)
+        subscribers.enable(c.db, c.actor, subscriber_id)
     return done(f"/admin/subscribers/{subscriber_id}", "enabled")
 
 
 @router.post("/admin/subscribers/{subscriber_id}/resubscribe")
 def resubscribe(request: Request, subscriber_id: Id, form: Form):
     with console(request, form) as c:
-        changed = admin.resubscribe(c.db, c.actor, c.settings.signing_key(), subscriber_id,
+        changed = subscribers.resubscribe(c.db, c.actor, c.settings.signing_key(), subscriber_id,
                                     str(form.get("publication", "")))
     return done(f"/admin/subscribers/{subscriber_id}", "resubscribed" if changed else "not_changed")
 
@@ -120,7 +102,7 @@ def resubscribe(request: Request, subscriber_id: Id, form: Form):
 @router.get("/admin/subscribers/{subscriber_id}/data.json")
 def data(request: Request, subscriber_id: Id):
     with console(request) as c:
-        document = export.export_person(c.db, c.actor, subscriber_id)
+        document = subscribers.export_person(c.db, c.actor, subscriber_id)
     return JSONResponse(document, headers={
         "Content-Disposition": f'attachment; filename="subscriber-{subscriber_id}.json"'})
 
@@ -129,7 +111,7 @@ def data(request: Request, subscriber_id: Id):
 def erase_page(request: Request, subscriber_id: Id):
     with console(request) as c:
         require_everywhere(c.actor, Permission.SUBSCRIBERS, "erasing a person")  # the confirmation step
-        return c.page("erase.html", s=admin.detail(c.db, c.actor, subscriber_id), error="")
+        return c.page("erase.html", s=subscribers.detail(c.db, c.actor, subscriber_id), error="")
 
 
 @router.post("/admin/subscribers/{subscriber_id}/erase")
@@ -138,9 +120,9 @@ def erase_now(request: Request, subscriber_id: Id, form: Form):
     typed = str(form.get("confirm", "")).strip().lower()
     with console(request, form) as c:
         require_everywhere(c.actor, Permission.SUBSCRIBERS, "erasing a person")
-        s = admin.detail(c.db, c.actor, subscriber_id)
+        s = subscribers.detail(c.db, c.actor, subscriber_id)
         if typed != s["email"]:
             return c.page("erase.html", 400, s=s, error="Type the subscriber's address exactly to confirm.")
         actor = c.actor
-    erase.erase(w.engine, w.settings, w.counters, actor, subscriber_id)  # one transaction of its own
+    subscribers.erase(w.engine, w.settings, w.counters, actor, subscriber_id)  # one transaction of its own
     return done("/admin/subscribers", "erased")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from newsletter.errors import InvalidInput
-from newsletter.operators import publications
-from newsletter.subscribers import suppressions
+from newsletter.lookups import parse_id
+from newsletter.operators import publications, suppressions
 from newsletter.subscribers.models import SuppressionReason
 from newsletter.web.admin.console import Form, Id, console, done
 
@@ -18,13 +17,11 @@ router = APIRouter()
 def suppressions_page(request: Request):
     q = request.query_params
     query = {k: q.get(k, "")[:320] for k in ("q", "reason", "publication") if q.get(k)}
-    before = q.get("before", "")
-    if before and (not before.isdigit() or not 0 < int(before) < 2**31):
-        raise InvalidInput("before must be a suppression id")
+    before = parse_id(q.get("before", ""), "before")
     with console(request) as c:
         page = suppressions.search(c.db, c.actor, c.settings.signing_key(), query.get("q", ""),
                                    query.get("reason", ""), query.get("publication", ""),
-                                   int(before) if before else None, 50)
+                                   before, 50)
         return c.page("suppressions.html", page=page, filters=query, reasons=[r.value for r in SuppressionReason],
                       needs_override=[r.value for r in suppressions.NEEDS_OVERRIDE],
                       pubs=publications.publications(c.db, c.actor))

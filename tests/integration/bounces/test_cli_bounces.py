@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import mailbox
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -12,18 +9,10 @@ from tests.bounce_samples import deliver, sample
 
 
 @pytest.fixture
-def run(settings):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(settings.var_dir), NEWSLETTER_SECRET_KEY=settings.secret_key,
-               NEWSLETTER_DATABASE_URL=settings.database_url, NEWSLETTER_WEB_BASE_URL=settings.web_base_url,
-               COLUMNS="250")
-
-    def _run(*args, code=0):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=env, capture_output=True,
-                             text=True, timeout=120)
-        assert out.returncode == code, out.stdout + out.stderr
-        return out
-    return _run
+def run(run, settings):
+    return run.using(NEWSLETTER_VAR_DIR=str(settings.var_dir), NEWSLETTER_SECRET_KEY=settings.secret_key,
+                     NEWSLETTER_DATABASE_URL=settings.database_url, NEWSLETTER_WEB_BASE_URL=settings.web_base_url,
+                     COLUMNS="250")
 
 
 def test_process_list_reprocess_and_the_complaint_rate(run, engine, settings, publication, tmp_path):

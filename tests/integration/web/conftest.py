@@ -22,6 +22,7 @@ from newsletter.web.app import create_app
 from newsletter.web.server import config as server_config
 from tests.helpers import add_article
 from tests.integration.servers import free_port, wait_for
+from tests.integration.web.browsers import ARGS, CHROMIUM
 
 
 def public_id(engine, edition_id: int) -> str:
@@ -105,3 +106,14 @@ def deliver_today(engine, settings, publication, subscribers: list[tuple[str, st
         s.commit()
     InlineDispatcher(settings, OutboxBackend(settings.effective_outbox_dir)).run_edition(edition.id)
     return edition.id
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (tests/integration/web/browsers.py)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -265,3 +266,11 @@ def test_bad_input_is_a_problem_document_and_changes_nothing(engine, world):
     assert operator.post("/api/v1/tokens", json={"name": "x", "role": "admin"}).status_code == 403
     theirs = admin.post("/api/v1/tokens", json={"name": "admin's"}).json()["id"]
     assert operator.delete(f"/api/v1/tokens/{theirs}").status_code == 403
+
+
+def test_a_time_filter_honours_its_offset(world):
+    """As on the console and the command line (subscribers/search.py: Filters.from_query)."""
+    _, clients, _ = world
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=5)))
+    found = clients["viewer"].get("/api/v1/subscribers", params={"created_from": hour_ago.isoformat()})
+    assert found.status_code == 200 and found.json()["total"] == 4, found.text

@@ -5,14 +5,10 @@ and the email's clean-up after inlining compared pixel by pixel with premailer's
 plain output. Screenshots are kept under test-output/screenshots/."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
@@ -26,27 +22,9 @@ from newsletter.render.inline import inline_css
 from newsletter.render.personal import personalise
 from newsletter.subscribers.models import SubscriptionStatus
 from tests.helpers import add_article
+from tests.integration.web.browsers import CHROMIUM, OUTPUT, overflow, shoot  # noqa: F401 - ARGS for others
 from tests.integration.web.conftest import deliver_today, public_id
 from tests.integration.web.test_http import outbox_messages, state, unsubscribe_url
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-OUTPUT = Path(os.environ.get("NEWSLETTER_TEST_OUTPUT", Path(__file__).resolve().parents[3] / "test-output"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def overflow(page) -> int:
-    """How many pixels the document is wider than the viewport (0: nothing overflows)."""
-    return page.evaluate("() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
-                         " - window.innerWidth")
 
 
 def cut_off(page) -> list[str]:
@@ -58,12 +36,6 @@ def cut_off(page) -> list[str]:
         const inline = getComputedStyle(e).display === 'inline';
         return r.right > window.innerWidth + 0.5 || (!inline && e.scrollWidth > e.clientWidth + 1);
     }).map(e => e.tagName + ': ' + e.textContent.trim().slice(0, 40))""")
-
-
-def shoot(page, name: str) -> bytes:
-    folder = OUTPUT / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 LONG_WORD = "Supercalifragilistic" * 10  # 200 characters and no place to break them

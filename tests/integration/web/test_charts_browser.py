@@ -10,8 +10,8 @@ from newsletter.db import utcnow
 from newsletter.editions.models import Edition
 from newsletter.tracking.clicks import count
 from newsletter.tracking.scanners import ClickKind
+from tests.integration.web.browsers import overflow, shoot
 from tests.integration.web.console_helpers import make_world
-from tests.integration.web.test_browser import browser, overflow, shoot  # noqa: F401 - the fixture
 from tests.integration.web.test_console_browser import signed_in
 
 
@@ -34,7 +34,7 @@ def world(engine, web_settings, publication, server):
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_the_charts_of_an_edition_and_a_publication(browser, engine, server, world, width):  # noqa: F811
+def test_the_charts_of_an_edition_and_a_publication(browser, engine, server, world, width):
     page = signed_in(browser, server, world, width)
     violations = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)

@@ -15,9 +15,9 @@ from newsletter.db import utcnow
 from newsletter.delivery.models import Delivery
 from newsletter.links import Links
 from newsletter.subscribers.models import Subscriber
+from tests.integration.web.browsers import overflow, shoot
 from tests.integration.web.console_helpers import load, make_world, publications_file
 from tests.integration.web.staff_helpers import PASSWORD
-from tests.integration.web.test_browser import browser, overflow, shoot  # noqa: F401 - the fixture
 
 WIDTHS = pytest.mark.parametrize("width", [360, 1280])
 BAD_CSV = "email,name,sections,timezone\nok1@example.org,OK One,,\nnot-an-address,Bad,,\nok2@example.org,,,\n"
@@ -35,7 +35,7 @@ def fits(page, name: str, width: int) -> None:
     assert overflow(page) <= 0, f"{name} overflows by {overflow(page)}px at {width}px"
 
 
-def signed_in(browser, server, world, width: int, role: str = "admin"):  # noqa: F811
+def signed_in(browser, server, world, width: int, role: str = "admin"):
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(server.url + "/admin/editions")
     page.wait_for_selector("#sign-in")  # sent to the sign-in page, and back afterwards
@@ -54,7 +54,7 @@ def status_of(engine, address: str) -> str | None:
 
 
 @WIDTHS
-def test_find_a_subscriber_see_history_disable_enable_and_erase(browser, engine, server, world, width):  # noqa: F811
+def test_find_a_subscriber_see_history_disable_enable_and_erase(browser, engine, server, world, width):
     page = signed_in(browser, server, world, width)
     page.click("nav >> text=Dashboard")
     page.wait_for_selector("svg.chart")
@@ -96,7 +96,7 @@ def test_find_a_subscriber_see_history_disable_enable_and_erase(browser, engine,
 
 
 @WIDTHS
-def test_import_a_csv_with_a_bad_row_and_read_the_report(browser, engine, server, world, width,  # noqa: F811
+def test_import_a_csv_with_a_bad_row_and_read_the_report(browser, engine, server, world, width,
                                                          tmp_path):
     page = signed_in(browser, server, world, width)
     page.click("nav >> text=Imports")
@@ -124,7 +124,7 @@ def test_import_a_csv_with_a_bad_row_and_read_the_report(browser, engine, server
 
 
 @WIDTHS
-def test_preview_as_a_subscriber_then_pause_and_resume_a_send(browser, engine, server, world, width):  # noqa: F811
+def test_preview_as_a_subscriber_then_pause_and_resume_a_send(browser, engine, server, world, width):
     page = signed_in(browser, server, world, width, "operator")
     page.click(f"#editions >> text=#{world.ids['e1']}")
     page.click("#preview")
@@ -169,7 +169,7 @@ def test_preview_as_a_subscriber_then_pause_and_resume_a_send(browser, engine, s
 
 
 @WIDTHS
-def test_the_preference_centre_in_a_browser(browser, engine, server, world, web_settings, tmp_path,  # noqa: F811
+def test_the_preference_centre_in_a_browser(browser, engine, server, world, web_settings, tmp_path,
                                             width):
     """Its forms check the Origin: the page must let the browser send it (Referrer-Policy)."""
     load(engine, publications_file(tmp_path, weekly=True))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
@@ -356,3 +357,11 @@ def test_nothing_anyone_types_is_a_500(engine, world):
             answer = admin.post(path, data={"csrf": csrf, field: value, "publication": PUB, "reason": "x",
                                             "edition": str(world.ids["e1"]), "role": "viewer"})
             assert answer.status_code < 500, (path, field, value, answer.text)
+
+
+def test_a_time_filter_honours_its_offset(world):
+    """An hour ago written at +05:00 is an hour ago (read as UTC it would be four hours
+    ahead, and find nobody): the API and the command line read it the same way."""
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=5)))
+    page = world.clients["admin"].get("/admin/subscribers", params={"created_from": hour_ago.isoformat()})
+    assert page.status_code == 200 and "ann@example.org" in page.text, page.text

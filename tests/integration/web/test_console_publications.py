@@ -21,7 +21,6 @@ from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
 from tests.integration.web.console_helpers import csrf_of, sign_in
 from tests.integration.web.staff_helpers import PASSWORD, fingerprint, make_staff
-from tests.integration.web.test_browser import browser  # noqa: F401 - the fixture
 from tests.integration.web.test_http import outbox_messages
 
 CRON, ZONE = "15 17 * * *", "Europe/Paris"
@@ -30,7 +29,7 @@ FIELDS = {"slug": "evening", "name": "Evening Wire", "sections": "drone-war, sup
           "list_id": "Evening Wire <evening.spacewar.example.com>", "postal_address": "1 Orbit Way, Canberra"}
 
 
-def test_a_publication_made_in_the_console_sends_on_its_schedule(browser, engine, web_settings, publication,  # noqa: F811
+def test_a_publication_made_in_the_console_sends_on_its_schedule(browser, engine, web_settings, publication,
                                                                  server, tmp_path):
     staff = make_staff(engine, web_settings)
     page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -20,16 +20,16 @@ from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
 from tests.integration.feed_server import FeedServer
+from tests.integration.web.browsers import shoot
 from tests.integration.web.console_helpers import load
 from tests.integration.web.staff_helpers import PASSWORD, make_staff
-from tests.integration.web.test_browser import browser, shoot  # noqa: F401 - the fixture
 
 PAGE = """<html><head><title>ignored</title>
 <meta property="og:title" content="Found on the web: a story the feeds missed">
 <meta property="og:description" content="Told by the page itself."></head><body>...</body></html>"""
 
 
-def test_curate_rebuild_preview_send_and_take_down(browser, engine, server, web_settings, tmp_path):  # noqa: F811
+def test_curate_rebuild_preview_send_and_take_down(browser, engine, server, web_settings, tmp_path):
     pages = FeedServer(utcnow())
     pages.pages["/story.html"] = PAGE
     pages.start()

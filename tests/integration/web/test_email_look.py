@@ -26,7 +26,7 @@ from newsletter.editions.build import build_edition
 from newsletter.render.edition import EditionRenderer, Personal, personalise
 from newsletter.store.models import Article, Section
 from tests.conftest import at
-from tests.integration.web.test_browser import OUTPUT, browser  # noqa: F401 - the fixture
+from tests.integration.web.browsers import OUTPUT
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("NEWSLETTER_UPDATE_GOLDEN") == "1"
@@ -94,7 +94,7 @@ def email_html(session, publication, settings):
     return personalise(rendered, ANN)[0]
 
 
-def screenshot(browser, markup: str, width: int, scheme: str):  # noqa: F811
+def screenshot(browser, markup: str, width: int, scheme: str):
     page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)
     page.route("https://img.spacewar.example.com/**",
                lambda route: route.fulfill(body=IMAGES[route.request.url], content_type="image/png"))
@@ -134,7 +134,7 @@ def contrast(a, b) -> float:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [375, 800])
-def test_the_email_matches_its_golden_screenshot(browser, email_html, width, scheme):  # noqa: F811
+def test_the_email_matches_its_golden_screenshot(browser, email_html, width, scheme):
     page, shot = screenshot(browser, email_html, width, scheme)
     texts = page.evaluate(TEXT_COLOURS)
     background = page.evaluate("() => getComputedStyle(document.querySelector('.container')).backgroundColor")
@@ -157,7 +157,7 @@ def test_the_email_matches_its_golden_screenshot(browser, email_html, width, sch
                                   f"(see {OUTPUT / 'screenshots' / name})")
 
 
-def test_the_comparison_sees_a_change(browser, email_html):  # noqa: F811
+def test_the_comparison_sees_a_change(browser, email_html):
     """The tolerance is not blind: another accent colour in the dark scheme fails it."""
     golden = GOLDEN / "email-dark-375.png"
     if not golden.exists():

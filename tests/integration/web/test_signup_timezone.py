@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.subscribers.models import Subscriber, Subscription
-from tests.integration.web.test_browser import ARGS, CHROMIUM
+from tests.integration.web.browsers import ARGS, CHROMIUM
 
 
 def zone_of(engine, address: str) -> str | None:

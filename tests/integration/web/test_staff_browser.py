@@ -11,8 +11,8 @@ import pytest
 
 from newsletter.staff import totp
 from tests.integration.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
+from tests.integration.web.browsers import overflow, shoot
 from tests.integration.web.staff_helpers import PASSWORD, make_staff
-from tests.integration.web.test_browser import browser, overflow, shoot  # noqa: F401 - the fixture
 
 WIDTHS = pytest.mark.parametrize("width", [360, 1280])
 
@@ -50,7 +50,7 @@ def sign_out(page) -> None:
 
 
 @WIDTHS
-def test_second_factor_enrol_code_and_recovery_codes(browser, engine, server, web_settings, publication,  # noqa: F811
+def test_second_factor_enrol_code_and_recovery_codes(browser, engine, server, web_settings, publication,
                                                      width):
     staff = make_staff(engine, web_settings)
     email = staff.email("admin")
@@ -105,7 +105,7 @@ def test_second_factor_enrol_code_and_recovery_codes(browser, engine, server, we
 
 
 @WIDTHS
-def test_single_sign_on(browser, engine, server, provider, publication, width):  # noqa: F811
+def test_single_sign_on(browser, engine, server, provider, publication, width):
     provider.redirect_uri = server.url + "/admin/sso/callback"
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(server.url + "/admin/editions")

@@ -1,5 +1,5 @@
 """Edition control before sending (issue 9, item 10): rebuild, hold, release, replace."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,22 +15,11 @@ from newsletter.operators import editions as operator_editions
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
 from newsletter.store.models import Article
-from tests.conftest import at
 from tests.helpers import add_article
+from tests.unit.editions.conftest import CUT, DAY  # the day of the `built` fixture
 
 # Both databases: the conditional updates, the row lock and the NOT IN subquery are SQL.
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
-
-DAY = date(2026, 11, 26)
-CUT = at("2026-11-26T11:00:00")
-
-
-@pytest.fixture
-def built(session, publication):
-    add_article(session, "superpowers", "First", CUT - timedelta(hours=2))
-    edition, _ = build_edition(session, publication, DAY, now=CUT - timedelta(hours=1))  # early: window ends then
-    session.commit()
-    return edition
 
 
 def test_a_rebuild_reruns_the_selection_with_the_same_cut_off_and_keeps_the_old_items(session, built):

@@ -9,12 +9,11 @@ from newsletter.editions import lifecycle
 from newsletter.editions.models import EditionStatus
 from newsletter.operators import editions as operator_editions
 from newsletter.staff.access import cli_actor
-from tests.unit.editions.test_control import built  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.parametrize("backend_name", ["postgres"], indirect=True)
 
 
-def test_an_operators_act_reads_its_before_under_the_row_lock(engine, built):  # noqa: F811
+def test_an_operators_act_reads_its_before_under_the_row_lock(engine, built):
     """On PostgreSQL an act reads the state it starts from with the row locked, so a
     second act on the same edition waits for the first to commit and then finds it done
     (one history row, one audit entry), instead of reading the old state and recording

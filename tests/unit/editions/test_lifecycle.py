@@ -76,7 +76,8 @@ def test_the_acts_offered_are_the_ones_that_work(engine, session, edition_id, cu
         session.expire_all()
         try:
             with session.begin():
-                getattr(operator_editions, act)(session, cli_actor(), edition_id)
+                extra = {"deliver": lambda _: None} if act == "resume" else {}  # no delivery here
+                getattr(operator_editions, act)(session, cli_actor(), edition_id, **extra)
         except Conflict:
             assert act not in offered, (act, current)
             continue

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.limits import Counters
 from newsletter.mail.account_mail import send_address_change
+from newsletter.operators import subscribers as operator_subscribers
 from newsletter.staff.access import cli_actor
-from newsletter.subscribers import address_change, erase, lifecycle
+from newsletter.subscribers import address_change, lifecycle
 from newsletter.subscribers.address_change import Target, confirm, request_change, target_of
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppression, SuppressionReason
 from newsletter.subscribers.service import add_subscriber
@@ -50,7 +51,7 @@ def test_what_the_new_address_is(session, settings, publication, ann):
     lifecycle.suppress(session, "left@example.org", publication.id, SuppressionReason.UNSUBSCRIBE)
     cara = add_subscriber(session, publication, "cara@example.org", "Cara").subscriber
     session.commit()
-    erase.erase(session.get_bind(), settings, Counters(), cli_actor(), cara.id)
+    operator_subscribers.erase(session.get_bind(), settings, Counters(), cli_actor(), cara.id)
     assert target_of(session, SECRET, "free@example.org", ann.id) == Target.FREE
     assert target_of(session, SECRET, "left@example.org", ann.id) == Target.FREE  # no one's, not barred
     assert target_of(session, SECRET, "bob@example.org", ann.id) == Target.TAKEN
@@ -103,7 +104,7 @@ def test_an_erasure_takes_the_pending_change_with_it(session, settings, ann):
     change = request_change(session, ann, "ann.new@example.org")
     session.commit()
     change_id = change.id
-    erase.erase(session.get_bind(), settings, Counters(), cli_actor(), ann.id)
+    operator_subscribers.erase(session.get_bind(), settings, Counters(), cli_actor(), ann.id)
     session.expire_all()
     assert session.get(address_change.AddressChange, change_id) is None
 

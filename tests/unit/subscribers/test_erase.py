@@ -15,9 +15,12 @@ from newsletter.editions.build import build_edition
 from newsletter.errors import Conflict
 from newsletter.limits import Counters, person_key
 from newsletter.models import Base
+from newsletter.operators import imports as operator_imports
+from newsletter.operators import subscribers as operator_subscribers
+from newsletter.operators import suppressions as operator_suppressions
 from newsletter.staff.access import cli_actor
 from newsletter.staff.audit import record
-from newsletter.subscribers import address_change, erase, imports, lifecycle, suppressions
+from newsletter.subscribers import address_change, lifecycle
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason
 from newsletter.subscribers.service import add_subscriber
 from newsletter.subscribers.signup import sign_up, validate
@@ -70,7 +73,7 @@ def test_erase_removes_the_person_everywhere(engine, settings, session, publicat
     counters.hit(key, 3, 3600)
     assert find_everywhere(engine, ANN)
 
-    done = erase.erase(engine, settings, counters, cli_actor(), ann.id)
+    done = operator_subscribers.erase(engine, settings, counters, cli_actor(), ann.id)
     assert (done.deliveries, done.outbox_files) == (1, 1) and done.scrubbed >= 3
     assert find_everywhere(engine, ANN) == []
     assert find_everywhere(engine, "Ann Reader") == []
@@ -97,7 +100,7 @@ def test_an_erased_address_never_comes_back(engine, settings, session, publicati
     edition, _ = build_edition(session, publication, date(2026, 11, 27))
     session.commit()
     ann_id = session.scalar(select(Subscriber.id))
-    erase.erase(engine, settings, Counters(), cli_actor(), ann_id)
+    operator_subscribers.erase(engine, settings, Counters(), cli_actor(), ann_id)
     with Session(engine) as s:
         # a sign-up: recorded nowhere, no confirmation
         decision = sign_up(s, publication, validate(publication, ANN.upper()), secret)
@@ -107,9 +110,9 @@ def test_an_erased_address_never_comes_back(engine, settings, session, publicati
             add_subscriber(s, publication, ANN, secret=secret)
         s.rollback()
         assert lifecycle.admin_only_suppression(s, ANN, publication.id, secret).reason == "erased"
-        page = suppressions.search(s, cli_actor(), secret, q=ANN)
+        page = operator_suppressions.search(s, cli_actor(), secret, q=ANN)
         assert [i["erased"] for i in page.items] == [True]
-    job = imports.import_now(engine, secret, cli_actor(), "spacewar-daily", f"email\n{ANN}\n")
+    job = operator_imports.import_now(engine, secret, cli_actor(), "spacewar-daily", f"email\n{ANN}\n")
     assert job["not_resubscribed"] == 1 and job["added"] == 0
     # Even a row put back behind every check's back is skipped by the sender.
     with Session(engine) as s:
@@ -146,7 +149,7 @@ def test_erase_reaches_the_addresses_a_person_had_before(engine, settings, sessi
         (outbox / f"{name}.eml").write_bytes(f"To: {to}\r\n\r\nhello\r\n".encode())
     for email in ("ann.new@example.org", "bob.new@example.org"):
         who = session.scalar(select(Subscriber.id).where(Subscriber.email == email))
-        done = erase.erase(engine, settings, Counters(), cli_actor(), who)
+        done = operator_subscribers.erase(engine, settings, Counters(), cli_actor(), who)
         assert done.outbox_files == (2 if email.startswith("ann") else 1)
     assert sorted(p.name for p in outbox.glob("*.eml")) == ["carol.eml"]
     assert find_everywhere(engine, "ann@example.org") == [] and find_everywhere(engine, "ann.new@example.org") == []
@@ -172,7 +175,7 @@ def test_earlier_addresses_stay_suppressed_and_longer_addresses_are_someone_else
     (outbox / "jim.eml").write_bytes(b"To: jimbob@example.org\r\n\r\nhello\r\n")
     for email in ("ann2@example.org", "bob2@example.org"):
         who = session.scalar(select(Subscriber.id).where(Subscriber.email == email))
-        erase.erase(engine, settings, Counters(), cli_actor(), who)
+        operator_subscribers.erase(engine, settings, Counters(), cli_actor(), who)
     session.expire_all()
     for old in ("ann@example.org", "bob@example.org"):
         assert lifecycle.erased(session, secret, old) is not None  # never mailed again

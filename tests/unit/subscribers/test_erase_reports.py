@@ -19,8 +19,8 @@ from newsletter.bounces.parse import parse
 from newsletter.limits import Counters
 from newsletter.mail.confirmation import send_confirmation
 from newsletter.models import Base
+from newsletter.operators import subscribers as operator_subscribers
 from newsletter.staff.access import cli_actor
-from newsletter.subscribers import erase
 from newsletter.subscribers.erase_bytes import Person, holds, redact
 from newsletter.subscribers.models import Subscription
 from newsletter.subscribers.service import add_subscriber
@@ -88,7 +88,7 @@ def test_after_erasing_someone_who_bounced_no_stored_byte_holds_them(engine, set
     assert holding(engine, ANN) and holding(engine, ann.message_id.strip("<>"))
     assert [status for _, _, status in before] == ["parsed"] * 3
 
-    erase.erase(engine, settings, Counters(), cli_actor(), ann.subscriber_id)
+    operator_subscribers.erase(engine, settings, Counters(), cli_actor(), ann.subscriber_id)
 
     for needle in (ANN, ann.message_id.strip("<>"), "Ann Réader", "Ann R=C3=A9ader", "ann.reader%40example.org"):
         assert holding(engine, needle) == [], needle
@@ -148,7 +148,7 @@ def test_a_bounced_confirmation_is_erased_though_it_names_no_subscriber(engine, 
         subscriber_id = s.scalar(select(Subscription.subscriber_id).where(
             Subscription.id == decision.subscription_id))
 
-    erase.erase(engine, settings, Counters(), cli_actor(), subscriber_id)
+    operator_subscribers.erase(engine, settings, Counters(), cli_actor(), subscriber_id)
 
     assert holding(engine, ANN) == []
     with Session(engine) as s:

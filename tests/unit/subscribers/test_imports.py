@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter.operators import imports as operator_imports
 from newsletter.staff.access import cli_actor
-from newsletter.subscribers import imports, lifecycle
+from newsletter.subscribers import lifecycle
 from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.models import (
     ImportJob,
@@ -25,7 +26,8 @@ both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=
 
 
 def run(engine, settings, text, skip_invalid=False):
-    return imports.import_now(engine, settings.signing_key(), cli_actor(), "spacewar-daily", text, skip_invalid)
+    return operator_imports.import_now(engine, settings.signing_key(), cli_actor(), "spacewar-daily", text,
+                                       skip_invalid)
 
 
 def count(session, model):

@@ -12,9 +12,10 @@ from email_validator import EmailNotValidError, validate_email
 from newsletter.csvout import csv_chunks, plain_cell, safe_cell
 from newsletter.db import utcnow
 from newsletter.errors import Forbidden, InvalidInput
+from newsletter.operators import subscribers as operator_subscribers
 from newsletter.staff.access import Actor, cli_actor
 from newsletter.staff.models import Role
-from newsletter.subscribers import export, import_rows, lifecycle, search
+from newsletter.subscribers import import_rows, lifecycle, search
 from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.service import SubscriberError, add_subscriber, normalise_email
 from newsletter.tracking.models import Method
@@ -41,7 +42,7 @@ def emails(page):
 @both
 def test_filters(session, publication, people):
     def find(**kw):
-        return sorted(emails(search.search(session, VIEWER, search.Filters(**kw))))
+        return sorted(emails(operator_subscribers.search(session, VIEWER, search.Filters(**kw))))
 
     assert find(q="ann") == ["ann@example.org", "anna_b@example.org", "annex@other.example"]
     assert find(q="anna_") == ["anna_b@example.org"]  # _ is a character, not a wildcard
@@ -66,24 +67,25 @@ def test_filters(session, publication, people):
 
 @both
 def test_keyset_pages_and_totals(session, publication, people, monkeypatch):
-    first = search.search(session, VIEWER, search.Filters(), limit=3)
+    first = operator_subscribers.search(session, VIEWER, search.Filters(), limit=3)
     assert (first.total, first.total_is_estimate, len(first.items)) == (4, False, 3)
-    rest = search.search(session, VIEWER, search.Filters(), before=first.next_cursor, limit=3)
+    rest = operator_subscribers.search(session, VIEWER, search.Filters(), before=first.next_cursor, limit=3)
     assert rest.next_cursor is None and len(rest.items) == 1
     assert emails(first) + emails(rest) == ["annex@other.example", "bob@example.org", "anna_b@example.org",
                                             "ann@example.org"]  # newest first
     monkeypatch.setattr(search, "EXACT_UP_TO", 1)
     for f in (search.Filters(), search.Filters(q="ann", publication="spacewar-daily", section="superpowers",
                                                created_from=utcnow() - timedelta(days=1))):
-        page = search.search(session, VIEWER, f)
+        page = operator_subscribers.search(session, VIEWER, f)
         assert page.total >= 2 and page.total_is_estimate == (session.get_bind().dialect.name == "postgresql")
 
 
 @both
 def test_csv_export_is_streamed_safe_and_imports_back(engine, session, publication, people):
     with pytest.raises(Forbidden):
-        export.export_csv(engine, VIEWER, search.Filters())
-    chunks = list(export.export_csv(engine, cli_actor(), search.Filters(publication="spacewar-daily"), chunk=2))
+        operator_subscribers.export_csv(engine, VIEWER, search.Filters())
+    chunks = list(operator_subscribers.export_csv(engine, cli_actor(), search.Filters(publication="spacewar-daily"),
+                                                  chunk=2))
     assert len(chunks) >= 3  # header, then two rows at a time
     rows = list(csv.DictReader(io.StringIO("".join(chunks))))
     assert [r["email"] for r in rows] == ["ann@example.org", "anna_b@example.org", "bob@example.org",
@@ -133,12 +135,12 @@ def test_every_cell_comes_back_as_it_was(cell):
 
 def test_person_data_holds_everything(session, publication, people):
     ann = session.query(Subscriber).filter_by(email="ann@example.org").one()
-    data = export.export_person(session, cli_actor(), ann.id)
+    data = operator_subscribers.export_person(session, cli_actor(), ann.id)
     assert data["subscriber"]["email"] == "ann@example.org"
     assert data["subscriptions"][0]["sections"] == ["superpowers"]
     assert data["events"][0]["kind"] == "subscribe"
     with pytest.raises(Forbidden):
-        export.export_person(session, VIEWER, ann.id)
+        operator_subscribers.export_person(session, VIEWER, ann.id)
 
 
 ADDRESSES = ["Ann@Example.org", "a.b@x.co", "a..b@x.co", ".a@x.co", "a.@x.co", "a@localhost", "a@x", "a@x..co",
@@ -159,3 +161,26 @@ def test_plain_addresses_validate_as_email_validator_does(address):
     except SubscriberError:
         got = None
     assert got == expected
+
+
+def test_filters_from_query_read_times_one_way():
+    """Every front door's filters: a time without an offset is UTC, a given offset honoured."""
+    from datetime import UTC, datetime
+
+    f = search.Filters.from_query({"q": "  ann ", "created_from": "2026-11-26T08:00+05:00",
+                                   "created_to": "2026-11-27"})
+    assert f.q == "ann"
+    assert f.created_from == datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    assert f.created_to == datetime(2026, 11, 27, tzinfo=UTC)
+    for bad in ({"created_from": "yesterday"}, {"created_to": "0001-01-01T00:00:00+05:00"}):
+        with pytest.raises(InvalidInput):
+            search.Filters.from_query(bad)
+
+
+def test_ids_from_query_strings():
+    from newsletter.lookups import MAX_ID, parse_id
+
+    assert parse_id("", "before") is None and parse_id(str(MAX_ID), "before") == MAX_ID
+    for bad in ("0", "-1", str(MAX_ID + 1), "1e3", "١٢", "x"):
+        with pytest.raises(InvalidInput):
+            parse_id(bad, "before")

@@ -2,9 +2,9 @@ import pytest
 from sqlalchemy import func, select
 
 from newsletter.errors import Conflict
+from newsletter.operators import subscribers as operator_subscribers
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
-from newsletter.subscribers import admin
 from newsletter.subscribers.import_sql import import_csv
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription
 from newsletter.subscribers.service import SubscriberError, add_subscriber
@@ -109,15 +109,15 @@ def test_adding_someone_already_there_changes_nothing_of_theirs(session, publica
     bob.subscriber.status = SubscriberStatus.DISABLED
     session.commit()
     with pytest.raises(Conflict, match="disabled"):
-        admin.create(session, cli_actor(), settings.signing_key(), publication.slug, "bob@example.org")
+        operator_subscribers.create(session, cli_actor(), settings.signing_key(), publication.slug, "bob@example.org")
     session.rollback()
 
 
 def test_an_update_that_changes_nothing_records_nothing(session, publication):
     ann = add_subscriber(session, publication, "ann@example.org", "Ann").subscriber
     session.commit()
-    admin.update(session, cli_actor(), ann.id, admin.Changes())
-    admin.update(session, cli_actor(), ann.id, admin.Changes(name="Ann", status="active"))
+    operator_subscribers.update(session, cli_actor(), ann.id, operator_subscribers.Changes())
+    operator_subscribers.update(session, cli_actor(), ann.id, operator_subscribers.Changes(name="Ann", status="active"))
     assert session.scalars(select(AuditEntry.action)).all() == []
-    admin.update(session, cli_actor(), ann.id, admin.Changes(name="Ann R."))
+    operator_subscribers.update(session, cli_actor(), ann.id, operator_subscribers.Changes(name="Ann R."))
     assert session.scalars(select(AuditEntry.action)).all() == ["subscriber.update"]

@@ -1,0 +1,88 @@
+"""The command line as tests run it: `newsletter ...` with its own settings (environment
+variables, as an operator sets them), answering like a process does (exit code, stdout,
+stderr), whatever went wrong.
+
+Most commands run in this process, through `newsletter.cli.main.main` under Click's test
+isolation (its own environment, stdin, stdout and stderr): the same code path as the
+installed command, error handling included, without a Python start-up and imports per
+command. A command that must be a process of its own runs in a subprocess: one that
+serves or runs workers (`web`, `run`, `demo`), one that configures logging for the whole
+process (`migrate`), and any call with `own_process=True` (a test of the real process:
+its signals, its start-up).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+OWN_PROCESS = frozenset({"web", "run", "demo", "migrate"})
+
+
+class CommandLine:
+    def __init__(self, cwd: Path, env: dict[str, str]):
+        self.cwd, self.env = cwd, env
+
+    @classmethod
+    def in_folder(cls, tmp_path: Path) -> CommandLine:
+        """Settings of a fresh install in `tmp_path`: SQLite under var/, a known secret."""
+        return cls(tmp_path, {"NEWSLETTER_VAR_DIR": str(tmp_path / "var"), "NEWSLETTER_SECRET_KEY": "cli-test",
+                              "NEWSLETTER_WEB_BASE_URL": "https://news.example.com", "COLUMNS": "200"})
+
+    def using(self, **env: str) -> CommandLine:
+        """The same, with these settings changed (a value of None: unset)."""
+        return CommandLine(self.cwd, {**self.env, **env})
+
+    def __call__(self, *args: str, ok: bool = True, code: int | None = None, stdin: str | None = None,
+                 own_process: bool = False, **extra_env: str) -> subprocess.CompletedProcess:
+        """`ok`: the exit code must be 0 (`code`: must be that one); with ok=False it is the caller's."""
+        env = {**self.env, **extra_env}
+        if own_process or (args and args[0] in OWN_PROCESS):
+            out = _in_subprocess(args, env, stdin, self.cwd)
+        else:
+            out = _in_process(args, env, stdin, self.cwd)
+        if code is not None:
+            assert out.returncode == code, out.stdout + out.stderr
+        elif ok:
+            assert out.returncode == 0, out.stderr
+        return out
+
+    def attempt(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        """A command expected to fail (or not): its answer, unchecked."""
+        return self(*args, ok=False, **kwargs)
+
+
+def _in_subprocess(args, env, stdin, cwd) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    clean.update({k: v for k, v in env.items() if v is not None})
+    return subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=clean, input=stdin,
+                          capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def _in_process(args, env, stdin, cwd) -> subprocess.CompletedProcess:
+    from newsletter.cli.main import main
+    from newsletter.config import get_settings
+
+    # Only these settings: none from the environment pytest runs in.
+    isolated = {k: None for k in os.environ if k.startswith("NEWSLETTER_")} | env
+    runner = CliRunner()
+    here = Path.cwd()
+    get_settings.cache_clear()
+    try:
+        os.chdir(cwd)
+        with runner.isolation(input=stdin, env=isolated) as (stdout, stderr, _):
+            try:
+                main(list(args))
+                returncode = 0
+            except SystemExit as exc:
+                returncode = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            sys.stdout.flush()  # what print() wrote is still in the wrapper's buffer
+            sys.stderr.flush()
+            out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
+    finally:
+        os.chdir(here)
+        get_settings.cache_clear()  # the next test's settings are its own
+    return subprocess.CompletedProcess(["newsletter", *args], returncode, out, err)
