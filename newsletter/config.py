@@ -235,6 +235,9 @@ class Settings(BaseSettings):
     retention_audit_days: int = Field(default=730, ge=30, le=36500)
     # Outbox .eml files (the embedded default's "sent mail"): a month to look at what went out.
     retention_outbox_days: int = Field(default=30, ge=1, le=36500)
+    # Outgoing webhook deliveries taken or given up, and their attempts: a month of the
+    # console's delivery log (pending ones stay until they are over).
+    retention_webhook_days: int = Field(default=30, ge=1, le=36500)
     # Rows removed per transaction: short transactions, no long locks.
     retention_batch_rows: int = Field(default=5000, ge=100, le=100_000)
 

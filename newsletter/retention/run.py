@@ -1,7 +1,8 @@
 """What retention removes, and doing it: `newsletter retention [--dry-run]`, beat daily.
 
 One pass: delivery rows of old editions rolled up and removed (deliveries.py), raw bounce
-reports emptied, audit entries and outbox files removed (records.py), each with its own
+reports emptied, audit entries and outbox files removed (records.py), webhook deliveries
+that are over removed (webhooks/prune.py), each with its own
 time from the settings. The plan names the cut-off of each and what it would remove;
 the table sizes are read before (and after) so that an operator sees what it bought.
 """
@@ -21,6 +22,7 @@ from newsletter.delivery.tallies import DeliveryTally
 from newsletter.retention import deliveries, records
 from newsletter.staff.models import AuditEntry
 from newsletter.tracking.models import Event
+from newsletter.webhooks import prune
 
 log = logging.getLogger(__name__)
 TABLES = (Delivery, DeliveryTally, BounceReport, Event, AuditEntry)
@@ -58,7 +60,8 @@ def table_sizes(conn: Connection) -> list[tuple[str, int, int | None]]:
 
 def cutoffs(settings: Settings, now: datetime) -> dict[str, tuple[int, datetime]]:
     days = {"deliveries": settings.retention_delivery_days, "bounce reports (raw)": settings.retention_bounce_raw_days,
-            "audit log": settings.retention_audit_days, "outbox files": settings.retention_outbox_days}
+            "audit log": settings.retention_audit_days, "outbox files": settings.retention_outbox_days,
+            "webhook deliveries": settings.retention_webhook_days}
     return {what: (n, now - timedelta(days=n)) for what, n in days.items()}
 
 
@@ -75,7 +78,8 @@ def run(engine, settings: Settings, dry_run: bool = False, now: datetime | None 
         planned = {"deliveries": records.Found(deliveries.rows_of(conn, old)),
                    "bounce reports (raw)": records.bounce_raw_found(conn, cut["bounce reports (raw)"][1]),
                    "audit log": records.audit_found(conn, cut["audit log"][1]),
-                   "outbox files": records.outbox_found(folder, cut["outbox files"][1])}
+                   "outbox files": records.outbox_found(folder, cut["outbox files"][1]),
+                   "webhook deliveries": records.Found(prune.found(conn, cut["webhook deliveries"][1]))}
     notes = {"deliveries": f"of {len(old)} editions, rolled up into tallies"}
     batch = settings.retention_batch_rows
     for what, (days, before) in cut.items():
@@ -87,6 +91,8 @@ def run(engine, settings: Settings, dry_run: bool = False, now: datetime | None 
                 found.count = records.clear_bounce_raw(engine, before, batch)
             elif what == "audit log":
                 found.count = records.remove_audit(engine, before, batch)
+            elif what == "webhook deliveries":
+                found.count = prune.remove(engine, before, batch)
             else:
                 found.count = records.remove_outbox(folder, before)
         outcome.parts.append(Part(what, days, before, found.count, found.size, notes.get(what, "")))

@@ -118,3 +118,25 @@ def test_signed_events_arrive_one_retried_after_a_500_and_an_erased_person_has_n
         log = webhooks.log(s, cli_actor(), endpoint.id)
         assert [a["status_code"] for a in log][-1] == 500 and log[0]["status_code"] == 200
         assert s.scalar(select(WebhookAttempt.id).where(WebhookAttempt.status_code == 500)) is not None
+
+
+def test_retention_removes_webhook_deliveries_that_are_over_and_keeps_pending_ones(settings, engine, session,
+                                                                                  publication, receiver):
+    from newsletter.retention import run as retention
+
+    settings.webhooks_allow_private = True
+    webhooks.register(session, cli_actor(), settings, receiver.url, ["subscribed"])
+    session.commit()
+    pub = session.merge(publication)
+    for n in range(3):
+        add_subscriber(session, pub, f"r{n}@example.org", "R")
+    session.commit()
+    receiver.answers = [500]  # one stays pending (its back-off), two are taken
+    assert deliver.deliver_due(engine, settings, utcnow()) == {"delivered": 2, "retry": 1}
+    later = utcnow() + timedelta(days=settings.retention_webhook_days, hours=1)
+    planned = retention.run(engine, settings, dry_run=True, now=later)
+    assert {p.what: p.count for p in planned.parts}["webhook deliveries"] == 2
+    retention.run(engine, settings, now=later)
+    with Session(engine) as s:
+        assert s.scalars(select(WebhookDelivery.status)).all() == ["pending"]
+        assert s.scalars(select(WebhookAttempt.status_code)).all() == [500]

@@ -150,7 +150,8 @@ def test_raw_reports_audit_entries_and_outbox_files_have_their_own_time(engine, 
     os.utime(files[0], (stamp, stamp))
 
     planned = {p.what: p.count for p in retention.run(engine, settings, dry_run=True).parts}
-    assert planned == {"deliveries": 0, "bounce reports (raw)": 1, "audit log": 1, "outbox files": 1}
+    assert planned == {"deliveries": 0, "bounce reports (raw)": 1, "audit log": 1, "outbox files": 1,
+                       "webhook deliveries": 0}
     retention.run(engine, settings)
     with Session(engine) as s:
         kept = s.get(BounceReport, report_id)
