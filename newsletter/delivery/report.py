@@ -166,8 +166,9 @@ def report(conn: Connection, edition_id: int, now: datetime | None = None, lease
             deliveries.c.edition_id == edition_id, deliveries.c.status == D.SENT, deliveries.c.sent_at >= since))
     else:
         not_recorded, sent_since = _not_yet_recorded(conn, ed), 0
-    by_relay = dict(conn.execute(select(deliveries.c.relay, func.count()).where(
-        deliveries.c.edition_id == edition_id, deliveries.c.status == D.SENT).group_by(deliveries.c.relay)).all())
+    by_relay = tallies.add_counts(dict(conn.execute(select(deliveries.c.relay, func.count()).where(
+        deliveries.c.edition_id == edition_id, deliveries.c.status == D.SENT).group_by(deliveries.c.relay)).all()),
+        tallies.sent_by_relay(conn, edition_id))
     down = [o for o in outage.relay_outages(conn) if relays is None or o[0] in relays]
     return Report(edition_id, ed.status, counts, failures, bounces, ed.started_at, ed.finished_at, last,
                   sum(counts.values()), ed.pause_reason, ed.relay_down_reason if ed.relay_down_since else "",

@@ -3,7 +3,7 @@
 An erasure deletes the person's delivery rows (subscribers/erase.py), and every figure
 of a past edition (sent, failed by class, skipped; sent per day; the rate over the time
 the edition took) is counted from delivery rows. So before the rows go, their outcome is
-added here, per (edition, state, failure class, UTC day): no subscriber id, no address,
+added here, per (edition, state, failure class, UTC day, relay): no subscriber id, no address,
 no Message-ID. Every reader of delivery counts adds these (report.py, tracking/stats.py,
 tracking/figures.py, tracking/reader_figures.py, operators/editions.py), so the figures
 of the past do not move when someone is erased.
@@ -45,6 +45,9 @@ class DeliveryTally(Base):
     # The UTC day the figures put these rows on: sent_at for sent, claimed_at otherwise
     # (tracking/figures.py counts failures by the day they were claimed).
     day: Mapped[date | None] = mapped_column(Date, default=None)
+    # The relay of the pool that took the sent ones ("" for the outbox, failures and rows
+    # from before relays were recorded): editions status splits sent mail by relay.
+    relay: Mapped[str] = mapped_column(String(64), default="", server_default="")
     count: Mapped[int] = mapped_column(Integer)
     last_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # the latest such time
 
@@ -53,17 +56,17 @@ def keep(session: Session, subscriber_id: int) -> int:
     """Tally the outcomes of the person's deliveries, in the caller's transaction, before
     they are deleted. Returns the number of rows tallied."""
     groups: dict[tuple, list] = defaultdict(lambda: [0, None])
-    for edition_id, status, klass, sent_at, claimed_at in session.execute(
+    for edition_id, status, klass, sent_at, claimed_at, relay in session.execute(
             select(Delivery.edition_id, Delivery.status, Delivery.error_class, Delivery.sent_at,
-                   Delivery.claimed_at).where(Delivery.subscriber_id == subscriber_id,
-                                              Delivery.status.in_(list(TALLIED)))):
+                   Delivery.claimed_at, Delivery.relay).where(Delivery.subscriber_id == subscriber_id,
+                                                              Delivery.status.in_(list(TALLIED)))):
         at = sent_at if status == D.SENT else claimed_at
-        group = groups[(edition_id, status, klass or "", at.date() if at else None)]
+        group = groups[(edition_id, status, klass or "", at.date() if at else None, relay or "")]
         group[0] += 1
         group[1] = max(filter(None, (group[1], at)), default=None)
-    for (edition_id, status, klass, day), (n, last) in groups.items():
-        session.add(DeliveryTally(edition_id=edition_id, status=status, error_class=klass, day=day, count=n,
-                                  last_at=last))
+    for (edition_id, status, klass, day, relay), (n, last) in groups.items():
+        session.add(DeliveryTally(edition_id=edition_id, status=status, error_class=klass, day=day, relay=relay,
+                                  count=n, last_at=last))
     session.flush()
     return sum(n for n, _ in groups.values())
 
@@ -94,6 +97,13 @@ def failures(conn: Connection | Session, edition_id: int) -> dict[str, int]:
     return {k: int(n) for k, n in conn.execute(
         select(_t.error_class, func.sum(_t.count)).where(_t.edition_id == edition_id, _t.status == D.FAILED)
         .group_by(_t.error_class))}
+
+
+def sent_by_relay(conn: Connection | Session, edition_id: int) -> dict[str, int]:
+    """Tallied sent rows of one edition by the relay that took them."""
+    return {relay: int(n) for relay, n in conn.execute(
+        select(_t.relay, func.sum(_t.count)).where(_t.edition_id == edition_id, _t.status == D.SENT)
+        .group_by(_t.relay))}
 
 
 def last_sent_at(conn: Connection | Session, edition_id: int) -> datetime | None:

@@ -88,26 +88,28 @@ def roll_up_batch(conn: Connection, edition_id: int, batch_rows: int) -> int:
     # The rule of tallies.keep (an erasure's): the day and time of sent_at for sent rows,
     # of claimed_at for the others.
     at = case((d.status == D.SENT, d.sent_at), else_=d.claimed_at)
-    rows = select(d.edition_id, d.status, d.error_class, utc_day(dialect, at).label("day"), at.label("at")) \
-        .where(*in_batch).subquery()
-    grouped = select(rows.c.edition_id, rows.c.status, rows.c.error_class, rows.c.day, func.count(),
-                     func.max(rows.c.at)).group_by(rows.c.edition_id, rows.c.status, rows.c.error_class, rows.c.day)
+    rows = select(d.edition_id, d.status, d.error_class, utc_day(dialect, at).label("day"), d.relay,
+                  at.label("at")).where(*in_batch).subquery()
+    grouped = select(rows.c.edition_id, rows.c.status, rows.c.error_class, rows.c.day, rows.c.relay, func.count(),
+                     func.max(rows.c.at)).group_by(rows.c.edition_id, rows.c.status, rows.c.error_class, rows.c.day,
+                                                   rows.c.relay)
     t = tallies.c
-    conn.execute(insert(tallies).from_select([t.edition_id, t.status, t.error_class, t.day, t.count, t.last_at],
-                                             grouped))
+    conn.execute(insert(tallies).from_select(
+        [t.edition_id, t.status, t.error_class, t.day, t.relay, t.count, t.last_at], grouped))
     return conn.execute(delete(deliveries).where(*in_batch)).rowcount
 
 
 def merge_tallies(conn: Connection, edition_id: int) -> None:
-    """One tally row per (state, class, day) for an edition all rolled up."""
+    """One tally row per (state, class, day, relay) for an edition all rolled up."""
     t = tallies.c
-    groups = conn.execute(select(t.status, t.error_class, t.day, func.sum(t.count), func.max(t.last_at))
+    groups = conn.execute(select(t.status, t.error_class, t.day, t.relay, func.sum(t.count), func.max(t.last_at))
                           .where(t.edition_id == edition_id)
-                          .group_by(t.status, t.error_class, t.day)).all()
+                          .group_by(t.status, t.error_class, t.day, t.relay)).all()
     conn.execute(delete(tallies).where(t.edition_id == edition_id))
     if groups:
         conn.execute(insert(tallies), [{"edition_id": edition_id, "status": s, "error_class": k, "day": day,
-                                        "count": int(n), "last_at": last} for s, k, day, n, last in groups])
+                                        "relay": relay, "count": int(n), "last_at": last}
+                                       for s, k, day, relay, n, last in groups])
 
 
 def roll_up(engine, cutoff: date, batch_rows: int, stop=lambda: False) -> Rolled:

@@ -46,8 +46,7 @@ def _figures(engine, settings, old_id: int, new_id: int, slug: str) -> dict:
             "per_edition": [figures.per_edition(s, actor, i) for i in (old_id, new_id)],
             "per_day": figures.per_day(s, actor, today - timedelta(days=3), today + timedelta(days=1)),
             "list": operator_editions.editions(s, actor)[0],
-            # (sent_by_relay, issue 22 item 4, counts live rows only: tallies keep no relay yet)
-            "status": [{k: v for k, v in vars(report(conn, i)).items() if k not in ("now", "sent_by_relay")}
+            "status": [{k: v for k, v in vars(report(conn, i)).items() if k != "now"}
                        for i in (old_id, new_id)],
             "failures": [failures_by_class(conn, i, per_class=0) for i in (old_id, new_id)],
             "readers": figures.publication_figures(s, actor, slug),
