@@ -1,6 +1,6 @@
 """`newsletter stats --json`: the numbers of the console's charts and of the API's
 /stats/publications/<slug> and /stats/editions/<id>/readers, as one JSON document
-(tracking/reader_figures.py computes them all)."""
+(reports/reader_figures.py computes them all)."""
 from __future__ import annotations
 
 import json
@@ -11,8 +11,8 @@ from sqlalchemy import select
 from newsletter.cli.common import session_scope
 from newsletter.operators import figures as operator_figures
 from newsletter.publications.models import Publication
+from newsletter.reports.stats import daily_stats, edition_stats
 from newsletter.staff.access import cli_actor
-from newsletter.tracking.stats import daily_stats, edition_stats
 
 
 def stats_document(publication: str = "", limit: int = 30, edition: int = 0) -> dict:

@@ -6,7 +6,7 @@ from rich.table import Table
 
 from newsletter.cli.common import console, err, session_scope
 from newsletter.cli.stats_json import print_json, stats_document
-from newsletter.tracking.stats import complaint_warnings, daily_stats, edition_stats
+from newsletter.reports.stats import complaint_warnings, daily_stats, edition_stats
 
 
 def register(app: typer.Typer) -> None:

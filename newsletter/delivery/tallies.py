@@ -4,8 +4,8 @@ An erasure deletes the person's delivery rows (subscribers/erase.py), and every 
 of a past edition (sent, failed by class, skipped; sent per day; the rate over the time
 the edition took) is counted from delivery rows. So before the rows go, their outcome is
 added here, per (edition, state, failure class, UTC day, relay): no subscriber id, no address,
-no Message-ID. Every reader of delivery counts adds these (report.py, tracking/stats.py,
-tracking/figures.py, tracking/reader_figures.py, operators/editions.py), so the figures
+no Message-ID. Every reader of delivery counts adds these (report.py, reports/stats.py,
+reports/figures.py, reports/reader_figures.py, operators/editions.py), so the figures
 of the past do not move when someone is erased.
 
 Why tallies of the erased rows rather than counts frozen on the edition at erasure time:
@@ -43,7 +43,7 @@ class DeliveryTally(Base):
     status: Mapped[str] = mapped_column(String(16))  # one of TALLIED
     error_class: Mapped[str] = mapped_column(String(32), default="")
     # The UTC day the figures put these rows on: sent_at for sent, claimed_at otherwise
-    # (tracking/figures.py counts failures by the day they were claimed).
+    # (reports/figures.py counts failures by the day they were claimed).
     day: Mapped[date | None] = mapped_column(Date, default=None)
     # The relay of the pool that took the sent ones ("" for the outbox, failures and rows
     # from before relays were recorded): editions status splits sent mail by relay.

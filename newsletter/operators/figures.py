@@ -1,7 +1,7 @@
 """Figures for staff: per day, per edition, and what readers did (opens, clicks by
 section and headline) per publication and per edition. Role and publication scope here
 (a publication or edition outside the actor's ones answers as one that does not
-exist); the counting is tracking/figures.py's and tracking/reader_figures.py's."""
+exist); the counting is reports/figures.py's and reports/reader_figures.py's."""
 from __future__ import annotations
 
 from datetime import date
@@ -13,9 +13,9 @@ from newsletter.editions.models import Edition
 from newsletter.errors import NotFound
 from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
+from newsletter.reports import figures, reader_figures
 from newsletter.staff.access import Actor, Permission, require
 from newsletter.staff.scope import check_seen
-from newsletter.tracking import figures, reader_figures
 
 
 def per_day(session: Session, actor: Actor, start: date, end: date, publication: str = "") -> list[dict]:

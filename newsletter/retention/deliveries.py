@@ -54,7 +54,7 @@ def old_editions(conn: Connection, cutoff: date) -> list[int]:
 
 
 def utc_day(dialect: str, column):
-    """The UTC calendar day of a timestamp column (as tracking/figures.py counts days)."""
+    """The UTC calendar day of a timestamp column (as reports/figures.py counts days)."""
     if dialect == "postgresql":
         return cast(func.timezone("UTC", column), Date)
     return func.date(column)  # SQLite stores UTC text

@@ -98,7 +98,7 @@ def _describe(labels: list[str], series: dict[str, list[int]]) -> str:
 
 
 def figure_charts(figures: dict, prefix: str) -> dict[str, Markup]:
-    """The charts of a figures document (tracking/reader_figures.py): sent per day, the
+    """The charts of a figures document (reports/reader_figures.py): sent per day, the
     reactions per day, clicks per section."""
     days = figures["days"]
     labels = [d["date"][5:] for d in days]  # MM-DD

@@ -23,12 +23,12 @@ from newsletter.delivery.tallies import DeliveryTally
 from newsletter.operators import editions as operator_editions
 from newsletter.operators import figures
 from newsletter.publications.schedule import local_date
+from newsletter.reports.stats import edition_stats
 from newsletter.retention import run as retention
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event, Method
-from newsletter.tracking.stats import edition_stats
 from newsletter.tracking.tokens import Tokens
 from newsletter.tracking.unsubscribe import unsubscribe_with_claim
 from newsletter.web.edition_routes import published_edition

@@ -1,6 +1,6 @@
 """Figures as charts: a publication's last 30 editions (/admin/publications/<slug>/figures)
 and one edition's (on its page, admin/edition_routes.py, through `edition_charts`).
-The numbers are tracking/reader_figures.py's, the same the API and `newsletter stats
+The numbers are reports/reader_figures.py's, the same the API and `newsletter stats
 --json` give; the charts are SVG drawn here (web/charts.py), no script."""
 from __future__ import annotations
 

@@ -89,9 +89,9 @@ def test_nothing_is_counted_where_clicks_are_not(session, edition, publication):
 
 def test_the_open_pixel_counts_only_where_turned_on(session, edition, publication):
     from newsletter.operators.figures import edition_figures
+    from newsletter.reports.reader_figures import OPENS_WARNING
     from newsletter.staff.access import cli_actor
     from newsletter.tracking.clicks import opened
-    from newsletter.tracking.reader_figures import OPENS_WARNING
     now = utcnow()
     assert opened(session, ClickClaim(edition.id, OPEN_PIXEL), ClickKind.READER, now)
     assert session.scalars(select(ClickCount)).all() == []  # open_pixel is off

@@ -2,9 +2,9 @@ from datetime import date
 
 from newsletter.delivery.models import Delivery
 from newsletter.editions.models import Edition
+from newsletter.reports.stats import edition_stats
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Event
-from newsletter.tracking.stats import edition_stats
 from tests.conftest import at
 
 

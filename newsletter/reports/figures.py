@@ -1,7 +1,7 @@
 """Figures as JSON for staff: per day (UTC days) and per edition. Sent, failed by class,
 bounces, unsubscribes by method and by reason, complaints, sign-ups, confirmations.
 
-(tracking/stats.py keeps the command line's per-edition summary.)
+(reports/stats.py keeps the command line's per-edition summary.)
 """
 from __future__ import annotations
 

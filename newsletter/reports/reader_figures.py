@@ -27,8 +27,8 @@ from newsletter.editions.contents import items_as_read
 from newsletter.editions.models import Edition
 from newsletter.lookups import with_publication_slug
 from newsletter.publications.models import Publication
+from newsletter.reports.figures import _as_date, _day  # UTC days, on both databases: one way
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
-from newsletter.tracking.figures import _as_date, _day  # UTC days, on both databases: one way
 from newsletter.tracking.models import Event, EventKind
 from newsletter.tracking.scanners import SCANNER_KINDS, ClickKind
 
