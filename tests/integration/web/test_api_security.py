@@ -144,6 +144,10 @@ BODIES = {  # well-formed bodies, so that only the role can be the reason for a 
     ("put", "/api/v1/staff-policy"): {"require_second_factor": "all"},
     ("post", "/api/v1/editions/{edition_id}/test-send"): {"to": "x@example.org"},
     ("post", "/api/v1/publications/{slug}/test-send"): {"to": "x@example.org"},
+    ("post", "/api/v1/publications"): {"slug": "x", "name": "X"},
+    ("put", "/api/v1/publications/{slug}/settings"): {"slug": "x", "name": "X"},
+    ("post", "/api/v1/editions/{edition_id}/changes"): {"kind": "drop", "item": "1"},
+    ("post", "/api/v1/editions/{edition_id}/takedown"): {"item": "1"},
 }
 
 

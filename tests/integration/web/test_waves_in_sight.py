@@ -22,7 +22,7 @@ from newsletter.delivery import plan
 from newsletter.delivery.models import EditionWave
 from newsletter.delivery.report import report
 from newsletter.editions.build import build_edition
-from newsletter.publications.schedule import local_date
+from newsletter.publications.schedule import local_date, next_send_times
 from newsletter.scheduler import Scheduler
 from newsletter.subscribers.import_sql import import_csv
 from tests.helpers import add_article
@@ -52,9 +52,14 @@ def sending(engine, web_settings, publication, server):
         pub.local_time, pub.timezone = True, BER
         lines = ["email,name,timezone"] + [f"{who}@example.org,,{zone}" for who, zone in READERS]
         import_csv(s, pub, "\n".join(lines) + "\n")
-        add_article(s, "superpowers", "The news of the day", now - timedelta(hours=2))
+        published = now - timedelta(hours=2)
+        add_article(s, "superpowers", "The news of the day", published)
         s.commit()
-        edition, _ = build_edition(s, pub, local_date(BER, now) + timedelta(days=1), now)
+        # The edition whose window holds the article whatever the hour: the one of the
+        # first send after it (a day fixed by the clock, such as Berlin's tomorrow, has
+        # its window start after `published` once Berlin's midnight has passed).
+        day = local_date(BER, next_send_times(pub.schedule_cron, BER, published, 1)[0])
+        edition, _ = build_edition(s, pub, day, now)
         s.commit()
         edition_id = edition.id
     with engine.begin() as conn:
