@@ -11,7 +11,7 @@ relay gave, or the header fields where mail systems write it, never the body (a 
 quotes our headers, List-Unsubscribe included).
 
 A valid token unsubscribes its person from its publication with the method `mailto` and
-the edition it came from, as the link does (tracking/unsubscribe.py): once; the same
+the edition it came from, as the link does (subscribers/unsubscribe.py): once; the same
 mail again, or another one with the same token, changes and records nothing. A forged
 or altered token, or one whose subscriber was erased (their key rotated), does nothing.
 Nobody is answered: a reply would tell a stranger the address exists.
@@ -24,10 +24,10 @@ from email.utils import getaddresses
 from sqlalchemy.orm import Session
 
 from newsletter.bounces.models import BounceReport, ReportStatus
+from newsletter.subscribers.unsubscribe import unsubscribe_with_claim
 from newsletter.text import one_line
 from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import MAILTO_PREFIX, InvalidToken, Tokens
-from newsletter.tracking.unsubscribe import unsubscribe_with_claim
 
 # Where the envelope recipient shows in a delivered message, most reliable first.
 _RECIPIENT_FIELDS = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-rcpt-to", "to", "cc")

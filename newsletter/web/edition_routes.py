@@ -17,8 +17,8 @@ from newsletter.publications.models import Publication
 from newsletter.render.edition import EditionRenderer, Personal, personalise, reading_order
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.order import combined, sender_orders
+from newsletter.subscribers.unsubscribe import resolve
 from newsletter.text import one_line
-from newsletter.tracking.unsubscribe import resolve
 from newsletter.web.middleware import IMAGES_POLICY
 
 router = APIRouter()

@@ -2,7 +2,7 @@
 the link unsubscribe with undo and an optional reason.
 
 The undo is not the link: it is a short-lived signed token in the form of the page that
-answered the unsubscribe, posted from this site only (tracking/unsubscribe.py). Later,
+answered the unsubscribe, posted from this site only (subscribers/unsubscribe.py). Later,
 signing up again (with its confirmation email) is the way back.
 
 Every route here is a plain `def` (the form is read first, by a dependency): their
@@ -17,9 +17,9 @@ from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import SubscriptionStatus
 from newsletter.subscribers.preferences import unsubscribe_all
+from newsletter.subscribers.unsubscribe import resolve, undo_token, undo_with_token, unsubscribe_with_claim
 from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken
-from newsletter.tracking.unsubscribe import resolve, undo_token, undo_with_token, unsubscribe_with_claim
 from newsletter.web.pages import Form, mask
 
 router = APIRouter()

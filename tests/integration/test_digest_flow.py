@@ -18,8 +18,8 @@ from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
 from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
 from newsletter.subscribers.service import add_subscriber
+from newsletter.subscribers.unsubscribe import unsubscribe_with_claim
 from newsletter.tracking.tokens import Tokens
-from newsletter.tracking.unsubscribe import unsubscribe_with_claim
 from newsletter.transport.backends import OutboxBackend
 from tests.conftest import at
 from tests.helpers import rss

@@ -28,9 +28,9 @@ from newsletter.retention import run as retention
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
+from newsletter.subscribers.unsubscribe import unsubscribe_with_claim
 from newsletter.tracking.models import Event, Method
 from newsletter.tracking.tokens import Tokens
-from newsletter.tracking.unsubscribe import unsubscribe_with_claim
 from newsletter.web.edition_routes import published_edition
 from tests.bounce_samples import deliver
 

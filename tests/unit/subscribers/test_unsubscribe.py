@@ -4,9 +4,9 @@ from sqlalchemy import select
 from newsletter.subscribers.lifecycle import resubscribe
 from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
 from newsletter.subscribers.service import add_subscriber
+from newsletter.subscribers.unsubscribe import unsubscribe_with_claim
 from newsletter.tracking.models import Event
 from newsletter.tracking.tokens import InvalidToken, Tokens
-from newsletter.tracking.unsubscribe import unsubscribe_with_claim
 
 
 def test_unsubscribe_is_idempotent_and_records_the_edition(session, publication):
