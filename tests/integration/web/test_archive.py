@@ -162,7 +162,8 @@ def test_the_atom_feed_is_valid_and_lists_the_editions(http, archive, web_settin
     ids = [e.id for e in feed.entries]
     assert len(set(ids)) == len(ids)
     for hidden in archive["hidden"].values():
-        assert hidden.isoformat() not in response.text
+        assert f"/p/spacewar-daily/{hidden.isoformat()}" not in response.text  # a link; the date alone
+        # may be in a timestamp (after midnight UTC, New York's tomorrow is UTC's today)
     no_personal_data(response.text, web_settings)
 
 
@@ -178,7 +179,8 @@ def test_the_sitemap_lists_the_archives_and_their_editions(http, archive, web_se
     assert len(locs) == 1 + 26
     assert all(u.findtext("s:lastmod", namespaces=ns) for u in root.findall("s:url", ns))
     for hidden in archive["hidden"].values():
-        assert hidden.isoformat() not in response.text
+        assert f"/p/spacewar-daily/{hidden.isoformat()}" not in response.text  # a link; the date alone
+        # may be in a timestamp (after midnight UTC, New York's tomorrow is UTC's today)
 
 
 def test_a_publication_can_turn_its_archive_off(http, archive, engine):
