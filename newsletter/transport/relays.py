@@ -3,8 +3,10 @@
 Routing. A relay that names domains serves them (and their subdomains): the big mailbox
 providers through one relay, say. Relays that name none serve the rest. A message goes
 through a relay serving its recipient's domain that is up and has a connection free;
-among several, the one this sender is already connected to, else one picked at random
-(each batch spreads its load). When no relay serving the domain is up, any relay that is
+among several, the one this sender is already connected to, else the next in this process's
+rotation (which starts at a random place, so that workers do not all begin with the same
+relay): successive batches take turns, so the load spreads even over two batches, where a
+random pick per batch left one relay idle now and then. When no relay serving the domain is up, any relay that is
 up takes it: the domains say where mail should go, not where it may never go.
 
 A relay down. A relay that cannot take mail (failures.unavailable: no connection, no
@@ -27,6 +29,7 @@ stores it, and `editions status` shows the split.
 """
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -39,6 +42,13 @@ from newsletter.transport.failures import FailureClass, SendFailure, Stage
 from newsletter.transport.ratelimit import Limiter, LocalLimiter, NoLimit, RedisLimiter
 
 SLOT_SECONDS = 120.0  # a slot not renewed this long (its worker died) is free again
+
+_turns = itertools.count(random.randrange(1 << 16))  # this process's rotation over relays
+
+
+def take_turns(relays: list[Relay]) -> Relay:
+    """The next relay in this process's rotation."""
+    return relays[next(_turns) % len(relays)]
 
 
 @dataclass(frozen=True)
@@ -138,11 +148,11 @@ class RelayPool:
     """A delivery backend over several relays (the Backend protocol of backends.py)."""
 
     def __init__(self, relays: list[Relay], retry_seconds: float, slot_wait: float = 30.0, clock=time.monotonic,
-                 sleep=time.sleep, pick=random.choice):
+                 sleep=time.sleep, pick=None):
         if not relays:
             raise ValueError("a pool needs at least one relay")
         self.relays, self.retry_seconds, self.slot_wait = relays, retry_seconds, slot_wait
-        self.clock, self.sleep, self.pick = clock, sleep, pick
+        self.clock, self.sleep, self.pick = clock, sleep, pick or take_turns
         self.last_relay = ""
         self.events: list[RelayEvent] = []
         self._open: set[str] = set()  # relays this sender has sent through since it opened
