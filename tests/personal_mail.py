@@ -39,8 +39,13 @@ class Recorder:
     def open(self) -> None:
         pass
 
-    def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None:
+    def send(self, sender: str, recipient: str, data: bytes, name_hint: str,
+             before_end=None, while_waiting=None) -> None:
+        if before_end is not None:
+            before_end()
         self.sent.append(Mail(sender, recipient, data))
+        if while_waiting is not None:
+            while_waiting()
 
     def reset(self) -> None:
         pass

@@ -7,12 +7,17 @@ argument, step by step (claims.py owns the rule and states its bounds):
    with the claim's token. A row has one owner at a time.
 2. While the batch runs, its heartbeat keeps the claim alive whatever the relay does;
    before each message the sender checks that its claim is fresh and still its own.
-3. Each message is sent, and as soon as the relay accepts it its row is committed as
-   `sent`, where it is still this claim's, before the next message goes out (marks.py:
-   the mark's statement is sent at once, and its commit awaited before the next MAIL).
+3. Each message is sent, and as soon as the relay accepts it (its final 250) its row
+   is marked `sent`, where it is still this claim's. The rule (completion.py): a
+   message is completed (its end of data written) only once the mark of the message
+   before it is committed; the mark travels while that message's envelope and body
+   are written, and is awaited before its final dot. A message whose predecessor's
+   mark failed, found its row taken, or read a stop or a hold of its domain is
+   withheld: the connection is dropped before its end of data.
 4. If the sender dies its claim falls silent, and after a lease its rows still `sending`
-   are handed out again: only the message on the wire at the moment of death can have
-   reached the relay. If the database (or the broker) fails instead, the batch stops
+   are handed out again: of the messages it completed, all but the last are committed
+   as sent, so only that last one can reach the relay twice (one not completed never
+   reaches it). If the database (or the broker) fails instead, the batch stops
    and raises `Interrupted`, its claim still beating; its handover lets the batch's next
    run give the rows back and mark the message the relay had accepted (claims.Handover,
    driver.run_batch): nobody twice, nobody missing.
@@ -37,6 +42,7 @@ from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import claims, outage
 from newsletter.delivery.claims import Claim, Handover
+from newsletter.delivery.completion import Withheld, compose_quietly, last_mark_allows
 from newsletter.delivery.compose import Composer, Recipient
 from newsletter.delivery.gate import EditionGate
 from newsletter.delivery.holds import email_domain
@@ -120,13 +126,15 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
             conn.commit()
         marks = SentMarks(conn, run.token, settings.synchronous_marks)
         backend.open()
-        for did, recipient in todo:
+        prepared: dict[int, tuple] = {}  # the next message, composed while the relay read the last one
+        for at, (did, recipient) in enumerate(todo):
             if gate.stopped():
                 result.outcome = _stopped(gate.status)
                 break
             heartbeat()
+            upcoming = todo[at + 1] if at + 1 < len(todo) else None
             status = _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate,
-                               run, result, did, recipient) if run.fresh() else None
+                               run, result, did, recipient, prepared, upcoming) if run.fresh() else None
             if status is None:  # stopped, taken from us, or our heartbeat lapsed
                 result.outcome = _why_not(gate, run, marks)
                 break
@@ -203,22 +211,18 @@ def _finish(conn, settings, edition, run: Claim, backend, marks, result: BatchRe
 
 
 def _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate, run: Claim,
-              result: BatchResult, did: int, recipient: Recipient) -> str | None:
+              result: BatchResult, did: int, recipient: Recipient, prepared: dict,
+              upcoming: tuple[int, Recipient] | None) -> str | None:
     """One message, start to recorded outcome; None when the batch must stop before it
     goes out (the edition stopped, the rows were taken, the heartbeat lapsed). Raises
     only for a relay that is unavailable, and for database and broker errors.
 
-    The message is composed while the last one's sent mark is on its way to the
-    database; the mark is settled (committed) before anything of this one is sent."""
+    The last message's sent mark travels while this one's envelope and body are written;
+    it is settled (committed) before this one's end of data (`before_end`), and what it
+    read decides whether this one is completed. While the relay reads this one, the
+    next one is composed (`while_waiting`)."""
     now = utcnow()
-    try:
-        composed, problem = composer.compose(recipient, now), None
-    except Exception as exc:  # noqa: BLE001 - recorded below, as any unexpected error
-        composed, problem = None, exc
-    state = marks.settle()
-    if marks.lost:
-        return None
-    gate.observe(state)
+    composed, problem = prepared.pop(did, None) or compose_quietly(composer, recipient, now)
     if gate.relay_down and result.counts[D.SENT]:  # a message went out: the outage is over
         result.alerted = outage.end(conn, edition.id, now) is not None or result.alerted
         conn.commit()
@@ -233,12 +237,27 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         limiter.wait(wire_address(recipient.email).domain)  # a broker error here interrupts the batch
         if not run.fresh():
             return None
+
+    def before_end():
+        last_mark_allows(marks, gate, recipient)
+
+    def while_waiting():
+        if upcoming is not None:
+            prepared[upcoming[0]] = compose_quietly(composer, upcoming[1], utcnow())
+
     try:
         if problem is not None:
             raise problem
         started = perf_counter()
-        backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id)
+        backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id,
+                     before_end=before_end, while_waiting=while_waiting)
         metrics.message_sent(perf_counter() - started)
+    except Withheld as withheld:
+        if withheld.cause is not None:
+            raise withheld.cause from None  # the database failed: the batch is interrupted
+        if withheld.status == D.HELD:
+            return _set(conn, run, did, D.HELD, "domain held after policy refusals", FailureClass.POLICY_REFUSED)
+        return None
     except SendFailure as failure:
         if failure.failure_class == FailureClass.RELAY_DOWN:
             raise  # every relay is down: the batch records it
@@ -250,7 +269,7 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         failure = SendFailure(FailureClass.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
         result.note = result.note or str(failure)
         return _failed(conn, settings, edition, publication, gate, run, result, did, recipient, failure, now)
-    marks.sent(did, composed.message_id, now, getattr(backend, "last_relay", ""))  # settled before the next send
+    marks.sent(did, composed.message_id, now, getattr(backend, "last_relay", ""))  # settled before the next end
     _record_relays(conn, backend)  # after the mark: a database error now leaves the mark in doubt, not lost
     return D.SENT
 

@@ -25,7 +25,8 @@ What this bounds (the README's guarantee says the same):
 - A slow or silent relay, however long: 0 duplicates. The heartbeat goes on, the claim
   stays alive, nobody takes the rows; the relay's own timeout ends the wait.
 - A worker killed (SIGKILL, out of memory, power): at most one duplicate per SMTP
-  connection open at the kill, the message on the wire whose mark was not committed.
+  connection open at the kill: the last message it completed, whose mark may not be
+  committed (a message is completed only once its predecessor's mark is: completion.py).
   Nobody is missing: the dead claim's rows go back after a lease.
 - The database restarted: 0. The batch stops, and waits the outage out in its own
   process with its claim beating (driver.run_batch); a message the relay accepted whose

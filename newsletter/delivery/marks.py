@@ -15,9 +15,10 @@ claim (`claimed_by` and `sending`). A mark that finds nothing sets `lost`: the r
 taken from this sender, which stops before its next MAIL.
 
 On PostgreSQL, `sent` sends the statement and returns; `settle` waits for its answer.
-The sender composes its next message in between, and settles before that message's
-MAIL: the row is still committed after the final 250 and before the next MAIL, and
-the wait for the database is spent composing instead of asleep. Until a mark is
+The sender writes its next message's envelope and body in between, and settles just
+before that message's end of data (completion.py): the row is committed after the
+final 250 and before the next message can be complete, and the database's round trip
+is spent on the wire instead of asleep. Until a mark is
 settled it is `in_doubt`: a batch interrupted by a database error hands it to its
 next run, which marks it (claims.Handover), since the relay did accept that message.
 

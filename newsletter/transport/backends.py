@@ -23,7 +23,11 @@ from newsletter.transport.smtp_client import ConnectionLost, SMTPSession
 
 class Backend(Protocol):
     def open(self) -> None: ...
-    def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None: ...
+    # `before_end` is called once the message is written but before it is complete (an
+    # exception from it withholds the message: never taken); `while_waiting` once it is
+    # complete, while its answer is awaited (smtp_client.py). Every backend calls both.
+    def send(self, sender: str, recipient: str, data: bytes, name_hint: str,
+             before_end=None, while_waiting=None) -> None: ...
     def reset(self) -> None: ...  # after an unexpected error: the next send starts clean
     def close(self) -> None: ...
 
@@ -40,7 +44,9 @@ class OutboxBackend:
     def open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None:
+    def send(self, sender: str, recipient: str, data: bytes, name_hint: str,
+             before_end=None, while_waiting=None) -> None:
+        """The rename into place completes a message: `before_end` comes just before it."""
         name = _UNSAFE.sub("_", name_hint.strip("<>"))[:180] + ".eml"
         # A disk that is full (ENOSPC), over quota, read-only or failing refuses every
         # message alike: the outbox is unavailable, nothing is wrong with the recipient.
@@ -52,18 +58,39 @@ class OutboxBackend:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+        except OSError as exc:
+            _discard(tmp)
+            raise SendFailure(FailureClass.RELAY_DOWN, f"outbox {self.folder} write failed: {exc}",
+                              stage=Stage.CONNECT) from exc
+        if before_end is not None:
+            try:
+                before_end()
+            except BaseException:
+                _discard(tmp)  # withheld: never in the outbox
+                raise
+        try:
             os.replace(tmp, self.folder / name)
         except OSError as exc:
             raise SendFailure(FailureClass.RELAY_DOWN, f"outbox {self.folder} write failed: {exc}",
                               stage=Stage.CONNECT) from exc
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            _discard(tmp)
+        if while_waiting is not None:
+            while_waiting()
 
     def reset(self) -> None:
         pass
 
     def close(self) -> None:
+        pass
+
+
+def _discard(tmp: str) -> None:
+    """Remove a temporary file if it is still there (gone when renamed into place); on a
+    failing disk it may stay, a stray .tmp- file that is never read as a message."""
+    try:
+        os.unlink(tmp)
+    except OSError:
         pass
 
 
@@ -101,7 +128,8 @@ class SMTPBackend:
                               stage=Stage.CONNECT) from exc
         self.session = SMTPSession(conn)
 
-    def send(self, sender: str, recipient: str, data: bytes, name_hint: str) -> None:
+    def send(self, sender: str, recipient: str, data: bytes, name_hint: str,
+             before_end=None, while_waiting=None) -> None:
         rcpt, sender_wire = wire_address(recipient), wire_address(sender)
         smtputf8 = rcpt.needs_smtputf8 or sender_wire.needs_smtputf8
         for fresh_connection in (False, True):
@@ -112,7 +140,7 @@ class SMTPBackend:
                 raise SendFailure(FailureClass.UNDELIVERABLE,
                                   f"{recipient}: a non-ASCII address needs SMTPUTF8, which the relay does not offer")
             try:
-                self.session.send(sender_wire.address, rcpt.address, data, smtputf8)
+                self.session.send(sender_wire.address, rcpt.address, data, smtputf8, before_end, while_waiting)
                 return
             except ConnectionLost as exc:
                 self.session = None

@@ -12,8 +12,17 @@ rare and delicate), and each message is then:
   (RFC 2920), then the body: two round trips instead of four. Without PIPELINING,
   the plain dialogue, one command at a time.
 
-One message at a time, never the next MAIL before the last message's final reply:
-the caller records the message as sent in between (delivery/batch.py: so that only the message in flight can go twice).
+One message at a time, never the next MAIL before the last message's final reply.
+The caller may hook two moments of a message (delivery/batch.py: so that only the
+message in flight can go twice, and the wait is not spent asleep):
+- `before_end`, once the body is written but not the end-of-data line: the relay
+  cannot take the message yet. If the hook raises, the connection is dropped
+  without that line, and the hook's exception goes up: a relay keeps no message
+  whose data never ended (as when a sender dies mid-message, which the delivery
+  guarantee already counts on). Nothing else can abort DATA: an RSET there would
+  only be part of the body.
+- `while_waiting`, once the end-of-data line is written, before its reply is read:
+  work for the next message, done while the relay reads this one. It must not raise.
 
 Every refusal leaves through `failures.refusal(stage, code, text)` with the stage of
 the command that was refused: MAIL (the message's sender), RCPT (that recipient),
@@ -99,9 +108,11 @@ class SMTPSession:
         self.size = conn.has_extn("size")
         self.smtputf8 = conn.has_extn("smtputf8")
 
-    def send(self, sender: str, recipient: str, data: bytes, smtputf8: bool = False) -> None:
+    def send(self, sender: str, recipient: str, data: bytes, smtputf8: bool = False,
+             before_end=None, while_waiting=None) -> None:
         """Deliver `data` (CRLF line ends) to one recipient; returns after the final 250.
-        Raises SendFailure for a refusal, ConnectionLost for a broken connection."""
+        Raises SendFailure for a refusal, ConnectionLost for a broken connection, and
+        what `before_end` raises (the message withheld; see the module's docstring)."""
         params = f" SIZE={len(data)}" if self.size else ""
         if smtputf8:
             params += " SMTPUTF8"
@@ -116,8 +127,23 @@ class SMTPSession:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.drop()
             raise ConnectionLost(str(exc) or type(exc).__name__, unsent=True) from exc
+        ending = END_OF_DATA if before_end is not None else b""
         try:
-            self.conn.send(payload)
+            self.conn.send(memoryview(payload)[:-len(ending)] if ending else payload)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.drop()
+            raise ConnectionLost(str(exc) or type(exc).__name__) from exc
+        if before_end is not None:
+            try:
+                before_end()
+            except BaseException:
+                self.drop()  # the data never ends: the relay discards this message
+                raise
+        try:
+            if ending:
+                self.conn.send(ending)
+            if while_waiting is not None:
+                while_waiting()
             code, text = self.conn.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.drop()

@@ -115,10 +115,14 @@ def test_one_recipient_that_breaks_the_backend_does_not_stop_the_batch(engine, s
         def open(self):
             pass
 
-        def send(self, sender, recipient, data, name_hint):
+        def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None):
             if recipient == PLAIN[1]:
                 raise UnicodeEncodeError("ascii", "x", 0, 1, "something nobody expected")
+            if before_end is not None:
+                before_end()
             self.sent.append(recipient)
+            if while_waiting is not None:
+                while_waiting()
 
         def reset(self):
             pass

@@ -306,8 +306,8 @@ class BreakDatabaseAfter:
     def open(self):
         self.inner.open()
 
-    def send(self, *args):
-        self.inner.send(*args)
+    def send(self, *args, **hooks):
+        self.inner.send(*args, **hooks)
         self.count += 1
         if self.count == self.n:
             import psycopg

@@ -1,7 +1,9 @@
 """On PostgreSQL the sent mark brings the edition's state back with it: a pause or a
 domain hold made by someone else reaches a sender at its very next message, though
 its gate would not look on its own for another ten seconds. And the mark is settled
-(committed) before the next message's MAIL, though it is sent without waiting."""
+(committed) before the next message's end of data, though it travels while that message's
+envelope and body are written; a message whose predecessor's mark did not go through is
+never completed."""
 from __future__ import annotations
 
 import pytest
@@ -29,8 +31,8 @@ class ActAfter:
     def open(self):
         self.inner.open()
 
-    def send(self, *args):
-        self.inner.send(*args)
+    def send(self, *args, **hooks):
+        self.inner.send(*args, **hooks)
         self.count += 1
         if self.count == self.n:
             self.action()
@@ -118,8 +120,9 @@ def test_the_mark_returns_the_state_it_read_and_applies_to_its_own_claim_only(st
 
 
 class CountingSent(OffersPipelining):
-    """At every MAIL and every DATA, counts the edition's rows already committed as sent;
-    offers PIPELINING or not (aiosmtpd reads a pipelined group a line at a time)."""
+    """At every MAIL and at every end of data (aiosmtpd's handle_DATA: the whole message
+    is in, our final 250 not yet sent), counts the edition's rows already committed as
+    sent; offers PIPELINING or not (aiosmtpd reads a pipelined group a line at a time)."""
 
     def __init__(self, engine, edition_id, pipelining: bool):
         self.engine, self.edition_id, self.pipelining = engine, edition_id, pipelining
@@ -142,7 +145,7 @@ class CountingSent(OffersPipelining):
 
 
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "no-pipelining"])
-def test_every_message_is_marked_after_its_final_reply_and_before_the_next_mail(stack, pipelining):
+def test_every_message_is_marked_after_its_final_reply_and_before_the_next_end_of_data(stack, pipelining):
     _, edition_id = stack.seed(150)
     handler = CountingSent(stack.engine, edition_id, pipelining)
     server = Controller(handler, hostname="127.0.0.1", port=free_port())
@@ -153,5 +156,31 @@ def test_every_message_is_marked_after_its_final_reply_and_before_the_next_mail(
         server.stop()
     assert result.outcome == BatchOutcome.DONE and counts == {"sent": 150}
     assert handler.grouped[1:] == [pipelining] * 149  # the send path this run was meant to take
-    assert handler.at_mail == list(range(150))  # the k-th MAIL saw k messages committed
-    assert handler.at_data == list(range(150))  # and none was marked before the relay's final reply
+    # The k-th message's end of data came when exactly k messages were committed: every
+    # message before it (its predecessor's mark was awaited), and not itself (no mark
+    # before the relay's final reply).
+    assert handler.at_data == list(range(150))
+    # Its MAIL may come while its predecessor's mark is still on its way, never earlier.
+    assert all(k - 1 <= seen <= k for k, seen in enumerate(handler.at_mail)), handler.at_mail
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "no-pipelining"])
+def test_a_message_whose_predecessors_mark_failed_is_never_completed(stack, pipelining):
+    _, edition_id = stack.seed(50)
+    handler = CountingSent(stack.engine, edition_id, pipelining)
+    server = Controller(handler, hostname="127.0.0.1", port=free_port())
+
+    def taken():  # after the relay took the 20th message, before its mark: a sweep took the rows
+        with stack.engine.begin() as conn:
+            conn.execute(Delivery.__table__.update().where(Delivery.edition_id == edition_id)
+                         .values(claimed_by="theirs"))
+
+    server.start()
+    try:
+        result, counts = _run(stack, edition_id, 20, taken, port=server.port)
+    finally:
+        server.stop()
+    assert result.outcome == BatchOutcome.LOST
+    assert len(handler.at_mail) == 21  # the 21st message was under way when the 20th mark failed,
+    assert handler.at_data == list(range(20))  # and its data never ended: the relay kept 20
+    assert counts == {"sent": 19, "sending": 31}  # the 20th was the message in flight: the rows' new owner's

@@ -31,11 +31,15 @@ class Scripted:
     def open(self):
         pass
 
-    def send(self, sender, recipient, data, name_hint):
+    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None):
         exc = self.failures.get(recipient)
         if exc is not None:
             raise exc
+        if before_end is not None:
+            before_end()
         self.accepted.append(recipient)
+        if while_waiting is not None:
+            while_waiting()
 
     def reset(self):
         pass

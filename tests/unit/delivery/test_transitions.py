@@ -168,13 +168,13 @@ def test_a_claimed_row_of_a_held_domain_is_held_at_its_turn(engine, world, setti
     did = None
 
     class HeldMeanwhile(Scripted):
-        def send(self, sender, recipient, data, name_hint):
+        def send(self, sender, recipient, data, name_hint, **hooks):
             if not self.accepted:  # while this sender holds its rows, another one holds the domain
                 with engine.begin() as other:
                     assert status(other, did) == D.SENDING
                     holds.count_refusal(other, edition_id, "held.example", "5.7.1 blocked", 1)
                     assert status(other, did) == D.SENDING  # claimed rows are not moved under their sender
-            super().send(sender, recipient, data, name_hint)
+            super().send(sender, recipient, data, name_hint, **hooks)
 
     backend = HeldMeanwhile()
     with engine.connect() as conn:
