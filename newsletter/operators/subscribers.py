@@ -20,7 +20,7 @@ from newsletter.limits import Counters
 from newsletter.lookups import get_or_404
 from newsletter.staff.access import Actor, Permission, require, require_everywhere
 from newsletter.staff.audit import change
-from newsletter.staff.scope import check_acts, seen_subscriber
+from newsletter.staff.scope import check_acts
 from newsletter.subscribers import admin, export, lifecycle
 from newsletter.subscribers import erase as erasure
 from newsletter.subscribers import search as finding
@@ -41,14 +41,14 @@ def find(session: Session, actor: Actor, ref: str) -> Subscriber:
     """By id or by address (the command line), as far as the actor's publications go."""
     require(actor, Permission.READ)
     s = admin.find(session, ref)
-    seen_subscriber(session, actor, s.id)
+    finding.seen_subscriber(session, actor, s.id)
     return s
 
 
 def detail(session: Session, actor: Actor, subscriber_id: int) -> dict:
     require(actor, Permission.READ)
     s = admin.get(session, subscriber_id)
-    seen_subscriber(session, actor, s.id)
+    finding.seen_subscriber(session, actor, s.id)
     return admin.detail(session, s, actor.sees)
 
 
@@ -71,7 +71,7 @@ def update(session: Session, actor: Actor, subscriber_id: int, changes: Changes)
     if admin.person_changes(changes):
         require_everywhere(actor, Permission.SUBSCRIBERS, "a change to the person (name, time zone, status)")
     s = admin.get(session, subscriber_id)
-    seen_subscriber(session, actor, s.id)
+    finding.seen_subscriber(session, actor, s.id)
     for slug in changes.sections or {}:
         pub = admin.publication(session, slug)
         check_acts(actor, pub.id, pub.slug)
@@ -96,7 +96,7 @@ def resubscribe(session: Session, actor: Actor, secret: str, subscriber_id: int,
     admin suppression must be removed first (suppressions.remove); Conflict says which."""
     require(actor, Permission.SUBSCRIBERS)
     s = admin.get(session, subscriber_id)
-    seen_subscriber(session, actor, s.id)
+    finding.seen_subscriber(session, actor, s.id)
     pub = admin.publication(session, publication_slug)
     check_acts(actor, pub.id, pub.slug)
     with change(session, actor, Permission.SUBSCRIBERS, "subscriber.resubscribe", f"subscriber:{s.id}") as ch:

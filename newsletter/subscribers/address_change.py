@@ -30,6 +30,7 @@ from sqlalchemy import BigInteger, ForeignKey, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from newsletter.addresses import normalise_email
 from newsletter.db import Base, UTCDateTime, utcnow
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.lookups import valid_id
@@ -43,7 +44,6 @@ from newsletter.subscribers.models import (
     Suppression,
     new_token_key,
 )
-from newsletter.subscribers.service import normalise_email
 from newsletter.tracking.models import Event, EventKind, Method
 from newsletter.tracking.tokens import AddressClaim, InvalidToken, check_key
 

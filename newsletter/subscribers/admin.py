@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.addresses import normalise_email
 from newsletter.delivery.models import Delivery
 from newsletter.editions.models import Edition
 from newsletter.errors import Conflict, InvalidInput, NotFound
@@ -19,7 +20,7 @@ from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppression
 from newsletter.subscribers.search import summary
-from newsletter.subscribers.service import add_subscriber, clean_name, clean_timezone, normalise_email, parse_sections
+from newsletter.subscribers.service import add_subscriber, clean_name, clean_timezone, parse_sections
 from newsletter.tracking.models import Event, EventKind, Method
 
 HISTORY = 200  # deliveries and events shown, newest first
