@@ -18,9 +18,9 @@ from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor
 from newsletter.staff.models import AuditEntry
 from newsletter.staff.scope import visible
+from newsletter.subscribers.click_history import person_history
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.subscribers.search import Filters, conditions
-from newsletter.tracking.history import person_history
 from newsletter.tracking.models import Event
 
 COLUMNS = ["email", "name", "sections", "timezone", "status", "created_at", "subscriptions"]
@@ -109,5 +109,5 @@ def person_data(session: Session, subscriber: Subscriber) -> dict:
         "suppressions": [{"publication": pubs.get(x.publication_id), "reason": x.reason,
                           "created_at": x.created_at.isoformat()} for x in supp],
         "staff_actions": [{"at": a.created_at.isoformat(), "action": a.action, "via": a.via} for a in audit],
-        "click_history": person_history(session, subscriber.id),  # only with their consent (tracking/history.py)
+        "click_history": person_history(session, subscriber.id),  # only with their consent (click_history.py)
     }

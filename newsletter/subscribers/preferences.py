@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 from newsletter.db import utcnow
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.publications.models import Publication
-from newsletter.subscribers import lifecycle
+from newsletter.subscribers import click_history, lifecycle
 from newsletter.subscribers.erase import erase_rows
 from newsletter.subscribers.export import person_data
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.subscribers.order import moved
 from newsletter.subscribers.service import clean_name, clean_timezone, known_zones
-from newsletter.tracking import history
 from newsletter.tracking.models import EventKind, Method
 
 
@@ -30,7 +29,7 @@ class PublicationChoice:
     subscribed: bool
     sections: set[str]  # chosen slugs; every section when no preference is stored
     order: list = field(default_factory=list)  # the publication's sections in the reader's order
-    click_history: bool = False  # they agreed to have their clicks kept (tracking/history.py)
+    click_history: bool = False  # they agreed to have their clicks kept (subscribers/click_history.py)
     most_clicked_first: bool = False
 
 
@@ -110,9 +109,9 @@ def set_click_history(session: Session, subscriber: Subscriber, publication_id: 
         raise InvalidInput(f"{pub.name} keeps no click history")
     was = sub.click_history_since is not None
     if keep:
-        history.agree(sub, utcnow(), most_clicked_first and pub.most_clicked_first)
+        click_history.agree(sub, utcnow(), most_clicked_first and pub.most_clicked_first)
     elif was:
-        history.revoke(session, sub)
+        click_history.revoke(session, sub)
     if keep != was:
         lifecycle.record_event(session, EventKind.PREFERENCES, Method.PREFERENCE_CENTRE, subscriber.id, pub.id,
                                edition_id, detail=f"click history: {'agreed' if keep else 'withdrawn, deleted'}")

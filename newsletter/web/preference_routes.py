@@ -18,9 +18,9 @@ from newsletter.db import purge_deleted
 from newsletter.errors import InvalidInput
 from newsletter.http_common import FORMS_REFERRER_POLICY, ctx, same_origin
 from newsletter.subscribers import address_change, preferences
+from newsletter.subscribers.click_history import HISTORY_DAYS
 from newsletter.subscribers.erase import forget_outside
 from newsletter.subscribers.models import Subscriber
-from newsletter.tracking.history import HISTORY_DAYS
 from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken, check_key
 from newsletter.web.pages import Form, mask
