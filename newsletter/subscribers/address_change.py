@@ -158,7 +158,7 @@ def confirm(session: Session, secret: str, claim: AddressClaim) -> Subscriber:
         raise taken from None
     session.refresh(subscriber)
     # The old address is kept with the person's history (their export shows it), so that
-    # erasing them later finds it too, in the database and in outbox files (erase.py).
+    # erasing them later finds it too, in the database and in outbox files (people/erase.py).
     lifecycle.record_event(session, EventKind.PROFILE, Method.PREFERENCE_CENTRE, subscriber.id, None,
                            detail=f"{PREVIOUS_ADDRESS}{old}")
     session.flush()

@@ -9,7 +9,7 @@ sections they click most (`Subscription.click_order`), which the email follows i
 publication offers "most clicked first" and they asked for it (subscribers/order.py).
 
 Revoking deletes the history and the order at once; so does their erasure
-(`forget_person`, called by subscribers/erase.py); clicks older than HISTORY_DAYS go as
+(`forget_person`, called by people/erase.py); clicks older than HISTORY_DAYS go as
 new ones come. A link that names them after they revoked (an older email) is counted as
 anyone's click and kept nowhere.
 """

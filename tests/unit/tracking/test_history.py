@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from newsletter.db import utcnow
 from newsletter.editions.build import build_edition
 from newsletter.editions.clicks import follow
+from newsletter.people.erase import erase_rows
 from newsletter.subscribers import click_history
-from newsletter.subscribers.erase import erase_rows
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.click_models import ReaderClick
 from newsletter.tracking.scanners import ClickKind

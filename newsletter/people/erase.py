@@ -33,10 +33,10 @@ from newsletter.delivery import tallies
 from newsletter.delivery.models import Delivery
 from newsletter.limits import Counters, person_key
 from newsletter.models import Base
+from newsletter.people.erase_bytes import Person, holds, redact, redact_json
 from newsletter.subscribers.address_change import PREVIOUS_ADDRESS, AddressChange
 from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.click_history import forget_person
-from newsletter.subscribers.erase_bytes import Person, holds, redact, redact_json
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason, new_token_key
 from newsletter.tracking.models import Event, EventKind
 from newsletter.webhooks import outbox
