@@ -23,6 +23,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 	tools/lint-imports.sh $(CURDIR)/$(VENV)/bin/lint-imports
 
+# Python keeps the bytecode of newsletter/ and of the tests (their asserts rewritten by
+# pytest) in __pycache__ (ignored by git). A shell with PYTHONDONTWRITEBYTECODE set made
+# every run compile them again: 9 s of CPU to collect the unit tests instead of 4.
+test test-fast: export PYTHONDONTWRITEBYTECODE :=
+
 # The whole suite: lint, unit tests, then integration tests on the real servers.
 test: install test-env lint
 	$(PY) -m pytest -q -p no:cacheprovider

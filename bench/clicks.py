@@ -16,7 +16,7 @@ readers' clicks, edition B only the scanners' requests, so the counts the server
   drawn from a log-normal distribution (median 45 minutes; a few in the first minute).
 
 The delay is given to the server the way a real one is: the message part of each link
-carries the send time (tracking/click_links.py), set in the past by that delay.
+carries the send time (render/click_links.py), set in the past by that delay.
 Prints figures; it passes or fails nothing. Stops by itself.
 """
 from __future__ import annotations
@@ -45,8 +45,8 @@ from newsletter.editions.models import Edition, EditionStatus
 from newsletter.ingest.load import store_records
 from newsletter.publications.load import load_publications
 from newsletter.publications.schedule import local_date
+from newsletter.render.click_links import stamp_of
 from newsletter.runtime import engine_for
-from newsletter.tracking.click_links import stamp_of
 from newsletter.tracking.click_models import ClickCount
 from newsletter.tracking.tokens import Tokens
 from newsletter.web.app import create_app

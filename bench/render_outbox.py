@@ -5,7 +5,7 @@ writing N messages.
     .venv/bin/python bench/render_outbox.py [--subscribers 10000] [--click-stats]
 
 --click-stats: the publication counts clicks (every headline's link through /r/, a
-message token signed and spliced in per message: tracking/click_links.py).
+message token signed and spliced in per message: render/click_links.py).
 
 Prints figures; it passes or fails nothing. Uses a throwaway SQLite database.
 """

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from newsletter.addresses import normalise_email
 from newsletter.bounces import personal
 from newsletter.bounces.parse import ParsedReport
 from newsletter.delivery.models import Delivery
@@ -37,7 +38,6 @@ from newsletter.errors import InvalidInput
 from newsletter.lookups import valid_id
 from newsletter.render.message import message_id
 from newsletter.subscribers.models import Subscriber, Subscription
-from newsletter.subscribers.service import normalise_email
 from newsletter.tracking.tokens import InvalidToken, Tokens
 
 _OUR_MESSAGE_ID = re.compile(r"<(edition|confirm|welcome|address-old|address-new|address-taken)"

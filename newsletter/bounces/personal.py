@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.addresses import normalise_email
 from newsletter.bounces.models import BounceKind
 from newsletter.errors import InvalidInput
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.address_change import AddressChange, withdraw
 from newsletter.subscribers.models import Subscriber, Subscription
-from newsletter.subscribers.service import normalise_email
 from newsletter.tracking.tokens import InvalidToken, PersonalKind, Tokens
 
 K = PersonalKind

@@ -24,12 +24,12 @@ from newsletter.dkim.keys import signer_for
 from newsletter.editions.models import Edition, EditionItem
 from newsletter.links import Links
 from newsletter.publications.models import Publication
+from newsletter.render.click_links import ClickLinks
 from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, reading_order, variant_key
 from newsletter.render.message import MessageTemplate, QPBody, message_id
 from newsletter.render.personal import full_stop
 from newsletter.subscribers.order import combined
 from newsletter.text import one_line
-from newsletter.tracking.click_links import ClickLinks
 from newsletter.tracking.tokens import Tokens
 
 
@@ -42,7 +42,7 @@ class Recipient:
     key: int = 0  # the subscriber's link key (tokens)
     delivery_id: int = 0
     # They agreed to a click history (and the publication offers one): their counted
-    # links name them (tracking/click_links.py); everyone else's name nobody.
+    # links name them (render/click_links.py); everyone else's name nobody.
     clicks_named: bool = False
     order: tuple[str, ...] | None = None  # their own order of sections (subscribers/order.py)
     click_order: tuple[str, ...] | None = None  # their most clicked sections first, if they asked

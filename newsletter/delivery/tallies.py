@@ -1,6 +1,6 @@
 """What an erased person leaves in the figures: counts, never a person.
 
-An erasure deletes the person's delivery rows (subscribers/erase.py), and every figure
+An erasure deletes the person's delivery rows (people/erase.py), and every figure
 of a past edition (sent, failed by class, skipped; sent per day; the rate over the time
 the edition took) is counted from delivery rows. So before the rows go, their outcome is
 added here, per (edition, state, failure class, UTC day, relay): no subscriber id, no address,

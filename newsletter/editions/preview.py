@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.addresses import normalise_email
 from newsletter.db import utcnow
 from newsletter.editions.build import find_edition, plan_edition
 from newsletter.editions.contents import ReadItem, items_as_read
@@ -78,7 +79,6 @@ def _for_sections(pub: Publication, raw: str) -> Reader:
 
 def _for_subscriber(session: Session, pub: Publication, email: str) -> Reader:
     from newsletter.subscribers.lifecycle import subscription, suppressions
-    from newsletter.subscribers.service import normalise_email
 
     address = normalise_email(email)
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == address))

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.addresses import normalise_email
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.dkim.keys import signer_for
@@ -28,7 +29,6 @@ from newsletter.render.message import MessageTemplate, fold, message_id, qp_body
 from newsletter.render.preview import render_preview
 from newsletter.subscribers.lifecycle import suppressions
 from newsletter.subscribers.models import Subscriber, SubscriberStatus
-from newsletter.subscribers.service import normalise_email
 from newsletter.transport.backends import Backend
 from newsletter.transport.failures import SendFailure
 

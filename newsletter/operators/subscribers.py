@@ -5,7 +5,7 @@ request, the CSV export of a search, one person's data, erasure.
 Each act checks the role (staff/access.py) and the publication scope (staff/scope.py)
 before any lookup, so that a refusal tells nothing; a change is recorded by
 `audit.change` in its own transaction. The work itself is the domain's:
-subscribers/admin.py, search.py, export.py, erase.py, lifecycle.py.
+subscribers/admin.py, search.py, export.py, lifecycle.py; people/held.py, erase.py.
 """
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from newsletter.config import Settings
 from newsletter.db import purge_deleted
 from newsletter.limits import Counters
 from newsletter.lookups import get_or_404
+from newsletter.people import erase as erasure
+from newsletter.people import held
 from newsletter.staff.access import Actor, Permission, require, require_everywhere
 from newsletter.staff.audit import change
-from newsletter.staff.scope import check_acts, seen_subscriber
+from newsletter.staff.scope import check_acts
 from newsletter.subscribers import admin, export, lifecycle
-from newsletter.subscribers import erase as erasure
 from newsletter.subscribers import search as finding
 from newsletter.subscribers.admin import Changes
 from newsletter.subscribers.models import Subscriber, SubscriberStatus
@@ -41,15 +42,15 @@ def find(session: Session, actor: Actor, ref: str) -> Subscriber:
     """By id or by address (the command line), as far as the actor's publications go."""
     require(actor, Permission.READ)
     s = admin.find(session, ref)
-    seen_subscriber(session, actor, s.id)
+    finding.seen_subscriber(session, actor, s.id)
     return s
 
 
 def detail(session: Session, actor: Actor, subscriber_id: int) -> dict:
     require(actor, Permission.READ)
     s = admin.get(session, subscriber_id)
-    seen_subscriber(session, actor, s.id)
-    return admin.detail(session, s, actor.sees)
+    finding.seen_subscriber(session, actor, s.id)
+    return held.detail(session, s, actor.sees)
 
 
 def create(session: Session, actor: Actor, secret: str, publication_slug: str, email: str, name: str = "",
@@ -71,7 +72,7 @@ def update(session: Session, actor: Actor, subscriber_id: int, changes: Changes)
     if admin.person_changes(changes):
         require_everywhere(actor, Permission.SUBSCRIBERS, "a change to the person (name, time zone, status)")
     s = admin.get(session, subscriber_id)
-    seen_subscriber(session, actor, s.id)
+    finding.seen_subscriber(session, actor, s.id)
     for slug in changes.sections or {}:
         pub = admin.publication(session, slug)
         check_acts(actor, pub.id, pub.slug)
@@ -96,7 +97,7 @@ def resubscribe(session: Session, actor: Actor, secret: str, subscriber_id: int,
     admin suppression must be removed first (suppressions.remove); Conflict says which."""
     require(actor, Permission.SUBSCRIBERS)
     s = admin.get(session, subscriber_id)
-    seen_subscriber(session, actor, s.id)
+    finding.seen_subscriber(session, actor, s.id)
     pub = admin.publication(session, publication_slug)
     check_acts(actor, pub.id, pub.slug)
     with change(session, actor, Permission.SUBSCRIBERS, "subscriber.resubscribe", f"subscriber:{s.id}") as ch:
@@ -121,7 +122,7 @@ def export_person(session: Session, actor: Actor, subscriber_id: int) -> dict:
     """Everything about the person, every publication's included: a role for every one."""
     require_everywhere(actor, Permission.EXPORT, "a person's data export")
     with change(session, actor, Permission.EXPORT, "subscriber.data_export", f"subscriber:{subscriber_id}"):
-        return export.person_data(session, get_or_404(session, Subscriber, subscriber_id, "subscriber"))
+        return held.person_data(session, get_or_404(session, Subscriber, subscriber_id, "subscriber"))
 
 
 def erase(engine: Engine, settings: Settings, counters: Counters, actor: Actor, subscriber_id: int) -> erasure.Erasure:

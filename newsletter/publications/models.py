@@ -49,7 +49,7 @@ class Publication(Base):
     accent_color: Mapped[str] = mapped_column(String(7), default="", server_default="")
     # The public archive at /p/<slug>/ (web/archive_routes.py); false: every archive page is a 404.
     archive: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    # Click statistics (tracking/clicks.py), off by default: links go through /r/<token> and
+    # Click statistics (editions/clicks.py), off by default: links go through /r/<token> and
     # count aggregates. click_history: a reader who agrees may have their clicks kept (and
     # most_clicked_first: their sections ordered by them). open_pixel: a counted 1x1 image.
     click_stats: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -125,7 +125,7 @@ def cut_at_word(text: str, limit: int) -> str:
 
 
 class EditionRenderer:
-    """`link_for(item)`: the address a headline links to (tracking/click_links.py when the
+    """`link_for(item)`: the address a headline links to (render/click_links.py when the
     publication counts clicks; the article's own URL otherwise). `pixel_url`: an open
     pixel's address, only where an operator turned one on."""
 

@@ -149,7 +149,7 @@ class QPBody:
         pieces.append(qp_body(rest))
         self._pieces = [p for p in pieces if p != b""]
         # Where the values go, and which: each is encoded once per message, however often
-        # it appears (a counted link's part follows every headline: tracking/click_links.py).
+        # it appears (a counted link's part follows every headline: render/click_links.py).
         self._slots = [(i, p) for i, p in enumerate(self._pieces) if isinstance(p, str)]
         self._keys = list(dict.fromkeys(p for _, p in self._slots))
         self._escape = escape

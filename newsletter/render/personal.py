@@ -25,7 +25,7 @@ PLACEHOLDERS = {
     "name": f"XNLXNAME{_NONCE}X",
     "unsubscribe_url": f"XNLXUNSUBSCRIBE{_NONCE}X",
     "preferences_url": f"XNLXPREFERENCES{_NONCE}X",
-    # After each counted link (tracking/click_links.py): the message's part of the link.
+    # After each counted link (render/click_links.py): the message's part of the link.
     "click_suffix": f"XNLXCLICK{_NONCE}X",
     # The full stop after the name: none when the name ends a sentence itself ("Casey C."),
     # so that the greeting never reads "Good morning, Casey C..".
@@ -44,7 +44,7 @@ class Personal:
     name: str  # already one line (text.one_line); "" for someone we know no name of
     unsubscribe_url: str
     preferences_url: str
-    click_suffix: str = ""  # where links are counted: "/<message token>" (tracking/click_links.py)
+    click_suffix: str = ""  # where links are counted: "/<message token>" (render/click_links.py)
 
     @property
     def full_stop(self) -> str:

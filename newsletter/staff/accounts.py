@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from newsletter.addresses import normalise_email
 from newsletter.db import utcnow
 from newsletter.errors import Conflict, Forbidden, InvalidInput, NotFound
 from newsletter.lookups import valid_id
@@ -19,7 +20,6 @@ from newsletter.staff import devices, passwords
 from newsletter.staff.access import Actor, NotSignedIn, Permission, parse_role, require
 from newsletter.staff.audit import change, record
 from newsletter.staff.models import ApiToken, Role, StaffAccount, StaffPublication, StaffSession
-from newsletter.subscribers.service import normalise_email
 from newsletter.tracking.tokens import InvalidToken
 
 

@@ -10,7 +10,7 @@ something outside the actor's publications answer as for something that does not
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, false, select, true
+from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session
 
 from newsletter.errors import Forbidden, NotFound
@@ -34,16 +34,6 @@ def visible(actor: Actor, column):
     return column.in_(sorted(actor.publications)) if actor.publications else false()
 
 
-def subscriber_visible(actor: Actor, subscriber_id_column):
-    """Subscribers with a subscription (any status) to one of the actor's publications."""
-    from newsletter.subscribers.models import Subscription
-
-    if actor.everywhere:
-        return true()
-    return exists().where(Subscription.subscriber_id == subscriber_id_column,
-                          visible(actor, Subscription.publication_id))
-
-
 def check_seen(actor: Actor, publication_id: int | None, what: str, ident) -> None:
     """NotFound, worded as for a row that does not exist, outside the actor's publications."""
     if not actor.sees(publication_id):
@@ -55,15 +45,3 @@ def check_acts(actor: Actor, publication_id: int | None, slug: str = "") -> None
     if not actor.sees(publication_id):
         named = f"{slug}: " if slug else ""
         raise Forbidden(f"{named}{actor.label} acts for named publications only, not this one")
-
-
-def seen_subscriber(session: Session, actor: Actor, subscriber_id: int) -> None:
-    """NotFound for a subscriber with no subscription to the actor's publications."""
-    from newsletter.subscribers.models import Subscription
-
-    if actor.everywhere:
-        return
-    found = session.scalar(select(Subscription.subscriber_id).where(
-        Subscription.subscriber_id == subscriber_id, visible(actor, Subscription.publication_id)).limit(1))
-    if found is None:
-        raise NotFound(f"no subscriber {subscriber_id}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from newsletter.addresses import InvalidAddress, normalise_email
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.errors import ConfigurationError
@@ -31,7 +32,6 @@ from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor, NotSignedIn
 from newsletter.staff.audit import record
 from newsletter.staff.models import Role, StaffAccount, StaffPublication
-from newsletter.subscribers.service import SubscriberError, normalise_email
 
 
 class NoRoleHere(NotSignedIn):
@@ -79,7 +79,7 @@ def _find(db: Session, claims: dict) -> StaffAccount | None:
     if claims.get("email") and claims.get("email_verified") is True:
         try:
             email = normalise_email(str(claims["email"]))
-        except SubscriberError:
+        except InvalidAddress:
             return None
         account = db.scalar(select(StaffAccount).where(StaffAccount.email == email, StaffAccount.sso_subject.is_(None)))
         if account is not None:
@@ -102,7 +102,7 @@ def account_for(db: Session, settings: Settings, claims: dict, address: str) -> 
             raise NoRoleHere("there is no staff account for you here; ask an admin")
         try:
             email = normalise_email(str(claims["email"]))
-        except SubscriberError:
+        except InvalidAddress:
             raise NoRoleHere("the sign-on provider's address for you is not one we can use") from None
         if db.scalar(select(StaffAccount.id).where(StaffAccount.email == email)) is not None:
             raise NoRoleHere("a staff account with your address is linked to another sign-on identity")

@@ -30,6 +30,7 @@ from sqlalchemy import BigInteger, ForeignKey, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from newsletter.addresses import normalise_email
 from newsletter.db import Base, UTCDateTime, utcnow
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.lookups import valid_id
@@ -43,7 +44,6 @@ from newsletter.subscribers.models import (
     Suppression,
     new_token_key,
 )
-from newsletter.subscribers.service import normalise_email
 from newsletter.tracking.models import Event, EventKind, Method
 from newsletter.tracking.tokens import AddressClaim, InvalidToken, check_key
 
@@ -158,7 +158,7 @@ def confirm(session: Session, secret: str, claim: AddressClaim) -> Subscriber:
         raise taken from None
     session.refresh(subscriber)
     # The old address is kept with the person's history (their export shows it), so that
-    # erasing them later finds it too, in the database and in outbox files (erase.py).
+    # erasing them later finds it too, in the database and in outbox files (people/erase.py).
     lifecycle.record_event(session, EventKind.PROFILE, Method.PREFERENCE_CENTRE, subscriber.id, None,
                            detail=f"{PREVIOUS_ADDRESS}{old}")
     session.flush()

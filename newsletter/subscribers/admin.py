@@ -1,28 +1,23 @@
-"""What admins do to one subscriber, the domain's part: look them up with their history,
-create, change name, sections, time zone and status (disable, enable). Each change is
-recorded in the subscriber's own events with the admin method. The role, the
-publication scope and the audit entry are operators/subscribers.py's, which calls these.
-Erasing is erase.py's; the data export, export.py's."""
+"""What admins do to one subscriber, the domain's part: look them up, create, change name,
+sections, time zone and status (disable, enable). Each change is recorded in the
+subscriber's own events with the admin method. The role, the publication scope and the
+audit entry are operators/subscribers.py's, which calls these. Their page with their
+history and their data are people/held.py's; erasing them, people/erase.py's."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.delivery.models import Delivery
-from newsletter.editions.models import Edition
+from newsletter.addresses import normalise_email
 from newsletter.errors import Conflict, InvalidInput, NotFound
 from newsletter.lookups import get_or_404
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
-from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppression
-from newsletter.subscribers.search import summary
-from newsletter.subscribers.service import add_subscriber, clean_name, clean_timezone, normalise_email, parse_sections
-from newsletter.tracking.models import Event, EventKind, Method
-
-HISTORY = 200  # deliveries and events shown, newest first
+from newsletter.subscribers.models import Subscriber, SubscriberStatus
+from newsletter.subscribers.service import add_subscriber, clean_name, clean_timezone, parse_sections
+from newsletter.tracking.models import EventKind, Method
 
 
 def get(session: Session, subscriber_id: int) -> Subscriber:
@@ -46,36 +41,6 @@ def publication(session: Session, slug: str) -> Publication:
     if pub is None:
         raise InvalidInput(f"no publication {slug!r}")
     return pub
-
-
-def detail(session: Session, s: Subscriber, sees: Callable[[int | None], bool]) -> dict:
-    """The subscriber with subscriptions, suppressions and history (deliveries, events),
-    as far as `sees` (the actor's publications) goes (events and suppressions of no
-    publication too)."""
-    pubs = dict(session.execute(select(Publication.id, Publication.slug)).all())
-    subs = [{"publication": pubs.get(x.publication_id), "status": x.status, "sections": x.sections or None,
-             "created_at": x.created_at.isoformat(), "updated_at": x.updated_at.isoformat()}
-            for x in s.subscriptions if sees(x.publication_id)]
-    out = summary(s, subs)
-    out["suppressions"] = [{"id": x.id, "publication": pubs.get(x.publication_id), "reason": x.reason,
-                            "note": x.note, "created_at": x.created_at.isoformat()}
-                           for x in session.scalars(select(Suppression).where(Suppression.email == s.email))
-                           if x.publication_id is None or sees(x.publication_id)]
-    out["deliveries"] = [
-        {"edition_id": d.edition_id, "publication": pubs.get(pid), "date": day.isoformat(), "status": d.status,
-         "attempts": d.attempts, "error_class": d.error_class or None, "error": d.last_error or None,
-         "sent_at": d.sent_at.isoformat() if d.sent_at else None}
-        for d, day, pid in session.execute(
-            select(Delivery, Edition.date, Edition.publication_id).join(Edition, Edition.id == Delivery.edition_id)
-            .where(Delivery.subscriber_id == s.id).order_by(Delivery.id.desc()).limit(HISTORY))
-        if sees(pid)]
-    out["events"] = [
-        {"at": e.created_at.isoformat(), "kind": e.kind, "method": e.method, "publication": pubs.get(e.publication_id),
-         "edition_id": e.edition_id, "reason": e.reason or None, "detail": e.detail or None}
-        for e in session.scalars(select(Event).where(Event.subscriber_id == s.id)
-                                 .order_by(Event.id.desc()).limit(HISTORY))
-        if e.publication_id is None or sees(e.publication_id)]
-    return out
 
 
 def create(session: Session, secret: str, pub: Publication, email: str, name: str = "", sections=None,

@@ -1,5 +1,5 @@
 """Data out: the subscriber list as CSV (any search's result, streamed, constant memory,
-safe to open in a spreadsheet), and everything held about one person as JSON.
+safe to open in a spreadsheet). Everything held about one person is people/held.py's.
 
 The CSV's first four columns are the import's (email, name, sections, timezone), so an
 export of one publication imports back as it is.
@@ -12,16 +12,11 @@ from sqlalchemy import Engine, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from newsletter.csvout import csv_chunks
-from newsletter.delivery.models import Delivery
-from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor
-from newsletter.staff.models import AuditEntry
 from newsletter.staff.scope import visible
-from newsletter.subscribers.models import Subscriber, Subscription, Suppression
+from newsletter.subscribers.models import Subscriber, Subscription
 from newsletter.subscribers.search import Filters, conditions
-from newsletter.tracking.history import person_history
-from newsletter.tracking.models import Event
 
 COLUMNS = ["email", "name", "sections", "timezone", "status", "created_at", "subscriptions"]
 CHUNK = 10000
@@ -79,35 +74,3 @@ def _lines(rows, subs: dict, pub_id: int | None, slugs: dict) -> Iterator[list]:
         sections = next((sec for pid, _, sec in mine if pid == pub_id), "") if pub_id else ""
         yield [email, name, sections or "", zone, status, created,
                " ".join(f"{slugs.get(pid, pid)}:{st}" for pid, st, _ in mine)]
-
-
-def person_data(session: Session, subscriber: Subscriber) -> dict:
-    """Everything held about one person (GDPR access; also the subscriber's own download)."""
-    pubs = dict(session.execute(select(Publication.id, Publication.slug)).all())
-    subs = session.scalars(select(Subscription).where(Subscription.subscriber_id == subscriber.id)).all()
-    deliveries = session.execute(
-        select(Delivery, Edition.date, Edition.publication_id).join(Edition, Edition.id == Delivery.edition_id)
-        .where(Delivery.subscriber_id == subscriber.id).order_by(Delivery.id)).all()
-    events = session.scalars(select(Event).where(Event.subscriber_id == subscriber.id).order_by(Event.id)).all()
-    supp = session.scalars(select(Suppression).where(Suppression.email == subscriber.email)).all()
-    audit = session.scalars(select(AuditEntry).where(AuditEntry.target == f"subscriber:{subscriber.id}")
-                            .order_by(AuditEntry.id)).all()
-    return {
-        "subscriber": {"id": subscriber.id, "email": subscriber.email, "name": subscriber.name,
-                       "status": subscriber.status, "timezone": subscriber.timezone,
-                       "created_at": subscriber.created_at.isoformat()},
-        "subscriptions": [{"publication": pubs.get(x.publication_id), "status": x.status, "sections": x.sections,
-                           "created_at": x.created_at.isoformat(), "updated_at": x.updated_at.isoformat()}
-                          for x in subs],
-        "deliveries": [{"edition_id": d.edition_id, "publication": pubs.get(pid), "date": day.isoformat(),
-                        "status": d.status, "message_id": d.message_id, "attempts": d.attempts,
-                        "error_class": d.error_class, "error": d.last_error,
-                        "sent_at": d.sent_at.isoformat() if d.sent_at else None} for d, day, pid in deliveries],
-        "events": [{"at": e.created_at.isoformat(), "kind": e.kind, "method": e.method,
-                    "publication": pubs.get(e.publication_id), "edition_id": e.edition_id, "reason": e.reason,
-                    "detail": e.detail} for e in events],
-        "suppressions": [{"publication": pubs.get(x.publication_id), "reason": x.reason,
-                          "created_at": x.created_at.isoformat()} for x in supp],
-        "staff_actions": [{"at": a.created_at.isoformat(), "action": a.action, "via": a.via} for a in audit],
-        "click_history": person_history(session, subscriber.id),  # only with their consent (tracking/history.py)
-    }

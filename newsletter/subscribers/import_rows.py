@@ -15,10 +15,11 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from newsletter.addresses import InvalidAddress, normalise_email
 from newsletter.csvout import plain_cell
 from newsletter.errors import InvalidInput
 from newsletter.publications.models import Publication
-from newsletter.subscribers.service import SubscriberError, clean_name, clean_timezone, normalise_email, parse_sections
+from newsletter.subscribers.service import SubscriberError, clean_name, clean_timezone, parse_sections
 
 COLUMNS = ("email", "name", "sections", "timezone")
 CHUNK = 5000
@@ -127,6 +128,6 @@ def _address(value: str) -> str:
     """The normalised address; the error leaves the value out (reports keep no addresses)."""
     try:
         return normalise_email(value)
-    except SubscriberError as exc:
+    except InvalidAddress as exc:
         reason = str(exc).split(": ", 1)[-1]
         raise SubscriberError(f"invalid email address: {reason}" if value.strip() else "no email address") from None

@@ -109,7 +109,7 @@ class Subscription(Base):
     # and their history), and whether they want the sections they click most first.
     click_history_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     most_clicked_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # Their sections by clicks, most first (tracking/history.py keeps it with their history).
+    # Their sections by clicks, most first (subscribers/click_history.py keeps it with their history).
     click_order: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")

@@ -8,7 +8,7 @@ adds later simply comes after the ones the reader ordered. The email follows it
 (render/edition.py's `reading_order`); two readers with the same sections in the same
 order share one rendering.
 
-"Most clicked first" takes the reader's sections by their own clicks (tracking/history.py
+"Most clicked first" takes the reader's sections by their own clicks (subscribers/click_history.py
 keeps `click_order`), only where the publication offers it (`most_clicked_first`) and
 the reader both agreed to a click history and asked for it; the delivery checks the
 publication's switch (delivery/compose.py).

@@ -2,8 +2,8 @@
 link: sections and subscriptions per publication (leave, come back, add another
 publication: no double opt-in, since the link already proves the address, and never
 past a suppression that is not their own unsubscribe: lifecycle.py's rules), their
-name, everything held about them, and their own erasure. Address changes are
-address_change.py's."""
+name, time zone and click history. Address changes are address_change.py's; their
+download and their own erasure, people/held.py's and people/erase.py's."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,13 +14,10 @@ from sqlalchemy.orm import Session
 from newsletter.db import utcnow
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.publications.models import Publication
-from newsletter.subscribers import lifecycle
-from newsletter.subscribers.erase import erase_rows
-from newsletter.subscribers.export import person_data
+from newsletter.subscribers import click_history, lifecycle
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.subscribers.order import moved
 from newsletter.subscribers.service import clean_name, clean_timezone, known_zones
-from newsletter.tracking import history
 from newsletter.tracking.models import EventKind, Method
 
 
@@ -30,7 +27,7 @@ class PublicationChoice:
     subscribed: bool
     sections: set[str]  # chosen slugs; every section when no preference is stored
     order: list = field(default_factory=list)  # the publication's sections in the reader's order
-    click_history: bool = False  # they agreed to have their clicks kept (tracking/history.py)
+    click_history: bool = False  # they agreed to have their clicks kept (subscribers/click_history.py)
     most_clicked_first: bool = False
 
 
@@ -110,9 +107,9 @@ def set_click_history(session: Session, subscriber: Subscriber, publication_id: 
         raise InvalidInput(f"{pub.name} keeps no click history")
     was = sub.click_history_since is not None
     if keep:
-        history.agree(sub, utcnow(), most_clicked_first and pub.most_clicked_first)
+        click_history.agree(sub, utcnow(), most_clicked_first and pub.most_clicked_first)
     elif was:
-        history.revoke(session, sub)
+        click_history.revoke(session, sub)
     if keep != was:
         lifecycle.record_event(session, EventKind.PREFERENCES, Method.PREFERENCE_CENTRE, subscriber.id, pub.id,
                                edition_id, detail=f"click history: {'agreed' if keep else 'withdrawn, deleted'}")
@@ -186,15 +183,3 @@ def set_timezone(session: Session, subscriber: Subscriber, zone: str) -> bool:
 def zone_names() -> list[str]:
     """The zones a reader may choose from, sorted (the preference centre's list)."""
     return sorted(z for z in known_zones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
-
-
-def download(session: Session, subscriber: Subscriber) -> dict:
-    """Everything held about them: the same document as an admin's data export."""
-    return person_data(session, subscriber)
-
-
-def erase_self(session: Session, secret: str, subscriber: Subscriber) -> list[str]:
-    """The same erasure as an admin's (erase.py), in the caller's transaction; returns the
-    person's addresses (now and before), for the caller to forget outside the database
-    once this commits (erase.forget_outside: sign-up counters and outbox files)."""
-    return erase_rows(session, secret, subscriber).addresses

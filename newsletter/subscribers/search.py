@@ -7,6 +7,10 @@ it: their sections include it, or they take every section), and a creation range
 Pages are keyset pages, newest first: `before` is the last id of the previous page, so
 page 1,000 costs what page 1 does. The total is exact up to 10,000 and estimated above
 (PostgreSQL's planner; SQLite counts).
+
+A role limited to some publications sees the subscribers with a subscription (any status)
+to one of them: `subscriber_visible` in a search, `seen_subscriber` for one subscriber
+(the scope of everything else is staff/scope.py's).
 """
 from __future__ import annotations
 
@@ -15,22 +19,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, cast, exists, func, or_, select, text
+from sqlalchemy import Select, and_, cast, exists, func, or_, select, text, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from newsletter.errors import InvalidInput
+from newsletter.errors import InvalidInput, NotFound
 from newsletter.publications.models import Publication
 from newsletter.staff.access import Actor
-from newsletter.staff.scope import subscriber_visible, visible
+from newsletter.staff.scope import visible
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 from newsletter.text import has_controls
 from newsletter.times import parse_time
 
 EXACT_UP_TO = 10_000
 MAX_PAGE = 500
+
+
+def subscriber_visible(actor: Actor, subscriber_id_column):
+    """Subscribers with a subscription (any status) to one of the actor's publications."""
+    if actor.everywhere:
+        return true()
+    return exists().where(Subscription.subscriber_id == subscriber_id_column,
+                          visible(actor, Subscription.publication_id))
+
+
+def seen_subscriber(session: Session, actor: Actor, subscriber_id: int) -> None:
+    """NotFound for a subscriber with no subscription to the actor's publications."""
+    if actor.everywhere:
+        return
+    found = session.scalar(select(Subscription.subscriber_id).where(
+        Subscription.subscriber_id == subscriber_id, visible(actor, Subscription.publication_id)).limit(1))
+    if found is None:
+        raise NotFound(f"no subscriber {subscriber_id}")
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,14 @@
 """Adding subscribers one at a time or from CSV, validated at the edge."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.addresses import normalise_email
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
@@ -18,36 +17,7 @@ from newsletter.text import clean_field
 
 
 class SubscriberError(InvalidInput):
-    """A subscriber, address, name or CSV row that cannot be accepted."""
-
-
-# The plain ASCII addresses that make up almost every list: a dot-atom local part (RFC
-# 5322, email_validator's own pattern) within the lengths it enforces. Their domain is
-# validated once per import (cached) instead of once per row: imports run about three
-# times faster, and anything else takes email_validator's whole path.
-_ATEXT = r"a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~"
-_PLAIN = re.compile(f"([{_ATEXT}]+(?:\\.[{_ATEXT}]+)*)@([A-Za-z0-9.-]+)")
-
-
-@lru_cache(maxsize=4096)
-def _plain_domain(domain: str) -> str | None:
-    try:
-        normalised = validate_email(f"a@{domain}", check_deliverability=False).domain.lower()
-    except EmailNotValidError:
-        return None
-    return normalised if normalised == domain else None
-
-
-def normalise_email(address: str) -> str:
-    """Validated syntax (no DNS), lower-cased so that one mailbox is one subscriber."""
-    address = (address or "").strip()
-    plain = _PLAIN.fullmatch(address) if len(address) <= 254 and address.isascii() else None
-    if plain and len(plain.group(1)) <= 64 and _plain_domain(plain.group(2).lower()) is not None:
-        return address.lower()
-    try:
-        return validate_email(address, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise SubscriberError(f"invalid email address {address!r}: {exc}") from None
+    """A subscriber, name or CSV row that cannot be accepted (an address: addresses.InvalidAddress)."""
 
 
 @lru_cache(maxsize=1)

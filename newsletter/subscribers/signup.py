@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter import metrics
+from newsletter.addresses import normalise_email
 from newsletter.errors import Conflict
 from newsletter.limits import Counters, person_key
 from newsletter.publications.models import Publication
@@ -47,7 +48,6 @@ from newsletter.subscribers.service import (
     SubscriberError,
     clean_name,
     clean_timezone,
-    normalise_email,
     parse_sections,
 )
 from newsletter.tracking.models import EventKind, Method

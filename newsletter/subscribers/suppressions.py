@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from newsletter.addresses import InvalidAddress, normalise_email
 from newsletter.db import utcnow
 from newsletter.errors import Conflict, InvalidInput
 from newsletter.publications.models import Publication
@@ -20,7 +21,6 @@ from newsletter.staff.scope import visible
 from newsletter.subscribers.address_hash import address_hash
 from newsletter.subscribers.lifecycle import erased
 from newsletter.subscribers.models import Suppression, SuppressionReason
-from newsletter.subscribers.service import SubscriberError, normalise_email
 from newsletter.text import clean_field, has_controls
 
 # Removing these needs an explicit override: a complaint is the person's own "never again"
@@ -92,7 +92,7 @@ def add(session: Session, secret: str, email: str, note: str, pub: Publication |
     it is suppressed."""
     try:
         email = normalise_email(email)
-    except SubscriberError as exc:
+    except InvalidAddress as exc:
         raise InvalidInput(str(exc)) from None
     note = clean_note(note, "give the reason for the suppression")
     if erased(session, secret, email) is not None:

@@ -5,7 +5,7 @@ pixel), UTC day and kind (`reader`, or the reason a request was taken for a scan
 tracking/scanners.py). No row of it names a person. `ReaderClick` is one reader's
 click, kept only where the publication offers it (`click_history`) and the reader
 agreed in the preference centre (`Subscription.click_history_since`); revoking deletes
-their rows, and so does their erasure (tracking/history.py).
+their rows, and so does their erasure (subscribers/click_history.py).
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ a scanner, the first rule that matches naming why:
 3. `agent`: no User-Agent, or one of known scanners, crawlers, link previewers, HTTP
    libraries and headless browsers (words below);
 4. `early`: within `NEWSLETTER_CLICK_SCANNER_SECONDS` (60) of the message's sending, read
-   from the link's message token (tracking/click_links.py: the send time in 10 s steps,
+   from the link's message token (render/click_links.py: the send time in 10 s steps,
    so "within 60 s" is measured from the start of the step: a click counts as early
    only when it came less than 60 s after the send, and some up to 70 s after are
    counted as readers).

@@ -79,7 +79,7 @@ class ClickClaim:
 @dataclass(frozen=True)
 class MessageClaim:
     """The part of a click link that differs per message: when it was sent (a stamp of
-    tracking/click_links.STAMP_SECONDS), and a person only where they agreed to a history."""
+    render/click_links.STAMP_SECONDS), and a person only where they agreed to a history."""
     edition_id: int
     stamp: int
     subscriber_id: int | None
@@ -165,7 +165,7 @@ class Tokens:
         # Made once: two tokens are signed for every message sent.
         self._unsubscribe_signer = _IntsSigner(self._unsubscribe)
         self._preferences_signer = _IntsSigner(self._preferences)
-        # Click statistics (tracking/clicks.py): a link of an edition, and the message it came in.
+        # Click statistics (editions/clicks.py): a link of an edition, and the message it came in.
         self._click = URLSafeSerializer(secret, salt="click")
         self._click_message = URLSafeSerializer(secret, salt="click-message")
         self._click_message_signer = _IntsSigner(self._click_message)

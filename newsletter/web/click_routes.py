@@ -3,7 +3,7 @@
 A counted link answers 302 to the address of its item in its edition, whoever asks and
 however (a HEAD, a prefetch, a scanner: each is sent on, and counted apart), and 404 when
 the edition has no such link; nothing in the request decides where it leads
-(tracking/clicks.py). A forged or altered token is the usual 400 page. The message part
+(editions/clicks.py). A forged or altered token is the usual 400 page. The message part
 only adds what it knows (when the message was sent, a person with their consent): a
 link without one, or with one that does not verify, still leads where it should, and
 is counted without the timing. Tokens never reach a log: the access log's paths are
@@ -17,9 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from newsletter.db import utcnow
+from newsletter.editions import clicks
 from newsletter.http_common import ctx
-from newsletter.tracking import clicks
-from newsletter.tracking.click_links import stamp_time
+from newsletter.render.click_links import stamp_time
 from newsletter.tracking.scanners import classify
 from newsletter.tracking.tokens import InvalidToken, MessageClaim
 from newsletter.web.middleware import HEAD_MARK

@@ -6,7 +6,8 @@ because mail scanners open links; the link is the credential and works once).
 
 Every form carries a signed, expiring CSRF token bound to the subscriber (and to their
 link key, so it dies with an erasure), and a post whose Origin names another site is
-refused. The domain work is subscribers/preferences.py's and address_change.py's.
+refused. The domain work is subscribers/preferences.py's and address_change.py's; the
+download and the erasure are people/held.py's and people/erase.py's, as an admin's are.
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from starlette.datastructures import FormData
 from newsletter.db import purge_deleted
 from newsletter.errors import InvalidInput
 from newsletter.http_common import FORMS_REFERRER_POLICY, ctx, same_origin
+from newsletter.people.erase import erase_rows, forget_outside
+from newsletter.people.held import person_data
 from newsletter.subscribers import address_change, preferences
-from newsletter.subscribers.erase import forget_outside
+from newsletter.subscribers.click_history import HISTORY_DAYS
 from newsletter.subscribers.models import Subscriber
-from newsletter.tracking.history import HISTORY_DAYS
 from newsletter.tracking.models import Method
 from newsletter.tracking.tokens import InvalidToken, check_key
 from newsletter.web.pages import Form, mask
@@ -112,7 +114,7 @@ def preferences_post(request: Request, token: str, form: Form, background: Backg
             return _page(w, s, subscriber, token, saved=ADDRESS_ASKED)
         if action == "download":
             name = f"my-data-{subscriber.id}.json"
-            return JSONResponse(preferences.download(s, subscriber),
+            return JSONResponse(person_data(s, subscriber),  # the same document as an admin's export
                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
         if "move" in form:  # an up or down button of the reader's own order: "<publication id>:<slug>:up|down"
             return _move(w, s, subscriber, token, str(form.get("move", "")), edition_id)
@@ -193,13 +195,13 @@ def _clicks(w, s, subscriber, token, form: FormData, edition_id):
 
 @router.post("/preferences/{token}/erase")
 def erase_post(request: Request, token: str, form: Form):
-    """The confirmation step's answer: everything about the person goes (erase.py)."""
+    """The confirmation step's answer: everything about the person goes (people/erase.py)."""
     w = ctx(request)
     if form.get("confirm") != "yes":
         return _bad(w, "Not deleted", "Tick the box to confirm that everything should be deleted.")
     with w.session() as s:
         subscriber, _ = _checked(w, request, s, token, form)
-        addresses = preferences.erase_self(s, w.settings.signing_key(), subscriber)
+        addresses = erase_rows(s, w.settings.signing_key(), subscriber).addresses  # as an admin's erasure
     purge_deleted(w.engine)  # after the commit: the database files, counters and outbox files
     forget_outside(w.settings, w.counters, addresses)
     return w.page("erased_me.html")

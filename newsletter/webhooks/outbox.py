@@ -95,7 +95,7 @@ def edition_sent(conn: Connection, edition_id: int) -> int:
 
 
 def erased(conn: Connection, subscriber_id: int) -> int:
-    """At an erasure (subscribers/erase.py): every stored delivery about them loses the
+    """At an erasure (people/erase.py): every stored delivery about them loses the
     address, posted or not; then the erasure itself, by id only. Returns the rows scrubbed."""
     scrubbed = 0
     for delivery_id, payload in conn.execute(select(WebhookDelivery.id, WebhookDelivery.payload)

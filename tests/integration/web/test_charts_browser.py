@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
+from newsletter.editions.clicks import count
 from newsletter.editions.models import Edition
-from newsletter.tracking.clicks import count
 from newsletter.tracking.scanners import ClickKind
 from tests.integration.web.browsers import overflow, shoot
 from tests.integration.web.console_helpers import make_world

@@ -18,9 +18,9 @@ from newsletter.editions.build import build_edition, window_for
 from newsletter.editions.models import EditionItem
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
+from newsletter.render.click_links import stamp_of
 from newsletter.subscribers.models import Subscriber, Subscription
 from newsletter.subscribers.service import add_subscriber
-from newsletter.tracking.click_links import stamp_of
 from newsletter.tracking.click_models import ClickCount, ReaderClick
 from newsletter.tracking.tokens import Tokens
 from newsletter.transport.backends import OutboxBackend

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.links import Links
+from newsletter.people.held import person_data
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.address_change import request_change
-from newsletter.subscribers.export import person_data
 from newsletter.subscribers.models import Subscriber, Subscription
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Event, EventKind

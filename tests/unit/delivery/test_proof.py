@@ -10,7 +10,7 @@ from newsletter.editions.models import Edition
 from newsletter.editions.preview import preview, reader_for
 from newsletter.errors import ConfigurationError, Conflict, InvalidInput
 from newsletter.mail.proof import HEADER, send_proof
-from newsletter.subscribers.erase import erase_rows
+from newsletter.people.erase import erase_rows
 from newsletter.subscribers.lifecycle import suppress
 from newsletter.subscribers.models import SubscriberStatus, SuppressionReason
 from newsletter.subscribers.service import add_subscriber

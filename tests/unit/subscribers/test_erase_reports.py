@@ -20,8 +20,8 @@ from newsletter.limits import Counters
 from newsletter.mail.confirmation import send_confirmation
 from newsletter.models import Base
 from newsletter.operators import subscribers as operator_subscribers
+from newsletter.people.erase_bytes import Person, holds, redact
 from newsletter.staff.access import cli_actor
-from newsletter.subscribers.erase_bytes import Person, holds, redact
 from newsletter.subscribers.models import Subscription
 from newsletter.subscribers.service import add_subscriber
 from newsletter.subscribers.signup import sign_up, validate

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
+from newsletter.addresses import InvalidAddress, normalise_email
 from newsletter.csvout import csv_chunks, plain_cell, safe_cell
 from newsletter.db import utcnow
 from newsletter.errors import Forbidden, InvalidInput
@@ -17,7 +18,7 @@ from newsletter.staff.access import Actor, cli_actor
 from newsletter.staff.models import Role
 from newsletter.subscribers import import_rows, lifecycle, search
 from newsletter.subscribers.models import Subscriber
-from newsletter.subscribers.service import SubscriberError, add_subscriber, normalise_email
+from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Method
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
@@ -158,7 +159,7 @@ def test_plain_addresses_validate_as_email_validator_does(address):
         expected = None
     try:
         got = normalise_email(address)
-    except SubscriberError:
+    except InvalidAddress:
         got = None
     assert got == expected
 

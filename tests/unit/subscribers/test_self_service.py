@@ -1,6 +1,6 @@
 """The preference centre's own acts (subscribers/preferences.py): another publication
 without double opt-in but never past a suppression that is not the person's own
-unsubscribe, a name, the data download, and the person's own erasure."""
+unsubscribe, a name; the data download and the person's own erasure (people/)."""
 from __future__ import annotations
 
 import pytest
@@ -8,10 +8,11 @@ from sqlalchemy import delete, select
 
 from newsletter.config import sample_file
 from newsletter.errors import Conflict, InvalidInput
+from newsletter.people.erase import erase_rows
+from newsletter.people.held import person_data
 from newsletter.publications.load import load_publications
 from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle, preferences
-from newsletter.subscribers.export import person_data
 from newsletter.subscribers.models import (
     Subscriber,
     SubscriberStatus,
@@ -71,8 +72,8 @@ def test_name_download_and_erasure(session, two):
         preferences.rename(session, ann, "Ann\nBcc: x@example.org")
     assert preferences.rename(session, ann, " Ann B. ") is True and ann.name == "Ann B."
     assert preferences.rename(session, ann, "Ann B.") is False
-    assert preferences.download(session, ann) == person_data(session, ann)
-    assert preferences.erase_self(session, SECRET, ann) == ["ann@example.org"]
+    assert person_data(session, ann)["subscriber"]["name"] == "Ann B."  # the download (people/held.py)
+    assert erase_rows(session, SECRET, ann).addresses == ["ann@example.org"]  # their own erasure (people/erase.py)
     session.commit()
     assert session.scalar(select(Subscriber).where(Subscriber.email == "ann@example.org")) is None
     assert lifecycle.erased(session, SECRET, "ann@example.org") is not None

@@ -1,6 +1,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from newsletter.addresses import InvalidAddress
 from newsletter.errors import Conflict
 from newsletter.operators import subscribers as operator_subscribers
 from newsletter.staff.access import cli_actor
@@ -16,7 +17,7 @@ def test_add_normalises_and_validates(session, publication):
     assert sub.subscriber.email == "ann.reader@example.org"
     assert sub.sections == ["superpowers", "drone-war"]  # the publication's order
     for bad in ("not-an-address", "a@b", "x@example.org\r\nBcc: y@example.org"):
-        with pytest.raises(SubscriberError):
+        with pytest.raises(InvalidAddress):
             add_subscriber(session, publication, bad)
     with pytest.raises(SubscriberError, match="line breaks"):
         add_subscriber(session, publication, "c@example.org", "Eve\nBcc: x")

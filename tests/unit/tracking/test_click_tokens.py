@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from newsletter.db import utcnow
 from newsletter.editions.build import build_edition
-from newsletter.tracking.click_links import STAMP_SECONDS, ClickLinks, stamp_of, stamp_time
+from newsletter.editions.clicks import count, follow
+from newsletter.render.click_links import STAMP_SECONDS, ClickLinks, stamp_of, stamp_time
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
-from newsletter.tracking.clicks import count, follow
 from newsletter.tracking.scanners import ClickKind
 from newsletter.tracking.tokens import ClickClaim, InvalidToken, Tokens
 from tests.conftest import at
@@ -88,10 +88,10 @@ def test_nothing_is_counted_where_clicks_are_not(session, edition, publication):
 
 
 def test_the_open_pixel_counts_only_where_turned_on(session, edition, publication):
+    from newsletter.editions.clicks import opened
     from newsletter.operators.figures import edition_figures
     from newsletter.reports.reader_figures import OPENS_WARNING
     from newsletter.staff.access import cli_actor
-    from newsletter.tracking.clicks import opened
     now = utcnow()
     assert opened(session, ClickClaim(edition.id, OPEN_PIXEL), ClickKind.READER, now)
     assert session.scalars(select(ClickCount)).all() == []  # open_pixel is off

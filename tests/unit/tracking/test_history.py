@@ -6,11 +6,11 @@ from sqlalchemy import func, select
 
 from newsletter.db import utcnow
 from newsletter.editions.build import build_edition
-from newsletter.subscribers.erase import erase_rows
+from newsletter.editions.clicks import follow
+from newsletter.people.erase import erase_rows
+from newsletter.subscribers import click_history
 from newsletter.subscribers.service import add_subscriber
-from newsletter.tracking import history
 from newsletter.tracking.click_models import ReaderClick
-from newsletter.tracking.clicks import follow
 from newsletter.tracking.scanners import ClickKind
 from newsletter.tracking.tokens import ClickClaim, MessageClaim
 from tests.conftest import at
@@ -49,20 +49,20 @@ def test_nothing_is_kept_without_consent(session, world):
 
 def test_kept_with_consent_ordered_and_gone_when_revoked(session, world):
     edition, sub = world
-    history.agree(sub, utcnow(), most_clicked_first=True)
+    click_history.agree(sub, utcnow(), most_clicked_first=True)
     click(session, edition, sub, "drone-war")
     click(session, edition, sub, "drone-war")
     click(session, edition, sub, "superpowers")
     click(session, edition, sub, "superpowers", ClickKind.EARLY)  # a scanner's: not theirs
     assert kept(session) == 3
     assert sub.click_order == ["drone-war", "superpowers"]
-    assert history.revoke(session, sub) == 3
+    assert click_history.revoke(session, sub) == 3
     assert kept(session) == 0 and sub.click_history_since is None and sub.click_order is None
 
 
 def test_a_link_of_someone_erased_keeps_nothing_and_erasure_takes_the_history(session, world, settings):
     edition, sub = world
-    history.agree(sub, utcnow(), most_clicked_first=False)
+    click_history.agree(sub, utcnow(), most_clicked_first=False)
     click(session, edition, sub, "drone-war")
     assert kept(session) == 1
     erase_rows(session, settings.signing_key(), sub.subscriber)

@@ -24,7 +24,7 @@ from newsletter.addresses import wire_address
 
 ERASED = "[erased]"
 _STUB = b"X-Erased: the person this report named was erased\r\n\r\n[erased]\r\n"
-# An address as a whole, not inside a longer one (as subscribers/erase.py reads text).
+# An address as a whole, not inside a longer one (as people/erase.py reads text).
 _BEFORE, _AFTER = rb"(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])", rb"(?![A-Za-z0-9_-])(?!\.[A-Za-z0-9-])"
 
 

@@ -1,6 +1,6 @@
 """Following a counted link: where it leads, and what is counted.
 
-A link token names an edition and a position (tracking/click_links.py); the address is
+A link token names an edition and a position (render/click_links.py); the address is
 read from that edition's item, never from the request, so a link can only lead to a URL
 that is in its edition, and a token for a position the edition does not have leads
 nowhere (None: the web answers 404). That is the whole defence against an open
@@ -10,7 +10,7 @@ What is counted is an aggregate: one more click for (edition, position, UTC day,
 the kind being `reader` or why it was taken for a scanner (tracking/scanners.py). The
 section is kept with the count. A click is counted only for an edition that went out
 (not a test send of one that has not started) of a publication that counts clicks now.
-A reader's click joins their own history only as tracking/history.py allows.
+A reader's click joins their own history only as subscribers/click_history.py allows.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from newsletter.editions.contents import items_as_read
 from newsletter.editions.models import Edition
 from newsletter.publications.models import Publication
-from newsletter.tracking import history
+from newsletter.subscribers import click_history
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
 from newsletter.tracking.scanners import ClickKind
 from newsletter.tracking.tokens import ClickClaim, MessageClaim
@@ -62,7 +62,7 @@ def follow(session: Session, claim: ClickClaim, message: MessageClaim | None, ki
         count(session, edition.id, item.position, item.section_slug, now, kind)
         if kind == ClickKind.READER and message is not None and message.subscriber_id \
                 and message.edition_id == edition.id:
-            history.record(session, publication, message.subscriber_id, message.key, edition.id, item, now)
+            click_history.record(session, publication, message.subscriber_id, message.key, edition.id, item, now)
     return item.url
 
 

@@ -33,11 +33,11 @@ from newsletter.delivery import tallies
 from newsletter.delivery.models import Delivery
 from newsletter.limits import Counters, person_key
 from newsletter.models import Base
+from newsletter.people.erase_bytes import Person, holds, redact, redact_json
 from newsletter.subscribers.address_change import PREVIOUS_ADDRESS, AddressChange
 from newsletter.subscribers.address_hash import address_hash
-from newsletter.subscribers.erase_bytes import Person, holds, redact, redact_json
+from newsletter.subscribers.click_history import forget_person
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression, SuppressionReason, new_token_key
-from newsletter.tracking.history import forget_person
 from newsletter.tracking.models import Event, EventKind
 from newsletter.webhooks import outbox
 
@@ -91,7 +91,7 @@ def erase_rows(session: Session, secret: str, subscriber: Subscriber) -> Erasure
                              .values(subscriber_id=None, detail="")).rowcount
     tallies.keep(session, sid)  # the figures of past editions keep their outcomes, not the person
     deliveries = session.execute(delete(Delivery).where(Delivery.subscriber_id == sid)).rowcount
-    forget_person(session, sid)  # their click history, if they agreed to one (tracking/history.py)
+    forget_person(session, sid)  # their click history, if they agreed to one (subscribers/click_history.py)
     session.execute(delete(Subscription).where(Subscription.subscriber_id == sid))
     for address in [email, *previous]:  # each of their addresses: suppressed by its keyed hash only
         session.execute(delete(Suppression).where(Suppression.email == address))

@@ -3,13 +3,13 @@
 Nothing here happens unless the publication offers it (`click_history = true`) and the
 reader agreed in the preference centre (`Subscription.click_history_since`). Then the
 messages sent to them carry their id in the counted links' message part
-(tracking/click_links.py), and each of their clicks that is not a scanner's is kept
+(render/click_links.py), and each of their clicks that is not a scanner's is kept
 here: which edition, which story, which section, when. From it comes the order of the
 sections they click most (`Subscription.click_order`), which the email follows if the
 publication offers "most clicked first" and they asked for it (subscribers/order.py).
 
 Revoking deletes the history and the order at once; so does their erasure
-(`forget_person`, called by subscribers/erase.py); clicks older than HISTORY_DAYS go as
+(`forget_person`, called by people/erase.py); clicks older than HISTORY_DAYS go as
 new ones come. A link that names them after they revoked (an older email) is counted as
 anyone's click and kept nowhere.
 """
