@@ -8,7 +8,9 @@ installed command, error handling included, without a Python start-up and import
 command. A command that must be a process of its own runs in a subprocess: one that
 serves or runs workers (`web`, `run`, `demo`), one that configures logging for the whole
 process (`migrate`), and any call with `own_process=True` (a test of the real process:
-its signals, its start-up).
+its signals, its start-up, or a process other than the test's). `start` runs one in the
+background (a server; processes racing each other): this module is the one place tests
+start `newsletter` as a process.
 """
 from __future__ import annotations
 
@@ -32,6 +34,15 @@ class CommandLine:
         return cls(tmp_path, {"NEWSLETTER_VAR_DIR": str(tmp_path / "var"), "NEWSLETTER_SECRET_KEY": "cli-test",
                               "NEWSLETTER_WEB_BASE_URL": "https://news.example.com", "COLUMNS": "200"})
 
+    @classmethod
+    def for_settings(cls, settings, **env: str) -> CommandLine:
+        """The command line of the install a test's `settings` describe (its database, var
+        folder, secret and web address), in the folder above var/."""
+        own = {"NEWSLETTER_DATABASE_URL": settings.effective_database_url, "NEWSLETTER_VAR_DIR": str(settings.var_dir),
+               "NEWSLETTER_SECRET_KEY": settings.secret_key,
+               "NEWSLETTER_WEB_BASE_URL": settings.web_base_url, "COLUMNS": "200"}
+        return cls(Path(settings.var_dir).parent, {**own, **env})
+
     def using(self, **env: str) -> CommandLine:
         """The same, with these settings changed (a value of None: unset)."""
         return CommandLine(self.cwd, {**self.env, **env})
@@ -54,12 +65,29 @@ class CommandLine:
         """A command expected to fail (or not): its answer, unchecked."""
         return self(*args, ok=False, **kwargs)
 
+    def start(self, *args: str, **popen) -> subprocess.Popen:
+        """`newsletter ...` started in the background, as a process of its own (`stdout`,
+        `stderr`... as for Popen; the output is discarded unless given): the caller waits
+        for it or stops it."""
+        popen.setdefault("stdout", subprocess.DEVNULL)
+        popen.setdefault("stderr", subprocess.DEVNULL)
+        return subprocess.Popen(_argv(args), env=_process_env(self.env), cwd=self.cwd, **popen)
 
-def _in_subprocess(args, env, stdin, cwd) -> subprocess.CompletedProcess:
+
+def _argv(args) -> list[str]:
+    return [sys.executable, "-m", "newsletter.cli", *args]
+
+
+def _process_env(env: dict[str, str | None]) -> dict[str, str]:
+    """The test's environment without its NEWSLETTER_ settings, then these ones."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     clean.update({k: v for k, v in env.items() if v is not None})
-    return subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=clean, input=stdin,
-                          capture_output=True, text=True, timeout=120, cwd=cwd)
+    return clean
+
+
+def _in_subprocess(args, env, stdin, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(_argv(args), env=_process_env(env), input=stdin, capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
 
 
 def _in_process(args, env, stdin, cwd) -> subprocess.CompletedProcess:

@@ -4,57 +4,33 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
-from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings, sample_file
 from newsletter.db import get_engine
 from newsletter.publications.load import load_publications
 from newsletter.schema import migrate
+from tests.databases import drop_pg_database, new_pg_database, pg_admin, pg_url
 
-PG_ADMIN = os.environ.get("NEWSLETTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 _TEMPLATE = f"nl_template_{os.getpid()}"
-
-
-def _pg_url(name: str) -> str:
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-def _admin():
-    return create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"),
-                         isolation_level="AUTOCOMMIT")
 
 
 @pytest.fixture(scope="session")
 def pg_template():
-    admin = _admin()
+    admin = pg_admin()
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{_TEMPLATE}"'))
         c.execute(text(f'CREATE DATABASE "{_TEMPLATE}"'))
-    url = _pg_url(_TEMPLATE)
+    url = pg_url(_TEMPLATE)
     migrate(url)
     get_engine(url).dispose()
     yield _TEMPLATE
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)'))
     admin.dispose()
-
-
-def new_pg_database(template: str) -> str:
-    name = f"nl_test_{uuid.uuid4().hex[:10]}"
-    with _admin().connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    return _pg_url(name)
-
-
-def drop_pg_database(url: str) -> None:
-    get_engine(url).dispose()
-    with _admin().connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -113,10 +89,6 @@ def publication(session, settings):
     pubs = load_publications(session, settings.publications_file)
     session.commit()
     return pubs[0]
-
-
-def at(text_: str) -> datetime:
-    return datetime.fromisoformat(text_).replace(tzinfo=UTC)
 
 
 def pytest_collection_modifyitems(items):

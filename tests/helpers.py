@@ -1,14 +1,24 @@
-"""Small builders for tests: articles and feeds written inline."""
+"""Small builders for tests: a UTC time from its text, articles, today's edition, and
+feeds written inline."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.db import utcnow
+from newsletter.editions.build import build_edition, window_for
+from newsletter.publications.schedule import local_date
 from newsletter.store.models import Article, Section
+from newsletter.subscribers.import_sql import import_csv
+
+
+def at(text_: str) -> datetime:
+    """`at("2026-03-01T06:00")`: that moment in UTC."""
+    return datetime.fromisoformat(text_).replace(tzinfo=UTC)
 
 
 def add_article(session: Session, section_slug: str, headline: str, published: datetime,
@@ -22,6 +32,20 @@ def add_article(session: Session, section_slug: str, headline: str, published: d
     session.add(article)
     session.flush()
     return article
+
+
+def seed_edition(engine, publication, addresses: list[str]) -> int:
+    """Today's edition of `publication`, built with one article for these subscribers; its id."""
+    with Session(engine, expire_on_commit=False) as s:
+        pub = s.merge(publication)
+        now = utcnow()
+        day = local_date(pub.timezone, now)
+        end = window_for(s, pub, day, now)[1]
+        add_article(s, "superpowers", "A headline", end - timedelta(hours=1))
+        import_csv(s, pub, "email,name\n" + "".join(f"{a},Reader\n" for a in addresses))
+        edition, _ = build_edition(s, pub, day, now)
+        s.commit()
+        return edition.id
 
 
 def rss(items: list[dict]) -> bytes:

@@ -20,8 +20,7 @@ from newsletter.jobs import InlineDispatcher
 from newsletter.scheduler import Scheduler
 from newsletter.subscribers.import_sql import import_csv
 from newsletter.transport.backends import backend_from_settings
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 from tests.integration.servers import Handler, SMTPServer, free_port
 
 OPERATOR = "desk@spacewar.example.com"

@@ -1,13 +1,9 @@
-"""The command line as an operator uses it, in a subprocess with its own settings."""
+"""The command line as an operator uses it, with its own settings (tests/command_line.py)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
-from tests.conftest import at
-from tests.helpers import rss
+from tests.helpers import at, rss
 
 
 def test_operator_session(run, tmp_path):
@@ -58,19 +54,15 @@ def test_operator_session(run, tmp_path):
     assert run("build", "spacewar-daily", "--date", "yesterday", ok=False).returncode == 2
 
 
-def test_newsletter_web_serves_pages(tmp_path):
+def test_newsletter_web_serves_pages(run):
     import time
     import urllib.request
 
     from tests.integration.servers import free_port
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="cli-test")
-    subprocess.run([sys.executable, "-m", "newsletter.cli", "publications", "load"], env=env, check=True,
-                   capture_output=True, timeout=120)
-    proc = subprocess.Popen([sys.executable, "-m", "newsletter.cli", "web", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run("publications", "load")
+    proc = run.start("web", "--port", str(port))
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -1,4 +1,4 @@
-"""The admin commands as a script uses them, in subprocesses: staff and tokens, the
+"""The admin commands as a script uses them (tests/command_line.py): staff and tokens, the
 subscriber list (list, show, export, disable, enable, erase), suppressions, the audit log."""
 from __future__ import annotations
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import http.server
-import os
 import subprocess
-import sys
 import threading
 
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from tests.conftest import drop_pg_database, new_pg_database
+from tests.command_line import CommandLine
+from tests.databases import drop_pg_database, new_pg_database
 
 
 @pytest.fixture
@@ -84,11 +83,9 @@ def test_processes_starting_together_on_a_fresh_postgresql_database(tmp_path):
     """Every entry point migrates; four at once must not race (advisory lock)."""
     url = new_pg_database("template0")
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-        env.update(NEWSLETTER_DATABASE_URL=url, NEWSLETTER_VAR_DIR=str(tmp_path / "var"),
-                   NEWSLETTER_SECRET_KEY="x")
-        procs = [subprocess.Popen([sys.executable, "-m", "newsletter.cli", "stats"], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        cli = CommandLine(tmp_path, {"NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_VAR_DIR": str(tmp_path / "var"),
+                                     "NEWSLETTER_SECRET_KEY": "x"})
+        procs = [cli.start("stats", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
         results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
         assert [rc for _, _, rc in results] == [0, 0, 0, 0], [err for _, err, _ in results]
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
@@ -99,10 +96,8 @@ def test_processes_starting_together_on_a_fresh_postgresql_database(tmp_path):
 
 
 def test_processes_starting_together_on_a_fresh_sqlite_file(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="x")
-    procs = [subprocess.Popen([sys.executable, "-m", "newsletter.cli", "stats"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    cli = CommandLine(tmp_path, {"NEWSLETTER_VAR_DIR": str(tmp_path / "var"), "NEWSLETTER_SECRET_KEY": "x"})
+    procs = [cli.start("stats", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
     assert [rc for _, _, rc in results] == [0, 0, 0, 0], [err for _, err, _ in results]
 

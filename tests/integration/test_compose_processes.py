@@ -23,10 +23,10 @@ from sqlalchemy import text
 
 from newsletter.db import get_engine
 from newsletter.web.health import _head_revisions
-from tests.conftest import drop_pg_database, new_pg_database
+from tests.databases import drop_pg_database, new_pg_database
 from tests.integration.compose_files import compose, env_file, interpolate
-from tests.integration.conftest import REDIS_URL
 from tests.integration.servers import ROOT, SMTPServer, free_port, wait_for
+from tests.integration.stack import REDIS_URL
 
 BIN = Path(sys.executable).parent
 

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from newsletter.editions.build import build_edition
 from newsletter.editions.models import EditionItem
 from newsletter.publications.models import Publication
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 from tests.integration.servers import wait_for
 
 CUT = at("2026-11-26T11:00:00")  # 06:00 in New York

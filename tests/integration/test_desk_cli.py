@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import at
+from tests.helpers import at
 from tests.integration.test_operator_cli import feed, one_line_on_stderr, query  # helpers; `run`: conftest
 
 DAY = at("2026-11-26T09:00:00")

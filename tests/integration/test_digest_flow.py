@@ -21,8 +21,7 @@ from newsletter.subscribers.service import add_subscriber
 from newsletter.subscribers.unsubscribe import unsubscribe_with_claim
 from newsletter.tracking.tokens import Tokens
 from newsletter.transport.backends import OutboxBackend
-from tests.conftest import at
-from tests.helpers import rss
+from tests.helpers import at, rss
 
 NOW = at("2026-11-26T15:00:00")  # after the 06:00 New York send time
 HEADERS_ONCE = ["From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",

@@ -21,8 +21,7 @@ from newsletter.publications.schedule import local_date
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.tokens import Tokens
 from newsletter.transport.backends import SMTPBackend
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 from tests.integration.servers import free_port
 
 NOW = at("2026-11-26T15:00:00")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from newsletter.publications.models import Publication
 from newsletter.schema import migrate
 from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.models import Subscription, Suppression
-from tests.integration.conftest import Stack
 from tests.integration.servers import PrivatePostgres, wait_for
+from tests.integration.stack import Stack
 
 OPERATOR = "desk@example.com"
 
@@ -34,11 +33,6 @@ def readers(n: int) -> dict[str, int]:
 
 def received_readers(stack) -> dict[str, int]:
     return {k: v for k, v in stack.smtp.handler.received.items() if k.startswith("reader")}
-
-
-def cli(stack, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env={**stack.env, "COLUMNS": "200"},
-                          capture_output=True, text=True, timeout=120)
 
 
 def counts(stack, edition_id: int) -> dict[str, int]:
@@ -117,7 +111,7 @@ def test_a_relay_answering_421_to_mail_pauses_without_spending_attempts(stack):
         return bool(r.relay_down_since) and "421" in r.relay_error and "relay_down" in alerts_of(stack, edition_id)
 
     wait_for(waiting, 60, interval=0.5, what="the wait for the relay, shown and alerted")
-    status = cli(stack, "editions", "status", str(edition_id))
+    status = stack.cli.attempt("editions", "status", str(edition_id))
     assert "waiting for the relay" in status.stdout and "421" in status.stdout and "left" not in status.stdout
     wait_for(lambda: time.monotonic() - down["since"] >= 20 and handler.replies["421"] >= 20, 120,
              what="20 s of 421s")  # the outage's length is the scenario
@@ -170,7 +164,7 @@ def test_a_full_outbox_disk_pauses_without_spending_attempts(stack, small_disk):
     wait_for(full, 90, interval=0.5, what="the outbox to be full, shown and alerted")
     sent_when_full = counts(stack, edition_id).get("sent", 0)
     assert 0 < sent_when_full < 600
-    status = cli(stack, "editions", "status", str(edition_id))
+    status = stack.cli.attempt("editions", "status", str(edition_id))
     assert "No space left on device" in status.stdout
     assert any("No space left on device" in w.log_path.read_text(errors="replace") for w in stack.workers)
     assert max_attempts(stack, edition_id) == 0
@@ -196,7 +190,7 @@ def test_lost_tasks_are_noticed_within_seconds_and_status_says_recovering(stack)
     worker.stop_warm()  # its running batches finish, their claims end
     stack.redis.flushdb()  # ... and the broker forgets every task that was waiting
     assert stack.smtp.handler.total() < 1500
-    status = cli(stack, "editions", "status", str(edition_id))
+    status = stack.cli.attempt("editions", "status", str(edition_id))
     assert status.returncode == 0, status.stderr
     assert "no work queued: recovering" in status.stdout and "left" not in status.stdout
     stack.worker(concurrency=2)
@@ -224,7 +218,7 @@ def test_editions_retry_sends_failed_deliveries_again_never_to_anyone_who_left(s
     assert handler.replies["450"] == 9  # two attempts and the last round, each
     assert alerts_of(stack, edition_id) == ["failures"]
 
-    again = cli(stack, "send", "spacewar-daily")
+    again = stack.cli.attempt("send", "spacewar-daily")
     assert again.returncode == 0, again.stderr
     assert "sent before" in again.stdout and "3 failed: temporary 3" in again.stdout
     assert f"newsletter editions retry {edition_id}" in again.stdout and "queued" not in again.stdout
@@ -233,7 +227,7 @@ def test_editions_retry_sends_failed_deliveries_again_never_to_anyone_who_left(s
         s.add(Suppression(email="reader000030@example.org", reason="admin"))
         s.commit()
     handler.rcpt_reply = lambda address: None  # their mailboxes take mail again
-    out = cli(stack, "editions", "retry", str(edition_id), "--class", "temporary")
+    out = stack.cli.attempt("editions", "retry", str(edition_id), "--class", "temporary")
     assert out.returncode == 0, out.stderr
     assert "2 failed temporary deliveries to send again; 1 left failed" in out.stdout
     stack.wait_sent(edition_id)
@@ -244,7 +238,7 @@ def test_editions_retry_sends_failed_deliveries_again_never_to_anyone_who_left(s
         (entry,) = s.scalars(select(AuditEntry).where(AuditEntry.action == "edition.retry")).all()
         detail = json.loads(entry.detail)
         assert (detail["reopened"], detail["left"], detail["class"]) == (2, 1, "temporary")
-    wrong = cli(stack, "editions", "retry", str(edition_id), "--class", "nonsense")
+    wrong = stack.cli.attempt("editions", "retry", str(edition_id), "--class", "nonsense")
     assert wrong.returncode == 2 and "unknown failure class" in wrong.stderr
 
 
@@ -280,7 +274,7 @@ def test_a_postgresql_restart_mid_send_costs_seconds_and_nobody_twice(private_st
     stack.engine.dispose()
     stack.pg.stop()
     try:
-        status = cli(stack, "editions", "status", str(edition_id))
+        status = stack.cli.attempt("editions", "status", str(edition_id))
         assert status.returncode == 4, (status.stdout, status.stderr)
         assert "the database is unreachable" in status.stderr and len(status.stderr.strip().splitlines()) == 1
         assert "Traceback" not in status.stderr + status.stdout

@@ -16,7 +16,7 @@ from newsletter.delivery.models import Alert
 from newsletter.ingest.feeds import poll_feed
 from newsletter.ingest.models import Feed
 from newsletter.scheduler import Scheduler
-from tests.conftest import at
+from tests.helpers import at
 from tests.integration.feed_server import FeedServer
 from tests.integration.servers import SMTPServer
 

@@ -18,7 +18,7 @@ from newsletter.ingest.fetch import AddressRefused, FetchError, fetch, public_on
 from newsletter.ingest.models import Feed
 from newsletter.publications.load import load_publications
 from newsletter.store.models import Article
-from tests.conftest import at
+from tests.helpers import at
 from tests.integration.feed_server import FeedServer
 
 T0 = at("2026-11-26T09:00:00")

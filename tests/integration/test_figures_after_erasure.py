@@ -15,8 +15,8 @@ from newsletter.publications.models import Publication
 from newsletter.subscribers.lifecycle import unsubscribe
 from newsletter.subscribers.models import Subscriber
 from newsletter.tracking.models import Method
-from tests.conftest import at, drop_pg_database, new_pg_database
-from tests.helpers import rss
+from tests.databases import drop_pg_database, new_pg_database
+from tests.helpers import at, rss
 from tests.integration.servers import SMTPServer
 
 DAY = at("2026-11-26T09:00:00")

@@ -10,9 +10,9 @@ from sqlalchemy import text
 
 from newsletter.config import Settings
 from newsletter.db import get_engine
-from tests.conftest import drop_pg_database, new_pg_database
-from tests.integration.conftest import REDIS_URL
+from tests.databases import drop_pg_database, new_pg_database
 from tests.integration.servers import SMTPServer, free_port
+from tests.integration.stack import REDIS_URL
 from tests.integration.web.conftest import Server
 
 

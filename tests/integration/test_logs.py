@@ -3,10 +3,7 @@ in text or JSON, and JSON mode writes one JSON object per line."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -18,6 +15,7 @@ from newsletter.links import Links
 from newsletter.publications.load import load_publications
 from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.service import add_subscriber
+from tests.command_line import CommandLine
 from tests.integration.servers import free_port, wait_for
 
 SECRET = "log-test-secret"
@@ -49,13 +47,12 @@ def _tokens(tmp_path) -> dict[str, str]:
 def test_access_log_redacts_tokens(tmp_path, log_format):
     tokens = _tokens(tmp_path)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY=SECRET,
-               NEWSLETTER_LOG_FORMAT=log_format, NEWSLETTER_BOUNCE_WEBHOOK_SECRET=RELAY_SECRET)
+    web = CommandLine(tmp_path, {"NEWSLETTER_VAR_DIR": str(tmp_path / "var"), "NEWSLETTER_SECRET_KEY": SECRET,
+                                 "NEWSLETTER_LOG_FORMAT": log_format,
+                                 "NEWSLETTER_BOUNCE_WEBHOOK_SECRET": RELAY_SECRET})
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     with open(out, "wb") as o, open(err, "wb") as e:
-        proc = subprocess.Popen([sys.executable, "-m", "newsletter.cli", "web", "--port", str(port)],
-                                cwd=tmp_path, env=env, stdout=o, stderr=e)
+        proc = web.start("web", "--port", str(port), stdout=o, stderr=e)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _answers(f"{base}/healthz") or proc.poll() is not None, 60, what="the web to answer")

@@ -15,8 +15,7 @@ from newsletter.db import get_engine
 from newsletter.editions.models import Edition
 from newsletter.subscribers.lifecycle import suppress
 from newsletter.subscribers.models import SuppressionReason
-from tests.conftest import at
-from tests.helpers import rss
+from tests.helpers import at, rss
 from tests.integration.servers import SMTPServer
 
 NY = ZoneInfo("America/New_York")

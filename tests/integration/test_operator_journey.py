@@ -6,8 +6,6 @@ status`, and get the alert for next week's empty edition."""
 from __future__ import annotations
 
 import email
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from email import policy
 
@@ -52,10 +50,7 @@ allow_private = true   # the test's feed server is on loopback
 """)
 
     def cli(*args) -> str:
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=stack.env, capture_output=True,
-                             text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        return out.stdout
+        return stack.cli(*args).stdout
 
     try:
         cli("publications", "load", "--file", str(path))

@@ -6,11 +6,6 @@ the same driver the workers use, on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,17 +14,15 @@ from newsletter.db import utcnow
 from newsletter.delivery import send_acts
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import report
-from newsletter.editions.build import build_edition, window_for
 from newsletter.jobs import InlineDispatcher
 from newsletter.operators import editions as operator_editions
-from newsletter.publications.schedule import local_date
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
-from newsletter.subscribers.import_sql import import_csv
 from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
 from newsletter.tracking.models import Event
 from newsletter.transport.backends import SMTPBackend
-from tests.helpers import add_article
+from tests.command_line import CommandLine
+from tests.helpers import seed_edition as seed
 from tests.integration.servers import SMTPServer
 
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
@@ -43,32 +36,13 @@ def smtp():
     server.stop()
 
 
-def seed(engine, publication, addresses: list[str]) -> int:
-    with Session(engine, expire_on_commit=False) as s:
-        pub = s.merge(publication)
-        now = utcnow()
-        day = local_date(pub.timezone, now)
-        end = window_for(s, pub, day, now)[1]
-        add_article(s, "superpowers", "A headline", end - timedelta(hours=1))
-        import_csv(s, pub, "email,name\n" + "".join(f"{a},Reader\n" for a in addresses))
-        edition, _ = build_edition(s, pub, day, now)
-        s.commit()
-        return edition.id
-
-
 def deliver(settings, smtp, edition_id):
     return InlineDispatcher(settings, SMTPBackend("127.0.0.1", smtp.port, timeout=5)).run_edition(edition_id)
 
 
 def status_lines(settings, edition_id) -> str:
-    """What `newsletter editions status` prints to the operator (a process of its own)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_DATABASE_URL=settings.database_url, NEWSLETTER_SECRET_KEY="x", COLUMNS="200",
-               NEWSLETTER_VAR_DIR=str(settings.var_dir))
-    out = subprocess.run([sys.executable, "-m", "newsletter.cli", "editions", "status", str(edition_id)],
-                         env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
+    """What `newsletter editions status` prints to the operator."""
+    return CommandLine.for_settings(settings)("editions", "status", str(edition_id)).stdout
 
 
 def punished(engine) -> tuple[int, int, int]:

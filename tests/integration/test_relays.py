@@ -6,9 +6,6 @@ the dead relay, its mail goes through the others, the rest never through it, and
 (Redis shared limits and connection slots, PostgreSQL)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -19,8 +16,9 @@ from newsletter.delivery.models import Delivery
 from newsletter.delivery.report import report
 from newsletter.jobs import InlineDispatcher
 from newsletter.operators.editions import relays as relay_split
+from tests.command_line import CommandLine
+from tests.helpers import seed_edition as seed
 from tests.integration.servers import SMTPServer, wait_for
-from tests.integration.test_refusals import seed
 
 BIG = "mail.big.example"  # a subdomain of what the big relay serves
 DOWN_AFTER = 40  # the big relay answers 421 to every MAIL once it has taken this many
@@ -129,14 +127,9 @@ def test_a_single_relay_is_a_pool_of_one_and_its_outage_still_waits(engine, sett
 
 
 def status_of(settings, edition_id) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_DATABASE_URL=settings.database_url, NEWSLETTER_SECRET_KEY="x", COLUMNS="250",
-               NEWSLETTER_VAR_DIR=str(settings.var_dir), NEWSLETTER_DELIVERY_BACKEND="smtp",
-               NEWSLETTER_RELAYS="[" + ",".join(r.model_dump_json() for r in settings.relays) + "]")
-    out = subprocess.run([sys.executable, "-m", "newsletter.cli", "editions", "status", str(edition_id)],
-                         env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
+    run = CommandLine.for_settings(settings, COLUMNS="250", NEWSLETTER_DELIVERY_BACKEND="smtp",
+                                   NEWSLETTER_RELAYS="[" + ",".join(r.model_dump_json() for r in settings.relays) + "]")
+    return run("editions", "status", str(edition_id)).stdout
 
 
 def test_three_relays_on_workers_one_down_mid_send(stack):

@@ -6,8 +6,6 @@ PostgreSQL; the reports are received and processed as the product does."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,6 +31,7 @@ from newsletter.tracking.models import Event, Method
 from newsletter.tracking.tokens import Tokens
 from newsletter.web.edition_routes import published_edition
 from tests.bounce_samples import deliver
+from tests.command_line import CommandLine
 
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 READERS = ["ann@example.org", "bob@example.org", "cat@example.org", "dan@example.org"]
@@ -162,22 +161,16 @@ def test_raw_reports_audit_entries_and_outbox_files_have_their_own_time(engine, 
 def test_the_command_shows_sizes_and_what_it_would_remove_then_removes_it(engine, settings, publication):
     today = local_date(publication.timezone, utcnow())
     (old, _) = deliver(engine, settings, publication, READERS[:2], today - timedelta(days=120))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_DATABASE_URL=settings.database_url, NEWSLETTER_VAR_DIR=str(settings.var_dir),
-               NEWSLETTER_SECRET_KEY=settings.secret_key, COLUMNS="200")
+    run = CommandLine.for_settings(settings)
 
     def cli(*args):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", "retention", *args], env=env,
-                             capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stderr
-        return out.stdout
+        return run("retention", *args).stdout
 
     shown = cli("--dry-run")
     assert "would remove" in shown and "deliveries" in shown and "of 1 editions" in shown
     assert _rows(engine, old.edition_id) == 2
     done = cli()
     assert "removed" in done and "after" in done and _rows(engine, old.edition_id) == 0
-    env["NEWSLETTER_RETENTION_DELIVERY_DAYS"] = "3"  # too short to be a choice: refused, one line
-    out = subprocess.run([sys.executable, "-m", "newsletter.cli", "retention"], env=env, capture_output=True,
-                         text=True, timeout=300)
+    # too short to be a choice: refused, one line
+    out = run.attempt("retention", NEWSLETTER_RETENTION_DELIVERY_DAYS="3")
     assert out.returncode == 2 and "RETENTION_DELIVERY_DAYS" in out.stderr and "Traceback" not in out.stderr

@@ -3,11 +3,9 @@ edition whose scheduled time has come (this very minute), serves the web pages, 
 stops cleanly on SIGTERM. The test waits for the .eml files, not for a guessed time."""
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 from datetime import UTC, datetime
 
 import httpx
@@ -15,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from newsletter.config import sample_file
+from tests.command_line import CommandLine
 from tests.integration.feed_server import FeedServer
 from tests.integration.servers import free_port, wait_for
 
@@ -49,24 +48,19 @@ url = "{feed.url}/feed"
 allow_private = true
 """)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="run-test",
-               NEWSLETTER_PUBLICATIONS_FILE=str(tmp_path / "publications.toml"),
-               NEWSLETTER_WEB_BASE_URL=f"http://127.0.0.1:{port}", NEWSLETTER_ALLOW_HTTP_LINKS="true")
+    run = CommandLine.in_folder(tmp_path).using(
+        NEWSLETTER_SECRET_KEY="run-test", NEWSLETTER_PUBLICATIONS_FILE=str(tmp_path / "publications.toml"),
+        NEWSLETTER_WEB_BASE_URL=f"http://127.0.0.1:{port}", NEWSLETTER_ALLOW_HTTP_LINKS="true")
 
     def cli(*args):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=env, capture_output=True,
-                             text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        return out.stdout
+        return run(*args).stdout
 
     cli("publications", "load")
     (tmp_path / "list.csv").write_text("email\n" + "\n".join(READERS) + "\n")
     cli("subscribers", "import", "minute-news", str(tmp_path / "list.csv"))
 
     log = open(tmp_path / "run.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "newsletter.cli", "run", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = run.start("run", "--port", str(port), stdout=log, stderr=subprocess.STDOUT)
     outbox = tmp_path / "var" / "outbox"
     try:
         wait_for(lambda: len(list(outbox.glob("*.eml"))) == len(READERS), 60, what="the edition in the outbox")
@@ -106,11 +100,8 @@ def test_a_port_in_use_starts_nothing(tmp_path):
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     port = taken.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(tmp_path / "var"), NEWSLETTER_SECRET_KEY="run-test")
     try:
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", "run", "--port", str(port)], env=env,
-                             capture_output=True, text=True, timeout=120)
+        out = CommandLine.in_folder(tmp_path).attempt("run", "--port", str(port))  # its own process (`run`)
     finally:
         taken.close()
     assert out.returncode == 2, out.stderr

@@ -200,19 +200,13 @@ def _control(stack, edition_id, action):
 
 
 def test_the_command_line_enqueues_when_a_broker_is_configured(stack):
-    import subprocess
-    import sys
-
     _, edition_id = stack.seed(150)
     stack.worker()
-    out = subprocess.run([sys.executable, "-m", "newsletter.cli", "send", "spacewar-daily"], env=stack.env,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
+    out = stack.cli("send", "spacewar-daily")
     assert "queued for the workers" in out.stdout
     stack.wait_sent(edition_id)
     assert stack.smtp.handler.received == {e: 1 for e in emails(150)}
-    status = subprocess.run([sys.executable, "-m", "newsletter.cli", "editions", "status", str(edition_id)],
-                            env={**stack.env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120)
+    status = stack.cli("editions", "status", str(edition_id))
     assert f"edition {edition_id}: sent" in status.stdout and "150" in status.stdout
 
 

@@ -15,7 +15,7 @@ from newsletter.bounces.models import BounceFinding, BounceReport
 from newsletter.db import get_engine, utcnow
 from newsletter.schema import alembic_config
 from newsletter.subscribers.models import Subscriber
-from tests.conftest import _admin, _pg_url, drop_pg_database
+from tests.databases import drop_pg_database, pg_admin, pg_url
 
 
 @pytest.fixture
@@ -27,10 +27,10 @@ def fresh_url(backend_name, tmp_path):
         get_engine(url).dispose()
         return
     name = f"nl_fresh_{uuid.uuid4().hex[:10]}"
-    with _admin().connect() as c:
+    with pg_admin().connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
-    yield _pg_url(name)
-    drop_pg_database(_pg_url(name))
+    yield pg_url(name)
+    drop_pg_database(pg_url(name))
 
 
 REPORTS = [  # what processing before 0015 left on the report

@@ -1,4 +1,4 @@
-"""`newsletter bounces ...` and `newsletter stats` as an operator runs them (subprocesses)."""
+"""`newsletter bounces ...` and `newsletter stats` as an operator runs them (tests/command_line.py)."""
 from __future__ import annotations
 
 import mailbox

@@ -5,10 +5,6 @@ is never brought back; a suppression that another report, or the relay while sen
 justifies stays; a dead address the old reading missed is suppressed now."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -26,6 +22,7 @@ from newsletter.subscribers.lifecycle import unsubscribe
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event, Method
 from tests.bounce_samples import deliver
+from tests.command_line import CommandLine
 
 SPAM = ("550-5.7.1 [203.0.113.40] Our system has detected that this message is likely unsolicited mail. "
         "To reduce the amount of spam sent to Gmail, this message has been blocked.")
@@ -137,16 +134,10 @@ def test_a_bad_date_is_refused(engine, settings, since, why):
 
 def test_the_command_lists_then_mends(engine, settings, misread):
     ann = misread[0]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_VAR_DIR=str(settings.var_dir), NEWSLETTER_SECRET_KEY=settings.secret_key,
-               NEWSLETTER_DATABASE_URL=settings.database_url, NEWSLETTER_WEB_BASE_URL=settings.web_base_url,
-               COLUMNS="250")
+    cli = CommandLine.for_settings(settings, COLUMNS="250")
 
     def run(*args, code=0):
-        out = subprocess.run([sys.executable, "-m", "newsletter.cli", "bounces", "reprocess", *args], env=env,
-                             capture_output=True, text=True, timeout=120)
-        assert out.returncode == code, out.stdout + out.stderr
-        return out
+        return cli("bounces", "reprocess", *args, code=code)
 
     today = f"{utcnow():%Y-%m-%d}"
     dry = run("--since", today, "--dry-run").stdout

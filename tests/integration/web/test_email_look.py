@@ -25,7 +25,7 @@ from sqlalchemy import select
 from newsletter.editions.build import build_edition
 from newsletter.render.edition import EditionRenderer, Personal, personalise
 from newsletter.store.models import Article, Section
-from tests.conftest import at
+from tests.helpers import at
 from tests.integration.web.browsers import OUTPUT
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -25,6 +25,7 @@ from newsletter.scheduler import Scheduler
 from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import SMTPBackend
 from tests.bounce_samples import deliver, sample
+from tests.command_line import CommandLine
 from tests.helpers import add_article
 from tests.integration.feed_server import FeedServer
 from tests.integration.servers import SMTPServer
@@ -149,10 +150,6 @@ def test_polls_made_by_another_process_count_on_the_web(http, engine, web_settin
     """The feeds' counters and the alerts are read from the database: a poll made by another
     process (here the command line; in production a worker nobody scrapes) shows on the
     web's /metrics, and so does a feed's alert."""
-    import os
-    import subprocess
-    import sys
-
     from newsletter.db import utcnow as now_
     with Session(engine) as s:
         s.add(Feed(name="wire", url=f"{feed_server.url}/feed", section="superpowers", allow_private=True,
@@ -160,11 +157,8 @@ def test_polls_made_by_another_process_count_on_the_web(http, engine, web_settin
         s.commit()
     feed_server.mode = "500"
     before = scrape(http)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_DATABASE_URL=web_settings.database_url, NEWSLETTER_SECRET_KEY="cli-test",
-               NEWSLETTER_VAR_DIR=str(web_settings.var_dir))
-    out = subprocess.run([sys.executable, "-m", "newsletter.cli", "feeds", "poll", "wire"], env=env,
-                         capture_output=True, text=True, timeout=120)
+    # A process of its own: the web server runs in this one.
+    out = CommandLine.for_settings(web_settings).attempt("feeds", "poll", "wire", own_process=True)
     assert "HTTP 500" in out.stdout + out.stderr
     moved = mover(before, scrape(http))
     assert (moved("newsletter_feed_polls_total"), moved("newsletter_feed_poll_errors_total")) == (1, 1)

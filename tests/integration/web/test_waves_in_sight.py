@@ -8,9 +8,6 @@ each), then moved to around the real clock (the doors read the real time): the f
 due half an hour ago, the next in an hour and in two."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -25,6 +22,7 @@ from newsletter.editions.build import build_edition
 from newsletter.publications.schedule import local_date, next_send_times
 from newsletter.scheduler import Scheduler
 from newsletter.subscribers.import_sql import import_csv
+from tests.command_line import CommandLine
 from tests.helpers import add_article
 from tests.integration.web.console_helpers import sign_in
 from tests.integration.web.staff_helpers import client, make_staff
@@ -35,13 +33,7 @@ READERS = [("akl1", AKL), ("akl2", AKL), ("ber1", BER), ("ber2", BER), ("ber3", 
 
 
 def cli(settings, *args) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env.update(NEWSLETTER_DATABASE_URL=settings.database_url, NEWSLETTER_SECRET_KEY="cli-test", COLUMNS="200",
-               NEWSLETTER_VAR_DIR=str(settings.var_dir))
-    out = subprocess.run([sys.executable, "-m", "newsletter.cli", *args], env=env, capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
+    return CommandLine.for_settings(settings)(*args).stdout
 
 
 @pytest.fixture

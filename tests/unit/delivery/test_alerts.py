@@ -22,8 +22,7 @@ from newsletter.editions.build import build_edition
 from newsletter.jobs import InlineDispatcher
 from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import OutboxBackend
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 OPERATOR = "desk@spacewar.example.com"
 

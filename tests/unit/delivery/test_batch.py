@@ -17,8 +17,7 @@ from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import OutboxBackend
 from newsletter.transport.failures import FailureClass, SendFailure, Stage, refusal
 from newsletter.transport.ratelimit import NoLimit
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 
 class Scripted:

@@ -17,8 +17,7 @@ from newsletter.dkim.keys import generate_key, private_key_for, signer_for
 from newsletter.editions.build import build_edition
 from newsletter.errors import ConfigurationError, Conflict
 from newsletter.tracking.tokens import Tokens
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 NOW = at("2026-11-26T12:00:00")
 

@@ -19,8 +19,7 @@ from newsletter.subscribers.models import Suppression
 from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.failures import FailureClass as F
 from newsletter.transport.failures import Stage, refusal
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 T0 = at("2026-11-26T12:00:00")
 rows = Delivery.__table__

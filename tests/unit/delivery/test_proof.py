@@ -15,8 +15,7 @@ from newsletter.subscribers.lifecycle import suppress
 from newsletter.subscribers.models import SubscriberStatus, SuppressionReason
 from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import OutboxBackend
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 DAY, NOW = date(2026, 11, 26), at("2026-11-26T12:00:00")
 

@@ -12,8 +12,7 @@ from newsletter.editions import lifecycle
 from newsletter.editions.build import build_edition
 from newsletter.editions.models import Edition
 from newsletter.subscribers.service import add_subscriber
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 START = at("2026-11-26T12:00:00")
 

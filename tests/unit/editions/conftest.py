@@ -4,8 +4,7 @@ from datetime import date, timedelta
 import pytest
 
 from newsletter.editions.build import build_edition
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 DAY = date(2026, 11, 26)
 CUT = at("2026-11-26T11:00:00")

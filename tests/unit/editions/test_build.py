@@ -5,8 +5,7 @@ from sqlalchemy import func, select
 
 from newsletter.editions.build import build_edition
 from newsletter.editions.models import Edition, EditionStatus
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 # Both databases: the conditional updates, the row lock and the NOT IN subquery are SQL.
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 from newsletter.editions.diff import diff_items, entries, last_sent_edition
 from newsletter.editions.models import Edition
-from tests.conftest import at
+from tests.helpers import at
 
 
 def item(position, section, article_id, headline, url=""):

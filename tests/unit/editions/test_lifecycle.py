@@ -9,7 +9,7 @@ from newsletter.editions.models import Edition, EditionStatus
 from newsletter.errors import Conflict, NotFound
 from newsletter.operators import editions as operator_editions
 from newsletter.staff.access import cli_actor
-from tests.conftest import at
+from tests.helpers import at
 
 ALL = list(EditionStatus)
 PAIRS = [(a, b) for a in ALL for b in ALL if a != b]

@@ -10,8 +10,7 @@ from newsletter.editions import edition_acts
 from newsletter.editions.manual import build_by_hand
 from newsletter.editions.models import Edition
 from newsletter.errors import Conflict
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 SUNDAY, MONDAY, NEXT_MONDAY = date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 7)
 NOW = at("2026-11-29T05:10:00")  # a Sunday morning, UTC

@@ -4,8 +4,7 @@ from newsletter.editions.build import build_edition
 from newsletter.editions.overview import edition_detail, editions_of
 from newsletter.operators.publications import publications_overview
 from newsletter.subscribers.service import add_subscriber
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 
 def test_publications_and_editions_as_operators_see_them(session, publication):

@@ -12,8 +12,7 @@ from newsletter.render.preview import render_preview
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Method
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 SATURDAY, MONDAY = date(2026, 11, 28), date(2026, 11, 30)
 

@@ -14,8 +14,7 @@ from newsletter.ingest.fetch import AddressRefused, checked_addresses, public_on
 from newsletter.ingest.models import Feed
 from newsletter.ingest.parse import parse_feed
 from newsletter.publications.load import PublicationsFileError, apply_publications_file, load_publications
-from tests.conftest import at
-from tests.helpers import rss
+from tests.helpers import at, rss
 
 FEEDS = """
 [[feeds]]

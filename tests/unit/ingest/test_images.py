@@ -4,7 +4,7 @@ from datetime import timedelta
 from newsletter.ingest.load import store_records
 from newsletter.ingest.parse import parse_feed
 from newsletter.store.models import Article
-from tests.conftest import at
+from tests.helpers import at
 
 NOW = at("2026-11-26T10:00:00")
 

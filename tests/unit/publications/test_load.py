@@ -116,8 +116,7 @@ def test_a_publication_removed_from_the_file_is_deactivated_and_kept(session, tm
     from newsletter.editions.models import Edition
     from newsletter.publications.load import apply_publications_file
     from newsletter.subscribers.service import add_subscriber
-    from tests.conftest import at
-
+    from tests.helpers import at
     path = tmp_path / "p.toml"
     path.write_text(GOOD + SECOND)
     daily, weekly = load_publications(session, path)

@@ -16,7 +16,7 @@ from newsletter.publications.schedule import (
     previous_send_time,
     send_times_on,
 )
-from tests.conftest import at
+from tests.helpers import at
 
 NY = "America/New_York"
 

@@ -5,7 +5,7 @@ Angeles has been on summer time since March 8."""
 from datetime import date
 
 from newsletter.publications.schedule import Wave, effective_zone, local_days_around, waves_on
-from tests.conftest import at
+from tests.helpers import at
 
 AKL, BER, LAX = "Pacific/Auckland", "Europe/Berlin", "America/Los_Angeles"
 ZONES = [AKL, BER, LAX, ""]  # "": subscribers without a zone of their own

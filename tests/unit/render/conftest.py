@@ -9,7 +9,7 @@ from sqlalchemy import select
 from newsletter.editions.build import build_edition
 from newsletter.render.edition import EditionRenderer, Personal, personalise
 from newsletter.store.models import Article, Section
-from tests.conftest import at
+from tests.helpers import at
 
 CUT = at("2026-11-26T11:00:00")
 VIEW_URL = "https://news.example.com/editions/PUBLIC-ID"

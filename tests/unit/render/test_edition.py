@@ -16,8 +16,7 @@ from newsletter.render.edition import (
     preheader_for,
 )
 from newsletter.render.templates import environment
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 from tests.unit.render.conftest import render_for
 
 CUT = at("2026-11-26T11:00:00")

@@ -5,7 +5,7 @@ from newsletter.editions.models import Edition
 from newsletter.reports.stats import edition_stats
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Event
-from tests.conftest import at
+from tests.helpers import at
 
 
 def test_unsubscribe_rate_by_method(session, publication):

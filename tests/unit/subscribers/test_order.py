@@ -7,8 +7,7 @@ from newsletter.editions.build import build_edition
 from newsletter.errors import InvalidInput
 from newsletter.render.edition import EditionRenderer, reading_order, variant_key
 from newsletter.subscribers.order import moved, normalised, sender_orders
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 KNOWN = ["a", "b", "c", "d"]
 CUT = at("2026-11-26T11:00:00")

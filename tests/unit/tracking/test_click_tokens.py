@@ -11,8 +11,7 @@ from newsletter.render.click_links import STAMP_SECONDS, ClickLinks, stamp_of, s
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
 from newsletter.tracking.scanners import ClickKind
 from newsletter.tracking.tokens import ClickClaim, InvalidToken, Tokens
-from tests.conftest import at
-from tests.helpers import add_article
+from tests.helpers import add_article, at
 
 CUT = at("2026-11-26T11:00:00")
 
