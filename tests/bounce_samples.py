@@ -14,8 +14,9 @@ from newsletter.delivery.models import Delivery
 from newsletter.editions.build import build_edition, window_for
 from newsletter.jobs import InlineDispatcher
 from newsletter.publications.schedule import local_date
-from newsletter.subscribers.models import Subscriber
+from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.subscribers.service import add_subscriber
+from newsletter.tracking.models import Event
 from newsletter.tracking.tokens import Tokens
 from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
@@ -76,3 +77,13 @@ def deliver(engine, settings, publication, emails: list[str], day: date | None =
     by_email = {r.email: Sent(r.id, edition.id, r.subscriber_id, r.email, r.message_id,
                               tokens.verp_address(r.id, domain)) for r in rows}
     return [by_email[e] for e in emails]
+
+
+def state(engine, subscriber_id: int, email: str):
+    with Session(engine) as s:
+        sub = s.scalar(select(Subscription).where(Subscription.subscriber_id == subscriber_id))
+        suppression = s.scalar(select(Suppression.reason).where(Suppression.email == email,
+                                                                Suppression.publication_id.is_(None)))
+        methods = set(s.scalars(select(Event.method).where(Event.subscriber_id == subscriber_id,
+                                                           Event.kind == "unsubscribe")))
+        return sub.status, suppression, methods

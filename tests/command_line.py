@@ -15,6 +15,7 @@ start `newsletter` as a process.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,15 @@ def _in_process(args, env, stdin, cwd) -> subprocess.CompletedProcess:
         os.chdir(here)
         get_settings.cache_clear()  # the next test's settings are its own
     return subprocess.CompletedProcess(["newsletter", *args], returncode, out, err)
+
+
+def query(tmp_path, sql: str, *params):
+    with sqlite3.connect(tmp_path / "var" / "newsletter.sqlite3") as db:
+        return db.execute(sql, params).fetchall()
+
+
+def one_line_on_stderr(out) -> str:
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert not any(c in out.stderr for c in "\x1b\x07"), out.stderr
+    return lines[0]

@@ -2,15 +2,16 @@
 feeds written inline."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, Text, cast, select, text
 from sqlalchemy.orm import Session
 
 from newsletter.db import utcnow
 from newsletter.editions.build import build_edition, window_for
+from newsletter.models import Base
 from newsletter.publications.schedule import local_date
 from newsletter.store.models import Article, Section
 from newsletter.subscribers.import_sql import import_csv
@@ -77,4 +78,81 @@ sections = ["superpowers", "drone-war"]
 schedule = "0 7 * * 1"
 timezone = "Europe/London"
 list_id = "SpaceWar Weekly <spacewar-weekly.spacewar.example.com>"
+"""
+
+
+def find_everywhere(engine, needle: str) -> list[str]:
+    """Every (table.column) whose text holds `needle`, any case: all tables, all columns."""
+    hits = []
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for column in table.c:
+                as_text = column if isinstance(column.type, String | Text) else cast(column, String)
+                if isinstance(column.type, Integer):
+                    continue
+                n = conn.execute(select(text("1")).select_from(table)
+                                 .where(as_text.ilike(f"%{needle}%")).limit(1)).first()
+                if n:
+                    hits.append(f"{table.name}.{column.name}")
+    return hits
+
+
+def feed(tmp_path, items: list[tuple[str, str, datetime]], name="feed.xml") -> str:
+    path = tmp_path / name
+    path.write_bytes(rss([{"title": t, "link": f"https://x.example.com/{abs(hash(t))}", "category": s, "date": d}
+                          for t, s, d in items]))
+    return str(path)
+
+
+# The day of the edition control tests' `built` edition (tests/unit/editions/conftest.py),
+# built an hour before this cut-off.
+BUILT_DAY = date(2026, 11, 26)
+BUILT_CUT = at("2026-11-26T11:00:00")
+
+
+class Scripted:
+    """A backend that fails as told: {email: exception}. Records what it accepted."""
+
+    def __init__(self, failures=None):
+        self.failures = failures or {}
+        self.accepted = []
+
+    def open(self):
+        pass
+
+    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None):
+        exc = self.failures.get(recipient)
+        if exc is not None:
+            raise exc
+        if before_end is not None:
+            before_end()
+        self.accepted.append(recipient)
+        if while_waiting is not None:
+            while_waiting()
+
+    def reset(self):
+        pass
+
+    def close(self):
+        pass
+
+
+# A publications file that loads: two sections and a publication.
+GOOD_PUBLICATIONS = """
+[[sections]]
+slug = "a"
+name = "SECTION A"
+[[sections]]
+slug = "b"
+name = "SECTION B"
+[[publications]]
+slug = "daily"
+name = "Daily"
+sender_name = "Daily"
+sender_address = "news@example.com"
+postal_address = "1 Street"
+sections = ["b", "a"]
+schedule = "30 7 * * 1-5"
+timezone = "Europe/Paris"
+list_id = "Daily <daily.example.com>"
 """

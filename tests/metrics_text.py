@@ -12,3 +12,9 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 
 def value(scraped: dict, name: str, **labels) -> float:
     return scraped.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def scrape(http) -> dict:
+    r = http.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    return samples(r.text)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from email import policy
 
 from newsletter.bounces import intake
-from tests.bounce_samples import sample
+from tests.bounce_samples import Sent, sample
 
 
 @dataclass(frozen=True)
@@ -62,3 +62,19 @@ def bounce(engine, settings, raw: bytes, envelope_to: str = "") -> int:
     stored = intake.receive(engine, settings, raw, "http", envelope_to)
     intake.process_ids(engine, settings, [stored.report_id])
     return stored.report_id
+
+
+def mailto_of(settings, sent: Sent) -> str:
+    """The mailto: address in the List-Unsubscribe of the message `sent` was delivered."""
+    name = sent.message_id.strip("<>").replace("@", "_") + ".eml"
+    msg = email.message_from_bytes((settings.effective_outbox_dir / name).read_bytes(), policy=policy.default)
+    offers = [o.strip() for o in str(msg["List-Unsubscribe"]).split(",")]
+    (mailto,) = [o.strip("<>").removeprefix("mailto:") for o in offers if o.startswith("<mailto:")]
+    return mailto
+
+
+def request(to: str, sender: str = "reader@example.org", n: int = 1, headers: str = "") -> bytes:
+    """What a mail client sends when its reader picks 'unsubscribe'."""
+    return (f"{headers}From: <{sender}>\r\nTo: <{to}>\r\nSubject: unsubscribe\r\n"
+            f"Date: Mon, 30 Nov 2026 07:0{n}:00 +0000\r\nMessage-ID: <req{n}@client.example.org>\r\n"
+            f"\r\nunsubscribe\r\n").encode()

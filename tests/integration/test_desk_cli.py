@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.helpers import at
-from tests.integration.test_operator_cli import feed, one_line_on_stderr, query  # helpers; `run`: conftest
+from tests.command_line import one_line_on_stderr, query
+from tests.helpers import at, feed
 
 DAY = at("2026-11-26T09:00:00")
 

@@ -13,7 +13,7 @@ from newsletter.db import get_engine
 from tests.databases import drop_pg_database, new_pg_database
 from tests.integration.servers import SMTPServer, free_port
 from tests.integration.stack import REDIS_URL
-from tests.integration.web.conftest import Server
+from tests.integration.web.site import Server
 
 
 @pytest.fixture

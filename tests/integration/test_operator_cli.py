@@ -3,7 +3,6 @@ publications file that refuses mistakes, test sends, edition control, the views.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,34 +14,16 @@ from newsletter.db import get_engine
 from newsletter.editions.models import Edition
 from newsletter.subscribers.lifecycle import suppress
 from newsletter.subscribers.models import SuppressionReason
-from tests.helpers import at, rss
+from tests.command_line import one_line_on_stderr, query
+from tests.helpers import at, feed
 from tests.integration.servers import SMTPServer
 
 NY = ZoneInfo("America/New_York")
 
 
-def query(tmp_path, sql: str, *params):
-    with sqlite3.connect(tmp_path / "var" / "newsletter.sqlite3") as db:
-        return db.execute(sql, params).fetchall()
-
-
-def one_line_on_stderr(out) -> str:
-    lines = out.stderr.splitlines()
-    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
-    assert not any(c in out.stderr for c in "\x1b\x07"), out.stderr
-    return lines[0]
-
-
 def publications_file(tmp_path, text: str):
     path = tmp_path / "publications.toml"
     path.write_text(text)
-    return str(path)
-
-
-def feed(tmp_path, items: list[tuple[str, str, datetime]], name="feed.xml") -> str:
-    path = tmp_path / name
-    path.write_bytes(rss([{"title": t, "link": f"https://x.example.com/{abs(hash(t))}", "category": s, "date": d}
-                          for t, s, d in items]))
     return str(path)
 
 

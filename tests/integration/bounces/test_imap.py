@@ -5,9 +5,8 @@ import pytest
 
 from newsletter.bounces import intake
 from newsletter.errors import ConfigurationError, Unavailable
-from tests.bounce_samples import deliver
+from tests.bounce_samples import deliver, state
 from tests.integration.bounces.imap_server import IMAPServer, Mailstore
-from tests.integration.bounces.test_mailbox import state
 
 
 def imap_settings(settings, port: int, password: str = "s3cret"):

@@ -14,9 +14,8 @@ from newsletter.bounces import intake
 from newsletter.bounces.models import BounceReport
 from newsletter.db import utcnow
 from newsletter.publications.schedule import local_date
-from newsletter.subscribers.models import Subscription, Suppression
 from newsletter.tracking.models import Event
-from tests.bounce_samples import deliver, sample
+from tests.bounce_samples import deliver, sample, state
 
 PROVIDERS = [  # (sample, what it is, matched by, suppression, unsubscribe method)
     ("postfix_user_unknown.eml", "hard", "verp", "hard_bounce", "bounce"),
@@ -37,16 +36,6 @@ def maildir(tmp_path, messages: list[bytes]) -> str:
     for raw in messages:
         box.add(raw)
     return str(tmp_path / "Maildir")
-
-
-def state(engine, subscriber_id: int, email: str):
-    with Session(engine) as s:
-        sub = s.scalar(select(Subscription).where(Subscription.subscriber_id == subscriber_id))
-        suppression = s.scalar(select(Suppression.reason).where(Suppression.email == email,
-                                                                Suppression.publication_id.is_(None)))
-        methods = set(s.scalars(select(Event.method).where(Event.subscriber_id == subscriber_id,
-                                                           Event.kind == "unsubscribe")))
-        return sub.status, suppression, methods
 
 
 def reports(engine) -> list[BounceReport]:

@@ -17,7 +17,7 @@ from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber
 from newsletter.tracking.models import EventKind, Method
 from tests.helpers import WEEKLY
-from tests.integration.web.conftest import deliver_today
+from tests.integration.web.site import deliver_today
 from tests.integration.web.staff_helpers import PASSWORD, ROLES, add_editions, client, make_staff
 
 

@@ -13,7 +13,7 @@ from newsletter.editions.models import Edition
 from newsletter.models import Base
 from newsletter.staff import accounts, api_tokens
 from newsletter.staff.access import cli_actor
-from tests.integration.web.conftest import SettlingClient
+from tests.integration.web.site import SettlingClient
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("viewer", "operator", "admin")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber
 from newsletter.tracking.models import EventKind, Method
-from tests.integration.web.conftest import deliver_today
+from tests.integration.web.site import deliver_today
 from tests.integration.web.staff_helpers import RANK, ROLES, add_editions, client, fingerprint, make_staff
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)

@@ -16,8 +16,8 @@ from newsletter.ingest.models import Feed
 from newsletter.staff.models import AuditEntry
 from tests.integration.feed_server import FeedServer
 from tests.integration.web.console_helpers import make_world
+from tests.integration.web.readers import outbox_messages
 from tests.integration.web.staff_helpers import RANK, ROLES, client, fingerprint
-from tests.integration.web.test_http import outbox_messages
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 PUB = "spacewar-daily"

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from newsletter.limits import person_key
 from newsletter.staff.models import AuditEntry
 from newsletter.subscribers.models import Subscriber
-from tests.integration.web.conftest import SettlingClient, deliver_today
+from tests.helpers import find_everywhere
+from tests.integration.web.readers import confirm_link, confirmations, outbox_messages, unsubscribe_url
+from tests.integration.web.readers import prefs_path as prefs_path
+from tests.integration.web.site import SettlingClient, deliver_today
 from tests.integration.web.staff_helpers import PASSWORD, client, fingerprint, make_staff
-from tests.integration.web.test_http import outbox_messages, unsubscribe_url
-from tests.integration.web.test_signup_preferences import _prefs_path, confirm_link, confirmations
-from tests.unit.subscribers.test_erase import find_everywhere
 
 REDIS_URL = os.environ.get("NEWSLETTER_TEST_REDIS", "redis://127.0.0.1:6379/9")
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
@@ -182,7 +182,7 @@ def test_an_erased_person_is_gone_and_stays_gone(engine, secured, publication, a
     deliver_today(engine, api_settings, publication, [("ann@example.org", "Ann Reader", None),
                                                      ("bob@example.org", "Bob", None)])
     http = client(server)
-    unsubscribe, preferences = unsubscribe_url(api_settings, "ann@example.org"), _prefs_path(api_settings,
+    unsubscribe, preferences = unsubscribe_url(api_settings, "ann@example.org"), prefs_path(api_settings,
                                                                                           "ann@example.org")
     assert http.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     assert http.post("/api/subscribe", json={"publication": "spacewar-daily", "email": "Ann@Example.org"}

@@ -17,8 +17,8 @@ from newsletter.db import utcnow
 from newsletter.editions.models import Edition, EditionItem, EditionStatus
 from newsletter.publications.models import Publication
 from newsletter.render.personal import _NONCE
-from tests.integration.web.conftest import deliver_today
-from tests.integration.web.test_http import outbox_messages
+from tests.integration.web.readers import outbox_messages
+from tests.integration.web.site import deliver_today
 
 TODAY = None  # set by the fixture: the date of the edition delivered for real
 

@@ -23,8 +23,8 @@ from newsletter.render.personal import personalise
 from newsletter.subscribers.models import SubscriptionStatus
 from tests.helpers import add_article
 from tests.integration.web.browsers import CHROMIUM, OUTPUT, overflow, shoot  # noqa: F401 - ARGS for others
-from tests.integration.web.conftest import deliver_today, public_id
-from tests.integration.web.test_http import outbox_messages, state, unsubscribe_url
+from tests.integration.web.readers import outbox_messages, state, unsubscribe_url
+from tests.integration.web.site import deliver_today, public_id
 
 
 def cut_off(page) -> list[str]:

@@ -10,9 +10,8 @@ from newsletter.db import utcnow
 from newsletter.editions.clicks import count
 from newsletter.editions.models import Edition
 from newsletter.tracking.scanners import ClickKind
-from tests.integration.web.browsers import overflow, shoot
+from tests.integration.web.browsers import overflow, shoot, signed_in
 from tests.integration.web.console_helpers import make_world
-from tests.integration.web.test_console_browser import signed_in
 
 
 @pytest.fixture

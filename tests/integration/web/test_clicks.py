@@ -25,7 +25,7 @@ from newsletter.tracking.click_models import ClickCount, ReaderClick
 from newsletter.tracking.tokens import Tokens
 from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
-from tests.integration.web.test_http import outbox_messages
+from tests.integration.web.readers import outbox_messages
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Version/17.4 Mobile Safari/604.1"
 SECTIONS = ["superpowers", "drone-war", "missile-defense", "nuclear-weapons"]

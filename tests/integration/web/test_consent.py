@@ -17,9 +17,8 @@ from newsletter.subscribers.models import (
     Suppression,
 )
 from newsletter.tracking.models import Event
-from tests.integration.web.conftest import deliver_today
-from tests.integration.web.test_http import outbox_messages, state, unsubscribe_url
-from tests.integration.web.test_signup_preferences import confirm_link, confirmations
+from tests.integration.web.readers import confirm_link, confirmations, outbox_messages, path_of, state, unsubscribe_url
+from tests.integration.web.site import deliver_today
 
 PUB = "spacewar-daily"
 # The rules are SQL (conditional updates, nonces, joins): both databases.
@@ -30,10 +29,6 @@ def sign_up(http, email, **extra):
     r = http.post("/api/subscribe", json={"publication": PUB, "email": email, **extra})
     assert r.status_code == 202
     return r
-
-
-def path_of(url: str) -> str:
-    return "/" + url.split("//", 1)[1].split("/", 1)[1]
 
 
 def confirm_path(settings, email) -> str:

@@ -15,9 +15,8 @@ from newsletter.db import utcnow
 from newsletter.delivery.models import Delivery
 from newsletter.links import Links
 from newsletter.subscribers.models import Subscriber
-from tests.integration.web.browsers import overflow, shoot
+from tests.integration.web.browsers import fits, signed_in
 from tests.integration.web.console_helpers import load, make_world, publications_file
-from tests.integration.web.staff_helpers import PASSWORD
 
 WIDTHS = pytest.mark.parametrize("width", [360, 1280])
 BAD_CSV = "email,name,sections,timezone\nok1@example.org,OK One,,\nnot-an-address,Bad,,\nok2@example.org,,,\n"
@@ -28,24 +27,6 @@ def world(engine, web_settings, publication, server):
     w = make_world(engine, web_settings, publication, server)
     yield w
     w.close()
-
-
-def fits(page, name: str, width: int) -> None:
-    shoot(page, f"console-{name}-{width}")
-    assert overflow(page) <= 0, f"{name} overflows by {overflow(page)}px at {width}px"
-
-
-def signed_in(browser, server, world, width: int, role: str = "admin"):
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(server.url + "/admin/editions")
-    page.wait_for_selector("#sign-in")  # sent to the sign-in page, and back afterwards
-    fits(page, "sign-in", width)
-    page.fill("#email", world.staff.email(role))
-    page.fill("#password", PASSWORD)
-    page.click("#sign-in")
-    page.wait_for_selector("#editions")
-    assert page.url.endswith("/admin/editions") and f"({role})" in page.inner_text("#me")
-    return page
 
 
 def status_of(engine, address: str) -> str | None:

@@ -20,8 +20,8 @@ from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
 from tests.integration.web.console_helpers import csrf_of, sign_in
+from tests.integration.web.readers import outbox_messages
 from tests.integration.web.staff_helpers import PASSWORD, fingerprint, make_staff
-from tests.integration.web.test_http import outbox_messages
 
 CRON, ZONE = "15 17 * * *", "Europe/Paris"
 FIELDS = {"slug": "evening", "name": "Evening Wire", "sections": "drone-war, superpowers",

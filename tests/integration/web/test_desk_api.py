@@ -17,8 +17,8 @@ from newsletter.staff import accounts, api_tokens
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
 from tests.helpers import add_article
-from tests.integration.web.conftest import deliver_today
 from tests.integration.web.console_helpers import load, publications_file
+from tests.integration.web.site import deliver_today
 from tests.integration.web.staff_helpers import PASSWORD, client, fingerprint, make_staff
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)

@@ -94,8 +94,8 @@ def test_failed_sign_ins_are_in_the_audit_without_the_password(engine, world):
 
 def test_a_reader_sets_their_own_time_zone(engine, web_settings, publication, server, http):
     from newsletter.subscribers.models import Subscriber
-    from tests.integration.web.conftest import deliver_today
-    from tests.integration.web.test_self_service import act, prefs
+    from tests.integration.web.readers import act, prefs
+    from tests.integration.web.site import deliver_today
 
     deliver_today(engine, web_settings, publication, [("ann@example.org", "Ann", None)])
     path = prefs(engine, web_settings, "ann@example.org")

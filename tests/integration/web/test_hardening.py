@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from newsletter.delivery import send_acts
 from newsletter.editions.models import Edition
 from newsletter.http_common import SECURITY_HEADERS
-from tests.integration.web.conftest import Server, deliver_today, public_id
+from tests.integration.web.site import Server, deliver_today, public_id
 
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 

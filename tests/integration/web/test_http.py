@@ -1,18 +1,17 @@
 """The subscriber web over HTTP against a real uvicorn server."""
 from __future__ import annotations
 
-import email
 import re
-from email import policy
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus, Suppression
+from newsletter.subscribers.models import Subscription, SubscriptionStatus, Suppression
 from newsletter.tracking.models import Event
 from newsletter.tracking.tokens import Tokens
-from tests.integration.web.conftest import deliver_today, public_id
+from tests.integration.web.readers import state, unsubscribe_url
+from tests.integration.web.site import deliver_today, public_id
 
 
 def expired_confirm_token(secret: str, subscription_id: int) -> str:
@@ -26,28 +25,6 @@ def expired_confirm_token(secret: str, subscription_id: int) -> str:
             return int(time.time()) - 8 * 86400
 
     return URLSafeTimedSerializer(secret, salt="confirm-subscription", signer=EightDaysAgo).dumps([subscription_id, 1])
-
-
-def outbox_messages(settings):
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default)
-            for p in sorted(settings.effective_outbox_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime)]
-
-
-def unsubscribe_url(settings, address):
-    """The https URL of List-Unsubscribe in the digest (a bulk message: the welcome has one too)."""
-    for msg in outbox_messages(settings):
-        if msg["To"].addresses[0].addr_spec == address and msg["Precedence"] == "bulk":
-            return msg["List-Unsubscribe"].split(",")[0].strip().strip("<>")
-    raise AssertionError(f"no digest for {address}")
-
-
-def state(engine, address):
-    """The subscription's status and its events since it was set up (the admin's add is left out)."""
-    with Session(engine) as s:
-        sub = s.scalar(select(Subscription).join(Subscriber).where(Subscriber.email == address))
-        events = s.scalars(select(Event).where(Event.subscriber_id == sub.subscriber_id, Event.kind != "subscribe")
-                           .order_by(Event.id)).all()
-        return sub.status, [(e.kind, e.method, e.edition_id) for e in events]
 
 
 @pytest.fixture

@@ -29,8 +29,7 @@ from tests.command_line import CommandLine
 from tests.helpers import add_article
 from tests.integration.feed_server import FeedServer
 from tests.integration.servers import SMTPServer
-from tests.integration.web.test_metrics_http import scrape
-from tests.metrics_text import value
+from tests.metrics_text import scrape, value
 
 SECRET = "relay-shared-secret-0123456789"
 AUTH = {"Authorization": f"Bearer {SECRET}", "Content-Type": "message/rfc822"}

@@ -14,15 +14,9 @@ from newsletter.publications.schedule import local_date
 from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
-from tests.integration.web.conftest import deliver_today
-from tests.integration.web.test_signup_preferences import confirm_link, confirmations
-from tests.metrics_text import samples, value
-
-
-def scrape(http) -> dict:
-    r = http.get("/metrics")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
-    return samples(r.text)
+from tests.integration.web.readers import confirm_link, confirmations
+from tests.integration.web.site import deliver_today
+from tests.metrics_text import scrape, value
 
 
 def test_counters_move_with_a_delivery_and_a_sign_up(http, engine, web_settings, publication):

@@ -19,8 +19,8 @@ from newsletter.publications.models import Publication
 from newsletter.staff import accounts, api_tokens
 from newsletter.staff.access import cli_actor
 from newsletter.subscribers.models import Subscriber, Suppression
-from tests.integration.web.conftest import deliver_today
 from tests.integration.web.console_helpers import load, publications_file, sign_in
+from tests.integration.web.site import deliver_today
 from tests.integration.web.staff_helpers import PASSWORD, add_editions, client, fingerprint, make_staff
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)

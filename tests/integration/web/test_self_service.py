@@ -21,12 +21,19 @@ from newsletter.subscribers.address_change import request_change
 from newsletter.subscribers.models import Subscriber, Subscription
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Event, EventKind
-from tests.integration.web.conftest import deliver_today
+from tests.helpers import find_everywhere
 from tests.integration.web.console_helpers import load, publications_file, sign_in
+from tests.integration.web.readers import (
+    act,
+    confirm_link,
+    confirmations,
+    csrf,
+    outbox_messages,
+    prefs,
+    unsubscribe_url,
+)
+from tests.integration.web.site import deliver_today
 from tests.integration.web.staff_helpers import client, fingerprint, make_staff
-from tests.integration.web.test_http import outbox_messages, unsubscribe_url
-from tests.integration.web.test_signup_preferences import confirm_link, confirmations
-from tests.unit.subscribers.test_erase import find_everywhere
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 
@@ -38,22 +45,6 @@ def readers(engine, web_settings, publication, server, tmp_path):
         ("hugo@example.org", "Hugo", None), ("hal@example.org", "Hal", None)])
     load(engine, publications_file(tmp_path, weekly=True))  # a second publication to add
     return web_settings
-
-
-def prefs(engine, settings, address) -> str:
-    with Session(engine) as s:
-        sub = s.scalar(select(Subscriber).where(Subscriber.email == address))
-        return Links.from_settings(settings).preferences_path(sub.id, sub.token_key)
-
-
-def csrf(page) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-
-
-def act(http, path: str, **data):
-    """Post one of the centre's forms the way the page does (its CSRF token)."""
-    token = csrf(http.get(path))
-    return http.post(path, data={"csrf": token, **data})
 
 
 def mails(settings, to: str, subject: str = "") -> list:

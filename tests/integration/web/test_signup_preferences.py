@@ -15,18 +15,8 @@ from newsletter.subscribers.models import Subscriber, Subscription, Subscription
 from newsletter.tracking.models import Event
 from newsletter.transport.backends import OutboxBackend
 from tests.helpers import add_article
-from tests.integration.web.conftest import deliver_today
-from tests.integration.web.test_http import outbox_messages, state
-
-
-def confirmations(settings, address):
-    return [m for m in outbox_messages(settings)
-            if m["To"].addresses[0].addr_spec == address and m["Subject"].startswith("Confirm")]
-
-
-def confirm_link(msg) -> str:
-    text = msg.get_body(("plain",)).get_content()
-    return re.search(r"https?://\S+/confirm/\S+", text).group(0)
+from tests.integration.web.readers import confirm_link, confirmations, outbox_messages, prefs_path, state
+from tests.integration.web.site import deliver_today
 
 
 def test_signup_confirm_flow_through_the_outbox(http, engine, web_settings, publication):
@@ -99,17 +89,9 @@ def test_bad_signup_input(http, publication):
     assert form.status_code == 400 and "invalid email address" in form.text
 
 
-def _prefs_path(web_settings, address):
-    for msg in outbox_messages(web_settings):
-        if msg["To"].addresses[0].addr_spec == address and msg["Precedence"] == "bulk":  # the digest
-            html = msg.get_body(("html",)).get_content()
-            return re.search(r'href="https?://[^/"]+(/preferences/[^"]+)"', html).group(1)
-    raise AssertionError("no digest")
-
-
 def test_preferences_change_the_next_edition(http, engine, web_settings, publication, server):
     edition_id = deliver_today(engine, web_settings, publication, [("ann@example.org", "Ann", None)])
-    path = _prefs_path(web_settings, "ann@example.org")
+    path = prefs_path(web_settings, "ann@example.org")
     page = http.get(path)
     assert page.status_code == 200 and "a***@example.org" in page.text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)

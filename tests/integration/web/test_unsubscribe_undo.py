@@ -13,10 +13,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from newsletter.subscribers.models import Subscriber, SubscriptionStatus
-from tests.integration.web.conftest import deliver_today
-from tests.integration.web.test_consent import PUB, path_of
-from tests.integration.web.test_http import state, unsubscribe_url
+from tests.integration.web.readers import path_of, state, unsubscribe_url
+from tests.integration.web.site import deliver_today
 
+PUB = "spacewar-daily"
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 
 

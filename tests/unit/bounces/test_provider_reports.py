@@ -23,9 +23,8 @@ from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.subscribers.signup import sign_up, validate
 from newsletter.tracking.models import Event as History
 from tests.bounce_samples import deliver
-from tests.personal_mail import Recorder
+from tests.personal_mail import Recorder, mailto_of, request
 from tests.provider_events import ses_bounce, sns_notification
-from tests.unit.bounces.test_unsubscribe_mail import mailto_of, request
 
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 

@@ -3,9 +3,7 @@ mailbox, or a relay's post with the envelope recipient): it unsubscribes the per
 token names, once, with the method mailto and the edition it came from."""
 from __future__ import annotations
 
-import email
 import mailbox
-from email import policy
 
 import pytest
 from sqlalchemy import func, select
@@ -15,25 +13,10 @@ from newsletter.bounces import intake
 from newsletter.bounces.models import BounceReport
 from newsletter.subscribers.models import Subscription, Suppression
 from newsletter.tracking.models import Event
-from tests.bounce_samples import Sent, deliver
+from tests.bounce_samples import deliver
+from tests.personal_mail import mailto_of, request
 
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
-
-
-def mailto_of(settings, sent: Sent) -> str:
-    """The mailto: address in the List-Unsubscribe of the message `sent` was delivered."""
-    name = sent.message_id.strip("<>").replace("@", "_") + ".eml"
-    msg = email.message_from_bytes((settings.effective_outbox_dir / name).read_bytes(), policy=policy.default)
-    offers = [o.strip() for o in str(msg["List-Unsubscribe"]).split(",")]
-    (mailto,) = [o.strip("<>").removeprefix("mailto:") for o in offers if o.startswith("<mailto:")]
-    return mailto
-
-
-def request(to: str, sender: str = "reader@example.org", n: int = 1, headers: str = "") -> bytes:
-    """What a mail client sends when its reader picks 'unsubscribe'."""
-    return (f"{headers}From: <{sender}>\r\nTo: <{to}>\r\nSubject: unsubscribe\r\n"
-            f"Date: Mon, 30 Nov 2026 07:0{n}:00 +0000\r\nMessage-ID: <req{n}@client.example.org>\r\n"
-            f"\r\nunsubscribe\r\n").encode()
 
 
 def state(engine, subscriber_id: int):

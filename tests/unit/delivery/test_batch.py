@@ -17,34 +17,7 @@ from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import OutboxBackend
 from newsletter.transport.failures import FailureClass, SendFailure, Stage, refusal
 from newsletter.transport.ratelimit import NoLimit
-from tests.helpers import add_article, at
-
-
-class Scripted:
-    """A backend that fails as told: {email: exception}. Records what it accepted."""
-
-    def __init__(self, failures=None):
-        self.failures = failures or {}
-        self.accepted = []
-
-    def open(self):
-        pass
-
-    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None):
-        exc = self.failures.get(recipient)
-        if exc is not None:
-            raise exc
-        if before_end is not None:
-            before_end()
-        self.accepted.append(recipient)
-        if while_waiting is not None:
-            while_waiting()
-
-    def reset(self):
-        pass
-
-    def close(self):
-        pass
+from tests.helpers import Scripted, add_article, at
 
 
 @pytest.fixture
@@ -138,7 +111,6 @@ def test_temporary_permanent_and_relay_down(engine, settings, session, edition_i
 
     with engine.connect() as conn:
         assert report(conn, edition_id).relay_error == "cannot connect to relay:25: Connection refused"
-
 
 
 def test_retries_end_in_failed_after_max_attempts_and_a_last_round(engine, settings, session, edition_id):

@@ -21,8 +21,7 @@ from newsletter.subscribers.models import Subscriber
 from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.failures import FailureClass, SendFailure, Stage, refusal
 from newsletter.transport.ratelimit import NoLimit
-from tests.helpers import add_article, at
-from tests.unit.delivery.test_batch import Scripted
+from tests.helpers import Scripted, add_article, at
 
 D = DeliveryStatus
 rows = Delivery.__table__

@@ -1,13 +1,12 @@
 """The edition control tests' shared fixture: one built edition."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from newsletter.editions.build import build_edition
-from tests.helpers import add_article, at
-
-DAY = date(2026, 11, 26)
-CUT = at("2026-11-26T11:00:00")
+from tests.helpers import BUILT_CUT as CUT
+from tests.helpers import BUILT_DAY as DAY
+from tests.helpers import add_article
 
 
 @pytest.fixture

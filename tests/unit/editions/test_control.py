@@ -15,8 +15,9 @@ from newsletter.operators import editions as operator_editions
 from newsletter.staff.access import cli_actor
 from newsletter.staff.models import AuditEntry
 from newsletter.store.models import Article
+from tests.helpers import BUILT_CUT as CUT
+from tests.helpers import BUILT_DAY as DAY
 from tests.helpers import add_article
-from tests.unit.editions.conftest import CUT, DAY  # the day of the `built` fixture
 
 # Both databases: the conditional updates, the row lock and the NOT IN subquery are SQL.
 pytestmark = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)

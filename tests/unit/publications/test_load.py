@@ -3,25 +3,7 @@ from sqlalchemy import select
 
 from newsletter.publications.load import PublicationsFileError, load_publications
 from newsletter.publications.models import Publication
-
-GOOD = """
-[[sections]]
-slug = "a"
-name = "SECTION A"
-[[sections]]
-slug = "b"
-name = "SECTION B"
-[[publications]]
-slug = "daily"
-name = "Daily"
-sender_name = "Daily"
-sender_address = "news@example.com"
-postal_address = "1 Street"
-sections = ["b", "a"]
-schedule = "30 7 * * 1-5"
-timezone = "Europe/Paris"
-list_id = "Daily <daily.example.com>"
-"""
+from tests.helpers import GOOD_PUBLICATIONS as GOOD
 
 
 def test_load_and_reload(session, tmp_path):

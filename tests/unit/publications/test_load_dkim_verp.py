@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from newsletter.publications.load import PublicationsFileError, load_publications
 from newsletter.publications.models import Publication
-from tests.unit.publications.test_load import GOOD
+from tests.helpers import GOOD_PUBLICATIONS as GOOD
 
 DKIM = """
 [publications.dkim]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from newsletter.render.emails import render_email
-from tests.unit.render.test_contrast import assert_aa
+from tests.unit.render.rendering import assert_aa
 
 CONTEXTS = {
     "welcome": {"name": "Ann Reader", "sections": ["SUPERPOWERS", "DRONE WAR"], "every_section": False,

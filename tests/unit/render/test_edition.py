@@ -17,7 +17,7 @@ from newsletter.render.edition import (
 )
 from newsletter.render.templates import environment
 from tests.helpers import add_article, at
-from tests.unit.render.conftest import render_for
+from tests.unit.render.rendering import render_for
 
 CUT = at("2026-11-26T11:00:00")
 

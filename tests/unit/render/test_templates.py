@@ -8,7 +8,7 @@ from newsletter.errors import ConfigurationError
 from newsletter.publications.load import load_publications
 from newsletter.render.emails import RenderedEmail, render_email
 from newsletter.render.templates import environment
-from tests.unit.render.conftest import render_for
+from tests.unit.render.rendering import render_for
 
 WEEKLY = """
 [[publications]]

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from newsletter.render.edition import Personal
-from tests.unit.render.conftest import ANN, render_for
+from tests.unit.render.rendering import ANN, render_for
 
 GOLDEN = Path(__file__).parent / "golden"
 

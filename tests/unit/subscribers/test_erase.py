@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Integer, String, Text, cast, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.delivery.models import Delivery, DomainHold
@@ -14,7 +14,6 @@ from newsletter.delivery.recipients import recipients
 from newsletter.editions.build import build_edition
 from newsletter.errors import Conflict
 from newsletter.limits import Counters, person_key
-from newsletter.models import Base
 from newsletter.operators import imports as operator_imports
 from newsletter.operators import subscribers as operator_subscribers
 from newsletter.operators import suppressions as operator_suppressions
@@ -26,25 +25,10 @@ from newsletter.subscribers.service import add_subscriber
 from newsletter.subscribers.signup import sign_up, validate
 from newsletter.tracking.models import Event, EventKind, Method
 from newsletter.tracking.tokens import AddressClaim
+from tests.helpers import find_everywhere
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)
 ANN = "ann@example.org"
-
-
-def find_everywhere(engine, needle: str) -> list[str]:
-    """Every (table.column) whose text holds `needle`, any case: all tables, all columns."""
-    hits = []
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            for column in table.c:
-                as_text = column if isinstance(column.type, String | Text) else cast(column, String)
-                if isinstance(column.type, Integer):
-                    continue
-                n = conn.execute(select(text("1")).select_from(table)
-                                 .where(as_text.ilike(f"%{needle}%")).limit(1)).first()
-                if n:
-                    hits.append(f"{table.name}.{column.name}")
-    return hits
 
 
 @both
@@ -126,8 +110,6 @@ def test_an_erased_address_never_comes_back(engine, settings, session, publicati
     with engine.connect() as conn:
         assert [w for _, _, w in recipients(conn, [did], publication.id)] == [True]  # without the key...
         assert [w for _, _, w in recipients(conn, [did], publication.id, secret)] == [False]
-
-
 
 
 def test_erase_reaches_the_addresses_a_person_had_before(engine, settings, session, publication):
