@@ -118,11 +118,14 @@ def _in_process(args, env, stdin, cwd) -> subprocess.CompletedProcess:
 
 
 def query(tmp_path, sql: str, *params):
+    """Rows of the SQLite database of the fresh install in `tmp_path` (CommandLine.in_folder)."""
     with sqlite3.connect(tmp_path / "var" / "newsletter.sqlite3") as db:
         return db.execute(sql, params).fetchall()
 
 
 def one_line_on_stderr(out) -> str:
+    """A refusal as the command line must give it: one line on stderr, no traceback, no
+    terminal control characters; that line."""
     lines = out.stderr.splitlines()
     assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
     assert not any(c in out.stderr for c in "\x1b\x07"), out.stderr
