@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
@@ -14,9 +15,16 @@ from newsletter.db import get_engine
 from newsletter.publications.load import load_publications
 from newsletter.publications.models import Publication
 from newsletter.schema import migrate
+from newsletter.staff import passwords
 from tests.databases import drop_pg_database, new_pg_database, pg_admin, pg_url
 
 _TEMPLATE = f"nl_template_{os.getpid()}"
+
+# Staff passwords hashed at the cost of the second factor's recovery codes (Argon2id, one
+# pass over 8 MiB) in this process: the tests check what is hashed, verified and refused,
+# not how long it takes, and argon2-cffi's production cost was about 9 s of CPU in the unit
+# tests. Servers and workers the integration tests start keep the production cost.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
 @pytest.fixture(scope="session")
