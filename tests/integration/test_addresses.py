@@ -19,7 +19,7 @@ from newsletter.publications.schedule import local_date
 from newsletter.subscribers.models import Suppression
 from newsletter.subscribers.service import add_subscriber
 from newsletter.transport.backends import OutboxBackend, SMTPBackend
-from tests.helpers import add_article
+from tests.helpers import Scripted, add_article
 from tests.integration.servers import SMTPServer
 
 UTF8_LOCAL, IDN = "jörg@example.org", "x@bücher.example"
@@ -108,30 +108,8 @@ def test_outbox(engine, settings, publication, tmp_path):
 
 
 def test_one_recipient_that_breaks_the_backend_does_not_stop_the_batch(engine, settings, publication):
-    class Fragile:
-        def __init__(self):
-            self.sent = []
-
-        def open(self):
-            pass
-
-        def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None):
-            if recipient == PLAIN[1]:
-                raise UnicodeEncodeError("ascii", "x", 0, 1, "something nobody expected")
-            if before_end is not None:
-                before_end()
-            self.sent.append(recipient)
-            if while_waiting is not None:
-                while_waiting()
-
-        def reset(self):
-            pass
-
-        def close(self):
-            pass
-
     edition_id = seed(engine, publication)
-    backend = Fragile()
+    backend = Scripted({PLAIN[1]: UnicodeEncodeError("ascii", "x", 0, 1, "something nobody expected")})
     status, counts = InlineDispatcher(settings, backend).run_edition(edition_id)
-    assert status == "sent" and len(backend.sent) == 5 and PLAIN[1] not in backend.sent
+    assert status == "sent" and len(backend.accepted) == 5 and PLAIN[1] not in backend.accepted
     assert failures(engine) == {"failed": "internal_error"}
