@@ -1,7 +1,8 @@
 """`newsletter retention [--dry-run]`: table sizes, and what retention removes (or would).
 
 Beat runs the same pass daily (workers/tasks.py), `newsletter run` on its own schedule
-(scheduler.py); the rules and the defaults are in newsletter/retention/ and config.py.
+(scheduler.py); the rules and the defaults are in newsletter/retention/ and
+newsletter/settings/housekeeping.py.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The other records that grow every day, each kept for its own time (config.py says why):
+"""The other records that grow every day, each kept for its own time
+(newsletter/settings/housekeeping.py says why):
 
 - raw bounce reports: the bytes go (set empty), the report's parsed fields and its
   findings stay, so the soft-bounce scores, the lists and `bounces show` still answer;
