@@ -250,7 +250,7 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
             raise problem
         started = perf_counter()
         backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id,
-                     before_end=before_end, while_waiting=while_waiting)
+                     before_end=before_end, while_waiting=while_waiting, dot_safe=composed.dot_safe)
         metrics.message_sent(perf_counter() - started)
     except Withheld as withheld:
         if withheld.cause is not None:

@@ -58,13 +58,39 @@ def to_header(name: str, email: str) -> bytes:
 
 
 def qp_body(text: str) -> bytes:
-    """UTF-8, quoted-printable, CRLF line ends, no line over 76 characters."""
+    """UTF-8, quoted-printable, CRLF line ends, no line over 76 characters, none
+    starting with a dot."""
+    return _dot_free_lines(_qp(text))
+
+
+def _qp(text: str) -> bytes:
     data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
     encoded = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
     lines = encoded.split(b"\n")
     if any(len(line) > 76 for line in lines):
         lines = [piece for line in lines for piece in _wrap(line)]
     return b"\r\n".join(lines)
+
+
+def _dot_free_lines(encoded: bytes) -> bytes:
+    """A line that would start with a dot starts with its escape, =2E, instead: the same
+    text once decoded, and bytes SMTP sends as they are (`dot_free`) instead of searching
+    the whole message for dots to double. A line made too long by it is cut with a soft
+    break, never inside an =XX escape."""
+    if encoded[:1] != b"." and b"\n." not in encoded:
+        return encoded
+    out = []
+    for line in encoded.split(b"\r\n"):
+        while line[:1] == b".":
+            line = b"=2E" + line[1:]
+            if len(line) > 76:
+                cut = 75
+                while b"=" in line[cut - 2:cut]:
+                    cut -= 1
+                out.append(line[:cut] + b"=")
+                line = line[cut:]
+        out.append(line)
+    return b"\r\n".join(out)
 
 
 def _wrap(line: bytes) -> list[bytes]:
@@ -93,9 +119,9 @@ def _qp_piece(text: str) -> bytes:
     """
     if _QP_PLAIN.fullmatch(text):
         if len(text) <= 75:
-            return text.encode("ascii") + b"=\r\n"
+            return _dot_free_lines(text.encode("ascii") + b"=\r\n")
         data = text.encode("ascii")
-        return b"".join([data[a:b] + b"=\r\n" for a, b in _qp_cuts(len(text))])
+        return _dot_free_lines(b"".join([data[a:b] + b"=\r\n" for a, b in _qp_cuts(len(text))]))
     return _qp_piece_encoded(text)
 
 
@@ -114,9 +140,9 @@ def _qp_cuts(length: int) -> tuple[tuple[int, int], ...]:
 
 
 def _qp_piece_encoded(text: str) -> bytes:
-    encoded = qp_body(text)
+    encoded = _qp(text)
     if not encoded or encoded.endswith(b"\r\n"):
-        return encoded
+        return _dot_free_lines(encoded)
     head, sep, last = encoded.rpartition(b"\r\n")
     prefix = head + sep
     if len(last) > 75:  # room for the '=' of the soft break: split, never inside an =XX escape
@@ -125,7 +151,14 @@ def _qp_piece_encoded(text: str) -> bytes:
             cut -= 1
         prefix += last[:cut] + b"=\r\n"
         last = last[cut:]
-    return prefix + last + b"=\r\n"
+    return _dot_free_lines(prefix + last + b"=\r\n")
+
+
+def dot_free(piece: bytes) -> bool:
+    """No line of `piece`, which starts a line, starts with a dot: SMTP sends it as it is
+    (RFC 5321 4.5.2 doubles such a dot). A message's parts each start a line (a QP
+    fragment ends in a line break), so the message is dot-free when every part is."""
+    return piece[:1] != b"." and b"\n." not in piece
 
 
 class QPBody:
@@ -153,14 +186,20 @@ class QPBody:
         self._slots = [(i, p) for i, p in enumerate(self._pieces) if isinstance(p, str)]
         self._keys = list(dict.fromkeys(p for _, p in self._slots))
         self._escape = escape
+        self._dot_free = all(dot_free(p) for p in self._pieces if isinstance(p, bytes))
 
     def render(self, values: dict[str, str]) -> bytes:
+        return self.render_checked(values)[0]
+
+    def render_checked(self, values: dict[str, str]) -> tuple[bytes, bool]:
+        """The body, and whether it is dot-free (`dot_free`): the constant pieces were
+        looked at once, the values are looked at here."""
         esc = self._escape
         encoded = {key: _qp_piece(esc(values[key])) for key in self._keys}
         out = self._pieces.copy()
         for i, key in self._slots:
             out[i] = encoded[key]
-        return b"".join(out)
+        return b"".join(out), self._dot_free and all(map(dot_free, encoded.values()))
 
 
 def _continuation(mailto: str) -> bytes:
@@ -249,6 +288,11 @@ class MessageTemplate:
         self._html_at = skeleton.index(_HTML_MARK) if has_html else -1
         self._skeleton = skeleton
         self.has_html = has_html
+        text_end = self._text_at + len(_TEXT_MARK) + 2
+        frame = [skeleton[:self._text_at], skeleton[text_end:self._html_at] if has_html else skeleton[text_end:]]
+        if has_html:
+            frame.append(skeleton[self._html_at + len(_HTML_MARK) + 2:])
+        self._frame_dot_free = all(map(dot_free, frame))
         self._signer = signer
         if signer is not None:
             header_end = skeleton.index(b"\r\n\r\n") + 2
@@ -260,6 +304,15 @@ class MessageTemplate:
                unsubscribe_mailto: str = "") -> bytes:
         """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`).
         `unsubscribe_mailto`: an address offered beside the URL (needs the URL)."""
+        return self.render_checked(to_name=to_name, to_address=to_address, msg_id=msg_id, date=date, text=text,
+                                   html=html, unsubscribe_url=unsubscribe_url,
+                                   unsubscribe_mailto=unsubscribe_mailto)[0]
+
+    def render_checked(self, *, to_name: str, to_address: str, msg_id: str, date: datetime,
+                       text: bytes, html: bytes | None = None, unsubscribe_url: str = "",
+                       unsubscribe_mailto: str = "", bodies_dot_free: bool = False) -> tuple[bytes, bool]:
+        """As `render`, and whether the message is dot-free (`dot_free`), given whether the
+        bodies are (`QPBody.render_checked`); the header lines are looked at here."""
         lines = [to_header(to_name, to_address), fold("Date", date_header(date)),
                  fold("Message-ID", one_line(msg_id))]
         if unsubscribe_url:
@@ -282,13 +335,15 @@ class MessageTemplate:
             html_end = self._html_at + len(_HTML_MARK) + 2
             data = b"".join((head, s[:self._text_at], text, s[text_end:self._html_at],
                              html or b"", s[html_end:]))
+        safe = bodies_dot_free and self._frame_dot_free and dot_free(head)
         if self._signer is None:
-            return data
+            return data, safe
         # Signed once, on the final bytes: the body is everything after the blank line.
         signer = self._signer
         body = memoryview(data)[len(head) + self._body_at:]
         fields = signer.canonical(lines) + self._constant_fields
-        return signer.sign(fields, body, int(date.timestamp())) + data
+        signature = signer.sign(fields, body, int(date.timestamp()))
+        return signature + data, safe and dot_free(signature)
 
 
 def build_message(*, sender_name: str, sender_address: str, to_name: str, to_address: str,
