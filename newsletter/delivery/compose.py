@@ -26,8 +26,9 @@ from newsletter.links import Links
 from newsletter.publications.models import Publication
 from newsletter.render.click_links import ClickLinks
 from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, reading_order, variant_key
-from newsletter.render.message import MessageTemplate, QPBody, message_id
+from newsletter.render.message import MessageTemplate, message_id
 from newsletter.render.personal import full_stop
+from newsletter.render.quoted_printable import QPBody
 from newsletter.subscribers.order import combined
 from newsletter.text import one_line
 from newsletter.tracking.tokens import Tokens
@@ -53,7 +54,7 @@ class Composed:
     message_id: str
     data: bytes
     envelope_from: str  # MAIL FROM: where the relay sends bounces
-    dot_safe: bool = False  # no line starts with a dot: SMTP sends it without stuffing (render/message.py)
+    dot_safe: bool = False  # no line starts with a dot: SMTP sends it without stuffing (render/quoted_printable.py)
 
 @dataclass
 class _Variant:

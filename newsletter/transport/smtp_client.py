@@ -8,7 +8,7 @@ rare and delicate), and each message is then:
 - dot-stuffed with one `bytes.replace` (`dot_stuff`: byte for byte what smtplib's
   `data()` sends, proven over generated inputs in tests/unit/delivery), or not at all
   when the caller knows no line of the message starts with a dot (`dot_safe`: the
-  composer knows it of its digests, render/message.py; the search alone costs 30 us
+  composer knows it of its digests, render/quoted_printable.py; the search alone costs 30 us
   of a 34 KB message);
 - addressed without parsing when the address is plain ASCII (`envelope_address`);
 - sent as MAIL, RCPT and DATA in one write when the relay offers PIPELINING

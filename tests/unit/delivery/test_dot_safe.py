@@ -1,6 +1,6 @@
 """Digests are dot-free: no line starts with a dot, so SMTP sends them as they are,
 without searching 34 KB for dots to double (transport/smtp_client.py). A dot that would
-start a quoted-printable line is written =2E instead (render/message.py); the message
+start a quoted-printable line is written =2E instead (render/quoted_printable.py); the message
 decodes to the same text."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from newsletter.delivery.compose import Composer, Recipient
 from newsletter.delivery.driver import load
 from newsletter.editions.build import build_edition
-from newsletter.render.message import _dot_free_lines, _qp_piece, dot_free, qp_body
+from newsletter.render.quoted_printable import _dot_free_lines, _qp_piece, dot_free, qp_body
 from newsletter.transport.smtp_client import dot_stuff, with_end_of_data
 from tests.helpers import add_article, at
 
