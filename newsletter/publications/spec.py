@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from newsletter.ingest.feeds import FeedSpec, feed_problems
 from newsletter.publications.problems import PublicationsFileError, label, validate_tables
@@ -147,18 +147,11 @@ class PublicationSpec(ReaderSettings):  # the look, the archive, click statistic
             raise ValueError("must not contain control characters")
         return value
 
-    @field_validator("schedule")
+    @field_validator("schedule", "timezone")
     @classmethod
-    def _cron(cls, value: str) -> str:
-        problem = schedule_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        problem = zone_problem(value)
+    def _fires_and_exists(cls, value: str, info: ValidationInfo) -> str:
+        """The same checks the console's edits make (operators/publication_edits.py)."""
+        problem = (schedule_problem if info.field_name == "schedule" else zone_problem)(value)
         if problem:
             raise ValueError(problem)
         return value
