@@ -32,6 +32,10 @@ by messages a second (true on a machine of its own), and by CPU a message, the
 pipeline's workers + PostgreSQL's processes for its database + the sink against the
 raw sender + the sink (true whenever CPU is the limit, whatever else shares the
 machine; Redis's CPU is left out, its server being shared).
+
+Each phase also prints how busy the whole machine was (/proc/stat): near 100%, that
+phase was limited by CPU and only less CPU a message makes it faster; well below, by
+waiting (round trips), which overlapping can hide.
 """
 from __future__ import annotations
 
@@ -50,6 +54,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import redis
 from cryptography.hazmat.primitives import serialization
@@ -188,6 +193,20 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far (/proc/stat, all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_since(start: tuple[int, int]) -> float:
+    """The share of the machine's CPU that was busy since `start` (machine_jiffies()):
+    near 1, the run was limited by CPU; well below, by waiting."""
+    busy, total = machine_jiffies()
+    return (busy - start[0]) / max(total - start[1], 1)
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM of the worker's main process and its children, the largest one."""
     best = 0
@@ -219,9 +238,16 @@ def pg_backends_cpu(url: str, exclude: int) -> float:
     return sum(cpu_seconds(pid, children=False) for pid in pids)
 
 
+class PipelineRun(NamedTuple):
+    elapsed: float  # seconds
+    memory: float  # the workers' peak, MB
+    cpu: float  # the workers' CPU seconds
+    pg_cpu: float  # PostgreSQL's CPU seconds for this database
+    busy: float  # the machine's busy share during the run (busy_since)
+
+
 def run_pipeline(url: str, edition_id: int, n: int, workers: int, port: int, tmp: Path, redis_url: str,
-                 **extra_env: str):
-    """(seconds, peak MB, worker CPU seconds, PostgreSQL CPU seconds for this run)."""
+                 **extra_env: str) -> PipelineRun:
     env = worker_env(url, port, tmp, redis_url, **extra_env)
     redis.Redis.from_url(redis_url).flushdb()
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "newsletter.workers", "worker", "-l", "WARNING",
@@ -237,6 +263,7 @@ def run_pipeline(url: str, edition_id: int, n: int, workers: int, port: int, tmp
     me = poller.execute(text("SELECT pg_backend_pid()")).scalar()
     poller.commit()
     cpu_start = cpu_seconds(worker.pid)
+    machine_start = machine_jiffies()
     start = time.perf_counter()
     client.send_task("newsletter.drive", args=[edition_id], queue="newsletter")
     last, progress_at, counted_at = -1, time.monotonic(), 0.0
@@ -261,6 +288,7 @@ def run_pipeline(url: str, edition_id: int, n: int, workers: int, port: int, tmp
         poller.commit()
         time.sleep(0.05)
     elapsed = time.perf_counter() - start
+    busy = busy_since(machine_start)
     cpu = cpu_seconds(worker.pid) - cpu_start
     pg_cpu = pg_backends_cpu(url, me)  # the workers' connections were opened by this run
     memory = peak_rss_mb(worker.pid)
@@ -268,7 +296,7 @@ def run_pipeline(url: str, edition_id: int, n: int, workers: int, port: int, tmp
     os.killpg(worker.pid, signal.SIGTERM)
     worker.wait(timeout=60)
     engine.dispose()
-    return elapsed, memory, cpu, pg_cpu
+    return PipelineRun(elapsed, memory, cpu, pg_cpu, busy)
 
 
 def _smtplib_sender(args):
@@ -356,31 +384,33 @@ def reference_message(url: str, edition_id: int) -> bytes:
 
 
 def run_raw(sender, message: bytes, n: int, connections: int, port: int, *extra) -> tuple[float, float]:
-    """(seconds, CPU seconds of the sending processes)."""
+    """(seconds, CPU seconds of the sending processes, the machine's busy share)."""
     shares = [n // connections + (1 if i < n % connections else 0) for i in range(connections)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine_start = machine_jiffies()
     start = time.perf_counter()
     with multiprocessing.Pool(connections) as pool:
         pool.map(sender, [(port, k, message, *extra) for k in shares])
         pool.close()
         pool.join()
     elapsed = time.perf_counter() - start
+    busy = busy_since(machine_start)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), busy
 
 
 def _raw_phase(port_offset: int, sender, message: bytes, n: int, connections: int, *extra):
-    """(seconds, messages the sink got, CPU seconds of senders + sink)."""
+    """(seconds, messages the sink got, CPU seconds of senders + sink, the machine's busy share)."""
     sink = Sink(2600 + (os.getpid() + port_offset) % 1000)
     try:
         sink_cpu = sink.cpu()
-        elapsed, cpu = run_raw(sender, message, n, connections, sink.port, *extra)
+        elapsed, cpu, busy = run_raw(sender, message, n, connections, sink.port, *extra)
         time.sleep(0.5)
         count = sink.count()
         cpu += sink.cpu() - sink_cpu
     finally:
         sink.stop()
-    return elapsed, count, cpu
+    return elapsed, count, cpu, busy
 
 
 def _exactly(count: int, n: int) -> str:
@@ -409,21 +439,21 @@ def main() -> None:
         sink = Sink(2600 + (os.getpid() + len(runs) * 2) % 1000)
         try:
             sink_cpu = sink.cpu()
-            elapsed, memory, cpu, pg_cpu = run_pipeline(db, edition_id, n, args.workers, sink.port, tmp, args.redis)
+            run = run_pipeline(db, edition_id, n, args.workers, sink.port, tmp, args.redis)
             time.sleep(0.5)
-            runs[label] = (elapsed, memory, cpu, pg_cpu, sink.cpu() - sink_cpu, sink.count())
+            runs[label] = (*run, sink.cpu() - sink_cpu, sink.count())
         finally:
             sink.stop()
 
     message = reference_message(url, edition_id)
     key_file = str(tmp / "dkim.pem")
-    raw_elapsed, raw_count, raw_cpu = _raw_phase(3, _fast_sender, message, n, args.workers, False)
-    ceiling_elapsed, ceiling_count, ceiling_cpu = _raw_phase(5, _fast_sender, message, n, args.workers, False,
-                                                             key_file)
+    raw_elapsed, raw_count, raw_cpu, raw_busy = _raw_phase(3, _fast_sender, message, n, args.workers, False)
+    ceiling_elapsed, ceiling_count, ceiling_cpu, ceiling_busy = _raw_phase(5, _fast_sender, message, n,
+                                                                           args.workers, False, key_file)
     sign_cost = signing_cost(message, key_file)
     if not args.quick:
-        old_elapsed, old_count, _ = _raw_phase(1, _smtplib_sender, message, n, args.workers)
-        overlap_elapsed, overlap_count, _ = _raw_phase(4, _fast_sender, message, n, args.workers, True)
+        old_elapsed, old_count, _, _ = _raw_phase(1, _smtplib_sender, message, n, args.workers)
+        overlap_elapsed, overlap_count, _, _ = _raw_phase(4, _fast_sender, message, n, args.workers, True)
 
     def us(seconds: float) -> str:
         return f"{seconds / n * 1e6:,.0f} us"
@@ -431,19 +461,19 @@ def main() -> None:
     print(f"sink: {sink.kind}; {args.workers} worker processes = {args.workers} SMTP connections; "
           f"message {len(message):,} bytes; load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
     rates = {}
-    for label, (elapsed, memory, cpu, pg_cpu, sink_cpu, count) in runs.items():
+    for label, (elapsed, memory, cpu, pg_cpu, busy, sink_cpu, count) in runs.items():
         rates[label] = n / elapsed
         what = "pipeline, DKIM (RSA-2048)" if label == "dkim" else "pipeline, unsigned"
         print(f"{what}: {n:,} messages in {elapsed:.1f}s = {rates[label]:,.0f} messages/s; {_exactly(count, n)}; "
               f"peak memory {memory:.0f} MB; CPU a message: workers {us(cpu)}, PostgreSQL {us(pg_cpu)}, "
-              f"sink {us(sink_cpu)}, together {us(cpu + pg_cpu + sink_cpu)}")
+              f"sink {us(sink_cpu)}, together {us(cpu + pg_cpu + sink_cpu)}; machine busy {busy:.0%}")
     r_rate, c_rate = n / raw_elapsed, n / ceiling_elapsed
     print(f"raw fast, unsigned: {n:,} messages in {raw_elapsed:.1f}s = {r_rate:,.0f} messages/s (pre-stuffed, "
           f"pipelined, final reply before the next MAIL); CPU a message (sender + sink) {us(raw_cpu)}; "
-          f"{_exactly(raw_count, n)}")
+          f"{_exactly(raw_count, n)}; machine busy {raw_busy:.0%}")
     print(f"CEILING, signed: {n:,} messages in {ceiling_elapsed:.1f}s = {c_rate:,.0f} messages/s: the raw fast sender "
           f"signing each message (one signature: {sign_cost * 1e6:,.0f} us of CPU) + the sink; CPU a message "
-          f"(sender + signing + sink) {us(ceiling_cpu)}; {_exactly(ceiling_count, n)}")
+          f"(sender + signing + sink) {us(ceiling_cpu)}; {_exactly(ceiling_count, n)}; machine busy {ceiling_busy:.0%}")
     if not args.quick:
         print(f"raw smtplib: {n / old_elapsed:,.0f} messages/s (sendmail per message, the old reference); "
               f"{_exactly(old_count, n)}")
@@ -452,10 +482,10 @@ def main() -> None:
     d = runs["dkim"]
     print(f"RATIO signed:   pipeline with DKIM / ceiling = {rates['dkim'] / c_rate:.2f} (target >= 0.7); by CPU "
           f"a message (what the ratio is when CPU is the limit, whatever else runs on the machine): "
-          f"{ceiling_cpu / (d[2] + d[3] + d[4]):.2f}")
+          f"{ceiling_cpu / (d[2] + d[3] + d[5]):.2f}")
     p = runs["plain"]
     print(f"ratio unsigned: pipeline / raw fast = {rates['plain'] / r_rate:.2f}; by CPU "
-          f"{raw_cpu / (p[2] + p[3] + p[4]):.2f}")
+          f"{raw_cpu / (p[2] + p[3] + p[5]):.2f}")
     print(f"DKIM on / off: {rates['dkim'] / rates['plain']:.2f} (messages/s); signing costs the workers "
           f"{us(d[2] - p[2])} a message")
     get_engine(url).dispose()

@@ -179,8 +179,9 @@ def marks(args) -> None:
                 c.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{template}"'))
             copy_url = url.rsplit("/", 1)[0] + "/" + copy
             sink = Sink(2600 + (os.getpid() + round_ * 2 + (mode == "synchronous")) % 1000)
-            elapsed, _, cpu = run_pipeline(copy_url, edition_id, n, args.workers, sink.port, tmp, args.redis,
-                                           NEWSLETTER_SYNCHRONOUS_MARKS=str(mode == "synchronous").lower())
+            run = run_pipeline(copy_url, edition_id, n, args.workers, sink.port, tmp, args.redis,
+                               NEWSLETTER_SYNCHRONOUS_MARKS=str(mode == "synchronous").lower())
+            elapsed, cpu = run.elapsed, run.cpu
             time.sleep(0.5)
             count = sink.count()
             sink.stop()

@@ -36,7 +36,7 @@ from newsletter.links import Links
 from newsletter.publications.load import load_publications
 from newsletter.publications.schedule import local_date
 from newsletter.render.edition import EditionRenderer
-from newsletter.render.message import qp_body
+from newsletter.render.quoted_printable import qp_body
 from newsletter.runtime import engine_for
 from newsletter.subscribers.import_sql import import_csv
 from newsletter.transport.backends import OutboxBackend

@@ -120,7 +120,7 @@ class Scripted:
     def open(self):
         pass
 
-    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None):
+    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None, dot_safe=False):
         exc = self.failures.get(recipient)
         if exc is not None:
             raise exc

@@ -13,7 +13,7 @@ from newsletter.delivery.compose import sample_digest
 from newsletter.dkim.check import check_publication
 from newsletter.dkim.keys import KEY_SIZES, generate_key
 from newsletter.errors import ConfigurationError, InvalidInput
-from newsletter.publications.load import DkimSpec
+from newsletter.publications.spec import DkimSpec
 
 
 def register(app: typer.Typer) -> None:

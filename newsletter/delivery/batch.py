@@ -30,8 +30,6 @@ counts by class; single deliveries at DEBUG.
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from dataclasses import dataclass, field
 from time import perf_counter
 
 from sqlalchemy import Connection
@@ -41,6 +39,7 @@ from newsletter.addresses import wire_address
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import claims, outage
+from newsletter.delivery.batch_result import BatchResult, log_batch, stopped, why_not
 from newsletter.delivery.claims import Claim, Handover
 from newsletter.delivery.completion import Withheld, compose_quietly, last_mark_allows
 from newsletter.delivery.compose import Composer, Recipient
@@ -60,15 +59,6 @@ from newsletter.transport.ratelimit import Limiter
 from newsletter.transport.relays import RelayPool
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class BatchResult:
-    outcome: BatchOutcome = BatchOutcome.DONE
-    counts: Counter = field(default_factory=Counter)
-    failures: Counter = field(default_factory=Counter)  # by failure class
-    alerted: bool = False  # an alert was recorded (an outage over): the caller sends it
-    note: str = ""  # the relay's answer when it was unavailable, or the first unexpected error
 
 
 def send_batch(conn: Connection, settings: Settings, edition: Edition, publication: Publication,
@@ -93,7 +83,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
                          extra={"edition_id": edition.id, "batch": f"{lo}-{hi}"})
         gate = EditionGate(conn, edition.id, settings.pause_check_seconds)
         if gate.stopped():
-            result.outcome = _stopped(gate.status)
+            result.outcome = stopped(gate.status)
             return result
         run.register(conn, now)
         claimed = claims.claim(conn, edition.id, lo, hi, run.token, now, claims.dead_after(settings.lease_seconds))
@@ -129,14 +119,14 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         prepared: dict[int, tuple] = {}  # the next message, composed while the relay read the last one
         for at, (did, recipient) in enumerate(todo):
             if gate.stopped():
-                result.outcome = _stopped(gate.status)
+                result.outcome = stopped(gate.status)
                 break
             heartbeat()
             upcoming = todo[at + 1] if at + 1 < len(todo) else None
             status = _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate,
                                run, result, did, recipient, prepared, upcoming) if run.fresh() else None
             if status is None:  # stopped, taken from us, or our heartbeat lapsed
-                result.outcome = _why_not(gate, run, marks)
+                result.outcome = why_not(gate, run, marks)
                 break
             result.counts[status] += 1
             done += 1
@@ -144,7 +134,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         result.outcome, result.note = BatchOutcome.RELAY_DOWN, str(exc)
         result.counts["relay_down"] = len(order) - done
         try:
-            _record_relays(conn, backend)
+            outage.record_relays(conn, backend)
             give_back(conn, order[done:], run.token, utcnow(), exc)
             outage.begin(conn, edition.id, str(exc), utcnow())
             conn.commit()
@@ -168,7 +158,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
         if marks is not None and marks.in_doubt is not None and not rescued:
             rescued = [marks.in_doubt]
         raise Interrupted(Handover(run.token, rescued, run), cause) from cause
-    _log(edition, lo, hi, result)
+    log_batch(edition, lo, hi, result)
     return result
 
 
@@ -250,7 +240,7 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
             raise problem
         started = perf_counter()
         backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id,
-                     before_end=before_end, while_waiting=while_waiting)
+                     before_end=before_end, while_waiting=while_waiting, dot_safe=composed.dot_safe)
         metrics.message_sent(perf_counter() - started)
     except Withheld as withheld:
         if withheld.cause is not None:
@@ -262,7 +252,7 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         if failure.failure_class == FailureClass.RELAY_DOWN:
             raise  # every relay is down: the batch records it
         status = _failed(conn, settings, edition, publication, gate, run, result, did, recipient, failure, now)
-        _record_relays(conn, backend)
+        outage.record_relays(conn, backend)
         return status
     except Exception as exc:  # noqa: BLE001 - one recipient never stops the batch
         backend.reset()  # the connection's state is unknown now
@@ -270,17 +260,8 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
         result.note = result.note or str(failure)
         return _failed(conn, settings, edition, publication, gate, run, result, did, recipient, failure, now)
     marks.sent(did, composed.message_id, now, getattr(backend, "last_relay", ""))  # settled before the next end
-    _record_relays(conn, backend)  # after the mark: a database error now leaves the mark in doubt, not lost
+    outage.record_relays(conn, backend)  # after the mark: a database error now leaves the mark in doubt, not lost
     return D.SENT
-
-
-def _record_relays(conn, backend) -> None:
-    """What a pool of relays learnt (one found down, one back), for every sender and
-    `editions status` (outage.relay_events); nothing in the common case."""
-    events = backend.take_events() if isinstance(backend, RelayPool) else []
-    if events:
-        outage.relay_events(conn, events, utcnow())
-        conn.commit()
 
 
 def _set(conn, run: Claim, did: int, status: D, error: str, error_class: str = "") -> str | None:
@@ -307,35 +288,6 @@ def _failed(conn, settings, edition, publication, gate, run: Claim, result: Batc
     if recorded.held_domain:
         gate.hold(recorded.held_domain)
     return recorded.status
-
-
-def _why_not(gate: EditionGate, run: Claim, marks: SentMarks) -> BatchOutcome:
-    if run.lost or marks.lost:
-        return BatchOutcome.LOST
-    if gate.status != EditionStatus.SENDING:
-        return _stopped(gate.status)
-    return BatchOutcome.INTERRUPTED  # the heartbeat lapsed: stop before the next MAIL
-
-
-def _stopped(status: EditionStatus) -> BatchOutcome:
-    if status == EditionStatus.PAUSED:
-        return BatchOutcome.PAUSED
-    if status == EditionStatus.CANCELLED:
-        return BatchOutcome.CANCELLED
-    return BatchOutcome.NOT_SENDING
-
-
-def _log(edition: Edition, lo: int, hi: int, result: BatchResult) -> None:
-    """One line per batch: at WARNING when something failed or waits, with counts by class."""
-    counts = ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items()) if n) or "nothing to send"
-    extra = {"edition_id": edition.id, "batch": f"{lo}-{hi}"}
-    if result.failures or result.outcome in (BatchOutcome.RELAY_DOWN, BatchOutcome.LOST):
-        failed = ", ".join(f"{k} {n}" for k, n in sorted(result.failures.items()))
-        log.warning("batch %s-%s of edition %s: %s, %s%s%s", lo, hi, edition.id, result.outcome, counts,
-                    f"; failures by class: {failed}" if failed else "",
-                    f"; {result.note}" if result.note else "", extra=extra)
-    else:
-        log.info("batch %s-%s of edition %s: %s, %s", lo, hi, edition.id, result.outcome, counts, extra=extra)
 
 
 def _quietly(step) -> None:

@@ -26,8 +26,9 @@ from newsletter.links import Links
 from newsletter.publications.models import Publication
 from newsletter.render.click_links import ClickLinks
 from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, reading_order, variant_key
-from newsletter.render.message import MessageTemplate, QPBody, message_id
+from newsletter.render.message import MessageTemplate, message_id
 from newsletter.render.personal import full_stop
+from newsletter.render.quoted_printable import QPBody
 from newsletter.subscribers.order import combined
 from newsletter.text import one_line
 from newsletter.tracking.tokens import Tokens
@@ -53,6 +54,7 @@ class Composed:
     message_id: str
     data: bytes
     envelope_from: str  # MAIL FROM: where the relay sends bounces
+    dot_safe: bool = False  # no line starts with a dot: SMTP sends it without stuffing (render/quoted_printable.py)
 
 @dataclass
 class _Variant:
@@ -125,11 +127,12 @@ class Composer:
                             self.publication.domain, self.secret)
         mailto = "" if not self.bounce_domain else self.tokens.mailto_unsubscribe_address(
             r.subscriber_id, r.key, self.publication.id, self.edition.id, self.bounce_domain)
-        data = variant.template.render(
-            to_name=recipient.name, to_address=recipient.email, msg_id=msg_id, date=now,
-            text=variant.text.render(values), html=variant.html.render(values),
-            unsubscribe_url=unsubscribe_url, unsubscribe_mailto=mailto)
-        return Composed(msg_id, data, self.envelope_from(recipient.delivery_id))
+        text, text_dot_free = variant.text.render_checked(values)
+        html, html_dot_free = variant.html.render_checked(values)
+        data, dot_safe = variant.template.render_checked(
+            to_name=recipient.name, to_address=recipient.email, msg_id=msg_id, date=now, text=text, html=html,
+            unsubscribe_url=unsubscribe_url, unsubscribe_mailto=mailto, bodies_dot_free=text_dot_free and html_dot_free)
+        return Composed(msg_id, data, self.envelope_from(recipient.delivery_id), dot_safe)
 
     def order_for(self, recipient: Recipient) -> tuple[str, ...] | None:
         """Their most clicked sections first where the publication offers it (and they asked:

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import alerts, claims, outage, plan
-from newsletter.delivery.batch import BatchResult, send_batch
+from newsletter.delivery.batch import send_batch
+from newsletter.delivery.batch_result import BatchResult
 from newsletter.delivery.claims import Claim, Handover
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.interruptions import Interrupted, is_outage

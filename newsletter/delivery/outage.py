@@ -24,9 +24,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, select, update
 
 from newsletter.config import Settings
+from newsletter.db import utcnow
 from newsletter.delivery import alerts
 from newsletter.delivery.models import RelayOutage
 from newsletter.editions.models import Edition
+from newsletter.transport.relays import RelayPool
 
 log = logging.getLogger(__name__)
 editions = Edition.__table__
@@ -88,6 +90,15 @@ def end(conn: Connection, edition_id: int, now: datetime) -> int | None:
 
 def _ref(since: datetime) -> str:
     return f"outage {since.isoformat(timespec='seconds')}"
+
+
+def record_relays(conn: Connection, backend) -> None:
+    """What a pool of relays learnt while sending (one found down, one back), recorded and
+    committed for every sender and `editions status`; nothing in the common case."""
+    events = backend.take_events() if isinstance(backend, RelayPool) else []
+    if events:
+        relay_events(conn, events, utcnow())
+        conn.commit()
 
 
 def relay_events(conn: Connection, events, now: datetime) -> None:

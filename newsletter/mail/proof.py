@@ -25,8 +25,9 @@ from newsletter.editions.preview import Preview
 from newsletter.errors import Conflict, Unavailable
 from newsletter.links import check_sendable
 from newsletter.publications.models import Publication
-from newsletter.render.message import MessageTemplate, fold, message_id, qp_body
+from newsletter.render.message import MessageTemplate, fold, message_id
 from newsletter.render.preview import render_preview
+from newsletter.render.quoted_printable import qp_body
 from newsletter.subscribers.lifecycle import suppressions
 from newsletter.subscribers.models import Subscriber, SubscriberStatus
 from newsletter.transport.backends import Backend

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from newsletter.errors import NotFound
 from newsletter.publications import editing
 from newsletter.publications.file_form import feed_entry, publication_entry
-from newsletter.publications.load import schedule_problem, zone_problem
 from newsletter.publications.schedule import next_send_times
+from newsletter.publications.spec import schedule_problem, zone_problem
 from newsletter.staff.access import Actor, Permission, require, require_everywhere
 from newsletter.staff.audit import change
 

@@ -1,5 +1,5 @@
 """Publications, sections and feeds changed in the console (or the API), judged by the
-file's own validation and written by the file's own code (load.py), so that what the
+file's own validation (spec.py) and written by the file's own code (load.py), so that what the
 console accepts is exactly what `publications load` would accept in the file.
 
 An edit is an entry in the file's form (file_form.py) checked as a small file: every
@@ -20,8 +20,9 @@ from newsletter.errors import Conflict, InvalidInput, NotFound
 from newsletter.ingest.feeds import apply_feed
 from newsletter.ingest.models import Feed
 from newsletter.publications.file_form import section_entry
-from newsletter.publications.load import PublicationsFile, apply_publication, apply_sections, validate_data
+from newsletter.publications.load import apply_publication, apply_sections
 from newsletter.publications.models import Publication
+from newsletter.publications.spec import PublicationsFile, validate_data
 from newsletter.store.models import Section
 
 FILE, CONSOLE = "file", "console"
@@ -38,7 +39,7 @@ class Problems(InvalidInput):
 
 def check(session: Session, publications: list[dict] = (), sections: list[dict] = (),
           feeds: list[dict] = ()) -> PublicationsFile:
-    """Entries validated as a file holding them and the database's sections (load.py:
+    """Entries validated as a file holding them and the database's sections (spec.py:
     validate_data). Problems: raises Problems."""
     given = {s.get("slug") for s in sections if isinstance(s, dict)}
     known = [section_entry(s) for s in session.scalars(select(Section).order_by(Section.slug))

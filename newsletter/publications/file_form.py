@@ -1,6 +1,6 @@
 """The file form of what the database holds: `newsletter publications export` writes it,
 `newsletter publications load` reads it back to the same rows, and the console edits a
-publication through it (publications/editing.py), so that one validation (load.py:
+publication through it (publications/editing.py), so that one validation (spec.py:
 validate_data) judges the file and the console alike.
 
 An entry is built from the file's own models (their fields, in their order), so a setting
@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from newsletter.ingest.feeds import FeedSpec
 from newsletter.ingest.models import Feed
-from newsletter.publications.load import PublicationSpec
 from newsletter.publications.models import Publication
+from newsletter.publications.spec import PublicationSpec
 from newsletter.store.models import Section
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

@@ -11,7 +11,7 @@ email (logo, accent colour), its public archive, and click statistics.
     public = true               # listed on the sign-up page; false: not listed, sign-ups refused (an internal list)
     description = "..."         # one line under its name there (empty: its schedule in words)
 
-`ReaderSettings` is a base of the file's publication entry (publications/load.py), so
+`ReaderSettings` is a base of the file's publication entry (publications/spec.py), so
 these are validated with everything else and every problem is reported at once.
 """
 from __future__ import annotations

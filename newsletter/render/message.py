@@ -3,8 +3,7 @@
 A `MessageTemplate` is made once per (edition, section set): the email package
 builds the constant headers and the MIME skeleton, with a marker where each body
 goes. Per subscriber, the personal headers are folded by the same policy and the
-bodies are quoted-printable encoded by `binascii.b2a_qp` (the C encoder behind
-the standard library's `quopri`), which wraps lines at 76 characters. This keeps
+quoted-printable bodies (render/quoted_printable.py) go in the gaps. This keeps
 the per-message cost at a few hundred microseconds instead of milliseconds.
 
 Header values pass through `one_line`, so a CR or LF in a headline or a name is
@@ -12,7 +11,6 @@ folded into a space and can never start a header of its own.
 """
 from __future__ import annotations
 
-import binascii
 import hashlib
 import re
 from datetime import datetime
@@ -24,6 +22,7 @@ from functools import lru_cache
 
 from newsletter.addresses import wire_address
 from newsletter.dkim.sign import DkimSigner, split_fields
+from newsletter.render.quoted_printable import dot_free, qp_body
 from newsletter.text import one_line
 
 POLICY = SMTP  # CRLF line ends, headers folded at 78 characters
@@ -55,112 +54,6 @@ def to_header(name: str, email: str) -> bytes:
     if wire_address(email).needs_smtputf8:
         return _UTF8.fold_binary("To", value)
     return fold("To", value)
-
-
-def qp_body(text: str) -> bytes:
-    """UTF-8, quoted-printable, CRLF line ends, no line over 76 characters."""
-    data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
-    encoded = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
-    lines = encoded.split(b"\n")
-    if any(len(line) > 76 for line in lines):
-        lines = [piece for line in lines for piece in _wrap(line)]
-    return b"\r\n".join(lines)
-
-
-def _wrap(line: bytes) -> list[bytes]:
-    """b2a_qp can overrun 76 where it escapes trailing white space: re-wrap with soft breaks."""
-    out = []
-    while len(line) > 76:
-        cut = 75
-        while b"=" in line[cut - 2:cut]:  # never split an =XX escape
-            cut -= 1
-        out.append(line[:cut] + b"=")
-        line = line[cut:]
-    out.append(line)
-    return out
-
-
-def _qp_piece(text: str) -> bytes:
-    """A QP fragment that can be concatenated with others: it ends in a line break.
-
-    Where the text itself does not end a line, a soft line break (=CRLF) is added;
-    a decoder removes it, so fragments joined this way decode to the joined text.
-
-    Per-subscriber values (a name, two links) are mostly printable ASCII with no '=':
-    b2a_qp copies such characters as they are, and where it breaks the lines depends
-    on the length alone, except for a space or a dot that ends the text. Those values
-    take the same cuts as a run of letters of their length, found once per length.
-    """
-    if _QP_PLAIN.fullmatch(text):
-        if len(text) <= 75:
-            return text.encode("ascii") + b"=\r\n"
-        data = text.encode("ascii")
-        return b"".join([data[a:b] + b"=\r\n" for a, b in _qp_cuts(len(text))])
-    return _qp_piece_encoded(text)
-
-
-# Printable ASCII without '=', ending in neither a space nor a dot (see _qp_piece).
-_QP_PLAIN = re.compile(r"[ -<>-~]*[!-\-/-<>-~]")
-
-
-@lru_cache(maxsize=512)
-def _qp_cuts(length: int) -> tuple[tuple[int, int], ...]:
-    lines = _qp_piece_encoded("a" * length).split(b"=\r\n")[:-1]
-    cuts, start = [], 0
-    for line in lines:
-        cuts.append((start, start + len(line)))
-        start += len(line)
-    return tuple(cuts)
-
-
-def _qp_piece_encoded(text: str) -> bytes:
-    encoded = qp_body(text)
-    if not encoded or encoded.endswith(b"\r\n"):
-        return encoded
-    head, sep, last = encoded.rpartition(b"\r\n")
-    prefix = head + sep
-    if len(last) > 75:  # room for the '=' of the soft break: split, never inside an =XX escape
-        cut = 75
-        while b"=" in last[cut - 2:cut]:
-            cut -= 1
-        prefix += last[:cut] + b"=\r\n"
-        last = last[cut:]
-    return prefix + last + b"=\r\n"
-
-
-class QPBody:
-    """A body encoded once, with gaps where per-subscriber values go.
-
-    `source` holds placeholders (plain ASCII words); `escape` prepares a value
-    for the body's format (HTML escaping for the HTML part).
-    """
-
-    def __init__(self, source: str, placeholders: dict[str, str], escape=lambda v: v):
-        pieces: list[bytes | str] = []
-        rest = source
-        while True:
-            found = [(rest.find(ph), key, ph) for key, ph in placeholders.items() if ph in rest]
-            if not found:
-                break
-            at, key, ph = min(found)
-            pieces.append(_qp_piece(rest[:at]))
-            pieces.append(key)
-            rest = rest[at + len(ph):]
-        pieces.append(qp_body(rest))
-        self._pieces = [p for p in pieces if p != b""]
-        # Where the values go, and which: each is encoded once per message, however often
-        # it appears (a counted link's part follows every headline: render/click_links.py).
-        self._slots = [(i, p) for i, p in enumerate(self._pieces) if isinstance(p, str)]
-        self._keys = list(dict.fromkeys(p for _, p in self._slots))
-        self._escape = escape
-
-    def render(self, values: dict[str, str]) -> bytes:
-        esc = self._escape
-        encoded = {key: _qp_piece(esc(values[key])) for key in self._keys}
-        out = self._pieces.copy()
-        for i, key in self._slots:
-            out[i] = encoded[key]
-        return b"".join(out)
 
 
 def _continuation(mailto: str) -> bytes:
@@ -249,6 +142,11 @@ class MessageTemplate:
         self._html_at = skeleton.index(_HTML_MARK) if has_html else -1
         self._skeleton = skeleton
         self.has_html = has_html
+        text_end = self._text_at + len(_TEXT_MARK) + 2
+        frame = [skeleton[:self._text_at], skeleton[text_end:self._html_at] if has_html else skeleton[text_end:]]
+        if has_html:
+            frame.append(skeleton[self._html_at + len(_HTML_MARK) + 2:])
+        self._frame_dot_free = all(map(dot_free, frame))
         self._signer = signer
         if signer is not None:
             header_end = skeleton.index(b"\r\n\r\n") + 2
@@ -260,6 +158,15 @@ class MessageTemplate:
                unsubscribe_mailto: str = "") -> bytes:
         """`text` and `html` are quoted-printable bodies (see `qp_body` and `QPBody`).
         `unsubscribe_mailto`: an address offered beside the URL (needs the URL)."""
+        return self.render_checked(to_name=to_name, to_address=to_address, msg_id=msg_id, date=date, text=text,
+                                   html=html, unsubscribe_url=unsubscribe_url,
+                                   unsubscribe_mailto=unsubscribe_mailto)[0]
+
+    def render_checked(self, *, to_name: str, to_address: str, msg_id: str, date: datetime,
+                       text: bytes, html: bytes | None = None, unsubscribe_url: str = "",
+                       unsubscribe_mailto: str = "", bodies_dot_free: bool = False) -> tuple[bytes, bool]:
+        """As `render`, and whether the message is dot-free (`dot_free`), given whether the
+        bodies are (`QPBody.render_checked`); the header lines are looked at here."""
         lines = [to_header(to_name, to_address), fold("Date", date_header(date)),
                  fold("Message-ID", one_line(msg_id))]
         if unsubscribe_url:
@@ -282,13 +189,15 @@ class MessageTemplate:
             html_end = self._html_at + len(_HTML_MARK) + 2
             data = b"".join((head, s[:self._text_at], text, s[text_end:self._html_at],
                              html or b"", s[html_end:]))
+        safe = bodies_dot_free and self._frame_dot_free and dot_free(head)
         if self._signer is None:
-            return data
+            return data, safe
         # Signed once, on the final bytes: the body is everything after the blank line.
         signer = self._signer
         body = memoryview(data)[len(head) + self._body_at:]
         fields = signer.canonical(lines) + self._constant_fields
-        return signer.sign(fields, body, int(date.timestamp())) + data
+        signature = signer.sign(fields, body, int(date.timestamp()))
+        return signature + data, safe and dot_free(signature)
 
 
 def build_message(*, sender_name: str, sender_address: str, to_name: str, to_address: str,

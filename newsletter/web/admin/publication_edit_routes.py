@@ -20,7 +20,7 @@ from newsletter.db import utcnow
 from newsletter.ingest.feeds import FeedSpec
 from newsletter.operators import publication_edits as edits
 from newsletter.publications.editing import CONSOLE, FILE, Problems
-from newsletter.publications.load import PublicationSpec
+from newsletter.publications.spec import PublicationSpec
 from newsletter.store.models import Section
 from newsletter.web.admin.console import Form, console, done
 

@@ -14,8 +14,9 @@ import pytest
 from itsdangerous import URLSafeSerializer
 from itsdangerous.encoding import base64_encode
 
-from newsletter.render import message
-from newsletter.render.message import POLICY, _qp_piece, _qp_piece_encoded, date_header, fold
+from newsletter.render import message, quoted_printable
+from newsletter.render.message import POLICY, date_header, fold
+from newsletter.render.quoted_printable import _qp_piece, _qp_piece_encoded
 from newsletter.tracking.tokens import Tokens
 
 
@@ -103,7 +104,7 @@ def test_qp_fragments_of_plain_values_equal_b2a_qp_over_random_inputs():
         text = "".join(rng.choices(alphabet, k=rng.randrange(0, 300)))  # choices: a tenth of choice()'s time
         if rng.random() < 0.6:
             text = text.translate(_NOT_PLAIN)
-        taken += bool(message._QP_PLAIN.fullmatch(text))
+        taken += bool(quoted_printable._QP_PLAIN.fullmatch(text))
         assert _qp_piece(text) == _qp_piece_encoded(text), text
     for length in range(1, 400):
         for last in "a. ":

@@ -18,7 +18,7 @@ class Recording:
         self.refuse: SendFailure | None = None
         self.resets = self.closes = 0
 
-    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None):
+    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None, dot_safe=False):
         if self.refuse is not None:
             raise self.refuse
         self.sent.append(recipient)

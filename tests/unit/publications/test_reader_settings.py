@@ -2,7 +2,8 @@
 import pytest
 
 from newsletter.publications.colours import AA, DARK_PAGE, LIGHT_PAGE, contrast, dark_variant
-from newsletter.publications.load import PublicationsFileError, load_publications, read_publications_file
+from newsletter.publications.load import PublicationsFileError, load_publications
+from newsletter.publications.spec import read_publications_file
 from tests.helpers import WEEKLY
 
 

@@ -19,7 +19,8 @@ from newsletter.dkim.sign import (
     simple_body_hash,
     split_fields,
 )
-from newsletter.render.message import MessageTemplate, build_message, qp_body
+from newsletter.render.message import MessageTemplate, build_message
+from newsletter.render.quoted_printable import qp_body
 
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 

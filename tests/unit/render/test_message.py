@@ -3,7 +3,8 @@ import quopri
 from datetime import UTC, datetime
 from email import policy
 
-from newsletter.render.message import QPBody, build_message, message_id, qp_body
+from newsletter.render.message import build_message, message_id
+from newsletter.render.quoted_printable import QPBody, qp_body
 
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 
