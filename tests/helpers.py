@@ -120,7 +120,10 @@ class Scripted:
     def open(self):
         pass
 
-    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None, dot_safe=False):
+    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None, dot_safe=False,
+             while_envelope=None):
+        if while_envelope is not None:  # as the SMTP client: before the relay's answers are read
+            while_envelope()
         exc = self.failures.get(recipient)
         if exc is not None:
             raise exc

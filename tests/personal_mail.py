@@ -40,7 +40,7 @@ class Recorder:
         pass
 
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str,
-             before_end=None, while_waiting=None, dot_safe: bool = False) -> None:
+             before_end=None, while_waiting=None, dot_safe: bool = False, while_envelope=None) -> None:
         if before_end is not None:
             before_end()
         self.sent.append(Mail(sender, recipient, data))

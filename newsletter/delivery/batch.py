@@ -39,9 +39,9 @@ from newsletter.addresses import wire_address
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery import claims, outage
-from newsletter.delivery.batch_result import BatchResult, log_batch, stopped, why_not
+from newsletter.delivery.batch_result import BatchResult, log_batch, quietly, stopped, why_not
 from newsletter.delivery.claims import Claim, Handover
-from newsletter.delivery.completion import Withheld, compose_quietly, last_mark_allows
+from newsletter.delivery.completion import Lookahead, Withheld, last_mark_allows
 from newsletter.delivery.compose import Composer, Recipient
 from newsletter.delivery.gate import EditionGate
 from newsletter.delivery.holds import email_domain
@@ -93,7 +93,7 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
     except Exception as exc:
         if not is_outage(exc):
             raise
-        _quietly(conn.rollback)
+        quietly(conn.rollback)
         raise Interrupted(handover or Handover(run.token, claim=run), exc) from exc
     if not claimed:
         return result
@@ -116,15 +116,15 @@ def send_batch(conn: Connection, settings: Settings, edition: Edition, publicati
             conn.commit()
         marks = SentMarks(conn, run.token, settings.synchronous_marks)
         backend.open()
-        prepared: dict[int, tuple] = {}  # the next message, composed while the relay read the last one
+        lookahead = Lookahead(composer)  # the next message, made while the relay answers the last one
         for at, (did, recipient) in enumerate(todo):
             if gate.stopped():
                 result.outcome = stopped(gate.status)
                 break
             heartbeat()
             upcoming = todo[at + 1] if at + 1 < len(todo) else None
-            status = _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate,
-                               run, result, did, recipient, prepared, upcoming) if run.fresh() else None
+            status = _send_one(conn, settings, edition, publication, backend, limiter, marks, gate, run, result,
+                               did, recipient, lookahead, upcoming) if run.fresh() else None
             if status is None:  # stopped, taken from us, or our heartbeat lapsed
                 result.outcome = why_not(gate, run, marks)
                 break
@@ -171,7 +171,7 @@ def _finish(conn, settings, edition, run: Claim, backend, marks, result: BatchRe
     else None. When the database failed (`keep_rows`, or that last mark), the rows and
     the claim are kept, its heartbeat beating: the next run's take-over gives them back
     and marks the one in doubt."""
-    _quietly(backend.close)
+    quietly(backend.close)
     in_doubt = None
     if marks is not None:
         doubt = marks.in_doubt
@@ -194,14 +194,14 @@ def _finish(conn, settings, edition, run: Claim, backend, marks, result: BatchRe
         run.release(conn)
         conn.commit()
     except Exception as exc:  # noqa: BLE001 - left `sending` under a claim that now falls silent
-        _quietly(conn.rollback)
+        quietly(conn.rollback)
         log.warning("batch of edition %s: giving back %s row(s) failed (%s: %s); they go back when the claim is "
                     "seen dead", edition.id, len(rest), type(exc).__name__, exc, extra={"edition_id": edition.id})
     return None
 
 
-def _send_one(conn, settings, edition, publication, backend, limiter, composer, marks, gate, run: Claim,
-              result: BatchResult, did: int, recipient: Recipient, prepared: dict,
+def _send_one(conn, settings, edition, publication, backend, limiter, marks, gate, run: Claim,
+              result: BatchResult, did: int, recipient: Recipient, lookahead: Lookahead,
               upcoming: tuple[int, Recipient] | None) -> str | None:
     """One message, start to recorded outcome; None when the batch must stop before it
     goes out (the edition stopped, the rows were taken, the heartbeat lapsed). Raises
@@ -209,10 +209,11 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
 
     The last message's sent mark travels while this one's envelope and body are written;
     it is settled (committed) before this one's end of data (`before_end`), and what it
-    read decides whether this one is completed. While the relay reads this one, the
-    next one is composed (`while_waiting`)."""
+    read decides whether this one is completed. While the relay answers this one, the
+    next one is made (completion.Lookahead: drafted during `while_envelope`, signed
+    during `while_waiting`)."""
     now = utcnow()
-    composed, problem = prepared.pop(did, None) or compose_quietly(composer, recipient, now)
+    composed, problem = lookahead.take(did, recipient, now)
     if gate.relay_down and result.counts[D.SENT]:  # a message went out: the outage is over
         result.alerted = outage.end(conn, edition.id, now) is not None or result.alerted
         conn.commit()
@@ -231,16 +232,21 @@ def _send_one(conn, settings, edition, publication, backend, limiter, composer, 
     def before_end():
         last_mark_allows(marks, gate, recipient)
 
+    def while_envelope():
+        if upcoming is not None:
+            lookahead.draft(*upcoming, utcnow())
+
     def while_waiting():
         if upcoming is not None:
-            prepared[upcoming[0]] = compose_quietly(composer, upcoming[1], utcnow())
+            lookahead.finish(*upcoming, utcnow())
 
     try:
         if problem is not None:
             raise problem
         started = perf_counter()
         backend.send(composed.envelope_from, recipient.email, composed.data, composed.message_id,
-                     before_end=before_end, while_waiting=while_waiting, dot_safe=composed.dot_safe)
+                     before_end=before_end, while_waiting=while_waiting, dot_safe=composed.dot_safe,
+                     while_envelope=while_envelope)
         metrics.message_sent(perf_counter() - started)
     except Withheld as withheld:
         if withheld.cause is not None:
@@ -288,11 +294,3 @@ def _failed(conn, settings, edition, publication, gate, run: Claim, result: Batc
     if recorded.held_domain:
         gate.hold(recorded.held_domain)
     return recorded.status
-
-
-def _quietly(step) -> None:
-    """A cleanup step whose own failure must not hide the error being handled."""
-    try:
-        step()
-    except Exception as exc:  # noqa: BLE001
-        log.debug("cleanup step failed: %s: %s", type(exc).__name__, exc)

@@ -1,5 +1,6 @@
 """What a batch run ended with (`BatchResult`), why it stopped early, and its one log
-line: at WARNING when something failed or waits, with counts by failure class."""
+line: at WARNING when something failed or waits, with counts by failure class; and
+its cleanup steps, whose own failure never hides what ended it (`quietly`)."""
 from __future__ import annotations
 
 import logging
@@ -51,3 +52,11 @@ def log_batch(edition: Edition, lo: int, hi: int, result: BatchResult) -> None:
                     f"; {result.note}" if result.note else "", extra=extra)
     else:
         log.info("batch %s-%s of edition %s: %s, %s", lo, hi, edition.id, result.outcome, counts, extra=extra)
+
+
+def quietly(step) -> None:
+    """A cleanup step whose own failure must not hide the error being handled."""
+    try:
+        step()
+    except Exception as exc:  # noqa: BLE001
+        log.debug("cleanup step failed: %s: %s", type(exc).__name__, exc)

@@ -10,15 +10,16 @@ its next run), found its row no longer this sender's, or read a pause, a cancel 
 hold of this recipient's domain. So of the messages a sender completed, all but the
 last are committed as sent whenever it dies.
 
-Composing the next message is done while the relay reads this one (`while_waiting`):
-`compose_quietly` never raises there, its error is recorded when that message's turn
-comes.
+Composing the next message is done while the relay answers this one: drafted while
+it answers the envelope (`while_envelope`), signed while it reads the data
+(`while_waiting`), so that neither wait is spent asleep (`Lookahead`). Neither step
+raises there; an error is recorded when that message's turn comes.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from newsletter.delivery.compose import Composed, Composer, Recipient
+from newsletter.delivery.compose import Composed, Composer, Draft, Recipient
 from newsletter.delivery.gate import EditionGate
 from newsletter.delivery.holds import email_domain
 from newsletter.delivery.marks import SentMarks
@@ -51,11 +52,48 @@ def last_mark_allows(marks: SentMarks, gate: EditionGate, recipient: Recipient) 
         raise Withheld(D.HELD)
 
 
-def compose_quietly(composer: Composer, recipient: Recipient,
-                    now: datetime) -> tuple[Composed | None, Exception | None]:
-    """(composed, None); (None, None) when their sections have nothing today; (None, the
-    error) when composing failed."""
+def draft_quietly(composer: Composer, recipient: Recipient,
+                  now: datetime) -> tuple[Draft | None, Exception | None]:
+    """(draft, None); (None, None) when their sections have nothing today; (None, the
+    error) when drafting failed (Composer.draft)."""
     try:
-        return composer.compose(recipient, now), None
+        return composer.draft(recipient, now), None
     except Exception as exc:  # noqa: BLE001 - recorded by the send, as any unexpected error
         return None, exc
+
+
+def finish_quietly(composer: Composer, drafted: tuple[Draft | None, Exception | None]
+                   ) -> tuple[Composed | None, Exception | None]:
+    """(composed, None), or what `draft_quietly` gave when it gave no draft, or (None, the
+    error) when signing failed (Composer.finish)."""
+    draft, problem = drafted
+    if draft is None:
+        return None, problem
+    try:
+        return composer.finish(draft), None
+    except Exception as exc:  # noqa: BLE001 - recorded by the send, as any unexpected error
+        return None, exc
+
+
+class Lookahead:
+    """The next message of a batch, made while the relay answers the one before it:
+    drafted while the relay answers the envelope (`draft`), signed while it reads the
+    data (`finish`); `take` gives it when its turn comes, made then if it was not yet."""
+
+    def __init__(self, composer: Composer):
+        self.composer = composer
+        self._drafts: dict[int, tuple[Draft | None, Exception | None]] = {}
+        self._composed: dict[int, tuple[Composed | None, Exception | None]] = {}
+
+    def draft(self, delivery_id: int, recipient: Recipient, now: datetime) -> None:
+        if delivery_id not in self._drafts and delivery_id not in self._composed:
+            self._drafts[delivery_id] = draft_quietly(self.composer, recipient, now)
+
+    def finish(self, delivery_id: int, recipient: Recipient, now: datetime) -> None:
+        if delivery_id not in self._composed:
+            drafted = self._drafts.pop(delivery_id, None) or draft_quietly(self.composer, recipient, now)
+            self._composed[delivery_id] = finish_quietly(self.composer, drafted)
+
+    def take(self, delivery_id: int, recipient: Recipient, now: datetime) -> tuple[Composed | None, Exception | None]:
+        self.finish(delivery_id, recipient, now)
+        return self._composed.pop(delivery_id)

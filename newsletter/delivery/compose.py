@@ -26,7 +26,7 @@ from newsletter.links import Links
 from newsletter.publications.models import Publication
 from newsletter.render.click_links import ClickLinks
 from newsletter.render.edition import PLACEHOLDERS, EditionRenderer, reading_order, variant_key
-from newsletter.render.message import MessageTemplate, message_id
+from newsletter.render.message import MessageTemplate, Unsigned, message_id
 from newsletter.render.personal import full_stop
 from newsletter.render.quoted_printable import QPBody
 from newsletter.subscribers.order import combined
@@ -55,6 +55,16 @@ class Composed:
     data: bytes
     envelope_from: str  # MAIL FROM: where the relay sends bounces
     dot_safe: bool = False  # no line starts with a dot: SMTP sends it without stuffing (render/quoted_printable.py)
+
+@dataclass(frozen=True)
+class Draft:
+    """A message composed but for its signature (Composer.draft, then Composer.finish)."""
+
+    message_id: str
+    unsigned: Unsigned
+    envelope_from: str
+    template: MessageTemplate
+
 
 @dataclass
 class _Variant:
@@ -110,6 +120,18 @@ class Composer:
         return self._variants[key]
 
     def compose(self, recipient: Recipient, now: datetime) -> Composed | None:
+        draft = self.draft(recipient, now)
+        return None if draft is None else self.finish(draft)
+
+    def finish(self, draft: Draft) -> Composed:
+        """The drafted message signed (where the publication signs): the second step of
+        `compose`, made while the relay reads the message before it."""
+        data, dot_safe = draft.template.sign(draft.unsigned)
+        return Composed(draft.message_id, data, draft.envelope_from, dot_safe)
+
+    def draft(self, recipient: Recipient, now: datetime) -> Draft | None:
+        """The first step of `compose`: everything but the signature. None when their
+        sections have nothing today."""
         name = one_line(recipient.name)
         variant = self.variant(recipient.sections, bool(name), self.order_for(recipient))
         if variant is None:
@@ -129,10 +151,10 @@ class Composer:
             r.subscriber_id, r.key, self.publication.id, self.edition.id, self.bounce_domain)
         text, text_dot_free = variant.text.render_checked(values)
         html, html_dot_free = variant.html.render_checked(values)
-        data, dot_safe = variant.template.render_checked(
+        unsigned = variant.template.render_unsigned(
             to_name=recipient.name, to_address=recipient.email, msg_id=msg_id, date=now, text=text, html=html,
             unsubscribe_url=unsubscribe_url, unsubscribe_mailto=mailto, bodies_dot_free=text_dot_free and html_dot_free)
-        return Composed(msg_id, data, self.envelope_from(recipient.delivery_id), dot_safe)
+        return Draft(msg_id, unsigned, self.envelope_from(recipient.delivery_id), variant.template)
 
     def order_for(self, recipient: Recipient) -> tuple[str, ...] | None:
         """Their most clicked sections first where the publication offers it (and they asked:

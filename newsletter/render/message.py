@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -167,6 +168,15 @@ class MessageTemplate:
                        unsubscribe_mailto: str = "", bodies_dot_free: bool = False) -> tuple[bytes, bool]:
         """As `render`, and whether the message is dot-free (`dot_free`), given whether the
         bodies are (`QPBody.render_checked`); the header lines are looked at here."""
+        return self.sign(self.render_unsigned(
+            to_name=to_name, to_address=to_address, msg_id=msg_id, date=date, text=text, html=html,
+            unsubscribe_url=unsubscribe_url, unsubscribe_mailto=unsubscribe_mailto, bodies_dot_free=bodies_dot_free))
+
+    def render_unsigned(self, *, to_name: str, to_address: str, msg_id: str, date: datetime,
+                        text: bytes, html: bytes | None = None, unsubscribe_url: str = "",
+                        unsubscribe_mailto: str = "", bodies_dot_free: bool = False) -> Unsigned:
+        """`render_checked` in two steps, this one and `sign`: the sender renders the next
+        message while one wait for the relay lasts and signs it in the next."""
         lines = [to_header(to_name, to_address), fold("Date", date_header(date)),
                  fold("Message-ID", one_line(msg_id))]
         if unsubscribe_url:
@@ -190,14 +200,30 @@ class MessageTemplate:
             data = b"".join((head, s[:self._text_at], text, s[text_end:self._html_at],
                              html or b"", s[html_end:]))
         safe = bodies_dot_free and self._frame_dot_free and dot_free(head)
+        return Unsigned(data, safe, lines, len(head), int(date.timestamp()))
+
+    def sign(self, message: Unsigned) -> tuple[bytes, bool]:
+        """The message's bytes, with a DKIM-Signature field on top where the template has a
+        signer, and whether they are dot-free."""
         if self._signer is None:
-            return data, safe
+            return message.data, message.dot_free
         # Signed once, on the final bytes: the body is everything after the blank line.
         signer = self._signer
-        body = memoryview(data)[len(head) + self._body_at:]
-        fields = signer.canonical(lines) + self._constant_fields
-        signature = signer.sign(fields, body, int(date.timestamp()))
-        return signature + data, safe and dot_free(signature)
+        body = memoryview(message.data)[message.head_length + self._body_at:]
+        fields = signer.canonical(message.personal_lines) + self._constant_fields
+        signature = signer.sign(fields, body, message.timestamp)
+        return signature + message.data, message.dot_free and dot_free(signature)
+
+
+@dataclass(frozen=True)
+class Unsigned:
+    """A rendered message before its signature (MessageTemplate.render_unsigned)."""
+
+    data: bytes
+    dot_free: bool
+    personal_lines: list[bytes]  # the header lines made for this recipient, as the signer reads them
+    head_length: int  # their bytes, at the top of `data`
+    timestamp: int  # the signature's t=: the Date field's second
 
 
 def build_message(*, sender_name: str, sender_address: str, to_name: str, to_address: str,

@@ -25,10 +25,11 @@ class Backend(Protocol):
     def open(self) -> None: ...
     # `before_end` is called once the message is written but before it is complete (an
     # exception from it withholds the message: never taken); `while_waiting` once it is
-    # complete, while its answer is awaited (smtp_client.py). Every backend calls both.
+    # complete, while its answer is awaited; `while_envelope` while the envelope's answers
+    # are (smtp_client.py). Every backend calls all three.
     # `dot_safe`: no line of `data` starts with a dot (SMTP sends it without stuffing).
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str,
-             before_end=None, while_waiting=None, dot_safe: bool = False) -> None: ...
+             before_end=None, while_waiting=None, dot_safe: bool = False, while_envelope=None) -> None: ...
     def reset(self) -> None: ...  # after an unexpected error: the next send starts clean
     def close(self) -> None: ...
 
@@ -46,8 +47,10 @@ class OutboxBackend:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str,
-             before_end=None, while_waiting=None, dot_safe: bool = False) -> None:
+             before_end=None, while_waiting=None, dot_safe: bool = False, while_envelope=None) -> None:
         """The rename into place completes a message: `before_end` comes just before it."""
+        if while_envelope is not None:
+            while_envelope()
         name = _UNSAFE.sub("_", name_hint.strip("<>"))[:180] + ".eml"
         # A disk that is full (ENOSPC), over quota, read-only or failing refuses every
         # message alike: the outbox is unavailable, nothing is wrong with the recipient.
@@ -130,7 +133,7 @@ class SMTPBackend:
         self.session = SMTPSession(conn)
 
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str,
-             before_end=None, while_waiting=None, dot_safe: bool = False) -> None:
+             before_end=None, while_waiting=None, dot_safe: bool = False, while_envelope=None) -> None:
         rcpt, sender_wire = wire_address(recipient), wire_address(sender)
         smtputf8 = rcpt.needs_smtputf8 or sender_wire.needs_smtputf8
         for fresh_connection in (False, True):
@@ -142,7 +145,7 @@ class SMTPBackend:
                                   f"{recipient}: a non-ASCII address needs SMTPUTF8, which the relay does not offer")
             try:
                 self.session.send(sender_wire.address, rcpt.address, data, smtputf8, before_end, while_waiting,
-                                  dot_safe)
+                                  dot_safe, while_envelope)
                 return
             except ConnectionLost as exc:
                 self.session = None

@@ -173,7 +173,7 @@ class RelayPool:
         """Connections are opened by the first message that needs each."""
 
     def send(self, sender: str, recipient: str, data: bytes, name_hint: str,
-             before_end=None, while_waiting=None, dot_safe: bool = False) -> None:
+             before_end=None, while_waiting=None, dot_safe: bool = False, while_envelope=None) -> None:
         domain = recipient.rpartition("@")[2].lower()
         tried: list[Relay] = []
         last: SendFailure | None = None
@@ -191,7 +191,8 @@ class RelayPool:
             tried.append(relay)
             try:
                 relay.limiter.wait(domain)
-                relay.backend.send(sender, recipient, data, name_hint, before_end, while_waiting, dot_safe)
+                relay.backend.send(sender, recipient, data, name_hint, before_end, while_waiting, dot_safe,
+                                   while_envelope)
             except SendFailure as failure:
                 if failure.failure_class != FailureClass.RELAY_DOWN:
                     self.last_relay = relay.name

@@ -24,8 +24,11 @@ message in flight can go twice, and the wait is not spent asleep):
   whose data never ended (as when a sender dies mid-message, which the delivery
   guarantee already counts on). Nothing else can abort DATA: an RSET there would
   only be part of the body.
-- `while_waiting`, once the end-of-data line is written, before its reply is read:
-  work for the next message, done while the relay reads this one. It must not raise.
+- `while_envelope`, once the envelope (MAIL, RCPT, DATA) is written, before its
+  replies are read, and `while_waiting`, once the end-of-data line is written, before
+  its reply is read: work for the next message, done while the relay reads this one
+  (the sender renders the next message in the first wait and signs it in the second).
+  They must not raise.
 
 Every refusal leaves through `failures.refusal(stage, code, text)` with the stage of
 the command that was refused: MAIL (the message's sender), RCPT (that recipient),
@@ -118,7 +121,7 @@ class SMTPSession:
         self.smtputf8 = conn.has_extn("smtputf8")
 
     def send(self, sender: str, recipient: str, data: bytes, smtputf8: bool = False,
-             before_end=None, while_waiting=None, dot_safe: bool = False) -> None:
+             before_end=None, while_waiting=None, dot_safe: bool = False, while_envelope=None) -> None:
         """Deliver `data` (CRLF line ends) to one recipient; returns after the final 250.
         `dot_safe`: no line of `data` starts with a dot (it is sent without stuffing).
         Raises SendFailure for a refusal, ConnectionLost for a broken connection, and
@@ -131,9 +134,9 @@ class SMTPSession:
         rcpt = f"RCPT TO:{envelope_address(recipient)}\r\n".encode(encoding)
         try:
             if self.pipelining:
-                payload = self._pipelined(mail + rcpt + b"DATA\r\n", data, dot_safe)
+                payload = self._pipelined(mail + rcpt + b"DATA\r\n", data, dot_safe, while_envelope)
             else:
-                payload = self._one_by_one(mail, rcpt, data, dot_safe)
+                payload = self._one_by_one(mail, rcpt, data, dot_safe, while_envelope)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.drop()
             raise ConnectionLost(str(exc) or type(exc).__name__, unsent=True) from exc
@@ -161,13 +164,15 @@ class SMTPSession:
         if code != 250:
             raise self._refused(Stage.DATA, code, text)
 
-    def _pipelined(self, group: bytes, data: bytes, dot_safe: bool) -> bytes:
+    def _pipelined(self, group: bytes, data: bytes, dot_safe: bool, while_envelope=None) -> bytes:
         """MAIL, RCPT and DATA in one write; returns the payload to send when DATA got 354.
         The payload is stuffed while the relay reads the group: its answers are then
         usually there before we ask, and the process does not sleep to wait for them."""
         conn = self.conn
         conn.send(group)
         payload = with_end_of_data(data) if dot_safe else dot_stuff(data)
+        if while_envelope is not None:
+            while_envelope()
         replies = [None, None, None]
         try:
             for i in range(3):
@@ -191,13 +196,15 @@ class SMTPSession:
                 self.drop()
         raise self._refused(*refused)
 
-    def _one_by_one(self, mail: bytes, rcpt: bytes, data: bytes, dot_safe: bool) -> bytes:
+    def _one_by_one(self, mail: bytes, rcpt: bytes, data: bytes, dot_safe: bool, while_envelope=None) -> bytes:
         payload = b""
         for stage, command, accepted in ((Stage.MAIL, mail, (250,)), (Stage.RCPT, rcpt, _RCPT_OK),
                                          (Stage.DATA, b"DATA\r\n", (354,))):
             self.conn.send(command)
-            if not payload:
-                payload = with_end_of_data(data) if dot_safe else dot_stuff(data)  # while the relay answers MAIL
+            if not payload:  # while the relay answers MAIL
+                payload = with_end_of_data(data) if dot_safe else dot_stuff(data)
+                if while_envelope is not None:
+                    while_envelope()
             code, text = self.conn.getreply()
             if code not in accepted:
                 raise self._refused(stage, code, text)

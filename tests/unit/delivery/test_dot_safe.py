@@ -91,3 +91,30 @@ def test_composed_digests_are_dot_free_whatever_the_names_and_headlines(settings
         assert name in text and "." * 90 + " everywhere" in " ".join(text.split()), text
         if signed:
             assert dkim.verify(composed.data, dnsfunc=lambda name, timeout=5: record)
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "dkim"])
+def test_a_message_made_in_two_steps_is_the_message_made_in_one(settings, publication, edition, tmp_path, signed):
+    """The batch drafts the next message while the relay answers the envelope and signs
+    it while the relay reads the data (completion.Lookahead): the same bytes as compose."""
+    from newsletter.delivery.completion import Lookahead
+
+    if signed:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        (tmp_path / "dkim.pem").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        publication.dkim_domain, publication.dkim_selector = "spacewar.example.com", "nl1"
+        publication.dkim_key_file, publication.dkim_key_env = str(tmp_path / "dkim.pem"), ""
+    composer = Composer(settings, edition, publication)
+    readers = [Recipient(i + 1, f"r{i}@example.org", name, None, key=10 + i, delivery_id=100 + i)
+               for i, name in enumerate(NAMES)]
+    lookahead = Lookahead(composer)
+    for i, reader in enumerate(readers):
+        if i % 3 == 0:  # the envelope's wait and the data's wait
+            lookahead.draft(reader.delivery_id, reader, NOW)
+            lookahead.finish(reader.delivery_id, reader, NOW)
+        elif i % 3 == 1:  # only the data's wait (a backend with no envelope to wait for)
+            lookahead.finish(reader.delivery_id, reader, NOW)
+        composed, problem = lookahead.take(reader.delivery_id, reader, NOW)  # else: made at its turn
+        assert problem is None and composed == composer.compose(reader, NOW)
+        assert composed == composer.finish(composer.draft(reader, NOW))

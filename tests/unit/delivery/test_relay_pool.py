@@ -18,7 +18,8 @@ class Recording:
         self.refuse: SendFailure | None = None
         self.resets = self.closes = 0
 
-    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None, dot_safe=False):
+    def send(self, sender, recipient, data, name_hint, before_end=None, while_waiting=None, dot_safe=False,
+             while_envelope=None):
         if self.refuse is not None:
             raise self.refuse
         self.sent.append(recipient)

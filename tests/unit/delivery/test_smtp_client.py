@@ -96,3 +96,45 @@ def test_other_addresses_go_through_quoteaddr(address):
 def test_line_breaks_never_reach_the_envelope(address):
     with pytest.raises(ValueError):
         envelope_address(address)
+
+
+class _Dialogue:
+    """An smtplib.SMTP stand-in that writes down what the session does, in order."""
+
+    def __init__(self, pipelining: bool):
+        import socket
+
+        self.sock = socket.socket()  # for the session's TCP_NODELAY
+        self.pipelining, self.steps = pipelining, []
+        self.replies = [(250, b"ok"), (250, b"ok"), (354, b"go"), (250, b"ok")]  # MAIL, RCPT, DATA, end of data
+
+    def has_extn(self, name):
+        return name == "pipelining" and self.pipelining
+
+    def send(self, data):
+        self.steps.append("write " + bytes(data)[:4].decode())
+
+    def getreply(self):
+        self.steps.append("read")
+        return self.replies.pop(0)
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-by-one"])
+def test_the_hooks_come_while_the_relay_answers(pipelining):
+    """The next message is drafted while the relay answers the envelope and signed while it
+    reads the data (delivery/completion.Lookahead): each hook comes after a write and
+    before the read of its answer; the last mark is settled before the end of data."""
+    from newsletter.transport.smtp_client import SMTPSession
+
+    conn = _Dialogue(pipelining)
+    session = SMTPSession(conn)
+    hook = lambda name: lambda: conn.steps.append(name)  # noqa: E731
+    session.send("a@example.org", "b@example.org", b"Subject: x\r\n\r\nbody\r\n", before_end=hook("before_end"),
+                 while_waiting=hook("while_waiting"), dot_safe=True, while_envelope=hook("while_envelope"))
+    conn.sock.close()
+    if pipelining:
+        assert conn.steps == ["write MAIL", "while_envelope", "read", "read", "read", "write Subj", "before_end",
+                              "write .\r\n", "while_waiting", "read"]
+    else:
+        assert conn.steps == ["write MAIL", "while_envelope", "read", "write RCPT", "read", "write DATA", "read",
+                              "write Subj", "before_end", "write .\r\n", "while_waiting", "read"]
