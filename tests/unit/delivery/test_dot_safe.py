@@ -67,6 +67,14 @@ def edition(session, publication, engine):
     return load(engine, ed.id)[0]
 
 
+def _sign_with_a_new_key(publication, tmp_path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "dkim.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    publication.dkim_domain, publication.dkim_selector = "spacewar.example.com", "nl1"
+    publication.dkim_key_file, publication.dkim_key_env = str(tmp_path / "dkim.pem"), ""
+
+
 NAMES = [".", "..", ".Dot", "a" * 73 + ".b", "." * 120, "Ann . Reader", "é." * 40]
 
 
@@ -74,11 +82,7 @@ NAMES = [".", "..", ".Dot", "a" * 73 + ".b", "." * 120, "Ann . Reader", "é." * 
 def test_composed_digests_are_dot_free_whatever_the_names_and_headlines(settings, publication, edition, tmp_path,
                                                                          signed):
     if signed:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        (tmp_path / "dkim.pem").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        publication.dkim_domain, publication.dkim_selector = "spacewar.example.com", "nl1"
-        publication.dkim_key_file, publication.dkim_key_env = str(tmp_path / "dkim.pem"), ""
+        _sign_with_a_new_key(publication, tmp_path)
     composer = Composer(settings, edition, publication)
     record = composer.signer.public_record().encode() if signed else b""
     for i, name in enumerate(NAMES):
@@ -100,11 +104,7 @@ def test_a_message_made_in_two_steps_is_the_message_made_in_one(settings, public
     from newsletter.delivery.completion import Lookahead
 
     if signed:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        (tmp_path / "dkim.pem").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        publication.dkim_domain, publication.dkim_selector = "spacewar.example.com", "nl1"
-        publication.dkim_key_file, publication.dkim_key_env = str(tmp_path / "dkim.pem"), ""
+        _sign_with_a_new_key(publication, tmp_path)
     composer = Composer(settings, edition, publication)
     readers = [Recipient(i + 1, f"r{i}@example.org", name, None, key=10 + i, delivery_id=100 + i)
                for i, name in enumerate(NAMES)]
