@@ -31,7 +31,8 @@ from newsletter.errors import InvalidInput
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.address_change import AddressChange, withdraw
 from newsletter.subscribers.models import Subscriber, Subscription
-from newsletter.tracking.tokens import InvalidToken, PersonalKind, Tokens
+from newsletter.tracking.token_claims import PersonalKind
+from newsletter.tracking.tokens import InvalidToken, Tokens
 
 K = PersonalKind
 # The Message-ID kinds of personal emails (mail/confirmation.py, account_mail.py) and

@@ -25,7 +25,7 @@ from newsletter.publications.models import Publication
 from newsletter.subscribers import click_history
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
 from newsletter.tracking.scanners import ClickKind
-from newsletter.tracking.tokens import ClickClaim, MessageClaim
+from newsletter.tracking.token_claims import ClickClaim, MessageClaim
 
 
 def count(session: Session, edition_id: int, position: int, section_slug: str, now: datetime,

@@ -29,7 +29,8 @@ from newsletter.render.message import message_id
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.address_change import AddressChange, Target, target_of
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
-from newsletter.tracking.tokens import PersonalKind, Tokens
+from newsletter.tracking.token_claims import PersonalKind
+from newsletter.tracking.tokens import Tokens
 from newsletter.transport.backends import Backend
 
 

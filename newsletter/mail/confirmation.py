@@ -23,7 +23,8 @@ from newsletter.publications.models import Publication
 from newsletter.render.emails import render_email
 from newsletter.render.message import message_id
 from newsletter.subscribers.models import Subscriber, Subscription
-from newsletter.tracking.tokens import PersonalKind, Tokens
+from newsletter.tracking.token_claims import PersonalKind
+from newsletter.tracking.tokens import Tokens
 from newsletter.transport.backends import Backend
 
 

@@ -17,7 +17,8 @@ from newsletter.dkim.keys import signer_for
 from newsletter.publications.models import Publication
 from newsletter.render.emails import RenderedEmail
 from newsletter.render.message import build_message
-from newsletter.tracking.tokens import PersonalKind, Tokens
+from newsletter.tracking.token_claims import PersonalKind
+from newsletter.tracking.tokens import Tokens
 from newsletter.transport.backends import Backend
 
 

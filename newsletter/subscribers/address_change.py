@@ -45,7 +45,8 @@ from newsletter.subscribers.models import (
     new_token_key,
 )
 from newsletter.tracking.models import Event, EventKind, Method
-from newsletter.tracking.tokens import AddressClaim, InvalidToken, check_key
+from newsletter.tracking.token_claims import AddressClaim
+from newsletter.tracking.tokens import InvalidToken, check_key
 
 
 class AddressChange(Base):

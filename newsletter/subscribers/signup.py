@@ -51,7 +51,8 @@ from newsletter.subscribers.service import (
     parse_sections,
 )
 from newsletter.tracking.models import EventKind, Method
-from newsletter.tracking.tokens import ConfirmClaim, InvalidToken, check_key
+from newsletter.tracking.token_claims import ConfirmClaim
+from newsletter.tracking.tokens import InvalidToken, check_key
 
 S = SubscriptionStatus
 

@@ -21,7 +21,8 @@ from newsletter.publications.models import Publication
 from newsletter.subscribers import lifecycle
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.tracking.models import Event, EventKind, Method
-from newsletter.tracking.tokens import GONE, InvalidToken, Tokens, UndoClaim, UnsubscribeClaim, check_key
+from newsletter.tracking.token_claims import UndoClaim, UnsubscribeClaim
+from newsletter.tracking.tokens import GONE, InvalidToken, Tokens, check_key
 
 UNDONE = "this undo no longer applies (it was used, or your subscription changed since)"
 

@@ -21,7 +21,8 @@ from newsletter.editions import clicks
 from newsletter.http_common import ctx
 from newsletter.render.click_links import stamp_time
 from newsletter.tracking.scanners import classify
-from newsletter.tracking.tokens import InvalidToken, MessageClaim
+from newsletter.tracking.token_claims import MessageClaim
+from newsletter.tracking.tokens import InvalidToken
 from newsletter.web.middleware import HEAD_MARK
 
 router = APIRouter()

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.tracking.models import Event
-from newsletter.tracking.tokens import PersonalKind, Tokens
+from newsletter.tracking.token_claims import PersonalKind
+from newsletter.tracking.tokens import Tokens
 from tests.bounce_samples import sample
 from tests.integration.servers import SMTPServer
 

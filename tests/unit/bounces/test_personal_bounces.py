@@ -18,7 +18,8 @@ from newsletter.subscribers.models import Subscriber, Subscription, Suppression
 from newsletter.subscribers.service import add_subscriber
 from newsletter.subscribers.signup import confirm, sign_up, validate
 from newsletter.tracking.models import Event
-from newsletter.tracking.tokens import ConfirmClaim, InvalidToken, PersonalKind, Tokens
+from newsletter.tracking.token_claims import ConfirmClaim, PersonalKind
+from newsletter.tracking.tokens import InvalidToken, Tokens
 from tests.helpers import WEEKLY
 from tests.personal_mail import Recorder, bounce
 

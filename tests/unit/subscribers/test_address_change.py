@@ -17,7 +17,8 @@ from newsletter.subscribers.address_change import Target, confirm, request_chang
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppression, SuppressionReason
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.models import Event, Method
-from newsletter.tracking.tokens import AddressClaim, InvalidToken
+from newsletter.tracking.token_claims import AddressClaim
+from newsletter.tracking.tokens import InvalidToken
 from newsletter.transport.backends import OutboxBackend
 
 SECRET = "test-secret-key-for-signing"

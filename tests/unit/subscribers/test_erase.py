@@ -24,7 +24,7 @@ from newsletter.subscribers.models import Subscriber, Subscription, Suppression,
 from newsletter.subscribers.service import add_subscriber
 from newsletter.subscribers.signup import sign_up, validate
 from newsletter.tracking.models import Event, EventKind, Method
-from newsletter.tracking.tokens import AddressClaim
+from newsletter.tracking.token_claims import AddressClaim
 from tests.helpers import find_everywhere
 
 both = pytest.mark.parametrize("backend_name", ["sqlite", "postgres"], indirect=True)

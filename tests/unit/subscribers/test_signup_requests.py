@@ -14,7 +14,8 @@ from newsletter.publications.load import load_publications
 from newsletter.subscribers.models import Subscriber, Subscription, SubscriptionStatus, Suppression
 from newsletter.subscribers.service import add_subscriber
 from newsletter.subscribers.signup import confirm, pending, process, sign_up, validate
-from newsletter.tracking.tokens import ConfirmClaim, InvalidToken
+from newsletter.tracking.token_claims import ConfirmClaim
+from newsletter.tracking.tokens import InvalidToken
 from newsletter.transport.backends import OutboxBackend
 from tests.helpers import WEEKLY
 

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from newsletter.tracking.tokens import InvalidToken, PersonalKind, Tokens
+from newsletter.tracking.token_claims import PersonalKind
+from newsletter.tracking.tokens import InvalidToken, Tokens
 
 T = Tokens("secret")
 

@@ -10,7 +10,8 @@ from newsletter.editions.clicks import count, follow
 from newsletter.render.click_links import STAMP_SECONDS, ClickLinks, stamp_of, stamp_time
 from newsletter.tracking.click_models import OPEN_PIXEL, ClickCount
 from newsletter.tracking.scanners import ClickKind
-from newsletter.tracking.tokens import ClickClaim, InvalidToken, Tokens
+from newsletter.tracking.token_claims import ClickClaim
+from newsletter.tracking.tokens import InvalidToken, Tokens
 from tests.helpers import add_article, at
 
 CUT = at("2026-11-26T11:00:00")

@@ -12,7 +12,7 @@ from newsletter.subscribers import click_history
 from newsletter.subscribers.service import add_subscriber
 from newsletter.tracking.click_models import ReaderClick
 from newsletter.tracking.scanners import ClickKind
-from newsletter.tracking.tokens import ClickClaim, MessageClaim
+from newsletter.tracking.token_claims import ClickClaim, MessageClaim
 from tests.helpers import add_article, at
 
 CUT = at("2026-11-26T11:00:00")

@@ -1,6 +1,7 @@
 import pytest
 
-from newsletter.tracking.tokens import ConfirmClaim, InvalidToken, Tokens
+from newsletter.tracking.token_claims import ConfirmClaim
+from newsletter.tracking.tokens import InvalidToken, Tokens
 
 
 def test_round_trip_and_no_email_inside():
@@ -50,7 +51,7 @@ def test_fast_tokens_are_what_itsdangerous_makes():
 
 
 def test_undo_tokens_are_their_own_purpose_and_expire():
-    from newsletter.tracking.tokens import UndoClaim
+    from newsletter.tracking.token_claims import UndoClaim
 
     t = Tokens("secret")
     token = t.undo_unsubscribe(12, 555, 3, 4242)
