@@ -30,13 +30,18 @@ LAST = ["Okafor", "Lindqvist", "Moreau", "Ivanova", "Tanaka", "Haddad", "Novak",
         "O'Neill", "Schmidt", "Kowalski", "Nguyen"]
 
 
-def sample_articles(newest_at, feed: Path = SAMPLE_FEED):
+def sample_articles(newest_at, feed: Path = SAMPLE_FEED, oldest_after=None):
     """The sample feed with its dates moved so that the newest headline is `newest_at`:
-    the demo then always has a fresh 'today', whatever the day it runs."""
+    the demo then always has a fresh 'today', whatever the day it runs. With
+    `oldest_after` (the edition's window start), a feed whose span would reach back
+    before it has its dates drawn closer, in their order, so that every headline falls
+    in the window whatever the hour (the window is short early in the publication's day)."""
     parsed = parse_feed(feed.read_bytes())
     newest = max(r.published_at for _, r in parsed.records)
-    shift = newest_at - newest
-    parsed.records = [(pos, dataclasses.replace(r, published_at=r.published_at + shift))
+    oldest = min(r.published_at for _, r in parsed.records)
+    room = newest_at - oldest_after - timedelta(minutes=1) if oldest_after is not None else None
+    scale = max(min(room / (newest - oldest), 1.0), 0.0) if room is not None and newest > oldest else 1.0
+    parsed.records = [(pos, dataclasses.replace(r, published_at=newest_at - (newest - r.published_at) * scale))
                       for pos, r in parsed.records]
     return parsed
 
@@ -70,8 +75,9 @@ def set_up(session: Session, settings: Settings, subscribers: int) -> DemoSetup:
     now = utcnow()
     day = local_date(pub.timezone, now)
     existing = find_edition(session, pub.id, day)
-    window_end = existing.window_end if existing else window_for(session, pub, day, now)[1]
-    report = store_records(session, sample_articles(window_end - timedelta(minutes=20)))
+    window_start, window_end = (existing.window_start, existing.window_end) if existing else \
+        window_for(session, pub, day, now)
+    report = store_records(session, sample_articles(window_end - timedelta(minutes=20), oldest_after=window_start))
     csv_text = sample_subscribers_csv(subscribers, [s.slug for s in pub.ordered_sections()])
     imported = import_csv(session, pub, csv_text)
     session.flush()
